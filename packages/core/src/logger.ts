@@ -1,0 +1,43 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+// Personal data and secrets never reach the log: phones, emails, openids, keys, tokens.
+// Paths cover request logs, our own fields, and nested objects one level down.
+const SECRET_KEYS = ['phone', 'email', 'wechatOpenid', 'openid', 'to', 'recipient', 'apiKey', 'secret', 'token', 'accessToken', 'password', 'authToken'];
+export const redactPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["idempotency-key"]',
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((k) => `*.${k}`),
+];
+
+export function createLogger(opts: { level: string; pretty?: boolean; name?: string }, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      name: opts.name ?? 'policy-push',
+      level: opts.level,
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      // Database errors carry query parameters (phones, emails): keep only what is safe.
+      serializers: { err: safeError },
+      ...(opts.pretty && !destination ? { transport: { target: 'pino-pretty' } } : {}),
+    },
+    destination,
+  );
+}
+
+/** An error's name, message, code and stack, without the driver's parameters or query text. */
+export function safeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const e = err as Error & { code?: unknown; cause?: unknown };
+  const out: Record<string, unknown> = { type: e.name, message: scrub(e.message), stack: scrub(e.stack ?? '') };
+  if (e.code !== undefined) out.code = e.code;
+  if (e.cause) out.cause = safeError(e.cause);
+  return out;
+}
+
+// drizzle puts "Failed query: … params: …" into its messages; the params are personal data.
+function scrub(text: string): string {
+  return text.replace(/params:.*$/gms, 'params: [redacted]');
+}

@@ -1,0 +1,4 @@
+// drizzle's `execute` answers `{ rows }` on PGlite and an array on postgres.js.
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}

@@ -1,0 +1,44 @@
+import { sql } from 'drizzle-orm';
+import { bigint, index, integer, pgTable, smallint, text, unique } from 'drizzle-orm/pg-core';
+import { at, createdAt, id, ref, updatedAt } from './columns';
+
+// The outbox: one message to one contact on one channel. The hottest table, so it is kept
+// narrow, with few indexes and no foreign keys (each would cost every fan-out insert; contacts
+// are erased by anonymising, so delivery history stays countable).
+//
+// Status machine (ARCHITECTURE.md): pending → sending → sent → delivered | undelivered;
+// sending → pending (retry) | failed; pending → cancelled | suppressed; held → digested | cancelled.
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: id(),
+    policyId: ref('policy_id'),
+    policyVersion: integer('policy_version'),
+    enterpriseId: ref('enterprise_id').notNull(),
+    contactId: ref('contact_id').notNull(),
+    channel: text('channel').notNull(),
+    kind: text('kind').notNull().default('policy'), // policy | update | revocation | digest
+    status: text('status').notNull(),
+    // 0 = urgent, 1 = normal: part of the claim order and of the pending index from the start.
+    priority: smallint('priority').notNull().default(1),
+    attempts: smallint('attempts').notNull().default(0),
+    nextAttemptAt: at('next_attempt_at').notNull().defaultNow(),
+    lockedUntil: at('locked_until'),
+    providerMessageId: text('provider_message_id'),
+    errorCode: text('error_code'),
+    // Why it matched, compactly: ids only.
+    matchedCategoryIds: bigint('matched_category_ids', { mode: 'number' }).array(),
+    matchedGroupIds: bigint('matched_group_ids', { mode: 'number' }).array(),
+    fallbackOf: ref('fallback_of'),
+    sentAt: at('sent_at'),
+    finishedAt: at('finished_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('deliveries_policy_contact_channel_kind_key').on(t.policyId, t.policyVersion, t.contactId, t.channel, t.kind),
+    index('deliveries_pending_idx').on(t.priority, t.nextAttemptAt).where(sql`status = 'pending'`),
+    index('deliveries_sending_idx').on(t.lockedUntil).where(sql`status = 'sending'`),
+    index('deliveries_provider_message_idx').on(t.providerMessageId).where(sql`provider_message_id is not null`),
+  ],
+);

@@ -1,0 +1,31 @@
+import type { AudienceRule } from '@policy-push/core';
+import { bigint, integer, jsonb, pgTable, text, unique } from 'drizzle-orm/pg-core';
+import { at, createdAt, id, ref, updatedAt } from './columns';
+import { departments } from './departments';
+
+export const policies = pgTable(
+  'policies',
+  {
+    id: id(),
+    departmentId: ref('department_id').notNull().references(() => departments.id),
+    docNumber: text('doc_number').notNull(),
+    title: text('title').notNull(),
+    summary: text('summary').notNull(),
+    titleEn: text('title_en'),
+    summaryEn: text('summary_en'),
+    url: text('url').notNull(),
+    interpretationUrls: text('interpretation_urls').array().notNull().default([]),
+    categoryIds: bigint('category_ids', { mode: 'number' }).array().notNull().default([]),
+    targetGroupIds: bigint('target_group_ids', { mode: 'number' }).array().notNull().default([]),
+    audienceRule: jsonb('audience_rule').$type<AudienceRule>(),
+    priority: text('priority').notNull().default('normal'), // normal | urgent
+    // scheduled → published; revoked and expired come with the lifecycle work.
+    status: text('status').notNull().default('published'),
+    version: integer('version').notNull().default(1),
+    publishAt: at('publish_at').notNull().defaultNow(),
+    validUntil: at('valid_until'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [unique('policies_department_doc_number_key').on(t.departmentId, t.docNumber)],
+);

@@ -1,0 +1,70 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config, Logger } from '@policy-push/core';
+import type { Db } from '@policy-push/db';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import { requireApiKey } from './plugins/auth';
+import { errorHandler } from './plugins/error-handler';
+import { strictValidation } from './plugins/validation';
+import healthRoutes from './routes/health/health-routes';
+import { v1Routes } from './routes';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+}
+
+export type AppInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
+}
+
+// Per-request info logs halve a simple route's throughput: requests are logged at debug.
+class DebugRequestLogs extends LogController {
+  incomingRequest(request: FastifyRequest) {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+  requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
+    request.log.debug({ res: reply, responseTime: reply.elapsedTime, err: error ?? undefined }, 'request completed');
+  }
+}
+
+/** The whole HTTP app, ready for `inject()` in tests or `listen()` in server.ts. */
+export async function buildApp(deps: AppDeps): Promise<AppInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    logController: new DebugRequestLogs(),
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('deps', deps);
+  strictValidation(app);
+  errorHandler(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Policy Push API', version: '1.0.0', description: 'Targeted policy push: publish, match, deliver, prove reach.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes);
+  await app.register(
+    async (v1) => {
+      requireApiKey(v1, deps.db.db);
+      await v1Routes(v1 as AppInstance);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

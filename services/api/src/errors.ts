@@ -1,0 +1,41 @@
+// The one error shape clients see: { error: { code, message, fields: [{ path, code }] } }.
+export interface FieldProblem {
+  path: string;
+  code: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly fields: FieldProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+
+/** A 422 for a value that is well-formed but not acceptable, naming the field. */
+export const invalidField = (path: string, code: string, message: string) =>
+  new ApiError(422, code, message, [{ path, code }]);
+
+export const unprocessable = (fields: FieldProblem[], message: string) =>
+  new ApiError(422, fields[0]?.code ?? 'invalid', message, fields);
+
+export const conflict = (path: string, code: string, message: string) => new ApiError(409, code, message, [{ path, code }]);
+
+/** The Postgres error code (and constraint) under a driver or drizzle wrapper, if any. */
+export function pgError(err: unknown): { code: string; constraint?: string } | null {
+  let e: unknown = err;
+  for (let i = 0; i < 3 && e; i++) {
+    const pg = e as { code?: unknown; constraint_name?: string; constraint?: string; cause?: unknown };
+    if (typeof pg.code === 'string' && /^[0-9A-Z]{5}$/.test(pg.code)) return { code: pg.code, constraint: pg.constraint_name ?? pg.constraint };
+    e = pg.cause;
+  }
+  return null;
+}
+
+export const isUniqueViolation = (err: unknown) => pgError(err)?.code === '23505';
+export const isForeignKeyViolation = (err: unknown) => pgError(err)?.code === '23503';

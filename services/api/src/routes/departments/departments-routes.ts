@@ -1,0 +1,81 @@
+import {
+  type Department as DepartmentRow,
+  deleteDepartment,
+  getDepartment,
+  insertDepartment,
+  listDepartments,
+  updateDepartment,
+} from '@policy-push/db';
+import { Type } from 'typebox';
+import type { AppInstance } from '../../app';
+import { conflict, isForeignKeyViolation, isUniqueViolation, notFound } from '../../errors';
+import { errorResponses, IdParams, Page, PageQuery, page } from '../../schemas/common';
+import { Department, DepartmentCreate, DepartmentUpdate } from './departments-schemas';
+
+const tags = ['departments'];
+
+export const toDepartment = (d: DepartmentRow) => ({
+  id: String(d.id),
+  code: d.code,
+  nameZh: d.nameZh,
+  nameEn: d.nameEn,
+  smsSignature: d.smsSignature,
+  wechatTemplate: d.wechatTemplate ?? null,
+  createdAt: d.createdAt.toISOString(),
+  updatedAt: d.updatedAt.toISOString(),
+});
+
+async function uniqueCode<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict('code', 'duplicate_code', 'a department with this code exists');
+    throw err;
+  }
+}
+
+export default async function departmentsRoutes(app: AppInstance) {
+  const { db } = app.deps.db;
+
+  app.post(
+    '/departments',
+    { schema: { tags, body: DepartmentCreate, response: { 201: Department, ...errorResponses } } },
+    async (req, reply) => reply.code(201).send(toDepartment(await uniqueCode(() => insertDepartment(db, req.body)))),
+  );
+
+  app.get(
+    '/departments',
+    { schema: { tags, querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: Page(Department), ...errorResponses } } },
+    async (req) => {
+      const limit = req.query.limit ?? 50;
+      return page(await listDepartments(db, { after: Number(req.query.cursor ?? 0), limit }), limit, toDepartment);
+    },
+  );
+
+  app.get('/departments/:id', { schema: { tags, params: IdParams, response: { 200: Department, ...errorResponses } } }, async (req) => {
+    const d = await getDepartment(db, Number(req.params.id));
+    if (!d) throw notFound('department');
+    return toDepartment(d);
+  });
+
+  app.patch(
+    '/departments/:id',
+    { schema: { tags, params: IdParams, body: DepartmentUpdate, response: { 200: Department, ...errorResponses } } },
+    async (req) => {
+      const d = await uniqueCode(() => updateDepartment(db, Number(req.params.id), req.body));
+      if (!d) throw notFound('department');
+      return toDepartment(d);
+    },
+  );
+
+  app.delete('/departments/:id', { schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (req, reply) => {
+    try {
+      if (!(await deleteDepartment(db, Number(req.params.id)))) throw notFound('department');
+    } catch (err) {
+      // Foreign keys from policies and service groups keep a department that is in use.
+      if (isForeignKeyViolation(err)) throw conflict('id', 'in_use', 'the department has policies or service groups');
+      throw err;
+    }
+    return reply.code(204).send(null);
+  });
+}

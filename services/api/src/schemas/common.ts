@@ -1,0 +1,42 @@
+import { Type, type TSchema } from 'typebox';
+
+// Ids are bigints in the database and strings on the wire.
+export const Id = Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'an id' });
+export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
+export const Timestamp = Type.String({ format: 'date-time' });
+
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      fields: Type.Array(Type.Object({ path: Type.String(), code: Type.String() })),
+    }),
+  },
+  { $id: 'Error' },
+);
+
+export const errorResponses = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+  422: ErrorResponse,
+};
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'nextCursor of the previous page' })),
+};
+
+export const Page = <T extends TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+/** Builds `{ items, nextCursor }` from rows fetched with limit + 1. */
+export function page<R extends { id: number }, O>(rows: R[], limit: number, map: (r: R) => O): { items: O[]; nextCursor: string | null } {
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  return { items: kept.map(map), nextCursor: more ? String(kept[kept.length - 1].id) : null };
+}
+
+export const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
