@@ -1,1 +1,3 @@
+export * from './counting-adapter';
+export * from './seed';
 export * from './test-db';

@@ -37,7 +37,8 @@ class DebugRequestLogs extends LogController {
 /** The whole HTTP app, ready for `inject()` in tests or `listen()` in server.ts. */
 export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the plain one.
+    loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new DebugRequestLogs(),
     bodyLimit: 1024 * 1024,
     trustProxy: true,

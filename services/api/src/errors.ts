@@ -24,6 +24,14 @@ export const invalidField = (path: string, code: string, message: string) =>
 export const unprocessable = (fields: FieldProblem[], message: string) =>
   new ApiError(422, fields[0]?.code ?? 'invalid', message, fields);
 
+/** A 422 listing every problem, each with its own message. */
+export function rejected(problems: (FieldProblem & { message: string })[]) {
+  return unprocessable(
+    problems.map(({ path, code }) => ({ path, code })),
+    problems.map((p) => `${p.path}: ${p.message}`).join('; '),
+  );
+}
+
 export const conflict = (path: string, code: string, message: string) => new ApiError(409, code, message, [{ path, code }]);
 
 /** The Postgres error code (and constraint) under a driver or drizzle wrapper, if any. */

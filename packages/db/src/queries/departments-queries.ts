@@ -1,5 +1,6 @@
-import { asc, eq, gt } from 'drizzle-orm';
+import { asc, eq, gt, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
+import { rowsOf } from '../rows';
 import { departments } from '../schema';
 
 export type Department = typeof departments.$inferSelect;
@@ -24,3 +25,9 @@ export const updateDepartment = async (db: Queryable, id: number, values: Partia
 
 export const deleteDepartment = async (db: Queryable, id: number) =>
   (await db.delete(departments).where(eq(departments.id, id)).returning({ id: departments.id }))[0];
+
+/** Subscriptions name departments in an array (no foreign key), so deleting one is checked here. */
+export async function departmentSubscribed(db: Queryable, id: number): Promise<boolean> {
+  const rows = rowsOf(await db.execute(sql`select 1 from subscriptions where ${id}::bigint = any(department_ids) limit 1`));
+  return rows.length > 0;
+}

@@ -1,7 +1,21 @@
 import type { AppInstance } from '../app';
+import categoriesRoutes from './categories/categories-routes';
+import contactsRoutes from './contacts/contacts-routes';
+import deliveriesRoutes from './deliveries/deliveries-routes';
 import departmentsRoutes from './departments/departments-routes';
+import enterprisesRoutes from './enterprises/enterprises-routes';
+import policiesRoutes from './policies/policies-routes';
+import serviceGroupsRoutes from './service-groups/service-groups-routes';
+import subscriptionsRoutes from './subscriptions/subscriptions-routes';
 
 // Every /v1 feature, one folder each.
 export async function v1Routes(app: AppInstance): Promise<void> {
   await app.register(departmentsRoutes);
+  await app.register(categoriesRoutes);
+  await app.register(enterprisesRoutes);
+  await app.register(contactsRoutes);
+  await app.register(subscriptionsRoutes);
+  await app.register(serviceGroupsRoutes);
+  await app.register(policiesRoutes);
+  await app.register(deliveriesRoutes);
 }

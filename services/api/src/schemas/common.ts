@@ -1,7 +1,8 @@
 import { Type, type TSchema } from 'typebox';
 
-// Ids are bigints in the database and strings on the wire.
-export const Id = Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'an id' });
+// Ids are bigints in the database and strings on the wire; 15 digits keep them exact as JS numbers.
+export const ID_PATTERN = '^[1-9][0-9]{0,14}$';
+export const Id = Type.String({ pattern: ID_PATTERN, description: 'an id' });
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
 export const Timestamp = Type.String({ format: 'date-time' });
 
@@ -26,7 +27,7 @@ export const errorResponses = {
 
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'nextCursor of the previous page' })),
+  cursor: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'nextCursor of the previous page' })),
 };
 
 export const Page = <T extends TSchema>(item: T) =>

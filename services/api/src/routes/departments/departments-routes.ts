@@ -1,6 +1,7 @@
 import {
   type Department as DepartmentRow,
   deleteDepartment,
+  departmentSubscribed,
   getDepartment,
   insertDepartment,
   listDepartments,
@@ -69,8 +70,10 @@ export default async function departmentsRoutes(app: AppInstance) {
   );
 
   app.delete('/departments/:id', { schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (req, reply) => {
+    const id = Number(req.params.id);
+    if (await departmentSubscribed(db, id)) throw conflict('id', 'in_use', 'enterprises subscribe to the department');
     try {
-      if (!(await deleteDepartment(db, Number(req.params.id)))) throw notFound('department');
+      if (!(await deleteDepartment(db, id))) throw notFound('department');
     } catch (err) {
       // Foreign keys from policies and service groups keep a department that is in use.
       if (isForeignKeyViolation(err)) throw conflict('id', 'in_use', 'the department has policies or service groups');

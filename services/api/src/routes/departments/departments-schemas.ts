@@ -8,7 +8,7 @@ const WechatTemplate = Type.Object(
       Type.Object(
         {
           key: Type.String({ pattern: '^[a-z_]+[0-9]+$', maxLength: 40 }),
-          type: Type.Union(['thing', 'character_string', 'number', 'letter', 'phrase', 'time', 'date', 'keyword'].map((t) => Type.Literal(t))),
+          type: Type.Enum(['thing', 'character_string', 'number', 'letter', 'phrase', 'time', 'date', 'keyword']),
         },
         { additionalProperties: false },
       ),

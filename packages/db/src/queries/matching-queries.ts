@@ -1,0 +1,187 @@
+// Matching, in one place (ARCHITECTURE.md "Matching"). A contact gets a policy when
+//   1. its enterprise has an active subscription covering one of the policy's categories (a parent
+//      category covers its children) or the policy's department,
+//   2. its enterprise is in the policy's audience: in any target service group, or matching the
+//      inline rule; everyone when the policy has neither,
+//   3. the contact has a usable address on a channel of its list (the subscription's channels, or
+//      the contact's own order) that it has not opted out of, and is not suppressed.
+// The first usable channel gets the delivery (every usable one for urgent policies). Of several
+// matching subscriptions, immediate beats daily beats weekly. Everything runs in Postgres: the
+// audience is never loaded into Node. `packages/core/src/matching.ts` is the reference that a
+// property test holds this SQL to.
+import type { AudienceRule } from '@policy-push/core';
+import { type SQL, sql } from 'drizzle-orm';
+import type { Queryable } from '../create-db';
+import { rowsOf } from '../rows';
+import { bigintArray, textArray } from '../sql-arrays';
+
+export interface MatchTarget {
+  departmentId: number;
+  /** The policy's categories and all their ancestors: see expandCategories. */
+  categoryIds: number[];
+  /** Target groups, sorted by id; rule null = a static member list. */
+  groups: { id: number; rule: AudienceRule | null }[];
+  rule: AudienceRule | null;
+  /** True when the policy names neither target groups nor a rule: every subscriber is in. */
+  everyone: boolean;
+  urgent: boolean;
+}
+
+/** A rule as a predicate over the enterprise row `e`. */
+export function ruleSql(rule: AudienceRule): SQL {
+  const parts: SQL[] = [];
+  if (rule.industries) {
+    const sections = rule.industries.any.filter((v) => /^[A-Z]$/.test(v));
+    const divisions = rule.industries.any.filter((v) => /^[0-9]{2}$/.test(v));
+    parts.push(sql`(e.industry_section = any(${textArray(sections)}) or e.industry_division = any(${textArray(divisions)}))`);
+  }
+  if (rule.districts) parts.push(sql`e.district = any(${textArray(rule.districts.any)})`);
+  if (rule.sizes) parts.push(sql`e.size = any(${textArray(rule.sizes.any)})`);
+  if (rule.tags?.any) parts.push(sql`e.tags && ${textArray(rule.tags.any)}`);
+  if (rule.tags?.all) parts.push(sql`e.tags @> ${textArray(rule.tags.all)}`);
+  return parts.length ? sql`(${sql.join(parts, sql` and `)})` : sql`true`;
+}
+
+function groupSql(group: MatchTarget['groups'][number]): SQL {
+  return group.rule
+    ? ruleSql(group.rule)
+    : sql`exists (select 1 from service_group_members m where m.group_id = ${group.id} and m.enterprise_id = e.id)`;
+}
+
+/**
+ * One row per delivery the policy should make, for enterprises with from < id <= to (all when
+ * absent): enterprise_id, contact_id, channel, status (pending | held), category_ids, group_ids.
+ */
+export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number; to: number }): SQL {
+  const groupIds = target.groups.length
+    ? sql`array_remove(array[${sql.join(target.groups.map((g) => sql`case when ${groupSql(g)} then ${g.id}::bigint end`), sql`, `)}], null)`
+    : sql`'{}'::bigint[]`;
+  const byRule = target.everyone ? sql`true` : target.rule ? ruleSql(target.rule) : sql`false`;
+  const inRange = range ? sql`e.id > ${range.from} and e.id <= ${range.to}` : sql`true`;
+  const categories = bigintArray(target.categoryIds);
+  const oneChannelEach = target.urgent ? sql`` : sql`distinct on (contact_id)`;
+
+  return sql`
+    with grouped as (
+      select e.id as enterprise_id, ${groupIds} as group_ids, ${byRule} as by_rule
+      from enterprises e
+      where ${inRange}
+    ),
+    audience as (
+      select enterprise_id, group_ids from grouped where by_rule or cardinality(group_ids) > 0
+    ),
+    subscription as (
+      select distinct on (s.enterprise_id)
+        s.enterprise_id, s.channels, s.frequency,
+        array(select unnest(s.category_ids) intersect select unnest(${categories}) order by 1) as category_ids
+      from subscriptions s
+      join audience a on a.enterprise_id = s.enterprise_id
+      where s.active and (s.category_ids && ${categories} or ${target.departmentId}::bigint = any(s.department_ids))
+      order by s.enterprise_id, case s.frequency when 'immediate' then 0 when 'daily' then 1 else 2 end, s.id
+    ),
+    usable as (
+      select c.id as contact_id, c.enterprise_id, ch.channel, ch.position, sub.frequency, sub.category_ids, a.group_ids
+      from subscription sub
+      join audience a on a.enterprise_id = sub.enterprise_id
+      join contacts c on c.enterprise_id = sub.enterprise_id
+      cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else c.channels end)
+        with ordinality as ch(channel, position)
+      where not c.suppressed
+        and not (ch.channel = any(c.opted_out))
+        and case ch.channel
+              when 'wechat' then c.wechat_openid is not null
+              when 'sms' then c.phone is not null
+              when 'email' then c.email is not null
+              else false
+            end
+    )
+    select ${oneChannelEach} enterprise_id, contact_id, channel,
+      case when ${sql.raw(String(target.urgent))} or frequency = 'immediate' then 'pending' else 'held' end as status,
+      category_ids, group_ids
+    from usable
+    order by contact_id, position`;
+}
+
+/** The ids given plus all their ancestors, sorted. */
+export async function expandCategories(db: Queryable, ids: number[]): Promise<number[]> {
+  const rows = rowsOf<{ id: number | string }>(
+    await db.execute(sql`
+      with recursive up as (
+        select id, parent_id from categories where id = any(${bigintArray(ids)})
+        union
+        select c.id, c.parent_id from categories c join up on c.id = up.parent_id
+      )
+      select id from up order by id`),
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/** The target for one policy: its ancestors-expanded categories and its target groups' rules. */
+export async function loadMatchTarget(
+  db: Queryable,
+  policy: { departmentId: number; categoryIds: number[]; targetGroupIds: number[]; audienceRule: AudienceRule | null; priority: string },
+): Promise<MatchTarget> {
+  const groups = rowsOf<{ id: number | string; rule: AudienceRule | null }>(
+    await db.execute(sql`select id, rule from service_groups where id = any(${bigintArray(policy.targetGroupIds)}) order by id`),
+  );
+  return {
+    departmentId: policy.departmentId,
+    categoryIds: await expandCategories(db, policy.categoryIds),
+    groups: groups.map((g) => ({ id: Number(g.id), rule: g.rule })),
+    rule: policy.audienceRule,
+    everyone: !policy.targetGroupIds.length && !policy.audienceRule,
+    urgent: policy.priority === 'urgent',
+  };
+}
+
+export interface AudiencePreview {
+  enterprises: number;
+  contacts: number;
+  deliveries: number;
+  byChannel: { wechat: number; sms: number; email: number };
+  held: number;
+  sample: {
+    enterpriseId: number;
+    enterpriseName: string;
+    contactId: number;
+    channel: string;
+    status: string;
+    categoryCodes: string[];
+    groupNames: string[];
+  }[];
+}
+
+/** What a publish would make, counted and sampled with the reasons, writing nothing. */
+export async function previewAudience(db: Queryable, target: MatchTarget, sampleSize: number): Promise<AudiencePreview> {
+  const matched = matchedDeliveriesSql(target);
+  const [totals] = rowsOf<Record<string, number>>(
+    await db.execute(sql`
+      select count(distinct enterprise_id)::int as enterprises, count(distinct contact_id)::int as contacts, count(*)::int as deliveries,
+        count(*) filter (where channel = 'wechat')::int as wechat, count(*) filter (where channel = 'sms')::int as sms,
+        count(*) filter (where channel = 'email')::int as email, count(*) filter (where status = 'held')::int as held
+      from (${matched}) m`),
+  );
+  const sample = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select m.enterprise_id, e.name, m.contact_id, m.channel, m.status,
+        array(select c.code from categories c where c.id = any(m.category_ids) order by c.id) as category_codes,
+        array(select g.name from service_groups g where g.id = any(m.group_ids) order by g.id) as group_names
+      from (${matched} limit ${sampleSize}) m join enterprises e on e.id = m.enterprise_id`),
+  );
+  return {
+    enterprises: totals.enterprises,
+    contacts: totals.contacts,
+    deliveries: totals.deliveries,
+    byChannel: { wechat: totals.wechat, sms: totals.sms, email: totals.email },
+    held: totals.held,
+    sample: sample.map((r) => ({
+      enterpriseId: Number(r.enterprise_id),
+      enterpriseName: r.name as string,
+      contactId: Number(r.contact_id),
+      channel: r.channel as string,
+      status: r.status as string,
+      categoryCodes: r.category_codes as string[],
+      groupNames: r.group_names as string[],
+    })),
+  };
+}

@@ -1,0 +1,265 @@
+// The outbox, in one place: claim, ack, sweep, receipts (ARCHITECTURE.md "Delivery states").
+// A claim is one statement (FOR UPDATE SKIP LOCKED, urgent first) that commits at once and sets a
+// lease; no transaction is held across a provider call. Acks and attempts go in batches. A
+// terminal state never moves back: every update below names the states it may leave.
+import { sql } from 'drizzle-orm';
+import type { Queryable } from '../create-db';
+import { rowsOf } from '../rows';
+import { bigintArray, intArray, textArray } from '../sql-arrays';
+
+export const TERMINAL_STATUSES = ['delivered', 'undelivered', 'failed', 'cancelled', 'suppressed', 'digested'] as const;
+
+export interface ClaimedDelivery {
+  id: number;
+  policyId: number | null;
+  policyVersion: number | null;
+  contactId: number;
+  channel: 'wechat' | 'sms' | 'email';
+  kind: 'policy' | 'update' | 'revocation' | 'digest';
+  attempts: number;
+  priority: number;
+}
+
+export async function claimDeliveries(db: Queryable, p: { limit: number; leaseSeconds: number }): Promise<ClaimedDelivery[]> {
+  const rows = rowsOf<Record<string, string | number | null>>(
+    await db.execute(sql`
+      with claimable as (
+        select id from deliveries
+        where status = 'pending' and next_attempt_at <= now()
+        order by priority, next_attempt_at
+        limit ${p.limit}
+        for update skip locked
+      )
+      update deliveries d
+      set status = 'sending', attempts = d.attempts + 1,
+          locked_until = now() + ${p.leaseSeconds} * interval '1 second', updated_at = now()
+      from claimable
+      where d.id = claimable.id
+      returning d.id, d.policy_id, d.policy_version, d.contact_id, d.channel, d.kind, d.attempts, d.priority`),
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    policyId: r.policy_id === null ? null : Number(r.policy_id),
+    policyVersion: r.policy_version === null ? null : Number(r.policy_version),
+    contactId: Number(r.contact_id),
+    channel: r.channel as ClaimedDelivery['channel'],
+    kind: r.kind as ClaimedDelivery['kind'],
+    attempts: Number(r.attempts),
+    priority: Number(r.priority),
+  }));
+}
+
+/** What a claimed batch needs to render its messages: contacts, policies and departments. */
+export interface SendContext {
+  contacts: Map<number, { phone: string | null; email: string | null; wechatOpenid: string | null; locale: string; optedOut: string[]; suppressed: boolean }>;
+  policies: Map<number, PolicyForMessage>;
+}
+
+export interface PolicyForMessage {
+  id: number;
+  version: number;
+  status: string;
+  docNumber: string;
+  title: string;
+  summary: string;
+  titleEn: string | null;
+  summaryEn: string | null;
+  url: string;
+  priority: string;
+  publishAt: Date;
+  department: { nameZh: string; nameEn: string; smsSignature: string; wechatTemplate: { templateId: string; fields: { key: string; type: string }[] } | null };
+}
+
+export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): Promise<SendContext> {
+  const contactIds = [...new Set(batch.map((d) => d.contactId))];
+  const policyIds = [...new Set(batch.flatMap((d) => (d.policyId === null ? [] : [d.policyId])))];
+  const contacts = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select id, phone, email, wechat_openid, locale, opted_out, suppressed
+      from contacts where id = any(${bigintArray(contactIds)})`),
+  );
+  const policies = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select p.id, p.version, p.status, p.doc_number, p.title, p.summary, p.title_en, p.summary_en, p.url, p.priority, p.publish_at,
+        d.name_zh, d.name_en, d.sms_signature, d.wechat_template
+      from policies p join departments d on d.id = p.department_id
+      where p.id = any(${bigintArray(policyIds)})`),
+  );
+  return {
+    contacts: new Map(
+      contacts.map((c) => [
+        Number(c.id),
+        {
+          phone: c.phone as string | null,
+          email: c.email as string | null,
+          wechatOpenid: c.wechat_openid as string | null,
+          locale: c.locale as string,
+          optedOut: c.opted_out as string[],
+          suppressed: c.suppressed as boolean,
+        },
+      ]),
+    ),
+    policies: new Map(
+      policies.map((p) => [
+        Number(p.id),
+        {
+          id: Number(p.id),
+          version: Number(p.version),
+          status: p.status as string,
+          docNumber: p.doc_number as string,
+          title: p.title as string,
+          summary: p.summary as string,
+          titleEn: p.title_en as string | null,
+          summaryEn: p.summary_en as string | null,
+          url: p.url as string,
+          priority: p.priority as string,
+          publishAt: new Date(p.publish_at as string),
+          department: {
+            nameZh: p.name_zh as string,
+            nameEn: p.name_en as string,
+            smsSignature: p.sms_signature as string,
+            wechatTemplate: (p.wechat_template as PolicyForMessage['department']['wechatTemplate']) ?? null,
+          },
+        },
+      ]),
+    ),
+  };
+}
+
+/** The end of one send, as the dispatcher decided it. */
+export interface SendOutcome {
+  id: number;
+  attempt: number;
+  /** sent | pending (retry later) | failed | suppressed | cancelled */
+  status: 'sent' | 'pending' | 'failed' | 'suppressed' | 'cancelled';
+  providerMessageId: string | null;
+  errorCode: string | null;
+  /** For retries: wait this long before the next attempt. */
+  retryInMs: number;
+  /** Recorded as an attempt when a provider was called. */
+  attemptRecord: { outcome: string; providerCode: string | null; error: string | null; latencyMs: number; response: unknown } | null;
+}
+
+/**
+ * Applies a batch of outcomes in two statements: the attempts (insert-only) and the status
+ * changes. Only rows still `sending` move: a delivery whose lease expired and was taken by
+ * someone else, or that a receipt already finished, is left alone. Returns the ids updated.
+ */
+export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], worker: string): Promise<number[]> {
+  if (!outcomes.length) return [];
+  const attempts = outcomes.filter((o) => o.attemptRecord);
+  if (attempts.length) {
+    await db.execute(sql`
+      insert into delivery_attempts (delivery_id, attempt, outcome, provider_code, provider_message_id, error, latency_ms, worker, response)
+      select v.id, v.attempt, v.outcome, v.code, v.pmid, v.error, v.latency, ${worker}, v.response::jsonb
+      from unnest(${bigintArray(attempts.map((o) => o.id))}, ${intArray(attempts.map((o) => o.attempt))},
+        ${textArray(attempts.map((o) => o.attemptRecord!.outcome))}, ${textArray(attempts.map((o) => o.attemptRecord!.providerCode) as string[])},
+        ${textArray(attempts.map((o) => o.providerMessageId) as string[])}, ${textArray(attempts.map((o) => o.attemptRecord!.error) as string[])},
+        ${intArray(attempts.map((o) => o.attemptRecord!.latencyMs))},
+        ${textArray(attempts.map((o) => (o.attemptRecord!.response === undefined ? null : JSON.stringify(o.attemptRecord!.response))) as string[])})
+        as v(id, attempt, outcome, code, pmid, error, latency, response)`);
+  }
+  const rows = rowsOf<{ id: string | number }>(
+    await db.execute(sql`
+      update deliveries d
+      set status = v.status,
+          provider_message_id = coalesce(v.pmid, d.provider_message_id),
+          error_code = v.code,
+          locked_until = null,
+          next_attempt_at = case when v.status = 'pending' then now() + v.retry_ms * interval '1 millisecond' else d.next_attempt_at end,
+          sent_at = case when v.status = 'sent' then now() else d.sent_at end,
+          finished_at = case when v.status in ('failed', 'suppressed', 'cancelled') then now() else d.finished_at end,
+          updated_at = now()
+      from unnest(${bigintArray(outcomes.map((o) => o.id))}, ${textArray(outcomes.map((o) => o.status))},
+        ${textArray(outcomes.map((o) => o.providerMessageId) as string[])}, ${textArray(outcomes.map((o) => o.errorCode) as string[])},
+        ${intArray(outcomes.map((o) => o.retryInMs))}) as v(id, status, pmid, code, retry_ms)
+      where d.id = v.id and d.status = 'sending'
+      returning d.id`),
+  );
+  const acked = rows.map((r) => Number(r.id));
+  await applyStoredReceipts(db, acked);
+  return acked;
+}
+
+/** Returns deliveries whose lease expired (their dispatcher died) to pending. */
+export async function sweepExpiredLeases(db: Queryable): Promise<number> {
+  const rows = rowsOf<{ n: number }>(
+    await db.execute(sql`
+      with swept as (
+        update deliveries set status = 'pending', locked_until = null, next_attempt_at = now(), updated_at = now()
+        where status = 'sending' and locked_until < now()
+        returning 1
+      )
+      select count(*)::int as n from swept`),
+  );
+  return rows[0].n;
+}
+
+/** Gives back deliveries claimed but not sent (graceful shutdown): no attempt is counted. */
+export async function releaseDeliveries(db: Queryable, ids: number[]): Promise<void> {
+  if (!ids.length) return;
+  await db.execute(sql`
+    update deliveries set status = 'pending', attempts = greatest(attempts - 1, 0), locked_until = null, updated_at = now()
+    where id = any(${bigintArray(ids)}) and status = 'sending'`);
+}
+
+export interface ReceiptInput {
+  channel: string;
+  providerMessageId: string;
+  status: 'sent' | 'delivered' | 'undelivered' | 'failed';
+  errorCode?: string | null;
+  occurredAt: Date;
+  payload?: unknown;
+}
+
+// How far along each status is; a receipt may only move a delivery forward.
+const RECEIPT_FROM: Record<ReceiptInput['status'], string[]> = {
+  sent: ['sending'],
+  delivered: ['sending', 'sent'],
+  undelivered: ['sending', 'sent'],
+  failed: ['sending', 'sent'],
+};
+
+/**
+ * Stores a receipt (idempotently: a repeat is ignored) and applies it to its delivery when that
+ * delivery is known by provider id and the receipt moves it forward. A receipt that arrives before
+ * the send is acked is kept and applied by the ack. Returns the delivery id when one was updated.
+ */
+export async function recordReceipt(db: Queryable, r: ReceiptInput): Promise<{ stored: boolean; deliveryId: number | null }> {
+  const stored = rowsOf<{ id: string | number }>(
+    await db.execute(sql`
+      insert into delivery_events (delivery_id, channel, provider_message_id, type, error_code, payload, occurred_at)
+      values ((select id from deliveries where provider_message_id = ${r.providerMessageId} and channel = ${r.channel} limit 1),
+        ${r.channel}, ${r.providerMessageId}, ${r.status}, ${r.errorCode ?? null}, ${JSON.stringify(r.payload ?? null)}::jsonb, ${r.occurredAt.toISOString()})
+      on conflict do nothing
+      returning id`),
+  );
+  const updated = rowsOf<{ id: string | number }>(
+    await db.execute(sql`
+      update deliveries
+      set status = ${r.status}, error_code = coalesce(${r.errorCode ?? null}, error_code),
+          finished_at = case when ${r.status} = 'sent' then finished_at else now() end, updated_at = now()
+      where provider_message_id = ${r.providerMessageId} and channel = ${r.channel}
+        and status = any(${textArray(RECEIPT_FROM[r.status])})
+      returning id`),
+  );
+  return { stored: stored.length > 0, deliveryId: updated.length ? Number(updated[0].id) : null };
+}
+
+/** Applies receipts that were stored before their send was acked (the furthest one wins). */
+async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<void> {
+  if (!ids.length) return;
+  await db.execute(sql`
+    with early as (
+      select distinct on (d.id) d.id, e.type, e.error_code
+      from deliveries d
+      join delivery_events e on e.channel = d.channel and e.provider_message_id = d.provider_message_id
+      where d.id = any(${bigintArray(ids)}) and d.status = 'sent' and e.type in ('delivered', 'undelivered', 'failed')
+      order by d.id, e.occurred_at desc
+    ), linked as (
+      update delivery_events e set delivery_id = early.id from early
+      where e.delivery_id is null and e.provider_message_id = (select provider_message_id from deliveries where id = early.id)
+    )
+    update deliveries d set status = early.type, error_code = coalesce(early.error_code, d.error_code), finished_at = now(), updated_at = now()
+    from early where d.id = early.id and d.status = 'sent'`);
+}

@@ -1,0 +1,111 @@
+import type { AudienceRule } from '@policy-push/core';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import type { Queryable } from '../create-db';
+import { rowsOf } from '../rows';
+import { bigintArray } from '../sql-arrays';
+import { categories, departments, policies, pushes, serviceGroups } from '../schema';
+
+export type Policy = typeof policies.$inferSelect;
+export type NewPolicy = typeof policies.$inferInsert;
+export type Push = typeof pushes.$inferSelect;
+
+export const WORK_CHANNEL = 'policy_push_work';
+
+/** Tells idle dispatchers there is work (delivered at commit). */
+export async function notifyWork(db: Queryable): Promise<void> {
+  await db.execute(sql`select pg_notify(${WORK_CHANNEL}, '')`);
+}
+
+/** Which of the given ids do not exist, for each reference a policy makes. */
+export async function missingReferences(
+  db: Queryable,
+  refs: { departmentId: number; categoryIds: number[]; groupIds: number[] },
+): Promise<{ department: boolean; categoryIds: number[]; groupIds: number[] }> {
+  const [dept] = await db.select({ id: departments.id }).from(departments).where(eq(departments.id, refs.departmentId));
+  const foundCategories = rowsOf<{ id: string | number }>(
+    await db.execute(sql`select id from ${categories} where id = any(${bigintArray(refs.categoryIds)})`),
+  ).map((r) => Number(r.id));
+  const foundGroups = rowsOf<{ id: string | number }>(
+    await db.execute(sql`select id from ${serviceGroups} where id = any(${bigintArray(refs.groupIds)})`),
+  ).map((r) => Number(r.id));
+  return {
+    department: !dept,
+    categoryIds: refs.categoryIds.filter((id) => !foundCategories.includes(id)),
+    groupIds: refs.groupIds.filter((id) => !foundGroups.includes(id)),
+  };
+}
+
+export async function docNumberTaken(db: Queryable, departmentId: number, docNumber: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: policies.id })
+    .from(policies)
+    .where(and(eq(policies.departmentId, departmentId), eq(policies.docNumber, docNumber)));
+  return rows.length > 0;
+}
+
+/** The policy and its first push, in the caller's transaction. */
+export async function insertPolicyWithPush(tx: Queryable, values: NewPolicy): Promise<{ policy: Policy; push: Push }> {
+  const [policy] = await tx.insert(policies).values(values).returning();
+  const [push] = await tx
+    .insert(pushes)
+    .values({
+      policyId: policy.id,
+      policyVersion: policy.version,
+      status: 'fanning_out',
+      urgent: policy.priority === 'urgent' ? 1 : 0,
+      startAt: policy.publishAt,
+    })
+    .returning();
+  return { policy, push };
+}
+
+export const getPolicy = async (db: Queryable, id: number): Promise<Policy | undefined> =>
+  (await db.select().from(policies).where(eq(policies.id, id)))[0];
+
+export const listPolicies = (db: Queryable, p: { before?: number; limit: number; departmentId?: number; status?: string }) =>
+  db
+    .select()
+    .from(policies)
+    .where(
+      and(
+        p.before ? lt(policies.id, p.before) : undefined,
+        p.departmentId ? eq(policies.departmentId, p.departmentId) : undefined,
+        p.status ? eq(policies.status, p.status) : undefined,
+      ),
+    )
+    .orderBy(desc(policies.id))
+    .limit(p.limit + 1);
+
+export const latestPush = async (db: Queryable, policyId: number): Promise<Push | undefined> =>
+  (await db.select().from(pushes).where(eq(pushes.policyId, policyId)).orderBy(desc(pushes.policyVersion)).limit(1))[0];
+
+/**
+ * Runs the push of the policy's current version again from the first enterprise. Every delivery it
+ * would make exists already, so it creates nothing new; it finds only what is new since.
+ */
+export async function restartPush(db: Queryable, policy: Policy): Promise<Push | undefined> {
+  const [push] = await db
+    .update(pushes)
+    .set({ status: 'fanning_out', checkpoint: 0, fannedOutAt: null, startAt: sql`greatest(now(), ${policy.publishAt.toISOString()}::timestamptz)`, updatedAt: new Date() })
+    .where(and(eq(pushes.policyId, policy.id), eq(pushes.policyVersion, policy.version)))
+    .returning();
+  return push;
+}
+
+export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled', 'suppressed', 'held', 'digested'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** Deliveries of one policy version by status (read through the unique key's prefix). */
+export async function deliveryCounts(db: Queryable, policyId: number, version: number): Promise<Record<DeliveryStatus, number>> {
+  const rows = rowsOf<{ status: DeliveryStatus; n: number }>(
+    await db.execute(sql`
+      select status, count(*)::int as n from deliveries
+      where policy_id = ${policyId} and policy_version = ${version} and kind = 'policy'
+      group by status`),
+  );
+  const counts = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as Record<DeliveryStatus, number>;
+  for (const r of rows) counts[r.status] = r.n;
+  return counts;
+}
+
+export type PolicyAudience = { departmentId: number; categoryIds: number[]; targetGroupIds: number[]; audienceRule: AudienceRule | null; priority: string };

@@ -1,0 +1,97 @@
+import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import type { Queryable } from '../create-db';
+import { rowsOf } from '../rows';
+import { bigintArray } from '../sql-arrays';
+import { enterprises, policies, serviceGroupMembers, serviceGroups } from '../schema';
+
+export type ServiceGroup = typeof serviceGroups.$inferSelect;
+export type NewServiceGroup = typeof serviceGroups.$inferInsert;
+
+export const getServiceGroup = async (db: Queryable, id: number): Promise<ServiceGroup | undefined> =>
+  (await db.select().from(serviceGroups).where(eq(serviceGroups.id, id)))[0];
+
+/** The row, locked until the transaction ends: member writes and rule changes run one at a time. */
+export const getServiceGroupForUpdate = async (db: Queryable, id: number): Promise<ServiceGroup | undefined> =>
+  (await db.select().from(serviceGroups).where(eq(serviceGroups.id, id)).for('update'))[0];
+
+export const listServiceGroups = (db: Queryable, p: { after?: number; limit: number; departmentId?: number }) =>
+  db
+    .select()
+    .from(serviceGroups)
+    .where(and(p.after ? gt(serviceGroups.id, p.after) : undefined, p.departmentId ? eq(serviceGroups.departmentId, p.departmentId) : undefined))
+    .orderBy(asc(serviceGroups.id))
+    .limit(p.limit + 1);
+
+export const insertServiceGroup = async (db: Queryable, values: NewServiceGroup) =>
+  (await db.insert(serviceGroups).values(values).returning())[0];
+
+export const updateServiceGroup = async (db: Queryable, id: number, values: Partial<NewServiceGroup>) =>
+  (await db.update(serviceGroups).set({ ...values, updatedAt: new Date() }).where(eq(serviceGroups.id, id)).returning())[0];
+
+/** Members go with it (ON DELETE CASCADE). */
+export const deleteServiceGroup = async (db: Queryable, id: number) =>
+  (await db.delete(serviceGroups).where(eq(serviceGroups.id, id)).returning({ id: serviceGroups.id }))[0];
+
+/** Whether a policy targets the group (target_group_ids is an array without a foreign key). */
+export async function isServiceGroupTargeted(db: Queryable, id: number): Promise<boolean> {
+  const [row] = await db.select({ id: policies.id }).from(policies).where(sql`${id}::bigint = any(${policies.targetGroupIds})`).limit(1);
+  return row !== undefined;
+}
+
+/**
+ * The ids among `ids` that name no enterprise; the others are share-locked until the transaction
+ * ends. Member lists reach 10,000 ids: they travel as one bigint[] parameter, not 10,000.
+ */
+export async function missingEnterpriseIds(tx: Queryable, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const found = await tx.select({ id: enterprises.id }).from(enterprises).where(sql`${enterprises.id} = any(${bigintArray(ids)})`).for('key share');
+  const present = new Set(found.map((r) => r.id));
+  return new Set(ids.filter((id) => !present.has(id)));
+}
+
+export async function clearMembers(db: Queryable, groupId: number): Promise<void> {
+  await db.delete(serviceGroupMembers).where(eq(serviceGroupMembers.groupId, groupId));
+}
+
+/** Makes the member list exactly `ids`, touching only the rows that change. */
+export async function replaceMembers(tx: Queryable, groupId: number, ids: number[]): Promise<void> {
+  await tx
+    .delete(serviceGroupMembers)
+    .where(and(eq(serviceGroupMembers.groupId, groupId), sql`not (${serviceGroupMembers.enterpriseId} = any(${bigintArray(ids)}))`));
+  await addMembers(tx, groupId, ids);
+}
+
+/** Adds `ids` (already members are left alone); returns how many were new. */
+export async function addMembers(db: Queryable, groupId: number, ids: number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const rows = rowsOf<{ enterprise_id: number }>(
+    await db.execute(sql`
+      insert into service_group_members (group_id, enterprise_id)
+      select ${groupId}::bigint, unnest(${bigintArray(ids)})
+      on conflict do nothing
+      returning enterprise_id`),
+  );
+  return rows.length;
+}
+
+export const removeMember = async (db: Queryable, groupId: number, enterpriseId: number) =>
+  (
+    await db
+      .delete(serviceGroupMembers)
+      .where(and(eq(serviceGroupMembers.groupId, groupId), eq(serviceGroupMembers.enterpriseId, enterpriseId)))
+      .returning({ id: serviceGroupMembers.enterpriseId })
+  )[0];
+
+export async function memberCount(db: Queryable, groupId: number): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(serviceGroupMembers).where(eq(serviceGroupMembers.groupId, groupId));
+  return Number(row?.n ?? 0);
+}
+
+/** A page of member enterprise ids, as `{ id }` rows ordered by id. */
+export const listMembers = (db: Queryable, groupId: number, p: { after?: number; limit: number }) =>
+  db
+    .select({ id: serviceGroupMembers.enterpriseId })
+    .from(serviceGroupMembers)
+    .where(and(eq(serviceGroupMembers.groupId, groupId), p.after ? gt(serviceGroupMembers.enterpriseId, p.after) : undefined))
+    .orderBy(asc(serviceGroupMembers.enterpriseId))
+    .limit(p.limit + 1);

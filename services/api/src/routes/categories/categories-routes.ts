@@ -1,0 +1,63 @@
+import { type Category as CategoryRow, getCategory, listCategories } from '@policy-push/db';
+import { Type } from 'typebox';
+import type { AppInstance } from '../../app';
+import { notFound } from '../../errors';
+import { errorResponses, IdParams, Page, page } from '../../schemas/common';
+import { Category, CategoryCreate, CategoryListQuery, CategoryUpdate } from './categories-schemas';
+import { changeCategory, createCategory, removeCategory } from './categories-service';
+
+const tags = ['categories'];
+
+export const toCategory = (c: CategoryRow) => ({
+  id: String(c.id),
+  code: c.code,
+  parentId: c.parentId === null ? null : String(c.parentId),
+  nameZh: c.nameZh,
+  nameEn: c.nameEn,
+  createdAt: c.createdAt.toISOString(),
+});
+
+export default async function categoriesRoutes(app: AppInstance) {
+  const { db } = app.deps.db;
+
+  app.post(
+    '/categories',
+    { schema: { tags, body: CategoryCreate, response: { 201: Category, ...errorResponses } } },
+    async (req, reply) => reply.code(201).send(toCategory(await createCategory(db, req.body))),
+  );
+
+  app.get(
+    '/categories',
+    { schema: { tags, querystring: CategoryListQuery, response: { 200: Page(Category), ...errorResponses } } },
+    async (req) => {
+      const limit = req.query.limit ?? 50;
+      const rows = await listCategories(db, {
+        after: Number(req.query.cursor ?? 0),
+        limit,
+        parentId: req.query.parentId ? Number(req.query.parentId) : undefined,
+      });
+      return page(rows, limit, toCategory);
+    },
+  );
+
+  app.get('/categories/:id', { schema: { tags, params: IdParams, response: { 200: Category, ...errorResponses } } }, async (req) => {
+    const c = await getCategory(db, Number(req.params.id));
+    if (!c) throw notFound('category');
+    return toCategory(c);
+  });
+
+  app.patch(
+    '/categories/:id',
+    { schema: { tags, params: IdParams, body: CategoryUpdate, response: { 200: Category, ...errorResponses } } },
+    async (req) => toCategory(await changeCategory(db, Number(req.params.id), req.body)),
+  );
+
+  app.delete(
+    '/categories/:id',
+    { schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (req, reply) => {
+      await removeCategory(db, Number(req.params.id));
+      return reply.code(204).send(null);
+    },
+  );
+}

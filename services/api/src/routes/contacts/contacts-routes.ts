@@ -1,0 +1,85 @@
+import { type Contact as ContactRow, deleteContact, getContact, getEnterprise, listContacts } from '@policy-push/db';
+import { Type } from 'typebox';
+import type { AppInstance } from '../../app';
+import { notFound } from '../../errors';
+import { errorResponses, IdParams, Page, page } from '../../schemas/common';
+import { Contact, ContactCreate, ContactListQuery, ContactUpdate } from './contacts-schemas';
+import { changeContact, createContact } from './contacts-service';
+
+const tags = ['contacts'];
+
+export const toContact = (c: ContactRow) => ({
+  id: String(c.id),
+  enterpriseId: String(c.enterpriseId),
+  name: c.name,
+  phone: c.phone,
+  email: c.email,
+  wechatOpenid: c.wechatOpenid,
+  locale: c.locale,
+  channels: c.channels,
+  optedOut: c.optedOut,
+  suppressed: c.suppressed,
+  createdAt: c.createdAt.toISOString(),
+  updatedAt: c.updatedAt.toISOString(),
+});
+
+export default async function contactsRoutes(app: AppInstance) {
+  const { db } = app.deps.db;
+
+  app.post(
+    '/enterprises/:id/contacts',
+    {
+      schema: {
+        tags,
+        description: 'Adds a contact to the enterprise `id`; the contact is then at /v1/contacts/{contactId}.',
+        params: IdParams,
+        body: ContactCreate,
+        response: { 201: Contact, ...errorResponses },
+      },
+    },
+    async (req, reply) => reply.code(201).send(toContact(await createContact(db, Number(req.params.id), req.body))),
+  );
+
+  app.get(
+    '/enterprises/:id/contacts',
+    {
+      schema: {
+        tags,
+        description: 'The contacts of the enterprise `id`, ordered by id.',
+        params: IdParams,
+        querystring: ContactListQuery,
+        response: { 200: Page(Contact), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const enterpriseId = Number(req.params.id);
+      if (!(await getEnterprise(db, enterpriseId))) throw notFound('enterprise');
+      const limit = req.query.limit ?? 50;
+      return page(await listContacts(db, enterpriseId, { after: Number(req.query.cursor ?? 0), limit }), limit, toContact);
+    },
+  );
+
+  // Once created, a contact is addressed by its own id.
+  const byId = 'A contact by its id; contacts are created and listed under /v1/enterprises/{id}/contacts.';
+
+  app.get('/contacts/:id', { schema: { tags, description: byId, params: IdParams, response: { 200: Contact, ...errorResponses } } }, async (req) => {
+    const c = await getContact(db, Number(req.params.id));
+    if (!c) throw notFound('contact');
+    return toContact(c);
+  });
+
+  app.patch(
+    '/contacts/:id',
+    { schema: { tags, description: byId, params: IdParams, body: ContactUpdate, response: { 200: Contact, ...errorResponses } } },
+    async (req) => toContact(await changeContact(db, Number(req.params.id), req.body)),
+  );
+
+  app.delete(
+    '/contacts/:id',
+    { schema: { tags, description: byId, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (req, reply) => {
+      if (!(await deleteContact(db, Number(req.params.id)))) throw notFound('contact');
+      return reply.code(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,77 @@
+import { parsePhone } from '@policy-push/core';
+import {
+  type Contact,
+  type Database,
+  type NewContact,
+  getContactForUpdate,
+  insertContact,
+  updateContact,
+} from '@policy-push/db';
+import { isForeignKeyViolation, notFound, rejected } from '../../errors';
+
+type Channel = 'wechat' | 'sms' | 'email';
+
+export interface ContactInput {
+  name?: string | null;
+  phone?: string | null;
+  email?: string | null;
+  wechatOpenid?: string | null;
+  locale?: 'zh-Hans' | 'zh-Hant' | 'en';
+  channels?: Channel[];
+  optedOut?: Channel[];
+}
+
+type Problem = { path: string; code: string; message: string };
+
+// The local part of an address may be case-sensitive; the domain never is.
+function normaliseEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  return email.slice(0, at) + email.slice(at).toLowerCase();
+}
+
+/** The columns for the given fields, normalised, with any problem found in them. */
+function contactValues(input: ContactInput): { values: Partial<NewContact>; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const values: Partial<NewContact> = { ...input };
+  if (typeof input.phone === 'string') {
+    const parsed = parsePhone(input.phone, 'CN');
+    if (parsed.ok) values.phone = parsed.e164;
+    else if (parsed.reason === 'not_mobile') {
+      problems.push({ path: 'phone', code: 'phone_not_mobile', message: 'the number is not a mobile: SMS needs one' });
+    } else problems.push({ path: 'phone', code: 'invalid_phone', message: 'not a valid phone number' });
+  }
+  if (typeof input.email === 'string') values.email = normaliseEmail(input.email);
+  return { values, problems };
+}
+
+function noAddress(c: Pick<NewContact, 'phone' | 'email' | 'wechatOpenid'>): Problem[] {
+  if (c.phone || c.email || c.wechatOpenid) return [];
+  const message = 'a contact needs a phone, an email or a WeChat openid';
+  return (['phone', 'email', 'wechatOpenid'] as const).map((path) => ({ path, code: 'no_address', message }));
+}
+
+export async function createContact(db: Database, enterpriseId: number, input: ContactInput): Promise<Contact> {
+  const { values, problems } = contactValues(input);
+  problems.push(...noAddress(values));
+  if (problems.length) throw rejected(problems);
+  try {
+    return await insertContact(db, { ...values, enterpriseId });
+  } catch (err) {
+    // The foreign key is the existence check of the enterprise.
+    if (isForeignKeyViolation(err)) throw notFound('enterprise');
+    throw err;
+  }
+}
+
+export async function changeContact(db: Database, id: number, input: ContactInput): Promise<Contact> {
+  const { values, problems } = contactValues(input);
+  if (problems.length) throw rejected(problems);
+  return db.transaction(async (tx) => {
+    // Locked, so that two partial updates clearing different addresses cannot both pass the check.
+    const current = await getContactForUpdate(tx, id);
+    if (!current) throw notFound('contact');
+    const missing = noAddress({ ...current, ...values });
+    if (missing.length) throw rejected(missing);
+    return updateContact(tx, id, values);
+  });
+}

@@ -1,0 +1,97 @@
+import { Type } from 'typebox';
+import { AudienceRule } from '../../schemas/audience-rule';
+import { Id, Timestamp } from '../../schemas/common';
+
+const Url = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 });
+
+export const PolicyBody = Type.Object(
+  {
+    departmentId: Id,
+    docNumber: Type.String({ minLength: 1, maxLength: 100, description: 'document number, unique within the department' }),
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    summary: Type.String({ minLength: 1, maxLength: 2000 }),
+    titleEn: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+    summaryEn: Type.Optional(Type.String({ minLength: 1, maxLength: 3000 })),
+    url: Url,
+    interpretationUrls: Type.Optional(Type.Array(Url, { maxItems: 10 })),
+    categoryIds: Type.Array(Id, { minItems: 1, maxItems: 20, uniqueItems: true }),
+    audience: Type.Optional(
+      Type.Object(
+        {
+          groupIds: Type.Optional(Type.Array(Id, { maxItems: 50, uniqueItems: true, description: 'target service groups' })),
+          rule: Type.Optional(AudienceRule),
+        },
+        { additionalProperties: false, description: 'in any target group, or matching the rule; everyone subscribed when absent' },
+      ),
+    ),
+    priority: Type.Optional(Type.Union([Type.Literal('normal'), Type.Literal('urgent')], { default: 'normal' })),
+    publishAt: Type.Optional(Type.String({ format: 'date-time', description: 'push later; now when absent' })),
+    validUntil: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Policy = Type.Object({
+  id: Id,
+  departmentId: Id,
+  docNumber: Type.String(),
+  title: Type.String(),
+  summary: Type.String(),
+  titleEn: Type.Union([Type.String(), Type.Null()]),
+  summaryEn: Type.Union([Type.String(), Type.Null()]),
+  url: Type.String(),
+  interpretationUrls: Type.Array(Type.String()),
+  categoryIds: Type.Array(Id),
+  audience: Type.Object({ groupIds: Type.Array(Id), rule: Type.Union([Type.Unknown(), Type.Null()]) }),
+  priority: Type.String(),
+  status: Type.String({ description: 'scheduled | published' }),
+  version: Type.Integer(),
+  publishAt: Timestamp,
+  validUntil: Type.Union([Timestamp, Type.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+const count = Type.Integer({ minimum: 0 });
+export const PushProgress = Type.Object({
+  id: Id,
+  policyId: Id,
+  version: Type.Integer(),
+  status: Type.String({ description: 'fanning_out | fanned_out' }),
+  startAt: Timestamp,
+  matched: count,
+  pending: count,
+  sending: count,
+  sent: count,
+  delivered: count,
+  undelivered: count,
+  failed: count,
+  cancelled: count,
+  suppressed: count,
+  held: count,
+  done: Type.Boolean({ description: 'fanned out, and nothing left pending or sending' }),
+});
+
+export const PublishResponse = Type.Object({ policy: Policy, push: PushProgress });
+
+const byChannel = Type.Object({ wechat: count, sms: count, email: count });
+export const PreviewResponse = Type.Object({
+  enterprises: count,
+  contacts: count,
+  deliveries: count,
+  byChannel,
+  held: count,
+  sample: Type.Array(
+    Type.Object({
+      enterpriseId: Id,
+      enterpriseName: Type.String(),
+      contactId: Id,
+      channel: Type.String(),
+      status: Type.String({ description: 'pending, or held for a digest' }),
+      why: Type.Object({
+        categories: Type.Array(Type.String(), { description: 'codes of the subscribed categories that matched; empty when matched by department' }),
+        groups: Type.Array(Type.String(), { description: 'names of the target groups the enterprise is in' }),
+      }),
+    }),
+  ),
+});

@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { type AudienceRule, validateRule } from '@policy-push/core';
+import {
+  type Database,
+  deliveryCounts,
+  docNumberTaken,
+  getIdempotentAnswer,
+  insertPolicyWithPush,
+  missingReferences,
+  type NewPolicy,
+  notifyWork,
+  type Policy,
+  type Push,
+  type Queryable,
+  saveIdempotentAnswer,
+} from '@policy-push/db';
+import type { Static } from 'typebox';
+import { ApiError, conflict, type FieldProblem, isUniqueViolation, unprocessable } from '../../errors';
+import type { PolicyBody } from './policies-schemas';
+
+export type PolicyInput = Static<typeof PolicyBody>;
+
+/** Checks everything a publish depends on; answers the row to insert or throws a 4xx naming each field. */
+export async function checkPolicy(db: Queryable, body: PolicyInput, now = new Date()): Promise<NewPolicy> {
+  const problems: FieldProblem[] = [];
+  const groupIds = (body.audience?.groupIds ?? []).map(Number);
+  const categoryIds = body.categoryIds.map(Number);
+  const missing = await missingReferences(db, { departmentId: Number(body.departmentId), categoryIds, groupIds });
+  if (missing.department) problems.push({ path: 'departmentId', code: 'unknown_department' });
+  categoryIds.forEach((id, i) => missing.categoryIds.includes(id) && problems.push({ path: `categoryIds.${i}`, code: 'unknown_category' }));
+  groupIds.forEach((id, i) => missing.groupIds.includes(id) && problems.push({ path: `audience.groupIds.${i}`, code: 'unknown_group' }));
+  const rule = body.audience?.rule as AudienceRule | undefined;
+  if (rule) {
+    for (const p of validateRule(rule)) problems.push({ path: ['audience.rule', p.path].filter(Boolean).join('.'), code: p.code });
+  }
+  const publishAt = body.publishAt ? new Date(body.publishAt) : now;
+  if (publishAt < now) problems.push({ path: 'publishAt', code: 'publish_at_in_past' });
+  const validUntil = body.validUntil ? new Date(body.validUntil) : null;
+  if (validUntil && validUntil <= publishAt) problems.push({ path: 'validUntil', code: 'valid_until_before_publish' });
+  if (problems.length) throw unprocessable(problems, `the policy cannot be published: ${problems.map((p) => `${p.path} ${p.code}`).join(', ')}`);
+
+  if (await docNumberTaken(db, Number(body.departmentId), body.docNumber)) throw duplicateDocNumber();
+  return {
+    departmentId: Number(body.departmentId),
+    docNumber: body.docNumber,
+    title: body.title,
+    summary: body.summary,
+    titleEn: body.titleEn ?? null,
+    summaryEn: body.summaryEn ?? null,
+    url: body.url,
+    interpretationUrls: body.interpretationUrls ?? [],
+    categoryIds,
+    targetGroupIds: groupIds,
+    audienceRule: rule ?? null,
+    priority: body.priority ?? 'normal',
+    status: publishAt > now ? 'scheduled' : 'published',
+    publishAt,
+    validUntil,
+  };
+}
+
+const duplicateDocNumber = () => conflict('docNumber', 'duplicate_doc_number', 'the department already has a policy with this document number');
+
+export interface Answer {
+  statusCode: number;
+  body: unknown;
+}
+
+/**
+ * Publishes a policy: the policy and its push are written in one transaction and the dispatchers
+ * are woken at commit. With an Idempotency-Key, the same key and body answer what the first
+ * request answered, for 24 hours; the same key with another body is refused.
+ */
+export async function publishPolicy(
+  db: Database,
+  body: PolicyInput,
+  apiKeyId: number,
+  idempotencyKey: string | undefined,
+  present: (policy: Policy, push: Push, tx: Queryable) => Promise<unknown>,
+): Promise<Answer> {
+  const requestHash = hashBody(body);
+  if (idempotencyKey) {
+    const earlier = await getIdempotentAnswer(db, apiKeyId, idempotencyKey);
+    if (earlier) return replay(earlier, requestHash);
+  }
+  const values = await checkPolicy(db, body);
+  try {
+    return await db.transaction(async (tx) => {
+      const { policy, push } = await insertPolicyWithPush(tx, values);
+      const answer = { statusCode: 202, body: await present(policy, push, tx) };
+      if (idempotencyKey) await saveIdempotentAnswer(tx, { apiKeyId, key: idempotencyKey, requestHash, ...answer });
+      await notifyWork(tx);
+      return answer;
+    });
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    // Either the document number was taken meanwhile, or a concurrent request with the same
+    // idempotency key won the race: then answer what it answered.
+    const earlier = idempotencyKey ? await getIdempotentAnswer(db, apiKeyId, idempotencyKey) : undefined;
+    if (earlier) return replay(earlier, requestHash);
+    throw duplicateDocNumber();
+  }
+}
+
+function replay(earlier: { requestHash: string; statusCode: number; response: unknown }, requestHash: string): Answer {
+  if (earlier.requestHash !== requestHash) {
+    throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body', [
+      { path: 'Idempotency-Key', code: 'idempotency_key_reused' },
+    ]);
+  }
+  return { statusCode: earlier.statusCode, body: earlier.response };
+}
+
+/** A hash of the body that does not depend on the order of its keys. */
+function hashBody(body: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        : v;
+  return createHash('sha256').update(JSON.stringify(canonical(body))).digest('hex');
+}
+
+export async function pushProgress(db: Queryable, push: Push) {
+  const counts = await deliveryCounts(db, push.policyId, push.policyVersion);
+  const matched = Object.values(counts).reduce((a, b) => a + b, 0);
+  return {
+    id: String(push.id),
+    policyId: String(push.policyId),
+    version: push.policyVersion,
+    status: push.status,
+    startAt: push.startAt.toISOString(),
+    matched,
+    pending: counts.pending,
+    sending: counts.sending,
+    sent: counts.sent,
+    delivered: counts.delivered,
+    undelivered: counts.undelivered,
+    failed: counts.failed,
+    cancelled: counts.cancelled,
+    suppressed: counts.suppressed,
+    held: counts.held,
+    done: push.status === 'fanned_out' && counts.pending + counts.sending === 0,
+  };
+}
+
+export const toPolicy = (p: Policy) => ({
+  id: String(p.id),
+  departmentId: String(p.departmentId),
+  docNumber: p.docNumber,
+  title: p.title,
+  summary: p.summary,
+  titleEn: p.titleEn,
+  summaryEn: p.summaryEn,
+  url: p.url,
+  interpretationUrls: p.interpretationUrls,
+  categoryIds: p.categoryIds.map(String),
+  audience: { groupIds: p.targetGroupIds.map(String), rule: p.audienceRule ?? null },
+  priority: p.priority,
+  status: p.status,
+  version: p.version,
+  publishAt: p.publishAt.toISOString(),
+  validUntil: p.validUntil ? p.validUntil.toISOString() : null,
+  createdAt: p.createdAt.toISOString(),
+  updatedAt: p.updatedAt.toISOString(),
+});

@@ -1,0 +1,151 @@
+import { getServiceGroup, listMembers, listServiceGroups, type ServiceGroup as ServiceGroupRow } from '@policy-push/db';
+import { Type } from 'typebox';
+import type { AppInstance } from '../../app';
+import { notFound } from '../../errors';
+import { errorResponses, Id, IdParams, Page, page } from '../../schemas/common';
+import {
+  MemberCount,
+  MemberListQuery,
+  MemberParams,
+  MembersBody,
+  ServiceGroup,
+  ServiceGroupCreate,
+  ServiceGroupListQuery,
+  ServiceGroupUpdate,
+} from './service-groups-schemas';
+import {
+  changeServiceGroup,
+  createServiceGroup,
+  excludeMember,
+  includeMembers,
+  removeServiceGroup,
+  setMembers,
+  staticGroup,
+} from './service-groups-service';
+
+const tags = ['service-groups'];
+
+export const toServiceGroup = (g: ServiceGroupRow) => ({
+  id: String(g.id),
+  departmentId: String(g.departmentId),
+  name: g.name,
+  description: g.description,
+  rule: g.rule ?? null,
+  createdAt: g.createdAt.toISOString(),
+  updatedAt: g.updatedAt.toISOString(),
+});
+
+export default async function serviceGroupsRoutes(app: AppInstance) {
+  const { db } = app.deps.db;
+
+  app.post(
+    '/service-groups',
+    { schema: { tags, body: ServiceGroupCreate, response: { 201: ServiceGroup, ...errorResponses } } },
+    async (req, reply) => reply.code(201).send(toServiceGroup(await createServiceGroup(db, req.body))),
+  );
+
+  app.get(
+    '/service-groups',
+    { schema: { tags, querystring: ServiceGroupListQuery, response: { 200: Page(ServiceGroup), ...errorResponses } } },
+    async (req) => {
+      const limit = req.query.limit ?? 50;
+      const rows = await listServiceGroups(db, {
+        after: Number(req.query.cursor ?? 0),
+        limit,
+        departmentId: req.query.departmentId ? Number(req.query.departmentId) : undefined,
+      });
+      return page(rows, limit, toServiceGroup);
+    },
+  );
+
+  app.get('/service-groups/:id', { schema: { tags, params: IdParams, response: { 200: ServiceGroup, ...errorResponses } } }, async (req) => {
+    const g = await getServiceGroup(db, Number(req.params.id));
+    if (!g) throw notFound('service group');
+    return toServiceGroup(g);
+  });
+
+  app.patch(
+    '/service-groups/:id',
+    { schema: { tags, params: IdParams, body: ServiceGroupUpdate, response: { 200: ServiceGroup, ...errorResponses } } },
+    async (req) => toServiceGroup(await changeServiceGroup(db, Number(req.params.id), req.body)),
+  );
+
+  app.delete(
+    '/service-groups/:id',
+    {
+      schema: {
+        tags,
+        description: 'Deletes the group and its member list; refused (409 in_use) while a policy targets it.',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      await removeServiceGroup(db, Number(req.params.id));
+      return reply.code(204).send(null);
+    },
+  );
+
+  // Members: static groups only; a rule group answers 422 rule_group_has_no_members.
+  app.get(
+    '/service-groups/:id/members',
+    {
+      schema: {
+        tags,
+        description: 'Member enterprise ids of a static group, ordered by id.',
+        params: IdParams,
+        querystring: MemberListQuery,
+        response: { 200: Page(Id), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const group = await staticGroup(db, Number(req.params.id));
+      const limit = req.query.limit ?? 50;
+      return page(await listMembers(db, group.id, { after: Number(req.query.cursor ?? 0), limit }), limit, (m) => String(m.id));
+    },
+  );
+
+  app.put(
+    '/service-groups/:id/members',
+    {
+      schema: {
+        tags,
+        description: 'Replaces the member list of a static group with exactly these enterprises, in one transaction.',
+        params: IdParams,
+        body: MembersBody,
+        response: { 200: MemberCount, ...errorResponses },
+      },
+    },
+    async (req) => ({ memberCount: await setMembers(db, Number(req.params.id), req.body.enterpriseIds) }),
+  );
+
+  app.post(
+    '/service-groups/:id/members',
+    {
+      schema: {
+        tags,
+        description: 'Adds these enterprises to a static group; those already in it stay.',
+        params: IdParams,
+        body: MembersBody,
+        response: { 200: MemberCount, ...errorResponses },
+      },
+    },
+    async (req) => ({ memberCount: await includeMembers(db, Number(req.params.id), req.body.enterpriseIds) }),
+  );
+
+  app.delete(
+    '/service-groups/:id/members/:enterpriseId',
+    {
+      schema: {
+        tags,
+        description: 'Removes one enterprise from a static group.',
+        params: MemberParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      await excludeMember(db, Number(req.params.id), Number(req.params.enterpriseId));
+      return reply.code(204).send(null);
+    },
+  );
+}

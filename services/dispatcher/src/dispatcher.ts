@@ -1,0 +1,126 @@
+import { hostname } from 'node:os';
+import type { Channel, ChannelAdapter } from '@policy-push/channels';
+import type { Config, Logger } from '@policy-push/core';
+import { safeError } from '@policy-push/core';
+import {
+  ackDeliveries,
+  claimDeliveries,
+  claimJobRun,
+  type Db,
+  fanOutNextChunk,
+  loadSendContext,
+  releaseDeliveries,
+} from '@policy-push/db';
+import cron, { type ScheduledTask } from 'node-cron';
+import { mapLimit } from './map-limit';
+import { jobs } from './registry';
+import { sendOne } from './send-one';
+import { WakeSignal } from './wake-signal';
+
+export const WORK_CHANNEL = 'policy_push_work';
+
+export interface DispatcherDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  adapters: Record<Channel, ChannelAdapter>;
+  /** Cron jobs off in tests that drive them by hand. */
+  withJobs?: boolean;
+  random?: () => number;
+}
+
+export interface Dispatcher {
+  worker: string;
+  /** Wakes the loops now (a publish in this process). */
+  wake(): void;
+  /** Stops claiming, finishes what it holds, and resolves when the loops have ended. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The dispatcher: a fan-out loop and a send loop that work while there is work, sleep until a
+ * NOTIFY (or a short poll) when there is none, and the periodic jobs.
+ */
+export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher> {
+  const { config, db, logger } = deps;
+  const settings = config.dispatcher;
+  const worker = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const log = logger.child({ component: 'dispatcher', worker });
+  const signal = new WakeSignal();
+  let stopping = false;
+
+  const unlisten = await db.listen(WORK_CHANNEL, () => signal.wake());
+
+  async function fanOutStep(): Promise<boolean> {
+    const chunk = await fanOutNextChunk(db.db, settings.fanoutChunkSize);
+    if (chunk && chunk.inserted > 0) signal.wake();
+    if (chunk?.done) log.info({ pushId: chunk.pushId }, 'push fanned out');
+    return chunk !== null;
+  }
+
+  async function sendStep(): Promise<boolean> {
+    const batch = await claimDeliveries(db.db, { limit: settings.claimBatchSize, leaseSeconds: settings.leaseSeconds });
+    if (!batch.length) return false;
+    try {
+      const ctx = await loadSendContext(db.db, batch);
+      const outcomes = await mapLimit(batch, settings.sendConcurrency, (d) =>
+        sendOne(d, ctx, { adapters: deps.adapters, settings, publicBaseUrl: config.publicBaseUrl, smsSegmentBudget: config.smsSegmentBudget, random: deps.random }),
+      );
+      await ackDeliveries(db.db, outcomes, worker);
+      log.info({ claimed: batch.length, sent: outcomes.filter((o) => o.status === 'sent').length }, 'batch sent');
+    } catch (err) {
+      // Nothing was acked: give the batch back rather than wait for the lease to expire.
+      await releaseDeliveries(db.db, batch.map((d) => d.id)).catch(() => {});
+      throw err;
+    }
+    return true;
+  }
+
+  async function loop(name: string, step: () => Promise<boolean>): Promise<void> {
+    while (!stopping) {
+      let worked = false;
+      try {
+        worked = await step();
+      } catch (err) {
+        log.error({ err: safeError(err), loop: name }, 'loop step failed');
+      }
+      if (!worked && !stopping) await signal.wait(settings.pollIntervalMs);
+    }
+  }
+
+  const tasks: ScheduledTask[] = [];
+  if (deps.withJobs !== false) {
+    for (const job of jobs) {
+      tasks.push(
+        cron.schedule(
+          job.cron(settings),
+          async ({ date }) => {
+            if (stopping) return;
+            try {
+              if (await claimJobRun(db.db, job.name, date.toISOString())) await job.run({ db: db.db, logger: log }, date);
+            } catch (err) {
+              log.error({ err: safeError(err), job: job.name }, 'job failed');
+            }
+          },
+          { name: job.name, noOverlap: true },
+        ),
+      );
+    }
+  }
+
+  const loops = [loop('fan-out', fanOutStep), loop('send', sendStep)];
+  log.info('dispatcher started');
+
+  return {
+    worker,
+    wake: () => signal.wake(),
+    async stop() {
+      stopping = true;
+      for (const t of tasks) t.destroy();
+      signal.wake();
+      await Promise.all(loops);
+      await unlisten();
+      log.info('dispatcher stopped');
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// The dispatcher as its own process, against Postgres (PGlite is one process: use `pnpm start`).
+import { ConfigError, createLogger, parseConfig, safeError } from '@policy-push/core';
+import { createDb, migrate } from '@policy-push/db';
+import { createAdapters } from './adapters';
+import { startDispatcher } from './dispatcher';
+
+async function main() {
+  const config = parseConfig(process.env);
+  const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, name: 'dispatcher' });
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'the dispatcher alone needs Postgres; `pnpm start` runs the embedded mode');
+  const dbConfig = { url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: 'policy-push-dispatcher' };
+  await migrate(dbConfig);
+  const db = await createDb(dbConfig);
+  const adapters = createAdapters(db.db, logger);
+  const dispatcher = await startDispatcher({ config, db, logger, adapters: adapters.byChannel });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: no new claims, finishing what is held');
+    await dispatcher.stop();
+    await adapters.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? `configuration error: ${err.message}` : safeError(err));
+  process.exit(1);
+});
