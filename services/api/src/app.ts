@@ -46,6 +46,8 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
 
   app.decorate('deps', deps);
   strictValidation(app);
+  // The API speaks JSON; anything else is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
   errorHandler(app);
 
   await app.register(swagger, {

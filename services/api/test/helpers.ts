@@ -1,4 +1,7 @@
-import { createLogger, parseConfig } from '@policy-push/core';
+import { createLogger, generateCreditCode, parseConfig } from '@policy-push/core';
+import { rowsOf } from '@policy-push/db';
+import { sql } from 'drizzle-orm';
+import { expect } from 'vitest';
 import { createTestDb, type TestDb } from '@policy-push/testkit';
 import { type AppInstance, buildApp } from '../src/app';
 import { createApiKey } from '../src/services/api-keys';
@@ -31,8 +34,6 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
 
 /** Row counts of every table, to prove a rejected request wrote nothing. */
 export async function tableCounts(t: TestDb): Promise<Record<string, number>> {
-  const { rowsOf } = await import('@policy-push/db');
-  const { sql } = await import('drizzle-orm');
   const tables = rowsOf<{ table_name: string }>(
     await t.db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`),
   );
@@ -54,7 +55,6 @@ export async function call<T = any>(h: TestApp, method: 'GET' | 'POST' | 'PATCH'
 let creditSeed = 1;
 /** A small world through the API: a department, a category, and enterprises that subscribe to it. */
 export async function seedWorld(h: TestApp, contacts: { phone?: string; email?: string; wechatOpenid?: string; channels?: string[] }[]) {
-  const { generateCreditCode } = await import('@policy-push/core');
   const n = creditSeed++;
   const department = await call(h, 'POST', '/v1/departments', { code: `dept-${n}`, nameZh: '测试局', nameEn: 'Test Bureau', smsSignature: '广州测试' }, 201);
   const category = await call(h, 'POST', '/v1/categories', { code: `cat-${n}`, nameZh: '测试类', nameEn: 'Test' }, 201);
@@ -79,3 +79,13 @@ export const policyBody = (departmentId: string, categoryId: string, extra: Reco
   categoryIds: [categoryId],
   ...extra,
 });
+
+/** Sends a request that must be refused with this status and field, and proves it wrote nothing. */
+export async function expectRefused(h: TestApp, method: 'POST' | 'PATCH' | 'PUT', url: string, payload: object, status: number, code: string, path: string) {
+  const before = await tableCounts(h.t);
+  const res = await h.app.inject({ method, url, headers: h.auth, payload });
+  expect(res.statusCode, res.body).toBe(status);
+  if (status !== 400) expect(res.json().error.code).toBe(code);
+  expect(res.json().error.fields).toContainEqual({ path, code });
+  expect(await tableCounts(h.t)).toEqual(before);
+}

@@ -33,6 +33,7 @@ describe('the push pipeline', () => {
       { phone: '+12025550103' }, // sandbox: permanent failure
       { phone: '+12025550106' }, // sandbox: accepted, then undelivered
       { phone: '+12025550102' }, // sandbox: fails once, then accepted
+      { phone: '+12025550101' }, // sandbox: always a temporary failure
     ]);
     const published = await call(h, 'POST', '/v1/policies', policyBody(world.department.id, world.category.id), 202);
     expect(published.policy).toMatchObject({ status: 'published', version: 1, priority: 'normal' });
@@ -41,15 +42,17 @@ describe('the push pipeline', () => {
     await vi.waitFor(async () => expect((await progressOf(published.policy.id)).done).toBe(true), { timeout: 15_000, interval: 50 });
     await vi.waitFor(async () => expect((await progressOf(published.policy.id)).sent).toBe(0), { timeout: 15_000, interval: 50 });
     const progress = await progressOf(published.policy.id);
-    expect(progress).toMatchObject({ matched: 6, delivered: 4, undelivered: 1, failed: 1, pending: 0, sending: 0, status: 'fanned_out' });
+    expect(progress).toMatchObject({ matched: 7, delivered: 4, undelivered: 1, failed: 2, pending: 0, sending: 0, status: 'fanned_out' });
 
     const deliveries = await call(h, 'GET', `/v1/deliveries?policyId=${published.policy.id}&limit=100`, undefined, 200);
     const byContact = new Map(deliveries.items.map((d: any) => [d.contactId, d]));
-    const [sms, email, wechat, permanent, undelivered, flaky] = world.enterprises.map((e) => byContact.get(e.contact.id) as any);
+    const [sms, email, wechat, permanent, undelivered, flaky, temporary] = world.enterprises.map((e) => byContact.get(e.contact.id) as any);
     expect([sms.channel, email.channel, wechat.channel]).toEqual(['sms', 'email', 'wechat']);
     expect(sms.why.categoryIds).toEqual([world.category.id]);
     expect(permanent).toMatchObject({ status: 'failed', errorCode: 'SANDBOX_PERMANENT', attempts: 1 });
     expect(undelivered).toMatchObject({ status: 'undelivered', errorCode: 'SANDBOX_UNDELIVERED' });
+    // Retried with backoff up to the channel's limit (MAX_ATTEMPTS=3), then failed.
+    expect(temporary).toMatchObject({ status: 'failed', errorCode: 'SANDBOX_TEMPORARY', attempts: 3 });
 
     const detail = await call(h, 'GET', `/v1/deliveries/${flaky.id}`, undefined, 200);
     expect(detail.status).toBe('delivered');

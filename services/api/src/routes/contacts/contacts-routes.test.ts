@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, tableCounts, type TestApp } from '../../../test/helpers';
+import { buildTestApp, tableCounts, type TestApp, expectRefused } from '../../../test/helpers';
 
 describe('contacts', () => {
   let h: TestApp;
@@ -24,15 +24,8 @@ describe('contacts', () => {
     expect(res.statusCode, res.body).toBe(201);
     return res.json();
   };
-  /** Sends a request that must be refused, and proves it wrote nothing. */
-  async function refused(method: 'POST' | 'PATCH', url: string, payload: object, status: number, code: string, path: string) {
-    const before = await tableCounts(h.t);
-    const res = await call(method, url, payload);
-    expect(res.statusCode, res.body).toBe(status);
-    if (status !== 400) expect(res.json().error.code).toBe(code);
-    expect(res.json().error.fields).toContainEqual({ path, code });
-    expect(await tableCounts(h.t)).toEqual(before);
-  }
+  const refused = (method: 'POST' | 'PATCH' | 'PUT', url: string, payload: object, status: number, code: string, path: string) =>
+    expectRefused(h, method, `/v1${url}`, payload, status, code, path);
 
   it('creates with defaults, stores the phone in E.164 and the email domain in lower case', async () => {
     const c = await create({ name: '张三', phone: '138 0013 8000', email: 'Zhang.San@Example.COM' });

@@ -1,7 +1,7 @@
 import { generateCreditCode } from '@policy-push/core';
 import { serviceGroupMembers } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, tableCounts, type TestApp } from '../../../test/helpers';
+import { buildTestApp, tableCounts, type TestApp, expectRefused } from '../../../test/helpers';
 
 // A seeded source, so generated credit codes are the same on every run.
 function seeded(seed: number): () => number {
@@ -39,15 +39,8 @@ describe('enterprises', () => {
     expect(res.statusCode, res.body).toBe(201);
     return res.json();
   };
-  /** Sends a request that must be refused, and proves it wrote nothing. */
-  async function refused(method: 'POST' | 'PATCH', url: string, payload: object, status: number, code: string, path: string) {
-    const before = await tableCounts(h.t);
-    const res = await call(method, url, payload);
-    expect(res.statusCode, res.body).toBe(status);
-    if (status !== 400) expect(res.json().error.code).toBe(code);
-    expect(res.json().error.fields).toContainEqual({ path, code });
-    expect(await tableCounts(h.t)).toEqual(before);
-  }
+  const refused = (method: 'POST' | 'PATCH' | 'PUT', url: string, payload: object, status: number, code: string, path: string) =>
+    expectRefused(h, method, `/v1${url}`, payload, status, code, path);
 
   it('creates with a normalised credit code and clean tags, reads, updates and deletes', async () => {
     // Full-width, lower case and padded, as pasted from a document.

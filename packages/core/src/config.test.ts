@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './config';
+
+describe('parseConfig', () => {
+  it('has working defaults for the embedded mode', () => {
+    const c = parseConfig({});
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 3000, databaseUrl: undefined, dataDir: './data', publicBaseUrl: 'http://127.0.0.1:3000' });
+    expect(c.dispatcher.maxAttempts).toEqual({ wechat: 6, sms: 6, email: 6 });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['DATABASE_URL', 'not a url'],
+    ['LOG_LEVEL', 'loud'],
+    ['DEMO_DATA', 'maybe'],
+    ['ADMIN_API_KEY', 'short'],
+    ['DISPATCH_BATCH_SIZE', '0'],
+    ['PUBLIC_BASE_URL', 'ftp://example.com'],
+  ])('refuses %s=%s, naming the variable', (name, value) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
+  });
+
+  it('reads per-channel attempt limits over the common one', () => {
+    expect(parseConfig({ MAX_ATTEMPTS: '3', MAX_ATTEMPTS_SMS: '8' }).dispatcher.maxAttempts).toEqual({ wechat: 3, sms: 8, email: 3 });
+  });
+});

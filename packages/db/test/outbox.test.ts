@@ -1,0 +1,78 @@
+import { createTestDb, seedPolicy, seedSubscribers, type TestDb, testDatabaseUrl, withAdmin, withDatabase } from '@policy-push/testkit';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ackDeliveries, claimDeliveries, claimJobRun, expectedMigrationCount, fanOutNextChunk, migrate, recordReceipt, rowsOf, type SendOutcome } from '../src';
+
+const accepted = (id: number, attempt: number, pmid: string): SendOutcome => ({
+  id,
+  attempt,
+  status: 'sent',
+  providerMessageId: pmid,
+  errorCode: null,
+  retryInMs: 0,
+  attemptRecord: { outcome: 'accepted', providerCode: null, error: null, latencyMs: 3, response: { sid: pmid } },
+});
+
+describe('outbox', () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createTestDb();
+    const s = await seedSubscribers(t.db, 5);
+    await seedPolicy(t.db, s);
+    while (await fanOutNextChunk(t.db, 100)) {}
+  });
+  afterAll(() => t.drop());
+
+  const statusOf = async (id: number) =>
+    rowsOf<{ status: string }>(await t.db.execute(sql`select status from deliveries where id = ${id}`))[0].status;
+
+  it('applies receipts forward only, in any order, and ignores repeats', async () => {
+    const [d] = await claimDeliveries(t.db, { limit: 1, leaseSeconds: 60 });
+    await ackDeliveries(t.db, [accepted(d.id, d.attempts, 'pm-1')], 'w');
+    expect(await statusOf(d.id)).toBe('sent');
+    const delivered = { channel: 'email', providerMessageId: 'pm-1', status: 'delivered' as const, occurredAt: new Date() };
+    expect(await recordReceipt(t.db, delivered)).toEqual({ stored: true, deliveryId: d.id });
+    expect(await recordReceipt(t.db, delivered)).toEqual({ stored: false, deliveryId: null });
+    // A late "sent" or "undelivered" cannot move a delivered message back or sideways.
+    await recordReceipt(t.db, { ...delivered, status: 'sent' });
+    await recordReceipt(t.db, { ...delivered, status: 'undelivered', errorCode: '30005' });
+    expect(await statusOf(d.id)).toBe('delivered');
+  });
+
+  it('keeps a receipt that arrives before the ack and applies it at the ack', async () => {
+    const [d] = await claimDeliveries(t.db, { limit: 1, leaseSeconds: 60 });
+    await recordReceipt(t.db, { channel: 'email', providerMessageId: 'pm-early', status: 'undelivered', errorCode: '550', occurredAt: new Date() });
+    expect(await statusOf(d.id)).toBe('sending');
+    await ackDeliveries(t.db, [accepted(d.id, d.attempts, 'pm-early')], 'w');
+    expect(await statusOf(d.id)).toBe('undelivered');
+    const [event] = rowsOf<{ delivery_id: string }>(await t.db.execute(sql`select delivery_id from delivery_events where provider_message_id = 'pm-early'`));
+    expect(Number(event.delivery_id)).toBe(d.id);
+  });
+
+  it('acks only rows still sending: a terminal state never moves back', async () => {
+    const [d] = await claimDeliveries(t.db, { limit: 1, leaseSeconds: 60 });
+    await ackDeliveries(t.db, [{ ...accepted(d.id, d.attempts, 'pm-2'), status: 'failed', errorCode: 'X' }], 'w');
+    expect(await ackDeliveries(t.db, [accepted(d.id, d.attempts, 'pm-2')], 'w')).toEqual([]);
+    expect(await statusOf(d.id)).toBe('failed');
+  });
+
+  it('runs a periodic job once per firing across replicas', async () => {
+    const results = await Promise.all([1, 2, 3].map(() => claimJobRun(t.db, 'lease-sweep', '2026-01-01T00:00:00.000Z')));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await claimJobRun(t.db, 'lease-sweep', '2026-01-01T00:00:15.000Z')).toBe(true);
+  });
+});
+
+describe.skipIf(!testDatabaseUrl())('migrations on Postgres', () => {
+  it('several processes migrating at once apply each migration once', async () => {
+    const url = testDatabaseUrl()!;
+    const name = `policy_push_test_migrate_${process.pid}`;
+    await withAdmin(url, (s) => s.unsafe(`drop database if exists ${name} with (force)`));
+    await withAdmin(url, (s) => s.unsafe(`create database ${name}`));
+    const config = { url: withDatabase(url, name) };
+    await Promise.all([migrate(config), migrate(config), migrate(config)]);
+    const n = await withAdmin(config.url, (s) => s`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    expect(n[0].n).toBe(expectedMigrationCount());
+    await withAdmin(url, (s) => s.unsafe(`drop database ${name} with (force)`));
+  });
+});
