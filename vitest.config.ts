@@ -7,6 +7,8 @@ export default defineConfig({
     // 2 cores: each file owns a database, so a few files at a time is the sweet spot.
     maxWorkers: 2,
     testTimeout: 30_000,
+    // .ci/run asks for a JSON report too, to count the results of both database runs.
+    reporters: process.env.TEST_JSON_REPORT ? ['default', ['json', { outputFile: process.env.TEST_JSON_REPORT }]] : ['default'],
     hookTimeout: 60_000,
   },
 });
