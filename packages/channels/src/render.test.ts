@@ -15,14 +15,19 @@ const LONG = {
   ...base.policy,
   title: '关于进一步加快推进全市制造业中小企业数字化转型和智能化改造若干政策措施的通知（征求意见稿）',
   summary: '为贯彻落实国家和省关于推动制造业高质量发展的决策部署，'.repeat(12),
-  titleEn: 'Notice on several policy measures to further accelerate the digital transformation and intelligent upgrading of small and medium-sized manufacturers across the city',
+  titleEn:
+    'Notice on several policy measures to further accelerate the digital transformation and intelligent upgrading of small and medium-sized manufacturers across the city',
   summaryEn: 'To implement the national and provincial decisions on high-quality development of manufacturing, '.repeat(10),
 };
 const LOCALES = ['zh-CN', 'en'] as const;
 
 describe('renderOutbound', () => {
   it('keeps the delivery id, channel and recipient', () => {
-    for (const [channel, to] of [['sms', '+12025550150'], ['email', 'a@example.com'], ['wechat', 'oAbC']] as const) {
+    for (const [channel, to] of [
+      ['sms', '+12025550150'],
+      ['email', 'a@example.com'],
+      ['wechat', 'oAbC'],
+    ] as const) {
       const ctx = deliveryContext(channel, to);
       expect(renderOutbound(ctx)).toMatchObject({ deliveryId: ctx.deliveryId, channel, to });
     }
@@ -83,7 +88,13 @@ describe('renderOutbound', () => {
       expect(Object.keys(msg.content.data)).toEqual(wechatTemplate.fields.map((f) => f.key));
       expect(msg.content.data.phrase1.value).toBe('政策更新');
       expect(msg.content.data.date3.value).toBe('2024年5月6日');
-      for (const [key, limit] of [['thing2', 20], ['thing5', 20], ['thing7', 20], ['character_string4', 32], ['keyword6', 20]] as const) {
+      for (const [key, limit] of [
+        ['thing2', 20],
+        ['thing5', 20],
+        ['thing7', 20],
+        ['character_string4', 32],
+        ['keyword6', 20],
+      ] as const) {
         expect([...msg.content.data[key].value].length).toBeLessThanOrEqual(limit);
       }
       expect(validateMessage('wechat', msg)).toBeNull();
@@ -123,7 +134,9 @@ describe('renderOutbound', () => {
       const { content } = email(deliveryContext('email', 'someone@example.com', { locale, policy }));
       expect(content.html).not.toMatch(/<script|<img|<b>/);
       expect(content.html).toContain(locale === 'en' ? '&lt;img src=x onerror=alert(1)&gt;' : '&lt;script&gt;alert(1)&lt;/script&gt;通知');
-      expect(content.html).toContain(locale === 'en' ? 'Grants &amp; &quot;awards&quot; &lt;b&gt;' : '补助 &amp; &quot;奖励&quot; &lt;b&gt;');
+      expect(content.html).toContain(
+        locale === 'en' ? 'Grants &amp; &quot;awards&quot; &lt;b&gt;' : '补助 &amp; &quot;奖励&quot; &lt;b&gt;',
+      );
     });
   });
 
@@ -131,11 +144,16 @@ describe('renderOutbound', () => {
     expect(email(deliveryContext('email', 'a@example.com', { locale: 'en' })).content.subject).toBe(
       '[Guangzhou Development and Reform Commission] Measures to support the digital transformation of SMEs',
     );
-    expect(email(deliveryContext('email', 'a@example.com')).content.subject).toBe('[广州市发展和改革委员会] 关于支持中小企业数字化转型的若干措施');
+    expect(email(deliveryContext('email', 'a@example.com')).content.subject).toBe(
+      '[广州市发展和改革委员会] 关于支持中小企业数字化转型的若干措施',
+    );
   });
 
   it('en falls back to the chinese text unless both english title and summary are given', () => {
-    for (const policy of [{ ...base.policy, summaryEn: null }, { ...base.policy, titleEn: null }]) {
+    for (const policy of [
+      { ...base.policy, summaryEn: null },
+      { ...base.policy, titleEn: null },
+    ]) {
       const msg = email(deliveryContext('email', 'a@example.com', { locale: 'en', policy }));
       expect(msg.content.subject).toBe('[广州市发展和改革委员会] 关于支持中小企业数字化转型的若干措施');
       expect(msg.content.text).toContain(base.policy.summary);

@@ -4,7 +4,13 @@ import { ConfigError, parseConfig } from './config';
 describe('parseConfig', () => {
   it('has working defaults for the embedded mode', () => {
     const c = parseConfig({});
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 3000, databaseUrl: undefined, dataDir: './data', publicBaseUrl: 'http://127.0.0.1:3000' });
+    expect(c).toMatchObject({
+      host: '127.0.0.1',
+      port: 3000,
+      databaseUrl: undefined,
+      dataDir: './data',
+      publicBaseUrl: 'http://127.0.0.1:3000',
+    });
     expect(c.dispatcher.maxAttempts).toEqual({ wechat: 6, sms: 6, email: 6 });
   });
 

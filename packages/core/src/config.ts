@@ -55,7 +55,12 @@ export function parseConfig(env: Env): Config {
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 200),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     logPretty: bool(env, 'LOG_PRETTY', false),
-    adminApiKey: optionalMatch(env, 'ADMIN_API_KEY', /^pp_[A-Za-z0-9_]{24,}$/, 'must look like pp_ followed by at least 24 letters, digits or _'),
+    adminApiKey: optionalMatch(
+      env,
+      'ADMIN_API_KEY',
+      /^pp_[A-Za-z0-9_]{24,}$/,
+      'must look like pp_ followed by at least 24 letters, digits or _',
+    ),
     demoData: env.DEMO_DATA === undefined || env.DEMO_DATA === '' ? 'auto' : bool(env, 'DEMO_DATA', false) ? 'yes' : 'no',
     smsSegmentBudget: int(env, 'SMS_SEGMENT_BUDGET', 2, 1, 10),
     dispatcher: {

@@ -1,12 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import {
-  CREDIT_CODE_CHARSET,
-  creditCodeCheckChar,
-  generateCreditCode,
-  isValidCreditCode,
-  normalizeCreditCode,
-} from './credit-code';
+import { CREDIT_CODE_CHARSET, creditCodeCheckChar, generateCreditCode, isValidCreditCode, normalizeCreditCode } from './credit-code';
 import { isDistrictCode } from './reference';
 
 const VALID = ['91350100M000100Y43', '9144030071526726XG'];

@@ -4,7 +4,20 @@ export type { Logger };
 
 // Personal data and secrets never reach the log: phones, emails, openids, keys, tokens.
 // Paths cover request logs, our own fields, and nested objects one level down.
-const SECRET_KEYS = ['phone', 'email', 'wechatOpenid', 'openid', 'to', 'recipient', 'apiKey', 'secret', 'token', 'accessToken', 'password', 'authToken'];
+const SECRET_KEYS = [
+  'phone',
+  'email',
+  'wechatOpenid',
+  'openid',
+  'to',
+  'recipient',
+  'apiKey',
+  'secret',
+  'token',
+  'accessToken',
+  'password',
+  'authToken',
+];
 export const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',

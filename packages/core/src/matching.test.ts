@@ -124,9 +124,7 @@ describe('referenceMatch: subscriptions', () => {
   });
 
   it('does not cover a parent category through a subscription to a child', () => {
-    expect(match({ policy: policy({ categoryIds: [1] }), subscriptions: [sub(1, 10, { categoryIds: [3] })] })).toEqual(
-      [],
-    );
+    expect(match({ policy: policy({ categoryIds: [1] }), subscriptions: [sub(1, 10, { categoryIds: [3] })] })).toEqual([]);
   });
 
   it('covers by department, with no matched categories', () => {
@@ -158,11 +156,7 @@ describe('referenceMatch: subscriptions', () => {
 });
 
 describe('referenceMatch: audience', () => {
-  const enterprises = [
-    enterprise(10),
-    enterprise(11, { industrySection: 'M', industryDivision: '73' }),
-    enterprise(12, { size: 'large' }),
-  ];
+  const enterprises = [enterprise(10), enterprise(11, { industrySection: 'M', industryDivision: '73' }), enterprise(12, { size: 'large' })];
   const contacts = [contact(100, 10), contact(110, 11), contact(120, 12)];
   const subscriptions = [sub(1, 10), sub(2, 11), sub(3, 12)];
   const groups: RefGroup[] = [
@@ -227,10 +221,7 @@ describe('referenceMatch: channels and status', () => {
   it('sends an urgent policy on every usable channel, pending even for digest subscribers', () => {
     const contacts = [contact(100, 10, { phone: null })];
     const subscriptions = [sub(1, 10, { frequency: 'weekly' })];
-    expect(summary({ policy: policy({ urgent: true }), contacts, subscriptions })).toEqual([
-      '100:wechat:pending',
-      '100:email:pending',
-    ]);
+    expect(summary({ policy: policy({ urgent: true }), contacts, subscriptions })).toEqual(['100:wechat:pending', '100:email:pending']);
   });
 
   it('gives nothing to a contact with no usable channel or suppressed', () => {

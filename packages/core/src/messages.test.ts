@@ -38,9 +38,7 @@ describe('Shanghai date formatting', () => {
 
 describe('cutToLimit', () => {
   it('keeps values within the limit untouched', () => {
-    expect(cutToLimit('一二三四五六七八九十一二三四五六七八九十', 'thing')).toBe(
-      '一二三四五六七八九十一二三四五六七八九十',
-    );
+    expect(cutToLimit('一二三四五六七八九十一二三四五六七八九十', 'thing')).toBe('一二三四五六七八九十一二三四五六七八九十');
     expect(cutToLimit('政策更新', 'phrase')).toBe('政策更新');
   });
 
@@ -99,10 +97,7 @@ describe('renderWechat', () => {
       cut: [],
       url: policy.url,
     });
-    const long = renderWechat(
-      { ...policy, title: '广州市加快推进数字新基建发展三年行动计划（2020—2022年）' },
-      defaultWechatFields,
-    );
+    const long = renderWechat({ ...policy, title: '广州市加快推进数字新基建发展三年行动计划（2020—2022年）' }, defaultWechatFields);
     expect(long.fields.thing1.value).toBe('广州市加快推进数字新基建发展三年行动计…');
     expect(long.cut).toEqual(['thing1']);
   });

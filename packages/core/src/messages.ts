@@ -85,8 +85,7 @@ export function formatShanghaiDateTime(d: Date): string {
 // ---------------------------------------------------------------------------------------------
 // WeChat template messages
 
-export type WechatFieldType =
-  'thing' | 'character_string' | 'number' | 'letter' | 'phrase' | 'time' | 'date' | 'keyword';
+export type WechatFieldType = 'thing' | 'character_string' | 'number' | 'letter' | 'phrase' | 'time' | 'date' | 'keyword';
 export type WechatFieldSource = 'title' | 'summary' | 'department' | 'publishedAt' | 'docNumber' | 'kind';
 
 export interface WechatTemplateField {
@@ -147,11 +146,7 @@ function formatTimestamp(value: string, type: 'time' | 'date'): string {
   return type === 'time' ? formatShanghaiDateTime(d) : formatShanghaiDate(d);
 }
 
-export function renderWechat(
-  p: MessagePolicy,
-  fields: WechatTemplateField[],
-  opts: { link?: string } = {},
-): WechatRendered {
+export function renderWechat(p: MessagePolicy, fields: WechatTemplateField[], opts: { link?: string } = {}): WechatRendered {
   const sources = resolveSources(fields);
   const rendered: WechatRendered = { fields: {}, cut: [], url: opts.link ?? p.url };
   fields.forEach((field, i) => {
@@ -218,8 +213,7 @@ export function renderSms(p: MessagePolicy, opts: SmsOptions): SmsRendered {
   const head = `【${p.smsSignature}】${KIND_PREFIX[p.kind]}`;
   const tail = ` ${opts.link} ${opts.optOutHint ?? '回T退订'}`;
   const compose = (title: string, summary: string) => head + title + (summary ? `：${summary}` : '') + tail;
-  const fits = (text: string) =>
-    smsSegments(text).segments <= opts.segmentBudget && codePoints(text) <= DOMESTIC_SMS_MAX_LENGTH;
+  const fits = (text: string) => smsSegments(text).segments <= opts.segmentBudget && codePoints(text) <= DOMESTIC_SMS_MAX_LENGTH;
 
   const title = singleLine(p.title);
   const summary = singleLine(p.summary);
@@ -261,9 +255,7 @@ export function renderEmail(p: MessagePolicy, opts: { link: string; unsubscribeU
   const meta = `${dept} ${p.docNumber} ${formatShanghaiDate(p.publishedAt)}`;
   // The subject is a header: a line break in it would start a new header.
   const subject = `[${dept}] ${title}`;
-  const text = [title, meta, '', p.summary, '', `查看全文：${opts.link}`, '', `退订：${opts.unsubscribeUrl}`, ''].join(
-    '\n',
-  );
+  const text = [title, meta, '', p.summary, '', `查看全文：${opts.link}`, '', `退订：${opts.unsubscribeUrl}`, ''].join('\n');
   const html = [
     '<!doctype html>',
     '<html lang="zh-CN"><head><meta charset="utf-8"><title>' + escapeHtml(subject) + '</title></head><body>',
@@ -279,12 +271,7 @@ export function renderEmail(p: MessagePolicy, opts: { link: string; unsubscribeU
 }
 
 export function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
 // Escaping alone does not stop a `javascript:` URL, so only web and mail links become anchors.

@@ -37,8 +37,7 @@ const knownIndustry: ValueCheck = (v) =>
     : { code: 'unknown_industry', message: `'${v}' is neither a GB/T 4754 section letter nor a 2-digit division` };
 const knownDistrict: ValueCheck = (v) =>
   isDistrictCode(v) ? null : { code: 'unknown_district', message: `'${v}' is not a known district code` };
-const knownSize: ValueCheck = (v) =>
-  isSizeCode(v) ? null : { code: 'unknown_size', message: `'${v}' is not a known enterprise size` };
+const knownSize: ValueCheck = (v) => (isSizeCode(v) ? null : { code: 'unknown_size', message: `'${v}' is not a known enterprise size` });
 const validTag: ValueCheck = (v) =>
   v.trim() !== '' && [...v].length <= MAX_TAG_LENGTH
     ? null
@@ -95,8 +94,7 @@ function validateTags(value: unknown): RuleProblem[] {
 
 function validateList(path: string, list: unknown, check: ValueCheck): RuleProblem[] {
   if (!Array.isArray(list)) return [problem(path, 'invalid_type', 'must be a list of strings')];
-  if (list.length === 0)
-    return [problem(path, 'empty_list', 'an empty list would match no one: omit the dimension instead')];
+  if (list.length === 0) return [problem(path, 'empty_list', 'an empty list would match no one: omit the dimension instead')];
   const problems: RuleProblem[] = [];
   list.forEach((item, i) => {
     if (typeof item !== 'string') {
@@ -120,10 +118,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Whether an enterprise is in a rule's audience. Assumes a rule that passed validateRule. */
 export function subjectMatchesRule(rule: AudienceRule, e: RuleSubject): boolean {
   return (
-    matchesIndustry(rule.industries, e) &&
-    anyOf(rule.districts, e.district) &&
-    anyOf(rule.sizes, e.size) &&
-    matchesTags(rule.tags, e.tags)
+    matchesIndustry(rule.industries, e) && anyOf(rule.districts, e.district) && anyOf(rule.sizes, e.size) && matchesTags(rule.tags, e.tags)
   );
 }
 

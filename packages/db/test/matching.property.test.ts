@@ -45,7 +45,13 @@ const worldArb = fc
   })
   .map(buildWorld);
 
-function buildWorld(w: { enterpriseCount: number; seed: number[]; groupRules: (AudienceRule | null)[]; policyRule: AudienceRule | null; urgent: boolean }) {
+function buildWorld(w: {
+  enterpriseCount: number;
+  seed: number[];
+  groupRules: (AudienceRule | null)[];
+  policyRule: AudienceRule | null;
+  urgent: boolean;
+}) {
   let i = 0;
   const next = (n: number) => w.seed[i++ % w.seed.length] % n;
   const pick = <T>(xs: T[]) => xs[next(xs.length)];
@@ -113,10 +119,16 @@ function buildWorld(w: { enterpriseCount: number; seed: number[]; groupRules: (A
 type World = ReturnType<typeof buildWorld>;
 
 async function load(t: TestDb, w: World) {
-  await t.db.execute(sql`truncate service_group_members, service_groups, subscriptions, contacts, enterprises, categories, departments restart identity cascade`);
-  await t.db.execute(sql`insert into departments (code, name_zh, name_en, sms_signature) values ('d1', '一', 'One', '签名'), ('d2', '二', 'Two', '签名')`);
+  await t.db.execute(
+    sql`truncate service_group_members, service_groups, subscriptions, contacts, enterprises, categories, departments restart identity cascade`,
+  );
+  await t.db.execute(
+    sql`insert into departments (code, name_zh, name_en, sms_signature) values ('d1', '一', 'One', '签名'), ('d2', '二', 'Two', '签名')`,
+  );
   for (const c of w.categories) {
-    await t.db.execute(sql`insert into categories (id, code, parent_id, name_zh, name_en) overriding system value values (${c.id}, ${'c' + c.id}, ${c.parentId}, 'x', 'x')`);
+    await t.db.execute(
+      sql`insert into categories (id, code, parent_id, name_zh, name_en) overriding system value values (${c.id}, ${'c' + c.id}, ${c.parentId}, 'x', 'x')`,
+    );
   }
   for (const e of w.enterprises) {
     await t.db.execute(sql`
@@ -135,8 +147,11 @@ async function load(t: TestDb, w: World) {
         ${sql.param(s.channels)}::text[], ${s.frequency}, ${s.active})`);
   }
   for (const g of w.groups) {
-    await t.db.execute(sql`insert into service_groups (id, department_id, name, rule) overriding system value values (${g.id}, 1, 'g', ${g.rule ? JSON.stringify(g.rule) : null}::jsonb)`);
-    for (const m of g.memberIds) await t.db.execute(sql`insert into service_group_members (group_id, enterprise_id) values (${g.id}, ${m})`);
+    await t.db.execute(
+      sql`insert into service_groups (id, department_id, name, rule) overriding system value values (${g.id}, 1, 'g', ${g.rule ? JSON.stringify(g.rule) : null}::jsonb)`,
+    );
+    for (const m of g.memberIds)
+      await t.db.execute(sql`insert into service_group_members (group_id, enterprise_id) values (${g.id}, ${m})`);
   }
 }
 

@@ -1,7 +1,17 @@
 import { createTestDb, seedPolicy, seedSubscribers, type TestDb, testDatabaseUrl, withAdmin, withDatabase } from '@policy-push/testkit';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ackDeliveries, claimDeliveries, claimJobRun, expectedMigrationCount, fanOutNextChunk, migrate, recordReceipt, rowsOf, type SendOutcome } from '../src';
+import {
+  ackDeliveries,
+  claimDeliveries,
+  claimJobRun,
+  expectedMigrationCount,
+  fanOutNextChunk,
+  migrate,
+  recordReceipt,
+  rowsOf,
+  type SendOutcome,
+} from '../src';
 
 const accepted = (id: number, attempt: number, pmid: string): SendOutcome => ({
   id,
@@ -41,11 +51,19 @@ describe('outbox', () => {
 
   it('keeps a receipt that arrives before the ack and applies it at the ack', async () => {
     const [d] = await claimDeliveries(t.db, { limit: 1, leaseSeconds: 60 });
-    await recordReceipt(t.db, { channel: 'email', providerMessageId: 'pm-early', status: 'undelivered', errorCode: '550', occurredAt: new Date() });
+    await recordReceipt(t.db, {
+      channel: 'email',
+      providerMessageId: 'pm-early',
+      status: 'undelivered',
+      errorCode: '550',
+      occurredAt: new Date(),
+    });
     expect(await statusOf(d.id)).toBe('sending');
     await ackDeliveries(t.db, [accepted(d.id, d.attempts, 'pm-early')], 'w');
     expect(await statusOf(d.id)).toBe('undelivered');
-    const [event] = rowsOf<{ delivery_id: string }>(await t.db.execute(sql`select delivery_id from delivery_events where provider_message_id = 'pm-early'`));
+    const [event] = rowsOf<{ delivery_id: string }>(
+      await t.db.execute(sql`select delivery_id from delivery_events where provider_message_id = 'pm-early'`),
+    );
     expect(Number(event.delivery_id)).toBe(d.id);
   });
 

@@ -10,9 +10,13 @@ let run = 0;
 export async function seedSubscribers(db: Database, enterprises: number): Promise<{ departmentId: number; categoryId: number }> {
   const n = `${process.pid}-${++run}`;
   const [dept] = rowsOf<{ id: string }>(
-    await db.execute(sql`insert into departments (code, name_zh, name_en, sms_signature) values (${'seed-' + n}, '测试局', 'Test', '广州测试') returning id`),
+    await db.execute(
+      sql`insert into departments (code, name_zh, name_en, sms_signature) values (${'seed-' + n}, '测试局', 'Test', '广州测试') returning id`,
+    ),
   );
-  const [cat] = rowsOf<{ id: string }>(await db.execute(sql`insert into categories (code, name_zh, name_en) values (${'seed-' + n}, '测试', 'Test') returning id`));
+  const [cat] = rowsOf<{ id: string }>(
+    await db.execute(sql`insert into categories (code, name_zh, name_en) values (${'seed-' + n}, '测试', 'Test') returning id`),
+  );
   await db.execute(sql`
     with e as (
       insert into enterprises (credit_code, name, industry_section, district, size)
@@ -26,7 +30,11 @@ export async function seedSubscribers(db: Database, enterprises: number): Promis
 }
 
 /** A published policy for the seeded category, and its push, as the API would write them. */
-export async function seedPolicy(db: Database, s: { departmentId: number; categoryId: number }, priority: 'normal' | 'urgent' = 'normal'): Promise<{ policy: Policy; push: Push }> {
+export async function seedPolicy(
+  db: Database,
+  s: { departmentId: number; categoryId: number },
+  priority: 'normal' | 'urgent' = 'normal',
+): Promise<{ policy: Policy; push: Push }> {
   return db.transaction((tx) =>
     insertPolicyWithPush(tx, {
       departmentId: s.departmentId,

@@ -18,11 +18,9 @@ export class ApiError extends Error {
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 
 /** A 422 for a value that is well-formed but not acceptable, naming the field. */
-export const invalidField = (path: string, code: string, message: string) =>
-  new ApiError(422, code, message, [{ path, code }]);
+export const invalidField = (path: string, code: string, message: string) => new ApiError(422, code, message, [{ path, code }]);
 
-export const unprocessable = (fields: FieldProblem[], message: string) =>
-  new ApiError(422, fields[0]?.code ?? 'invalid', message, fields);
+export const unprocessable = (fields: FieldProblem[], message: string) => new ApiError(422, fields[0]?.code ?? 'invalid', message, fields);
 
 /** A 422 listing every problem, each with its own message. */
 export function rejected(problems: (FieldProblem & { message: string })[]) {
@@ -39,7 +37,8 @@ export function pgError(err: unknown): { code: string; constraint?: string } | n
   let e: unknown = err;
   for (let i = 0; i < 3 && e; i++) {
     const pg = e as { code?: unknown; constraint_name?: string; constraint?: string; cause?: unknown };
-    if (typeof pg.code === 'string' && /^[0-9A-Z]{5}$/.test(pg.code)) return { code: pg.code, constraint: pg.constraint_name ?? pg.constraint };
+    if (typeof pg.code === 'string' && /^[0-9A-Z]{5}$/.test(pg.code))
+      return { code: pg.code, constraint: pg.constraint_name ?? pg.constraint };
     e = pg.cause;
   }
   return null;

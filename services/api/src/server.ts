@@ -15,7 +15,10 @@ async function main() {
   const withDispatcher = process.argv.includes('--with-dispatcher');
   const logger = createLogger({ level: config.logLevel, pretty: config.logPretty || process.stdout.isTTY });
   if (!config.databaseUrl && !withDispatcher) {
-    throw new ConfigError('DATABASE_URL', 'the API alone needs Postgres; `pnpm start` runs API and dispatcher together on the embedded database');
+    throw new ConfigError(
+      'DATABASE_URL',
+      'the API alone needs Postgres; `pnpm start` runs API and dispatcher together on the embedded database',
+    );
   }
   const dbConfig: DbConfig = config.databaseUrl
     ? { url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: 'policy-push-api' }
@@ -39,7 +42,9 @@ async function main() {
 
   await app.listen({ host: config.host, port: config.port });
   const base = `http://${config.host}:${config.port}`;
-  console.log(`Policy Push is running${withDispatcher ? ' (API and dispatcher' : ' (API'}, ${db.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}).`);
+  console.log(
+    `Policy Push is running${withDispatcher ? ' (API and dispatcher' : ' (API'}, ${db.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}).`,
+  );
   console.log(`  API:  ${base}/v1`);
   console.log(`  Docs: ${base}/docs  (OpenAPI: ${base}/openapi.json)`);
 }

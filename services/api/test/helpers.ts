@@ -46,7 +46,13 @@ export async function tableCounts(t: TestDb): Promise<Record<string, number>> {
 }
 
 /** POST/GET through inject with the admin key, answering parsed JSON and failing loudly on surprise. */
-export async function call<T = any>(h: TestApp, method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, payload?: unknown, expected?: number): Promise<T> {
+export async function call<T = any>(
+  h: TestApp,
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+  url: string,
+  payload?: unknown,
+  expected?: number,
+): Promise<T> {
   const res = await h.app.inject({ method, url, headers: h.auth, payload: payload as object });
   if (expected !== undefined && res.statusCode !== expected) throw new Error(`${method} ${url} → ${res.statusCode}: ${res.body}`);
   return (res.body ? res.json() : undefined) as T;
@@ -56,13 +62,25 @@ let creditSeed = 1;
 /** A small world through the API: a department, a category, and enterprises that subscribe to it. */
 export async function seedWorld(h: TestApp, contacts: { phone?: string; email?: string; wechatOpenid?: string; channels?: string[] }[]) {
   const n = creditSeed++;
-  const department = await call(h, 'POST', '/v1/departments', { code: `dept-${n}`, nameZh: '测试局', nameEn: 'Test Bureau', smsSignature: '广州测试' }, 201);
+  const department = await call(
+    h,
+    'POST',
+    '/v1/departments',
+    { code: `dept-${n}`, nameZh: '测试局', nameEn: 'Test Bureau', smsSignature: '广州测试' },
+    201,
+  );
   const category = await call(h, 'POST', '/v1/categories', { code: `cat-${n}`, nameZh: '测试类', nameEn: 'Test' }, 201);
   const enterprises = [];
   for (const [i, c] of contacts.entries()) {
     let seed = n * 1000 + i;
-    const creditCode = generateCreditCode(() => ((seed = (seed * 16807) % 2147483647) / 2147483647));
-    const enterprise = await call(h, 'POST', '/v1/enterprises', { creditCode, name: `企业${n}-${i}`, industry: { section: 'C' }, district: '440106', size: 'small', tags: [] }, 201);
+    const creditCode = generateCreditCode(() => (seed = (seed * 16807) % 2147483647) / 2147483647);
+    const enterprise = await call(
+      h,
+      'POST',
+      '/v1/enterprises',
+      { creditCode, name: `企业${n}-${i}`, industry: { section: 'C' }, district: '440106', size: 'small', tags: [] },
+      201,
+    );
     const contact = await call(h, 'POST', `/v1/enterprises/${enterprise.id}/contacts`, c, 201);
     await call(h, 'POST', '/v1/subscriptions', { enterpriseId: enterprise.id, categoryIds: [category.id] }, 201);
     enterprises.push({ enterprise, contact });
@@ -81,7 +99,15 @@ export const policyBody = (departmentId: string, categoryId: string, extra: Reco
 });
 
 /** Sends a request that must be refused with this status and field, and proves it wrote nothing. */
-export async function expectRefused(h: TestApp, method: 'POST' | 'PATCH' | 'PUT', url: string, payload: object, status: number, code: string, path: string) {
+export async function expectRefused(
+  h: TestApp,
+  method: 'POST' | 'PATCH' | 'PUT',
+  url: string,
+  payload: object,
+  status: number,
+  code: string,
+  path: string,
+) {
   const before = await tableCounts(h.t);
   const res = await h.app.inject({ method, url, headers: h.auth, payload });
   expect(res.statusCode, res.body).toBe(status);

@@ -15,7 +15,13 @@ describe('the push pipeline', () => {
     h = await buildTestApp();
     const config = parseConfig({ LOG_LEVEL: 'silent', DISPATCH_POLL_MS: '20', RETRY_BASE_MS: '1', RETRY_CAP_MS: '5', MAX_ATTEMPTS: '3' });
     adapters = createAdapters(h.t.db, createLogger({ level: 'silent' }), { receiptDelayMs: 5 });
-    dispatcher = await startDispatcher({ config, db: h.t, logger: createLogger({ level: 'silent' }), adapters: adapters.byChannel, withJobs: false });
+    dispatcher = await startDispatcher({
+      config,
+      db: h.t,
+      logger: createLogger({ level: 'silent' }),
+      adapters: adapters.byChannel,
+      withJobs: false,
+    });
   });
   afterAll(async () => {
     await dispatcher.stop();

@@ -1,4 +1,10 @@
-import { type Channel, type ChannelAdapter, createSandboxAdapter, createSandboxRecorder, type SandboxRecorder } from '@policy-push/channels';
+import {
+  type Channel,
+  type ChannelAdapter,
+  createSandboxAdapter,
+  createSandboxRecorder,
+  type SandboxRecorder,
+} from '@policy-push/channels';
 import { type Logger, safeError } from '@policy-push/core';
 import { type Database, recordReceipt } from '@policy-push/db';
 
@@ -14,7 +20,9 @@ export interface Adapters {
  */
 export function createAdapters(db: Database, logger: Logger, opts: { receiptDelayMs?: number } = {}): Adapters {
   const log = logger.child({ component: 'channels' });
-  const recorder: SandboxRecorder = createSandboxRecorder(db, { onError: (err, lost) => log.error({ err: safeError(err), lost }, 'sandbox recorder lost messages') });
+  const recorder: SandboxRecorder = createSandboxRecorder(db, {
+    onError: (err, lost) => log.error({ err: safeError(err), lost }, 'sandbox recorder lost messages'),
+  });
   const onReceipt = (r: Parameters<typeof recordReceipt>[1]) =>
     recordReceipt(db, r).then(
       () => undefined,

@@ -2,15 +2,7 @@ import { hostname } from 'node:os';
 import type { Channel, ChannelAdapter } from '@policy-push/channels';
 import type { Config, Logger } from '@policy-push/core';
 import { safeError } from '@policy-push/core';
-import {
-  ackDeliveries,
-  claimDeliveries,
-  claimJobRun,
-  type Db,
-  fanOutNextChunk,
-  loadSendContext,
-  releaseDeliveries,
-} from '@policy-push/db';
+import { ackDeliveries, claimDeliveries, claimJobRun, type Db, fanOutNextChunk, loadSendContext, releaseDeliveries } from '@policy-push/db';
 import cron, { type ScheduledTask } from 'node-cron';
 import { mapLimit } from './map-limit';
 import { jobs } from './registry';
@@ -64,13 +56,22 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     try {
       const ctx = await loadSendContext(db.db, batch);
       const outcomes = await mapLimit(batch, settings.sendConcurrency, (d) =>
-        sendOne(d, ctx, { adapters: deps.adapters, settings, publicBaseUrl: config.publicBaseUrl, smsSegmentBudget: config.smsSegmentBudget, random: deps.random }),
+        sendOne(d, ctx, {
+          adapters: deps.adapters,
+          settings,
+          publicBaseUrl: config.publicBaseUrl,
+          smsSegmentBudget: config.smsSegmentBudget,
+          random: deps.random,
+        }),
       );
       await ackDeliveries(db.db, outcomes, worker);
       log.info({ claimed: batch.length, sent: outcomes.filter((o) => o.status === 'sent').length }, 'batch sent');
     } catch (err) {
       // Nothing was acked: give the batch back rather than wait for the lease to expire.
-      await releaseDeliveries(db.db, batch.map((d) => d.id)).catch(() => {});
+      await releaseDeliveries(
+        db.db,
+        batch.map((d) => d.id),
+      ).catch(() => {});
       throw err;
     }
     return true;

@@ -7,7 +7,8 @@ import { startDispatcher } from './dispatcher';
 async function main() {
   const config = parseConfig(process.env);
   const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, name: 'dispatcher' });
-  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'the dispatcher alone needs Postgres; `pnpm start` runs the embedded mode');
+  if (!config.databaseUrl)
+    throw new ConfigError('DATABASE_URL', 'the dispatcher alone needs Postgres; `pnpm start` runs the embedded mode');
   const dbConfig = { url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: 'policy-push-dispatcher' };
   await migrate(dbConfig);
   const db = await createDb(dbConfig);

@@ -86,8 +86,18 @@ function toOutcome(d: ClaimedDelivery, result: SendResult, latencyMs: number, de
       if (d.attempts >= deps.settings.maxAttempts[d.channel]) {
         return { ...base, status: 'failed', providerMessageId: null, errorCode: result.code };
       }
-      const backoff = retryDelayMs(d.attempts, { baseMs: deps.settings.retryBaseMs, capMs: deps.settings.retryCapMs }, deps.random ?? Math.random);
-      return { ...base, status: 'pending', providerMessageId: null, errorCode: result.code, retryInMs: Math.max(backoff, result.retryAfterMs ?? 0) };
+      const backoff = retryDelayMs(
+        d.attempts,
+        { baseMs: deps.settings.retryBaseMs, capMs: deps.settings.retryCapMs },
+        deps.random ?? Math.random,
+      );
+      return {
+        ...base,
+        status: 'pending',
+        providerMessageId: null,
+        errorCode: result.code,
+        retryInMs: Math.max(backoff, result.retryAfterMs ?? 0),
+      };
     }
   }
 }

@@ -9,12 +9,21 @@ import { startDispatcher } from '../src/dispatcher';
 const logger = createLogger({ level: 'silent' });
 const config = parseConfig({ DISPATCH_POLL_MS: '20', DISPATCH_BATCH_SIZE: '50', FANOUT_CHUNK_SIZE: '100' });
 
-function adaptersCounting(calls: OutboundMessage[], make: (c: Channel) => ChannelAdapter = acceptingAdapter): Record<Channel, ChannelAdapter> {
-  return { wechat: countingAdapter(make('wechat'), calls), sms: countingAdapter(make('sms'), calls), email: countingAdapter(make('email'), calls) };
+function adaptersCounting(
+  calls: OutboundMessage[],
+  make: (c: Channel) => ChannelAdapter = acceptingAdapter,
+): Record<Channel, ChannelAdapter> {
+  return {
+    wechat: countingAdapter(make('wechat'), calls),
+    sms: countingAdapter(make('sms'), calls),
+    email: countingAdapter(make('email'), calls),
+  };
 }
 
 async function statusCounts(t: TestDb): Promise<Record<string, number>> {
-  const rows = rowsOf<{ status: string; n: number }>(await t.db.execute(sql`select status, count(*)::int as n from deliveries group by status`));
+  const rows = rowsOf<{ status: string; n: number }>(
+    await t.db.execute(sql`select status, count(*)::int as n from deliveries group by status`),
+  );
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 

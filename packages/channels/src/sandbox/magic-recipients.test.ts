@@ -44,7 +44,15 @@ describe('magicOutcome', () => {
 
 describe('the magic table', () => {
   it('names each outcome once, and distinct addresses', () => {
-    expect(MAGIC_RECIPIENTS.map((r) => r.outcome)).toEqual(['accepted', 'temporary', 'flaky', 'permanent', 'opted-out', 'slow', 'undelivered']);
+    expect(MAGIC_RECIPIENTS.map((r) => r.outcome)).toEqual([
+      'accepted',
+      'temporary',
+      'flaky',
+      'permanent',
+      'opted-out',
+      'slow',
+      'undelivered',
+    ]);
     for (const channel of CHANNELS) {
       const addresses = MAGIC_RECIPIENTS.map((r) => r[channel]);
       expect(new Set(addresses).size).toBe(addresses.length);

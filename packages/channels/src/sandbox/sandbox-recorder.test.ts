@@ -52,7 +52,12 @@ describe('createSandboxRecorder', () => {
   it('writes buffered entries on flush', async () => {
     const recorder = createSandboxRecorder(testDb.db, { flushMs: 60_000 });
     recorder.record(entry(1, '+12025550101'));
-    recorder.record({ ...entry(2, '+12025550101'), channel: 'wechat', outcome: 'retryable', content: { data: { thing1: { value: '"引号" & <b>' } } } });
+    recorder.record({
+      ...entry(2, '+12025550101'),
+      channel: 'wechat',
+      outcome: 'retryable',
+      content: { data: { thing1: { value: '"引号" & <b>' } } },
+    });
     expect(await rowsFor('+12025550101')).toEqual([]);
     await recorder.flush();
     const rows = await rowsFor('+12025550101');

@@ -57,9 +57,17 @@ export async function categoryUsage(db: Queryable, id: number): Promise<'childre
   const [child] = await db.select({ id: categories.id }).from(categories).where(eq(categories.parentId, id)).limit(1);
   if (child) return 'children';
   // category_ids are arrays without foreign keys: deleting a category they name would leave dangling ids.
-  const [sub] = await db.select({ id: subscriptions.id }).from(subscriptions).where(sql`${id}::bigint = any(${subscriptions.categoryIds})`).limit(1);
+  const [sub] = await db
+    .select({ id: subscriptions.id })
+    .from(subscriptions)
+    .where(sql`${id}::bigint = any(${subscriptions.categoryIds})`)
+    .limit(1);
   if (sub) return 'subscriptions';
-  const [policy] = await db.select({ id: policies.id }).from(policies).where(sql`${id}::bigint = any(${policies.categoryIds})`).limit(1);
+  const [policy] = await db
+    .select({ id: policies.id })
+    .from(policies)
+    .where(sql`${id}::bigint = any(${policies.categoryIds})`)
+    .limit(1);
   return policy ? 'policies' : null;
 }
 

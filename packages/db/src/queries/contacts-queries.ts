@@ -23,7 +23,13 @@ export const listContacts = (db: Queryable, enterpriseId: number, p: { after?: n
 export const insertContact = async (db: Queryable, values: NewContact) => (await db.insert(contacts).values(values).returning())[0];
 
 export const updateContact = async (db: Queryable, id: number, values: Partial<NewContact>) =>
-  (await db.update(contacts).set({ ...values, updatedAt: new Date() }).where(eq(contacts.id, id)).returning())[0];
+  (
+    await db
+      .update(contacts)
+      .set({ ...values, updatedAt: new Date() })
+      .where(eq(contacts.id, id))
+      .returning()
+  )[0];
 
 export const deleteContact = async (db: Queryable, id: number) =>
   (await db.delete(contacts).where(eq(contacts.id, id)).returning({ id: contacts.id }))[0];

@@ -21,7 +21,13 @@ export const insertDepartment = async (db: Queryable, values: NewDepartment) =>
   (await db.insert(departments).values(values).returning())[0];
 
 export const updateDepartment = async (db: Queryable, id: number, values: Partial<NewDepartment>) =>
-  (await db.update(departments).set({ ...values, updatedAt: new Date() }).where(eq(departments.id, id)).returning())[0];
+  (
+    await db
+      .update(departments)
+      .set({ ...values, updatedAt: new Date() })
+      .where(eq(departments.id, id))
+      .returning()
+  )[0];
 
 export const deleteDepartment = async (db: Queryable, id: number) =>
   (await db.delete(departments).where(eq(departments.id, id)).returning({ id: departments.id }))[0];

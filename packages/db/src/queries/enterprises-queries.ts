@@ -32,10 +32,17 @@ export const listEnterprises = (db: Queryable, p: EnterpriseFilter & { after?: n
     .orderBy(asc(enterprises.id))
     .limit(p.limit + 1);
 
-export const insertEnterprise = async (db: Queryable, values: NewEnterprise) => (await db.insert(enterprises).values(values).returning())[0];
+export const insertEnterprise = async (db: Queryable, values: NewEnterprise) =>
+  (await db.insert(enterprises).values(values).returning())[0];
 
 export const updateEnterprise = async (db: Queryable, id: number, values: Partial<NewEnterprise>) =>
-  (await db.update(enterprises).set({ ...values, updatedAt: new Date() }).where(eq(enterprises.id, id)).returning())[0];
+  (
+    await db
+      .update(enterprises)
+      .set({ ...values, updatedAt: new Date() })
+      .where(eq(enterprises.id, id))
+      .returning()
+  )[0];
 
 /** Contacts, subscriptions and group memberships go with it (ON DELETE CASCADE). */
 export const deleteEnterprise = async (db: Queryable, id: number) =>

@@ -101,7 +101,9 @@ export async function fanOutNextChunk(db: Database, chunkSize: number): Promise<
     const push = await lockDuePush(tx);
     if (!push) return null;
     // Scheduled policies become published when their push starts.
-    await tx.execute(sql`update policies set status = 'published', updated_at = now() where id = ${push.policyId} and status = 'scheduled'`);
+    await tx.execute(
+      sql`update policies set status = 'published', updated_at = now() where id = ${push.policyId} and status = 'scheduled'`,
+    );
     const upto = await nextChunkEnd(tx, push.checkpoint, chunkSize);
     if (upto === null) {
       await tx.execute(sql`update pushes set status = 'fanned_out', fanned_out_at = now(), updated_at = now() where id = ${push.pushId}`);

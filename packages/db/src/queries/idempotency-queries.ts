@@ -20,5 +20,7 @@ export async function saveIdempotentAnswer(
   await tx
     .delete(idempotencyKeys)
     .where(and(eq(idempotencyKeys.apiKeyId, a.apiKeyId), eq(idempotencyKeys.key, a.key), lte(idempotencyKeys.createdAt, FRESH)));
-  await tx.insert(idempotencyKeys).values({ apiKeyId: a.apiKeyId, key: a.key, requestHash: a.requestHash, statusCode: a.statusCode, response: a.body });
+  await tx
+    .insert(idempotencyKeys)
+    .values({ apiKeyId: a.apiKeyId, key: a.key, requestHash: a.requestHash, statusCode: a.statusCode, response: a.body });
 }

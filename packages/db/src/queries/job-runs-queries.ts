@@ -7,7 +7,9 @@ import { rowsOf } from '../rows';
  * insert of (job, slot) wins, false for the others.
  */
 export async function claimJobRun(db: Queryable, job: string, slot: string): Promise<boolean> {
-  const rows = rowsOf(await db.execute(sql`insert into job_runs (job, slot) values (${job}, ${slot}) on conflict do nothing returning job`));
+  const rows = rowsOf(
+    await db.execute(sql`insert into job_runs (job, slot) values (${job}, ${slot}) on conflict do nothing returning job`),
+  );
   return rows.length > 0;
 }
 

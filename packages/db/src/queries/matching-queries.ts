@@ -54,7 +54,10 @@ function groupSql(group: MatchTarget['groups'][number]): SQL {
  */
 export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number; to: number }): SQL {
   const groupIds = target.groups.length
-    ? sql`array_remove(array[${sql.join(target.groups.map((g) => sql`case when ${groupSql(g)} then ${g.id}::bigint end`), sql`, `)}], null)`
+    ? sql`array_remove(array[${sql.join(
+        target.groups.map((g) => sql`case when ${groupSql(g)} then ${g.id}::bigint end`),
+        sql`, `,
+      )}], null)`
     : sql`'{}'::bigint[]`;
   const byRule = target.everyone ? sql`true` : target.rule ? ruleSql(target.rule) : sql`false`;
   const inRange = range ? sql`e.id > ${range.from} and e.id <= ${range.to}` : sql`true`;

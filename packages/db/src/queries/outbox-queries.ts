@@ -51,7 +51,10 @@ export async function claimDeliveries(db: Queryable, p: { limit: number; leaseSe
 
 /** What a claimed batch needs to render its messages: contacts, policies and departments. */
 export interface SendContext {
-  contacts: Map<number, { phone: string | null; email: string | null; wechatOpenid: string | null; locale: string; optedOut: string[]; suppressed: boolean }>;
+  contacts: Map<
+    number,
+    { phone: string | null; email: string | null; wechatOpenid: string | null; locale: string; optedOut: string[]; suppressed: boolean }
+  >;
   policies: Map<number, PolicyForMessage>;
 }
 
@@ -67,7 +70,12 @@ export interface PolicyForMessage {
   url: string;
   priority: string;
   publishAt: Date;
-  department: { nameZh: string; nameEn: string; smsSignature: string; wechatTemplate: { templateId: string; fields: { key: string; type: string }[] } | null };
+  department: {
+    nameZh: string;
+    nameEn: string;
+    smsSignature: string;
+    wechatTemplate: { templateId: string; fields: { key: string; type: string }[] } | null;
+  };
 }
 
 export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): Promise<SendContext> {
@@ -177,6 +185,9 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
       returning d.id`),
   );
   const acked = rows.map((r) => Number(r.id));
+  // After the status change has committed, not in its transaction: recordReceipt stores a receipt
+  // before it updates, so a receipt either is stored before this look-up (and applied here) or
+  // updates after the commit above (and finds the delivery `sent`). Neither way is one lost.
   await applyStoredReceipts(db, acked);
   return acked;
 }
@@ -243,6 +254,14 @@ export async function recordReceipt(db: Queryable, r: ReceiptInput): Promise<{ s
         and status = any(${textArray(RECEIPT_FROM[r.status])})
       returning id`),
   );
+  // The event is stored first and the update comes second, so a receipt racing the ack is never
+  // lost; link the event to its delivery once the delivery is known by this provider id.
+  await db.execute(sql`
+    update delivery_events set delivery_id = d.id
+    from deliveries d
+    where delivery_events.delivery_id is null and delivery_events.channel = ${r.channel}
+      and delivery_events.provider_message_id = ${r.providerMessageId}
+      and d.channel = ${r.channel} and d.provider_message_id = ${r.providerMessageId}`);
   return { stored: stored.length > 0, deliveryId: updated.length ? Number(updated[0].id) : null };
 }
 

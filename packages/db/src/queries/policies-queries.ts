@@ -86,13 +86,30 @@ export const latestPush = async (db: Queryable, policyId: number): Promise<Push 
 export async function restartPush(db: Queryable, policy: Policy): Promise<Push | undefined> {
   const [push] = await db
     .update(pushes)
-    .set({ status: 'fanning_out', checkpoint: 0, fannedOutAt: null, startAt: sql`greatest(now(), ${policy.publishAt.toISOString()}::timestamptz)`, updatedAt: new Date() })
+    .set({
+      status: 'fanning_out',
+      checkpoint: 0,
+      fannedOutAt: null,
+      startAt: sql`greatest(now(), ${policy.publishAt.toISOString()}::timestamptz)`,
+      updatedAt: new Date(),
+    })
     .where(and(eq(pushes.policyId, policy.id), eq(pushes.policyVersion, policy.version)))
     .returning();
   return push;
 }
 
-export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled', 'suppressed', 'held', 'digested'] as const;
+export const DELIVERY_STATUSES = [
+  'pending',
+  'sending',
+  'sent',
+  'delivered',
+  'undelivered',
+  'failed',
+  'cancelled',
+  'suppressed',
+  'held',
+  'digested',
+] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** Deliveries of one policy version by status (read through the unique key's prefix). */
@@ -108,4 +125,10 @@ export async function deliveryCounts(db: Queryable, policyId: number, version: n
   return counts;
 }
 
-export type PolicyAudience = { departmentId: number; categoryIds: number[]; targetGroupIds: number[]; audienceRule: AudienceRule | null; priority: string };
+export type PolicyAudience = {
+  departmentId: number;
+  categoryIds: number[];
+  targetGroupIds: number[];
+  audienceRule: AudienceRule | null;
+  priority: string;
+};

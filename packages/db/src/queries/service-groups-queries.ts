@@ -18,7 +18,9 @@ export const listServiceGroups = (db: Queryable, p: { after?: number; limit: num
   db
     .select()
     .from(serviceGroups)
-    .where(and(p.after ? gt(serviceGroups.id, p.after) : undefined, p.departmentId ? eq(serviceGroups.departmentId, p.departmentId) : undefined))
+    .where(
+      and(p.after ? gt(serviceGroups.id, p.after) : undefined, p.departmentId ? eq(serviceGroups.departmentId, p.departmentId) : undefined),
+    )
     .orderBy(asc(serviceGroups.id))
     .limit(p.limit + 1);
 
@@ -26,7 +28,13 @@ export const insertServiceGroup = async (db: Queryable, values: NewServiceGroup)
   (await db.insert(serviceGroups).values(values).returning())[0];
 
 export const updateServiceGroup = async (db: Queryable, id: number, values: Partial<NewServiceGroup>) =>
-  (await db.update(serviceGroups).set({ ...values, updatedAt: new Date() }).where(eq(serviceGroups.id, id)).returning())[0];
+  (
+    await db
+      .update(serviceGroups)
+      .set({ ...values, updatedAt: new Date() })
+      .where(eq(serviceGroups.id, id))
+      .returning()
+  )[0];
 
 /** Members go with it (ON DELETE CASCADE). */
 export const deleteServiceGroup = async (db: Queryable, id: number) =>
@@ -34,7 +42,11 @@ export const deleteServiceGroup = async (db: Queryable, id: number) =>
 
 /** Whether a policy targets the group (target_group_ids is an array without a foreign key). */
 export async function isServiceGroupTargeted(db: Queryable, id: number): Promise<boolean> {
-  const [row] = await db.select({ id: policies.id }).from(policies).where(sql`${id}::bigint = any(${policies.targetGroupIds})`).limit(1);
+  const [row] = await db
+    .select({ id: policies.id })
+    .from(policies)
+    .where(sql`${id}::bigint = any(${policies.targetGroupIds})`)
+    .limit(1);
   return row !== undefined;
 }
 
@@ -44,7 +56,11 @@ export async function isServiceGroupTargeted(db: Queryable, id: number): Promise
  */
 export async function missingEnterpriseIds(tx: Queryable, ids: number[]): Promise<Set<number>> {
   if (ids.length === 0) return new Set();
-  const found = await tx.select({ id: enterprises.id }).from(enterprises).where(sql`${enterprises.id} = any(${bigintArray(ids)})`).for('key share');
+  const found = await tx
+    .select({ id: enterprises.id })
+    .from(enterprises)
+    .where(sql`${enterprises.id} = any(${bigintArray(ids)})`)
+    .for('key share');
   const present = new Set(found.map((r) => r.id));
   return new Set(ids.filter((id) => !present.has(id)));
 }

@@ -16,7 +16,9 @@ export const listSubscriptions = (db: Queryable, p: { after?: number; limit: num
   db
     .select()
     .from(subscriptions)
-    .where(and(p.after ? gt(subscriptions.id, p.after) : undefined, p.enterpriseId ? eq(subscriptions.enterpriseId, p.enterpriseId) : undefined))
+    .where(
+      and(p.after ? gt(subscriptions.id, p.after) : undefined, p.enterpriseId ? eq(subscriptions.enterpriseId, p.enterpriseId) : undefined),
+    )
     .orderBy(asc(subscriptions.id))
     .limit(p.limit + 1);
 
@@ -24,7 +26,13 @@ export const insertSubscription = async (db: Queryable, values: NewSubscription)
   (await db.insert(subscriptions).values(values).returning())[0];
 
 export const updateSubscription = async (db: Queryable, id: number, values: Partial<NewSubscription>) =>
-  (await db.update(subscriptions).set({ ...values, updatedAt: new Date() }).where(eq(subscriptions.id, id)).returning())[0];
+  (
+    await db
+      .update(subscriptions)
+      .set({ ...values, updatedAt: new Date() })
+      .where(eq(subscriptions.id, id))
+      .returning()
+  )[0];
 
 export const deleteSubscription = async (db: Queryable, id: number) =>
   (await db.delete(subscriptions).where(eq(subscriptions.id, id)).returning({ id: subscriptions.id }))[0];

@@ -6,7 +6,9 @@ export const contacts = pgTable(
   'contacts',
   {
     id: id(),
-    enterpriseId: ref('enterprise_id').notNull().references(() => enterprises.id, { onDelete: 'cascade' }),
+    enterpriseId: ref('enterprise_id')
+      .notNull()
+      .references(() => enterprises.id, { onDelete: 'cascade' }),
     name: text('name'),
     phone: text('phone'), // E.164
     email: text('email'),

@@ -37,8 +37,14 @@ export const deliveries = pgTable(
   },
   (t) => [
     unique('deliveries_policy_contact_channel_kind_key').on(t.policyId, t.policyVersion, t.contactId, t.channel, t.kind),
-    index('deliveries_pending_idx').on(t.priority, t.nextAttemptAt).where(sql`status = 'pending'`),
-    index('deliveries_sending_idx').on(t.lockedUntil).where(sql`status = 'sending'`),
-    index('deliveries_provider_message_idx').on(t.providerMessageId).where(sql`provider_message_id is not null`),
+    index('deliveries_pending_idx')
+      .on(t.priority, t.nextAttemptAt)
+      .where(sql`status = 'pending'`),
+    index('deliveries_sending_idx')
+      .on(t.lockedUntil)
+      .where(sql`status = 'sending'`),
+    index('deliveries_provider_message_idx')
+      .on(t.providerMessageId)
+      .where(sql`provider_message_id is not null`),
   ],
 );

@@ -19,6 +19,8 @@ export const deliveryEvents = pgTable(
   },
   (t) => [
     index('delivery_events_delivery_idx').on(t.deliveryId),
-    uniqueIndex('delivery_events_receipt_key').on(t.channel, t.providerMessageId, t.type).where(sql`provider_message_id is not null`),
+    uniqueIndex('delivery_events_receipt_key')
+      .on(t.channel, t.providerMessageId, t.type)
+      .where(sql`provider_message_id is not null`),
   ],
 );

@@ -7,7 +7,9 @@ export const policies = pgTable(
   'policies',
   {
     id: id(),
-    departmentId: ref('department_id').notNull().references(() => departments.id),
+    departmentId: ref('department_id')
+      .notNull()
+      .references(() => departments.id),
     docNumber: text('doc_number').notNull(),
     title: text('title').notNull(),
     summary: text('summary').notNull(),

@@ -8,7 +8,9 @@ export const pushes = pgTable(
   'pushes',
   {
     id: id(),
-    policyId: ref('policy_id').notNull().references(() => policies.id),
+    policyId: ref('policy_id')
+      .notNull()
+      .references(() => policies.id),
     policyVersion: integer('policy_version').notNull(),
     status: text('status').notNull().default('scheduled'), // scheduled | fanning_out | fanned_out
     urgent: integer('urgent').notNull().default(0),

@@ -6,7 +6,9 @@ export const subscriptions = pgTable(
   'subscriptions',
   {
     id: id(),
-    enterpriseId: ref('enterprise_id').notNull().references(() => enterprises.id, { onDelete: 'cascade' }),
+    enterpriseId: ref('enterprise_id')
+      .notNull()
+      .references(() => enterprises.id, { onDelete: 'cascade' }),
     // Arrays rather than link tables: matching reads them per enterprise, with && and ANY.
     categoryIds: bigint('category_ids', { mode: 'number' }).array().notNull().default([]),
     departmentIds: bigint('department_ids', { mode: 'number' }).array().notNull().default([]),

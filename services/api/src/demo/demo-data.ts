@@ -34,10 +34,16 @@ export async function demoDataPresent(db: Database): Promise<boolean> {
 
 export async function seedDemoData(db: Database, enterpriseCount = 3000): Promise<{ enterprises: number; contacts: number }> {
   const { random, pick } = seeded(20201231);
-  await db.insert(departments).values(referenceDepartments.map((d) => ({ ...d }))).onConflictDoNothing();
+  await db
+    .insert(departments)
+    .values(referenceDepartments.map((d) => ({ ...d })))
+    .onConflictDoNothing();
   for (const c of referenceCategories) {
     const parent = c.parent ? (await db.select({ id: categories.id }).from(categories).where(eq(categories.code, c.parent)))[0] : undefined;
-    await db.insert(categories).values({ code: c.code, parentId: parent?.id ?? null, nameZh: c.nameZh, nameEn: c.nameEn }).onConflictDoNothing();
+    await db
+      .insert(categories)
+      .values({ code: c.code, parentId: parent?.id ?? null, nameZh: c.nameZh, nameEn: c.nameEn })
+      .onConflictDoNothing();
   }
   const categoryIds = (await db.select({ id: categories.id }).from(categories)).map((c) => c.id);
   const departmentIds = (await db.select({ id: departments.id }).from(departments)).map((d) => d.id);
@@ -47,7 +53,8 @@ export async function seedDemoData(db: Database, enterpriseCount = 3000): Promis
     const rows = Array.from({ length: Math.min(BATCH, enterpriseCount - start) }, (_, i) => {
       const section = pick(industrySections);
       const from = Number(section.divisionFrom);
-      const division = random() < 0.6 ? String(from + Math.floor(random() * (Number(section.divisionTo) - from + 1))).padStart(2, '0') : null;
+      const division =
+        random() < 0.6 ? String(from + Math.floor(random() * (Number(section.divisionTo) - from + 1))).padStart(2, '0') : null;
       const district = pick(districts);
       return {
         creditCode: generateCreditCode(random),
@@ -72,7 +79,11 @@ export async function seedDemoData(db: Database, enterpriseCount = 3000): Promis
           email: has.email ? `contact${n}@example.com` : null,
           wechatOpenid: has.wechat ? `demo-openid-${n}` : null,
           locale: random() < 0.9 ? 'zh-Hans' : pick(['zh-Hant', 'en']),
-          channels: pick([['wechat', 'sms', 'email'], ['sms', 'wechat', 'email'], ['email', 'sms', 'wechat']]),
+          channels: pick([
+            ['wechat', 'sms', 'email'],
+            ['sms', 'wechat', 'email'],
+            ['email', 'sms', 'wechat'],
+          ]),
         };
       }),
     );
@@ -87,10 +98,16 @@ export async function seedDemoData(db: Database, enterpriseCount = 3000): Promis
     );
   }
   // Subscriptions that picked nothing follow the whole city government instead.
-  await db.execute(sql`update subscriptions set department_ids = array[${departmentIds[0]}::bigint] where category_ids = '{}' and department_ids = '{}'`);
+  await db.execute(
+    sql`update subscriptions set department_ids = array[${departmentIds[0]}::bigint] where category_ids = '{}' and department_ids = '{}'`,
+  );
 
   await db.insert(serviceGroups).values([
-    { departmentId: departmentIds[0], name: '天河区高新技术企业', rule: { districts: { any: ['440106'] }, tags: { any: ['高新技术企业'] } } },
+    {
+      departmentId: departmentIds[0],
+      name: '天河区高新技术企业',
+      rule: { districts: { any: ['440106'] }, tags: { any: ['高新技术企业'] } },
+    },
     { departmentId: departmentIds[0], name: '规上工业企业', rule: { industries: { any: ['C'] }, tags: { all: ['规上工业'] } } },
     { departmentId: departmentIds[0], name: '中小微企业', rule: { sizes: { any: ['medium', 'small', 'micro'] } } },
   ]);

@@ -22,7 +22,11 @@ export function errorHandler(app: FastifyInstance): void {
       const fields = (err.validation as AjvProblem[]).map((v) => fieldOf(v, err.validationContext ?? 'body'));
       const first = fields[0];
       return reply.code(400).send({
-        error: { code: 'invalid_request', message: first ? `${first.path}: ${describe(err.validation[0] as AjvProblem)}` : err.message, fields },
+        error: {
+          code: 'invalid_request',
+          message: first ? `${first.path}: ${describe(err.validation[0] as AjvProblem)}` : err.message,
+          fields,
+        },
       });
     }
     const status = err.statusCode ?? 500;

@@ -10,7 +10,5 @@ const common: Options = { allErrors: true, removeAdditional: false, useDefaults:
 export function strictValidation(app: FastifyInstance): void {
   const bodies = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
   const queries = addFormats.default(new Ajv({ ...common, coerceTypes: true }));
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? bodies.compile(schema) : queries.compile(schema),
-  );
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodies.compile(schema) : queries.compile(schema)));
 }

@@ -17,7 +17,10 @@ export interface KeyIdentity {
   role: string;
 }
 
-export async function createApiKey(db: Queryable, input: { name: string; role: string; key?: string }): Promise<{ key: string; id: number }> {
+export async function createApiKey(
+  db: Queryable,
+  input: { name: string; role: string; key?: string },
+): Promise<{ key: string; id: number }> {
   const key = input.key ?? generateApiKey();
   const [row] = await db
     .insert(apiKeys)

@@ -17,7 +17,14 @@ describe('categories', () => {
     return res.json() as { id: string; code: string; parentId: string | null };
   };
   /** Sends a request that must be refused, and proves it wrote nothing. */
-  async function refused(method: 'POST' | 'PATCH' | 'DELETE', url: string, payload: object | undefined, status: number, code: string, path: string) {
+  async function refused(
+    method: 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    payload: object | undefined,
+    status: number,
+    code: string,
+    path: string,
+  ) {
     const before = await tableCounts(h.t);
     const res = await call(method, url, payload);
     expect(res.statusCode, res.body).toBe(status);
@@ -41,9 +48,7 @@ describe('categories', () => {
     const rest = (await call('GET', `/categories?limit=500&cursor=${first.nextCursor}`)).json();
     expect(rest.items.map((c: { id: string }) => c.id)).not.toContain(first.items[0].id);
     expect(rest.nextCursor).toBeNull();
-    expect([...first.items, ...rest.items].map((c: { id: string }) => c.id)).toEqual(
-      expect.arrayContaining([root.id, child.id]),
-    );
+    expect([...first.items, ...rest.items].map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining([root.id, child.id]));
 
     const children = (await call('GET', `/categories?parentId=${root.id}`)).json();
     expect(children).toEqual({ items: [child], nextCursor: null });
@@ -71,7 +76,14 @@ describe('categories', () => {
   });
 
   it('refuses an unknown parent with 422 unknown_category', async () => {
-    await refused('POST', '/categories', { code: 'orphan', parentId: '999999', nameZh: '孤', nameEn: 'Orphan' }, 422, 'unknown_category', 'parentId');
+    await refused(
+      'POST',
+      '/categories',
+      { code: 'orphan', parentId: '999999', nameZh: '孤', nameEn: 'Orphan' },
+      422,
+      'unknown_category',
+      'parentId',
+    );
     const c = await create('wants-parent');
     await refused('PATCH', `/categories/${c.id}`, { parentId: '999999' }, 422, 'unknown_category', 'parentId');
   });

@@ -20,10 +20,8 @@ export const toCategory = (c: CategoryRow) => ({
 export default async function categoriesRoutes(app: AppInstance) {
   const { db } = app.deps.db;
 
-  app.post(
-    '/categories',
-    { schema: { tags, body: CategoryCreate, response: { 201: Category, ...errorResponses } } },
-    async (req, reply) => reply.code(201).send(toCategory(await createCategory(db, req.body))),
+  app.post('/categories', { schema: { tags, body: CategoryCreate, response: { 201: Category, ...errorResponses } } }, async (req, reply) =>
+    reply.code(201).send(toCategory(await createCategory(db, req.body))),
   );
 
   app.get(

@@ -81,7 +81,13 @@ describe('contacts', () => {
     const c = await create({ phone: '13800138000', email: 'x@example.org' });
     const patched = await call('PATCH', `/contacts/${c.id}`, { email: null, optedOut: ['sms'], locale: 'en' });
     expect(patched.statusCode, patched.body).toBe(200);
-    expect(patched.json()).toMatchObject({ phone: '+8613800138000', email: null, optedOut: ['sms'], locale: 'en', channels: ['wechat', 'sms', 'email'] });
+    expect(patched.json()).toMatchObject({
+      phone: '+8613800138000',
+      email: null,
+      optedOut: ['sms'],
+      locale: 'en',
+      channels: ['wechat', 'sms', 'email'],
+    });
     const phone = await call('PATCH', `/contacts/${c.id}`, { phone: '+86 139 0000 0000' });
     expect(phone.json().phone).toBe('+8613900000000');
 

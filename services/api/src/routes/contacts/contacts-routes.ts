@@ -62,11 +62,15 @@ export default async function contactsRoutes(app: AppInstance) {
   // Once created, a contact is addressed by its own id.
   const byId = 'A contact by its id; contacts are created and listed under /v1/enterprises/{id}/contacts.';
 
-  app.get('/contacts/:id', { schema: { tags, description: byId, params: IdParams, response: { 200: Contact, ...errorResponses } } }, async (req) => {
-    const c = await getContact(db, Number(req.params.id));
-    if (!c) throw notFound('contact');
-    return toContact(c);
-  });
+  app.get(
+    '/contacts/:id',
+    { schema: { tags, description: byId, params: IdParams, response: { 200: Contact, ...errorResponses } } },
+    async (req) => {
+      const c = await getContact(db, Number(req.params.id));
+      if (!c) throw notFound('contact');
+      return toContact(c);
+    },
+  );
 
   app.patch(
     '/contacts/:id',

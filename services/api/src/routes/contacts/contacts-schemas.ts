@@ -18,7 +18,8 @@ const Locale = (options: { default?: string } = {}) =>
   });
 const ContactChannels = (options: { default?: string[] } = {}) =>
   ChannelList({ description: "the contact's own channel order, used where a subscription names no channels", minItems: 1, ...options });
-const OptedOut = (options: { default?: string[] } = {}) => ChannelList({ description: 'channels the contact has opted out of', ...options });
+const OptedOut = (options: { default?: string[] } = {}) =>
+  ChannelList({ description: 'channels the contact has opted out of', ...options });
 
 const nullable = <T extends TSchema>(t: T, description: string) => Type.Union([t, Type.Null()], { description });
 

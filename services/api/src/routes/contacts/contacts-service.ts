@@ -1,12 +1,5 @@
 import { parsePhone } from '@policy-push/core';
-import {
-  type Contact,
-  type Database,
-  type NewContact,
-  getContactForUpdate,
-  insertContact,
-  updateContact,
-} from '@policy-push/db';
+import { type Contact, type Database, type NewContact, getContactForUpdate, insertContact, updateContact } from '@policy-push/db';
 import { isForeignKeyViolation, notFound, rejected } from '../../errors';
 
 type Channel = 'wechat' | 'sms' | 'email';

@@ -75,7 +75,6 @@ const toDelivery = (d: Delivery) => ({
   updatedAt: d.updatedAt.toISOString(),
 });
 
-
 export default async function deliveriesRoutes(app: AppInstance) {
   const { db } = app.deps.db;
 
@@ -121,24 +120,35 @@ export default async function deliveriesRoutes(app: AppInstance) {
     },
   );
 
-  app.get('/deliveries/:id', { schema: { tags, summary: 'One delivery with every attempt and receipt', params: IdParams, response: { 200: DeliveryDetail, ...errorResponses } } }, async (req) => {
-    const found = await getDeliveryWithHistory(db, Number(req.params.id));
-    if (!found) throw notFound('delivery');
-    return {
-      ...toDelivery(found.delivery),
-      history: {
-        attempts: found.attempts.map((a) => ({
-          attempt: a.attempt,
-          outcome: a.outcome,
-          providerCode: a.providerCode,
-          providerMessageId: a.providerMessageId,
-          error: a.error,
-          latencyMs: a.latencyMs,
-          worker: a.worker,
-          at: a.createdAt.toISOString(),
-        })),
-        events: found.events.map((e) => ({ type: e.type, errorCode: e.errorCode, at: e.occurredAt.toISOString() })),
+  app.get(
+    '/deliveries/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One delivery with every attempt and receipt',
+        params: IdParams,
+        response: { 200: DeliveryDetail, ...errorResponses },
       },
-    };
-  });
+    },
+    async (req) => {
+      const found = await getDeliveryWithHistory(db, Number(req.params.id));
+      if (!found) throw notFound('delivery');
+      return {
+        ...toDelivery(found.delivery),
+        history: {
+          attempts: found.attempts.map((a) => ({
+            attempt: a.attempt,
+            outcome: a.outcome,
+            providerCode: a.providerCode,
+            providerMessageId: a.providerMessageId,
+            error: a.error,
+            latencyMs: a.latencyMs,
+            worker: a.worker,
+            at: a.createdAt.toISOString(),
+          })),
+          events: found.events.map((e) => ({ type: e.type, errorCode: e.errorCode, at: e.occurredAt.toISOString() })),
+        },
+      };
+    },
+  );
 }

@@ -23,7 +23,12 @@ describe('departments', () => {
     const list = await h.app.inject({ url: '/v1/departments?limit=1', headers: h.auth });
     expect(list.json()).toEqual({ items: [dept], nextCursor: null });
 
-    const patched = await h.app.inject({ method: 'PATCH', url: `/v1/departments/${dept.id}`, headers: h.auth, payload: { nameEn: 'Testing Bureau' } });
+    const patched = await h.app.inject({
+      method: 'PATCH',
+      url: `/v1/departments/${dept.id}`,
+      headers: h.auth,
+      payload: { nameEn: 'Testing Bureau' },
+    });
     expect(patched.json().nameEn).toBe('Testing Bureau');
 
     const del = await h.app.inject({ method: 'DELETE', url: `/v1/departments/${dept.id}`, headers: h.auth });

@@ -46,7 +46,13 @@ export default async function departmentsRoutes(app: AppInstance) {
 
   app.get(
     '/departments',
-    { schema: { tags, querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: Page(Department), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: Page(Department), ...errorResponses },
+      },
+    },
     async (req) => {
       const limit = req.query.limit ?? 50;
       return page(await listDepartments(db, { after: Number(req.query.cursor ?? 0), limit }), limit, toDepartment);
@@ -69,16 +75,20 @@ export default async function departmentsRoutes(app: AppInstance) {
     },
   );
 
-  app.delete('/departments/:id', { schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (req, reply) => {
-    const id = Number(req.params.id);
-    if (await departmentSubscribed(db, id)) throw conflict('id', 'in_use', 'enterprises subscribe to the department');
-    try {
-      if (!(await deleteDepartment(db, id))) throw notFound('department');
-    } catch (err) {
-      // Foreign keys from policies and service groups keep a department that is in use.
-      if (isForeignKeyViolation(err)) throw conflict('id', 'in_use', 'the department has policies or service groups');
-      throw err;
-    }
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/departments/:id',
+    { schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (req, reply) => {
+      const id = Number(req.params.id);
+      if (await departmentSubscribed(db, id)) throw conflict('id', 'in_use', 'enterprises subscribe to the department');
+      try {
+        if (!(await deleteDepartment(db, id))) throw notFound('department');
+      } catch (err) {
+        // Foreign keys from policies and service groups keep a department that is in use.
+        if (isForeignKeyViolation(err)) throw conflict('id', 'in_use', 'the department has policies or service groups');
+        throw err;
+      }
+      return reply.code(204).send(null);
+    },
+  );
 }

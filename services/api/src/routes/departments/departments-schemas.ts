@@ -30,5 +30,8 @@ export const DepartmentCreate = Type.Object(
   { ...fields, wechatTemplate: Type.Optional(fields.wechatTemplate) },
   { additionalProperties: false },
 );
-export const DepartmentUpdate = Type.Partial(Type.Object(fields, { additionalProperties: false }), { additionalProperties: false, minProperties: 1 });
+export const DepartmentUpdate = Type.Partial(Type.Object(fields, { additionalProperties: false }), {
+  additionalProperties: false,
+  minProperties: 1,
+});
 export const Department = Type.Object({ id: Id, ...fields, createdAt: Timestamp, updatedAt: Timestamp });

@@ -62,7 +62,12 @@ describe('enterprises', () => {
 
     const patched = await call('PATCH', `/enterprises/${created.id}`, { industry: { section: 'C' }, size: 'medium', tags: [] });
     expect(patched.statusCode, patched.body).toBe(200);
-    expect(patched.json()).toMatchObject({ industry: { section: 'C', division: null }, size: 'medium', tags: [], creditCode: '91350100M000100Y43' });
+    expect(patched.json()).toMatchObject({
+      industry: { section: 'C', division: null },
+      size: 'medium',
+      tags: [],
+      creditCode: '91350100M000100Y43',
+    });
     expect(Date.parse(patched.json().updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.updatedAt));
 
     expect((await call('DELETE', `/enterprises/${noDivision.id}`)).statusCode).toBe(204);
@@ -98,8 +103,22 @@ describe('enterprises', () => {
     await refused('POST', '/enterprises', body({ creditCode: '91350100M000100Y44' }), 422, 'invalid_credit_code', 'creditCode');
     await refused('POST', '/enterprises', body({ creditCode: 'ABC' }), 422, 'invalid_credit_code', 'creditCode');
     await refused('POST', '/enterprises', body({ industry: { section: 'Z' } }), 422, 'unknown_industry', 'industry.section');
-    await refused('POST', '/enterprises', body({ industry: { section: 'C', division: '65' } }), 422, 'division_outside_section', 'industry.division');
-    await refused('POST', '/enterprises', body({ industry: { section: 'T', division: '99' } }), 422, 'division_outside_section', 'industry.division');
+    await refused(
+      'POST',
+      '/enterprises',
+      body({ industry: { section: 'C', division: '65' } }),
+      422,
+      'division_outside_section',
+      'industry.division',
+    );
+    await refused(
+      'POST',
+      '/enterprises',
+      body({ industry: { section: 'T', division: '99' } }),
+      422,
+      'division_outside_section',
+      'industry.division',
+    );
     await refused('POST', '/enterprises', body({ district: '110101' }), 422, 'unknown_district', 'district');
     await refused('POST', '/enterprises', body({ size: 'huge' }), 422, 'unknown_size', 'size');
     await refused('POST', '/enterprises', body({ tags: ['ok', '   '] }), 422, 'invalid_tag', 'tags.1');

@@ -1,11 +1,4 @@
-import {
-  isDistrictCode,
-  isDivisionInSection,
-  isSectionCode,
-  isSizeCode,
-  isValidCreditCode,
-  normalizeCreditCode,
-} from '@policy-push/core';
+import { isDistrictCode, isDivisionInSection, isSectionCode, isSizeCode, isValidCreditCode, normalizeCreditCode } from '@policy-push/core';
 import { type Database, type Enterprise, type NewEnterprise, insertEnterprise, updateEnterprise } from '@policy-push/db';
 import { conflict, type FieldProblem, isUniqueViolation, notFound, rejected } from '../../errors';
 
@@ -38,16 +31,22 @@ export function enterpriseValues(input: Partial<EnterpriseInput>): Partial<NewEn
     if (!isSectionCode(section)) {
       problems.push({ path: 'industry.section', code: 'unknown_industry', message: `'${section}' is not a GB/T 4754 section` });
     } else if (division !== null && !isDivisionInSection(section, division)) {
-      problems.push({ path: 'industry.division', code: 'division_outside_section', message: `division ${division} is not in section ${section}` });
+      problems.push({
+        path: 'industry.division',
+        code: 'division_outside_section',
+        message: `division ${division} is not in section ${section}`,
+      });
     }
   }
   if (input.district !== undefined) {
     values.district = input.district;
-    if (!isDistrictCode(input.district)) problems.push({ path: 'district', code: 'unknown_district', message: 'not a Guangzhou district code' });
+    if (!isDistrictCode(input.district))
+      problems.push({ path: 'district', code: 'unknown_district', message: 'not a Guangzhou district code' });
   }
   if (input.size !== undefined) {
     values.size = input.size;
-    if (!isSizeCode(input.size)) problems.push({ path: 'size', code: 'unknown_size', message: 'size is one of large, medium, small, micro' });
+    if (!isSizeCode(input.size))
+      problems.push({ path: 'size', code: 'unknown_size', message: 'size is one of large, medium, small, micro' });
   }
   if (input.tags !== undefined) {
     const tags = input.tags.map((t) => t.trim());

@@ -8,7 +8,13 @@ describe('policies', () => {
   beforeAll(async () => {
     h = await buildTestApp();
     world = await seedWorld(h, [{ phone: '13800138000' }, { email: 'x@example.com', channels: ['email'] }]);
-    group = await call(h, 'POST', '/v1/service-groups', { departmentId: world.department.id, name: '天河', rule: { districts: { any: ['440106'] } } }, 201);
+    group = await call(
+      h,
+      'POST',
+      '/v1/service-groups',
+      { departmentId: world.department.id, name: '天河', rule: { districts: { any: ['440106'] } } },
+      201,
+    );
   });
   afterAll(() => h.close());
 
@@ -18,7 +24,12 @@ describe('policies', () => {
 
   it('previews the audience per channel with a sample and why each matched, writing nothing', async () => {
     const before = await tableCounts(h.t);
-    const res = await h.app.inject({ method: 'POST', url: '/v1/policies/preview', headers: h.auth, payload: body({ audience: { groupIds: [group.id] } }) });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      headers: h.auth,
+      payload: body({ audience: { groupIds: [group.id] } }),
+    });
     expect(res.statusCode).toBe(200);
     const preview = res.json();
     expect(preview).toMatchObject({ enterprises: 2, contacts: 2, deliveries: 2, byChannel: { wechat: 0, sms: 1, email: 1 }, held: 0 });
@@ -48,7 +59,10 @@ describe('policies', () => {
       const res = await post(payload);
       expect(res.statusCode, JSON.stringify(payload)).toBe(status);
       const error = res.json().error;
-      expect(error.fields.map((f: { path: string }) => f.path), res.body).toContain(path);
+      expect(
+        error.fields.map((f: { path: string }) => f.path),
+        res.body,
+      ).toContain(path);
       expect(status === 400 ? error.code : error.fields.find((f: { path: string }) => f.path === path).code).toBe(code);
     }
     expect(await tableCounts(h.t)).toEqual(before);

@@ -24,10 +24,16 @@ export default async function policiesRoutes(app: AppInstance) {
       },
     },
     async (req, reply) => {
-      const answer = await publishPolicy(db, req.body, req.apiKey.id, req.headers['idempotency-key'] as string | undefined, async (policy, push, tx) => ({
-        policy: toPolicy(policy),
-        push: await pushProgress(tx, push),
-      }));
+      const answer = await publishPolicy(
+        db,
+        req.body,
+        req.apiKey.id,
+        req.headers['idempotency-key'] as string | undefined,
+        async (policy, push, tx) => ({
+          policy: toPolicy(policy),
+          push: await pushProgress(tx, push),
+        }),
+      );
       // A replayed answer is the stored body of the first request, already in this shape.
       return reply.code(202).send(answer.body as Static<typeof PublishResponse>);
     },
@@ -35,7 +41,14 @@ export default async function policiesRoutes(app: AppInstance) {
 
   app.post(
     '/policies/preview',
-    { schema: { tags, summary: 'Who a publish would reach, per channel, with a sample and why each matched; writes nothing', body: PolicyBody, response: { 200: PreviewResponse, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Who a publish would reach, per channel, with a sample and why each matched; writes nothing',
+        body: PolicyBody,
+        response: { 200: PreviewResponse, ...errorResponses },
+      },
+    },
     async (req) => {
       const values = await checkPolicy(db, req.body);
       const target = await loadMatchTarget(db, {
@@ -102,7 +115,14 @@ export default async function policiesRoutes(app: AppInstance) {
 
   app.post(
     '/policies/:id/push',
-    { schema: { tags, summary: 'Push the same version again: reaches only what is new, creates no duplicate', params: IdParams, response: { 202: PushProgress, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Push the same version again: reaches only what is new, creates no duplicate',
+        params: IdParams,
+        response: { 202: PushProgress, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const policy = await getPolicy(db, Number(req.params.id));
       if (!policy) throw notFound('policy');

@@ -89,7 +89,9 @@ export const PreviewResponse = Type.Object({
       channel: Type.String(),
       status: Type.String({ description: 'pending, or held for a digest' }),
       why: Type.Object({
-        categories: Type.Array(Type.String(), { description: 'codes of the subscribed categories that matched; empty when matched by department' }),
+        categories: Type.Array(Type.String(), {
+          description: 'codes of the subscribed categories that matched; empty when matched by department',
+        }),
         groups: Type.Array(Type.String(), { description: 'names of the target groups the enterprise is in' }),
       }),
     }),

@@ -37,7 +37,8 @@ export async function checkPolicy(db: Queryable, body: PolicyInput, now = new Da
   if (publishAt < now) problems.push({ path: 'publishAt', code: 'publish_at_in_past' });
   const validUntil = body.validUntil ? new Date(body.validUntil) : null;
   if (validUntil && validUntil <= publishAt) problems.push({ path: 'validUntil', code: 'valid_until_before_publish' });
-  if (problems.length) throw unprocessable(problems, `the policy cannot be published: ${problems.map((p) => `${p.path} ${p.code}`).join(', ')}`);
+  if (problems.length)
+    throw unprocessable(problems, `the policy cannot be published: ${problems.map((p) => `${p.path} ${p.code}`).join(', ')}`);
 
   if (await docNumberTaken(db, Number(body.departmentId), body.docNumber)) throw duplicateDocNumber();
   return {
@@ -59,7 +60,8 @@ export async function checkPolicy(db: Queryable, body: PolicyInput, now = new Da
   };
 }
 
-const duplicateDocNumber = () => conflict('docNumber', 'duplicate_doc_number', 'the department already has a policy with this document number');
+const duplicateDocNumber = () =>
+  conflict('docNumber', 'duplicate_doc_number', 'the department already has a policy with this document number');
 
 export interface Answer {
   statusCode: number;
@@ -117,9 +119,15 @@ function hashBody(body: unknown): string {
     Array.isArray(v)
       ? v.map(canonical)
       : v && typeof v === 'object'
-        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
         : v;
-  return createHash('sha256').update(JSON.stringify(canonical(body))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(body)))
+    .digest('hex');
 }
 
 export async function pushProgress(db: Queryable, push: Push) {

@@ -26,14 +26,26 @@ describe('service groups', () => {
   });
   afterAll(() => h.close());
 
-  const rule = { industries: { any: ['C', '65'] }, districts: { any: ['440106'] }, sizes: { any: ['small', 'micro'] }, tags: { any: ['高新技术企业'], all: ['规上工业'] } };
+  const rule = {
+    industries: { any: ['C', '65'] },
+    districts: { any: ['440106'] },
+    sizes: { any: ['small', 'micro'] },
+    tags: { any: ['高新技术企业'], all: ['规上工业'] },
+  };
   const create = async (payload: object) => {
     const res = await call('POST', '/service-groups', { departmentId, name: 'group', ...payload });
     expect(res.statusCode, res.body).toBe(201);
     return res.json();
   };
   /** Sends a request that must be refused, and proves it wrote nothing. */
-  async function refused(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload: object | undefined, status: number, code: string, path: string) {
+  async function refused(
+    method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    payload: object | undefined,
+    status: number,
+    code: string,
+    path: string,
+  ) {
     const before = await tableCounts(h.t);
     const res = await call(method, url, payload);
     expect(res.statusCode, res.body).toBe(status);
@@ -91,15 +103,27 @@ describe('service groups', () => {
       [{ tags: { all: ['ok', ' '] } }, 'invalid_tag', 'rule.tags.all.1'],
       [{ tags: { any: ['x'.repeat(65)] } }, 'invalid_tag', 'rule.tags.any.0'],
     ];
-    for (const [bad, code, path] of cases) await refused('POST', '/service-groups', { departmentId, name: 'bad', rule: bad }, 422, code, path);
+    for (const [bad, code, path] of cases)
+      await refused('POST', '/service-groups', { departmentId, name: 'bad', rule: bad }, 422, code, path);
 
     const g = await create({ rule });
-    await refused('PATCH', `/service-groups/${g.id}`, { rule: { industries: { all: ['C'] } } }, 422, 'all_not_allowed', 'rule.industries.all');
+    await refused(
+      'PATCH',
+      `/service-groups/${g.id}`,
+      { rule: { industries: { all: ['C'] } } },
+      422,
+      'all_not_allowed',
+      'rule.industries.all',
+    );
     expect((await call('GET', `/service-groups/${g.id}`)).json().rule).toEqual(rule);
   });
 
   it('reports every rule problem at once', async () => {
-    const res = await call('POST', '/service-groups', { departmentId: '987654', name: 'bad', rule: { sizes: { any: ['huge'] }, colour: {} } });
+    const res = await call('POST', '/service-groups', {
+      departmentId: '987654',
+      name: 'bad',
+      rule: { sizes: { any: ['huge'] }, colour: {} },
+    });
     expect(res.statusCode).toBe(422);
     expect(res.json().error.fields).toEqual([
       { path: 'departmentId', code: 'unknown_department' },
@@ -109,7 +133,14 @@ describe('service groups', () => {
   });
 
   it('refuses wrong JSON types in a rule with 400', async () => {
-    await refused('POST', '/service-groups', { departmentId, name: 'bad', rule: { industries: { any: 'C' } } }, 400, 'type', 'rule.industries.any');
+    await refused(
+      'POST',
+      '/service-groups',
+      { departmentId, name: 'bad', rule: { industries: { any: 'C' } } },
+      400,
+      'type',
+      'rule.industries.any',
+    );
     await refused('POST', '/service-groups', { departmentId, name: 'bad', rule: { tags: { all: [1] } } }, 400, 'type', 'rule.tags.all.0');
     await refused('POST', '/service-groups', { departmentId, name: 'bad', rule: ['C'] }, 400, 'type', 'rule');
   });
@@ -149,11 +180,27 @@ describe('service groups', () => {
   it('applies a member list all or nothing: unknown ids are 422 with their index', async () => {
     const g = await create({ name: 'atomic' });
     await call('PUT', `/service-groups/${g.id}/members`, { enterpriseIds: [e[0]] });
-    await refused('PUT', `/service-groups/${g.id}/members`, { enterpriseIds: [e[1], '987654', e[2]] }, 422, 'unknown_enterprise', 'enterpriseIds.1');
-    await refused('POST', `/service-groups/${g.id}/members`, { enterpriseIds: ['987654', e[1]] }, 422, 'unknown_enterprise', 'enterpriseIds.0');
+    await refused(
+      'PUT',
+      `/service-groups/${g.id}/members`,
+      { enterpriseIds: [e[1], '987654', e[2]] },
+      422,
+      'unknown_enterprise',
+      'enterpriseIds.1',
+    );
+    await refused(
+      'POST',
+      `/service-groups/${g.id}/members`,
+      { enterpriseIds: ['987654', e[1]] },
+      422,
+      'unknown_enterprise',
+      'enterpriseIds.0',
+    );
     expect(await members(g.id)).toEqual([e[0]]);
 
-    const res = await call('PUT', `/service-groups/${g.id}/members`, { enterpriseIds: Array.from({ length: 150 }, (_, i) => String(900_000 + i)) });
+    const res = await call('PUT', `/service-groups/${g.id}/members`, {
+      enterpriseIds: Array.from({ length: 150 }, (_, i) => String(900_000 + i)),
+    });
     expect(res.statusCode).toBe(422);
     expect(res.json().error.fields).toHaveLength(100);
     expect(res.json().error.message).toContain('first 100 of 150');
@@ -186,7 +233,9 @@ describe('service groups', () => {
     await h.t.db.execute(sql`
       insert into enterprises (credit_code, name, industry_section, district, size)
       select 'BULK-' || i, 'bulk ' || i, 'C', '440106', 'small' from generate_series(1, 10000) as i`);
-    const rows = rowsOf<{ id: string | number }>(await h.t.db.execute(sql`select id from enterprises where credit_code like 'BULK-%' order by id`));
+    const rows = rowsOf<{ id: string | number }>(
+      await h.t.db.execute(sql`select id from enterprises where credit_code like 'BULK-%' order by id`),
+    );
     const enterpriseIds = rows.map((r) => String(r.id));
     expect(enterpriseIds).toHaveLength(10_000);
 
@@ -217,7 +266,7 @@ describe('service groups', () => {
   });
 
   it('answers 404 for an unknown group', async () => {
-    const cases: [('GET' | 'PATCH' | 'DELETE' | 'PUT' | 'POST'), string, object?][] = [
+    const cases: ['GET' | 'PATCH' | 'DELETE' | 'PUT' | 'POST', string, object?][] = [
       ['GET', ''],
       ['PATCH', '', { name: 'x' }],
       ['DELETE', ''],

@@ -58,11 +58,15 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
     },
   );
 
-  app.get('/service-groups/:id', { schema: { tags, params: IdParams, response: { 200: ServiceGroup, ...errorResponses } } }, async (req) => {
-    const g = await getServiceGroup(db, Number(req.params.id));
-    if (!g) throw notFound('service group');
-    return toServiceGroup(g);
-  });
+  app.get(
+    '/service-groups/:id',
+    { schema: { tags, params: IdParams, response: { 200: ServiceGroup, ...errorResponses } } },
+    async (req) => {
+      const g = await getServiceGroup(db, Number(req.params.id));
+      if (!g) throw notFound('service group');
+      return toServiceGroup(g);
+    },
+  );
 
   app.patch(
     '/service-groups/:id',

@@ -59,7 +59,11 @@ export async function createServiceGroup(db: Database, input: ServiceGroupInput)
   }
 }
 
-export async function changeServiceGroup(db: Database, id: number, input: Partial<Omit<ServiceGroupInput, 'departmentId'>>): Promise<ServiceGroup> {
+export async function changeServiceGroup(
+  db: Database,
+  id: number,
+  input: Partial<Omit<ServiceGroupInput, 'departmentId'>>,
+): Promise<ServiceGroup> {
   const problems = ruleProblems(input.rule);
   if (problems.length) throw rejected(problems);
   const { rule, ...rest } = input;

@@ -25,7 +25,9 @@ describe('subscriptions', () => {
     const parent = await idOf(call('POST', '/categories', { code: 'sub-relief', nameZh: '纾困', nameEn: 'Relief' }));
     const child = await idOf(call('POST', '/categories', { code: 'sub-rent', parentId: parent, nameZh: '租金', nameEn: 'Rent' }));
     categoryIds = [parent, child];
-    departmentId = await idOf(call('POST', '/departments', { code: 'sub-dept', nameZh: '发改委', nameEn: 'DRC', smsSignature: '广州发改' }));
+    departmentId = await idOf(
+      call('POST', '/departments', { code: 'sub-dept', nameZh: '发改委', nameEn: 'DRC', smsSignature: '广州发改' }),
+    );
   });
   afterAll(() => h.close());
 
@@ -42,8 +44,20 @@ describe('subscriptions', () => {
     expect(s).toMatchObject({ enterpriseId, categoryIds, departmentIds: [], channels: [], frequency: 'immediate', active: true });
     expect((await call('GET', `/subscriptions/${s.id}`)).json()).toEqual(s);
 
-    const full = await create({ enterpriseId, departmentIds: [departmentId], channels: ['sms', 'wechat'], frequency: 'weekly', active: false });
-    expect(full).toMatchObject({ categoryIds: [], departmentIds: [departmentId], channels: ['sms', 'wechat'], frequency: 'weekly', active: false });
+    const full = await create({
+      enterpriseId,
+      departmentIds: [departmentId],
+      channels: ['sms', 'wechat'],
+      frequency: 'weekly',
+      active: false,
+    });
+    expect(full).toMatchObject({
+      categoryIds: [],
+      departmentIds: [departmentId],
+      channels: ['sms', 'wechat'],
+      frequency: 'weekly',
+      active: false,
+    });
 
     const patched = await call('PATCH', `/subscriptions/${s.id}`, { frequency: 'daily', departmentIds: [departmentId], categoryIds: [] });
     expect(patched.statusCode, patched.body).toBe(200);
@@ -54,7 +68,10 @@ describe('subscriptions', () => {
   });
 
   it('lists by id with a cursor, filtered by enterprise', async () => {
-    const mine = [await create({ enterpriseId, categoryIds: [categoryIds[0]] }), await create({ enterpriseId, categoryIds: [categoryIds[1]] })];
+    const mine = [
+      await create({ enterpriseId, categoryIds: [categoryIds[0]] }),
+      await create({ enterpriseId, categoryIds: [categoryIds[1]] }),
+    ];
     const theirs = await create({ enterpriseId: otherEnterpriseId, departmentIds: [departmentId] });
 
     expect((await call('GET', `/subscriptions?enterpriseId=${otherEnterpriseId}`)).json()).toEqual({ items: [theirs], nextCursor: null });
@@ -76,7 +93,14 @@ describe('subscriptions', () => {
 
   it('refuses a subscription to nothing with 422 empty_subscription', async () => {
     await refused('POST', '/subscriptions', { enterpriseId }, 422, 'empty_subscription', 'categoryIds');
-    await refused('POST', '/subscriptions', { enterpriseId, categoryIds: [], departmentIds: [] }, 422, 'empty_subscription', 'departmentIds');
+    await refused(
+      'POST',
+      '/subscriptions',
+      { enterpriseId, categoryIds: [], departmentIds: [] },
+      422,
+      'empty_subscription',
+      'departmentIds',
+    );
     const s = await create({ enterpriseId, categoryIds: [categoryIds[0]] });
     await refused('PATCH', `/subscriptions/${s.id}`, { categoryIds: [] }, 422, 'empty_subscription', 'categoryIds');
     expect((await call('PATCH', `/subscriptions/${s.id}`, { categoryIds: [], departmentIds: [departmentId] })).statusCode).toBe(200);
@@ -84,10 +108,21 @@ describe('subscriptions', () => {
 
   it('refuses unknown references with 422 naming each one', async () => {
     await refused('POST', '/subscriptions', { enterpriseId: '987654', categoryIds }, 422, 'unknown_enterprise', 'enterpriseId');
-    await refused('POST', '/subscriptions', { enterpriseId, categoryIds: [categoryIds[0], '987654'] }, 422, 'unknown_category', 'categoryIds.1');
+    await refused(
+      'POST',
+      '/subscriptions',
+      { enterpriseId, categoryIds: [categoryIds[0], '987654'] },
+      422,
+      'unknown_category',
+      'categoryIds.1',
+    );
     await refused('POST', '/subscriptions', { enterpriseId, departmentIds: ['987654'] }, 422, 'unknown_department', 'departmentIds.0');
 
-    const res = await call('POST', '/subscriptions', { enterpriseId: '987654', categoryIds: ['987650', categoryIds[1], '987651'], departmentIds: ['987652'] });
+    const res = await call('POST', '/subscriptions', {
+      enterpriseId: '987654',
+      categoryIds: ['987650', categoryIds[1], '987651'],
+      departmentIds: ['987652'],
+    });
     expect(res.statusCode).toBe(422);
     expect(res.json().error.fields).toEqual([
       { path: 'enterpriseId', code: 'unknown_enterprise' },
@@ -98,12 +133,26 @@ describe('subscriptions', () => {
 
     const s = await create({ enterpriseId, categoryIds });
     await refused('PATCH', `/subscriptions/${s.id}`, { categoryIds: ['987654'] }, 422, 'unknown_category', 'categoryIds.0');
-    await refused('PATCH', `/subscriptions/${s.id}`, { departmentIds: [departmentId, '987654'] }, 422, 'unknown_department', 'departmentIds.1');
+    await refused(
+      'PATCH',
+      `/subscriptions/${s.id}`,
+      { departmentIds: [departmentId, '987654'] },
+      422,
+      'unknown_department',
+      'departmentIds.1',
+    );
   });
 
   it('refuses malformed bodies with 400', async () => {
     await refused('POST', '/subscriptions', { enterpriseId, categoryIds, frequency: 'hourly' }, 400, 'anyOf', 'frequency');
-    await refused('POST', '/subscriptions', { enterpriseId, categoryIds: [categoryIds[0], categoryIds[0]] }, 400, 'uniqueItems', 'categoryIds');
+    await refused(
+      'POST',
+      '/subscriptions',
+      { enterpriseId, categoryIds: [categoryIds[0], categoryIds[0]] },
+      400,
+      'uniqueItems',
+      'categoryIds',
+    );
     await refused('POST', '/subscriptions', { enterpriseId, categoryIds: [1] }, 400, 'type', 'categoryIds.0');
     await refused('POST', '/subscriptions', { enterpriseId, categoryIds, channels: ['sms', 'sms'] }, 400, 'uniqueItems', 'channels');
     await refused('POST', '/subscriptions', { categoryIds }, 400, 'required', 'enterpriseId');

@@ -78,7 +78,11 @@ export async function createSubscription(db: Database, input: SubscriptionInput)
   }
 }
 
-export async function changeSubscription(db: Database, id: number, input: Omit<Partial<SubscriptionInput>, 'enterpriseId'>): Promise<Subscription> {
+export async function changeSubscription(
+  db: Database,
+  id: number,
+  input: Omit<Partial<SubscriptionInput>, 'enterpriseId'>,
+): Promise<Subscription> {
   const { categoryIds, departmentIds, ...rest } = input;
   const values: Partial<NewSubscription> = { ...rest };
   if (categoryIds) values.categoryIds = toIds(categoryIds);
