@@ -27,10 +27,17 @@ export type OutboundMessage =
 
 export type SendResult =
   | { outcome: 'accepted'; providerMessageId: string; raw?: unknown }
-  /** Worth trying again later (after retryAfterMs when the provider said so). */
-  | { outcome: 'retryable'; code: string; message: string; retryAfterMs?: number; raw?: unknown }
-  /** Will never succeed for this recipient or content; `optOut` when the recipient refused the channel. */
-  | { outcome: 'permanent'; code: string; message: string; optOut?: boolean; raw?: unknown };
+  /**
+   * Worth trying again later (after retryAfterMs when the provider said so). `pauseChannel` when
+   * the provider is closed to everyone for a while (429, a daily quota): the channel is paused
+   * for that long and the attempt is not counted against the delivery.
+   */
+  | { outcome: 'retryable'; code: string; message: string; retryAfterMs?: number; pauseChannel?: boolean; raw?: unknown }
+  /**
+   * Will never succeed as it is. `optOut` when the recipient refused the channel (suppress it);
+   * `configError` when our configuration or template is wrong (raise to ops, not the recipient's fault).
+   */
+  | { outcome: 'permanent'; code: string; message: string; optOut?: boolean; configError?: boolean; raw?: unknown };
 
 export interface Receipt {
   channel: Channel;

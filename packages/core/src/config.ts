@@ -24,6 +24,32 @@ export interface Config {
   demoData: 'auto' | 'yes' | 'no';
   dispatcher: DispatcherSettings;
   smsSegmentBudget: number;
+  /** HMAC key for signed links (unsubscribe, binding); absent = one kept in the database. */
+  signingSecret?: string;
+  providers: ProviderSettings;
+}
+
+/** A provider is switched on when its settings are present; otherwise its channel stays sandboxed. */
+export interface ProviderSettings {
+  timeoutMs: number;
+  wechat?: {
+    appId: string;
+    appSecret: string;
+    token: string;
+    encodingAesKey?: string;
+    apiUrl: string;
+    dailyQuota: number;
+    perSecond: number;
+  };
+  twilio?: {
+    accountSid: string;
+    authToken: string;
+    from?: string;
+    messagingServiceSid?: string;
+    apiUrl?: string;
+    segmentsPerSecond: number;
+  };
+  smtp?: { url: string; from: string; maxConnections: number; perSecond: number };
 }
 
 /** The knobs that decide throughput (PERFORMANCE.md P4–P6), kept together. */
@@ -63,6 +89,8 @@ export function parseConfig(env: Env): Config {
     ),
     demoData: env.DEMO_DATA === undefined || env.DEMO_DATA === '' ? 'auto' : bool(env, 'DEMO_DATA', false) ? 'yes' : 'no',
     smsSegmentBudget: int(env, 'SMS_SEGMENT_BUDGET', 2, 1, 10),
+    signingSecret: optionalMatch(env, 'SIGNING_SECRET', /^.{32,}$/, 'must be at least 32 characters'),
+    providers: parseProviders(env),
     dispatcher: {
       claimBatchSize: int(env, 'DISPATCH_BATCH_SIZE', 200, 1, 10_000),
       sendConcurrency: int(env, 'DISPATCH_CONCURRENCY', 32, 1, 1_000),
@@ -80,6 +108,55 @@ export function parseConfig(env: Env): Config {
       scheduleCron: str(env, 'SCHEDULE_CRON', '*/10 * * * * *'),
     },
   };
+}
+
+function parseProviders(env: Env): ProviderSettings {
+  const wechat = group(env, ['WECHAT_APP_ID', 'WECHAT_APP_SECRET', 'WECHAT_TOKEN']);
+  const twilio = group(env, ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN']);
+  const smtp = group(env, ['SMTP_URL', 'MAIL_FROM']);
+  if (twilio && !env.TWILIO_FROM && !env.TWILIO_MESSAGING_SERVICE_SID) {
+    throw new ConfigError('TWILIO_FROM', 'set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID');
+  }
+  return {
+    timeoutMs: int(env, 'PROVIDER_TIMEOUT_MS', 5_000, 100, 60_000),
+    wechat: wechat && {
+      appId: wechat.WECHAT_APP_ID,
+      appSecret: wechat.WECHAT_APP_SECRET,
+      token: wechat.WECHAT_TOKEN,
+      encodingAesKey: optionalMatch(env, 'WECHAT_ENCODING_AES_KEY', /^[A-Za-z0-9]{43}$/, 'must be the 43-character EncodingAESKey'),
+      apiUrl: url(env, 'WECHAT_API_URL', 'https://api.weixin.qq.com').replace(/\/$/, ''),
+      dailyQuota: int(env, 'WECHAT_DAILY_QUOTA', 100_000, 1, 100_000_000),
+      perSecond: int(env, 'WECHAT_PER_SECOND', 200, 1, 100_000),
+    },
+    twilio: twilio && {
+      accountSid: optionalMatch(env, 'TWILIO_ACCOUNT_SID', /^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits')!,
+      authToken: twilio.TWILIO_AUTH_TOKEN,
+      from: env.TWILIO_FROM || undefined,
+      messagingServiceSid: optionalMatch(
+        env,
+        'TWILIO_MESSAGING_SERVICE_SID',
+        /^MG[0-9a-fA-F]{32}$/,
+        'must be MG followed by 32 hex digits',
+      ),
+      apiUrl: optionalUrl(env, 'TWILIO_API_URL', ['http:', 'https:'])?.replace(/\/$/, ''),
+      segmentsPerSecond: int(env, 'SMS_SEGMENTS_PER_SECOND', 10, 1, 100_000),
+    },
+    smtp: smtp && {
+      url: optionalUrl(env, 'SMTP_URL', ['smtp:', 'smtps:'])!,
+      from: smtp.MAIL_FROM,
+      maxConnections: int(env, 'SMTP_MAX_CONNECTIONS', 5, 1, 100),
+      perSecond: int(env, 'SMTP_PER_SECOND', 50, 1, 100_000),
+    },
+  };
+}
+
+/** All of a provider's required variables, or none: half a configuration is a mistake. */
+function group<K extends string>(env: Env, names: K[]): Record<K, string> | undefined {
+  const present = names.filter((n) => env[n]);
+  if (!present.length) return undefined;
+  const missing = names.find((n) => !env[n]);
+  if (missing) throw new ConfigError(missing, `is required with ${present.join(', ')}`);
+  return Object.fromEntries(names.map((n) => [n, env[n]!])) as Record<K, string>;
 }
 
 function str(env: Env, name: string, fallback: string): string {

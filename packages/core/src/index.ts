@@ -8,3 +8,4 @@ export * from './reference';
 export * from './retry';
 export * from './rules';
 export * from './sms-segments';
+export * from './signed-token';

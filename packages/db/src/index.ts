@@ -16,3 +16,4 @@ export * from './queries/subscriptions-queries';
 export * from './queries/policies-queries';
 export * from './queries/deliveries-queries';
 export * from './queries/idempotency-queries';
+export * from './queries/channel-state-queries';

@@ -17,12 +17,14 @@ import { requireApiKey } from './plugins/auth';
 import { errorHandler } from './plugins/error-handler';
 import { strictValidation } from './plugins/validation';
 import healthRoutes from './routes/health/health-routes';
-import { v1Routes } from './routes';
+import { publicRoutes, v1Routes } from './routes';
 
 export interface AppDeps {
   config: Config;
   db: Db;
   logger: Logger;
+  /** Key for signed links (unsubscribe, WeChat binding). */
+  signingSecret: string;
 }
 
 export type AppInstance = FastifyInstance<
@@ -77,6 +79,8 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes);
+  // Webhooks and signed links: no API key; each checks its own signature.
+  await app.register(async (open) => publicRoutes(open as AppInstance));
   await app.register(
     async (v1) => {
       requireApiKey(v1, deps.db.db);

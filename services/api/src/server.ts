@@ -3,7 +3,7 @@
 // `pnpm start:api`: the API alone, against Postgres (DATABASE_URL).
 import { resolve } from 'node:path';
 import { type Config, ConfigError, createLogger, type Logger, parseConfig, safeError } from '@policy-push/core';
-import { createDb, type Db, type DbConfig, migrate } from '@policy-push/db';
+import { createDb, type Db, type DbConfig, migrate, signingSecret } from '@policy-push/db';
 import { createAdapters, startDispatcher } from '@policy-push/dispatcher';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app';
@@ -27,9 +27,12 @@ async function main() {
   await migrate(dbConfig, db);
   await prepareData(config, db, logger);
 
-  const app = await buildApp({ config, db, logger });
+  const secret = await signingSecret(db.db, config.signingSecret);
+  const app = await buildApp({ config, db, logger, signingSecret: secret });
   const adapters = withDispatcher ? createAdapters(db.db, logger) : undefined;
-  const dispatcher = adapters ? await startDispatcher({ config, db, logger, adapters: adapters.byChannel }) : undefined;
+  const dispatcher = adapters
+    ? await startDispatcher({ config, db, logger, adapters: adapters.byChannel, signingSecret: secret })
+    : undefined;
 
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
     if (err) logger.error({ err: safeError(err) }, 'stopping after an error');

@@ -1,5 +1,5 @@
 import { createLogger, generateCreditCode, parseConfig } from '@policy-push/core';
-import { rowsOf } from '@policy-push/db';
+import { rowsOf, signingSecret } from '@policy-push/db';
 import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { createTestDb, type TestDb } from '@policy-push/testkit';
@@ -19,7 +19,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const t = await createTestDb();
   const config = parseConfig({ LOG_LEVEL: 'silent', ...env });
   const logger = createLogger({ level: config.logLevel });
-  const app = await buildApp({ config, db: t, logger });
+  const app = await buildApp({ config, db: t, logger, signingSecret: await signingSecret(t.db, config.signingSecret) });
   const { key } = await createApiKey(t.db, { name: 'test admin', role: 'admin' });
   return {
     app,

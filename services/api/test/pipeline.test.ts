@@ -21,6 +21,7 @@ describe('the push pipeline', () => {
       logger: createLogger({ level: 'silent' }),
       adapters: adapters.byChannel,
       withJobs: false,
+      signingSecret: h.app.deps.signingSecret,
     });
   });
   afterAll(async () => {

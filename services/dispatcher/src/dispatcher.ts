@@ -16,6 +16,8 @@ export interface DispatcherDeps {
   db: Db;
   logger: Logger;
   adapters: Record<Channel, ChannelAdapter>;
+  /** Key for the signed links in messages (unsubscribe). */
+  signingSecret: string;
   /** Cron jobs off in tests that drive them by hand. */
   withJobs?: boolean;
   random?: () => number;
@@ -62,6 +64,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
           publicBaseUrl: config.publicBaseUrl,
           smsSegmentBudget: config.smsSegmentBudget,
           random: deps.random,
+          signingSecret: deps.signingSecret,
         }),
       );
       await ackDeliveries(db.db, outcomes, worker);

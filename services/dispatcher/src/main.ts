@@ -1,6 +1,6 @@
 // The dispatcher as its own process, against Postgres (PGlite is one process: use `pnpm start`).
 import { ConfigError, createLogger, parseConfig, safeError } from '@policy-push/core';
-import { createDb, migrate } from '@policy-push/db';
+import { createDb, migrate, signingSecret } from '@policy-push/db';
 import { createAdapters } from './adapters';
 import { startDispatcher } from './dispatcher';
 
@@ -13,7 +13,13 @@ async function main() {
   await migrate(dbConfig);
   const db = await createDb(dbConfig);
   const adapters = createAdapters(db.db, logger);
-  const dispatcher = await startDispatcher({ config, db, logger, adapters: adapters.byChannel });
+  const dispatcher = await startDispatcher({
+    config,
+    db,
+    logger,
+    adapters: adapters.byChannel,
+    signingSecret: await signingSecret(db.db, config.signingSecret),
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {

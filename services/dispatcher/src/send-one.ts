@@ -1,5 +1,5 @@
 import { type Channel, type ChannelAdapter, renderOutbound, type SendResult } from '@policy-push/channels';
-import { type DispatcherSettings, retryDelayMs } from '@policy-push/core';
+import { type DispatcherSettings, retryDelayMs, signToken } from '@policy-push/core';
 import type { ClaimedDelivery, SendContext, SendOutcome } from '@policy-push/db';
 
 export interface SendDeps {
@@ -7,6 +7,7 @@ export interface SendDeps {
   settings: DispatcherSettings;
   publicBaseUrl: string;
   smsSegmentBudget: number;
+  signingSecret: string;
   random?: () => number;
 }
 
@@ -52,7 +53,7 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
       urgent: policy.priority === 'urgent',
     },
     department: policy.department,
-    links: { policy: policy.url, unsubscribe: `${deps.publicBaseUrl}/u/${d.id}` },
+    links: { policy: policy.url, unsubscribe: unsubscribeLink(d.id, deps) },
     smsSegmentBudget: deps.smsSegmentBudget,
   });
 
@@ -100,4 +101,11 @@ function toOutcome(d: ClaimedDelivery, result: SendResult, latencyMs: number, de
       };
     }
   }
+}
+
+// A signed one-click link that opts this contact out of this channel; it outlives any message.
+const UNSUBSCRIBE_LINK_DAYS = 400;
+function unsubscribeLink(deliveryId: number, deps: SendDeps): string {
+  const expires = new Date(Date.now() + UNSUBSCRIBE_LINK_DAYS * 86_400_000);
+  return `${deps.publicBaseUrl}/u/${signToken(deps.signingSecret, 'unsubscribe', String(deliveryId), expires)}`;
 }

@@ -58,7 +58,14 @@ describe('dispatcher', () => {
     expect(orphaned).toHaveLength(25);
 
     const calls: OutboundMessage[] = [];
-    const survivor = await startDispatcher({ config, db: t, logger, adapters: adaptersCounting(calls), withJobs: false });
+    const survivor = await startDispatcher({
+      config,
+      db: t,
+      logger,
+      adapters: adaptersCounting(calls),
+      withJobs: false,
+      signingSecret: 'test-signing-secret-0123456789abcdef',
+    });
     await vi.waitFor(async () => expect(await statusCounts(t)).toEqual({ sending: 25, sent: 15 }));
 
     // The lease runs out (moved into the past rather than waited for); the sweep gives the work back.
@@ -89,7 +96,14 @@ describe('dispatcher', () => {
         return { outcome: 'accepted', providerMessageId: `slow-${m.deliveryId}` };
       },
     });
-    const d = await startDispatcher({ config, db: t, logger, adapters: adaptersCounting(calls, slow), withJobs: false });
+    const d = await startDispatcher({
+      config,
+      db: t,
+      logger,
+      adapters: adaptersCounting(calls, slow),
+      withJobs: false,
+      signingSecret: 'test-signing-secret-0123456789abcdef',
+    });
     await vi.waitFor(() => expect(calls.length).toBeGreaterThan(0));
     const stopped = d.stop();
     release();
@@ -107,8 +121,22 @@ describe('dispatcher', () => {
     // Each dispatcher has its own connection pool, as two processes would.
     const dbA = await createDb(t.config);
     const dbB = await createDb(t.config);
-    const a = await startDispatcher({ config, db: dbA, logger, adapters: adaptersCounting(calls), withJobs: false });
-    const b = await startDispatcher({ config, db: dbB, logger, adapters: adaptersCounting(calls), withJobs: false });
+    const a = await startDispatcher({
+      config,
+      db: dbA,
+      logger,
+      adapters: adaptersCounting(calls),
+      withJobs: false,
+      signingSecret: 'test-signing-secret-0123456789abcdef',
+    });
+    const b = await startDispatcher({
+      config,
+      db: dbB,
+      logger,
+      adapters: adaptersCounting(calls),
+      withJobs: false,
+      signingSecret: 'test-signing-secret-0123456789abcdef',
+    });
     await vi.waitFor(async () => expect((await statusCounts(t)).sent).toBe(2000), { timeout: 30_000, interval: 100 });
     await Promise.all([a.stop(), b.stop()]);
     await Promise.all([dbA.close(), dbB.close()]);

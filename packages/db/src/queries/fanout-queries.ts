@@ -74,9 +74,9 @@ export async function insertMatchedDeliveries(
     await tx.execute(sql`
       with inserted as (
         insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
-          matched_category_ids, matched_group_ids)
+          matched_category_ids, matched_group_ids, fallback_channels)
         select ${push.policyId}, ${push.policyVersion}, m.enterprise_id, m.contact_id, m.channel, 'policy', m.status,
-          ${target.urgent ? 0 : 1}, m.category_ids, m.group_ids
+          ${target.urgent ? 0 : 1}, m.category_ids, m.group_ids, m.fallback_channels
         from (${matchedDeliveriesSql(target, range)}) m
         on conflict do nothing
         returning 1

@@ -50,7 +50,8 @@ function groupSql(group: MatchTarget['groups'][number]): SQL {
 
 /**
  * One row per delivery the policy should make, for enterprises with from < id <= to (all when
- * absent): enterprise_id, contact_id, channel, status (pending | held), category_ids, group_ids.
+ * absent): enterprise_id, contact_id, channel, status (pending | held), category_ids, group_ids,
+ * fallback_channels.
  */
 export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number; to: number }): SQL {
   const groupIds = target.groups.length
@@ -63,6 +64,11 @@ export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number
   const inRange = range ? sql`e.id > ${range.from} and e.id <= ${range.to}` : sql`true`;
   const categories = bigintArray(target.categoryIds);
   const oneChannelEach = target.urgent ? sql`` : sql`distinct on (contact_id)`;
+  // Where a failed message goes next: the contact's usable channels after this one. Urgent
+  // policies use every usable channel at once, so they have none left to fall back to.
+  const fallbacks = target.urgent
+    ? sql`'{}'::text[]`
+    : sql`coalesce(array_agg(channel) over (partition by contact_id order by position rows between 1 following and unbounded following), '{}')`;
 
   return sql`
     with grouped as (
@@ -100,7 +106,7 @@ export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number
     )
     select ${oneChannelEach} enterprise_id, contact_id, channel,
       case when ${sql.raw(String(target.urgent))} or frequency = 'immediate' then 'pending' else 'held' end as status,
-      category_ids, group_ids
+      category_ids, group_ids, ${fallbacks} as fallback_channels
     from usable
     order by contact_id, position`;
 }

@@ -30,6 +30,8 @@ export const deliveries = pgTable(
     matchedCategoryIds: bigint('matched_category_ids', { mode: 'number' }).array(),
     matchedGroupIds: bigint('matched_group_ids', { mode: 'number' }).array(),
     fallbackOf: ref('fallback_of'),
+    // The contact's next usable channels, in order: where a failed or undelivered message goes next.
+    fallbackChannels: text('fallback_channels').array().notNull().default([]),
     sentAt: at('sent_at'),
     finishedAt: at('finished_at'),
     createdAt: createdAt(),

@@ -19,3 +19,6 @@ export async function v1Routes(app: AppInstance): Promise<void> {
   await app.register(policiesRoutes);
   await app.register(deliveriesRoutes);
 }
+
+// Routes the outside world calls without an API key: provider webhooks and signed links.
+export async function publicRoutes(app: AppInstance): Promise<void> {}
