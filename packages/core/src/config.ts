@@ -64,6 +64,10 @@ export interface DispatcherSettings {
   retryCapMs: number;
   sweepCron: string;
   scheduleCron: string;
+  /** How late a delivery may still go on its channel; past it, a paused channel falls back. */
+  deliverByMinutes: { normal: number; urgent: number };
+  /** Consecutive provider failures that open a channel's circuit, and how long it stays open. */
+  breaker: { failures: number; cooldownMs: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -106,6 +110,14 @@ export function parseConfig(env: Env): Config {
       retryCapMs: int(env, 'RETRY_CAP_MS', 3_600_000, 1, 86_400_000),
       sweepCron: str(env, 'SWEEP_CRON', '*/15 * * * * *'),
       scheduleCron: str(env, 'SCHEDULE_CRON', '*/10 * * * * *'),
+      deliverByMinutes: {
+        normal: int(env, 'DELIVER_BY_MINUTES', 1_440, 1, 43_200),
+        urgent: int(env, 'URGENT_DELIVER_BY_MINUTES', 10, 1, 1_440),
+      },
+      breaker: {
+        failures: int(env, 'BREAKER_FAILURES', 5, 1, 1_000),
+        cooldownMs: int(env, 'BREAKER_COOLDOWN_MS', 30_000, 100, 3_600_000),
+      },
     },
   };
 }

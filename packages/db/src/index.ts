@@ -17,3 +17,4 @@ export * from './queries/policies-queries';
 export * from './queries/deliveries-queries';
 export * from './queries/idempotency-queries';
 export * from './queries/channel-state-queries';
+export * from './queries/rate-queries';

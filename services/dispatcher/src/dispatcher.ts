@@ -2,14 +2,27 @@ import { hostname } from 'node:os';
 import type { Channel, ChannelAdapter } from '@policy-push/channels';
 import type { Config, Logger } from '@policy-push/core';
 import { safeError } from '@policy-push/core';
-import { ackDeliveries, claimDeliveries, claimJobRun, type Db, fanOutNextChunk, loadSendContext, releaseDeliveries } from '@policy-push/db';
+import {
+  ackDeliveries,
+  type ClaimedDelivery,
+  claimDeliveries,
+  claimJobRun,
+  type Db,
+  fanOutNextChunk,
+  loadSendContext,
+  optOutContact,
+  pauseChannel,
+  releaseDeliveries,
+  takeUnits,
+  WORK_CHANNEL,
+} from '@policy-push/db';
 import cron, { type ScheduledTask } from 'node-cron';
+import { CircuitBreaker } from './circuit-breaker';
 import { mapLimit } from './map-limit';
+import { type Allowance, RateLimiter } from './rate-limiter';
 import { jobs } from './registry';
-import { sendOne } from './send-one';
+import { type SendDecision, sendOne } from './send-one';
 import { WakeSignal } from './wake-signal';
-
-export const WORK_CHANNEL = 'policy_push_work';
 
 export interface DispatcherDeps {
   config: Config;
@@ -44,6 +57,20 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   let stopping = false;
 
   const unlisten = await db.listen(WORK_CHANNEL, () => signal.wake());
+  const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+  const limiter = new RateLimiter({ take: (...args) => takeUnits(db.db, ...args) }, allowances(config), clock);
+  const breaker = () => new CircuitBreaker({ failureThreshold: settings.breaker.failures, cooldownMs: settings.breaker.cooldownMs });
+  const sendDeps = {
+    adapters: deps.adapters,
+    breakers: { wechat: breaker(), sms: breaker(), email: breaker() },
+    limiter,
+    settings,
+    publicBaseUrl: config.publicBaseUrl,
+    smsSegmentBudget: config.smsSegmentBudget,
+    signingSecret: deps.signingSecret,
+    now: clock.now,
+    random: deps.random,
+  };
 
   async function fanOutStep(): Promise<boolean> {
     const chunk = await fanOutNextChunk(db.db, settings.fanoutChunkSize);
@@ -57,17 +84,10 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     if (!batch.length) return false;
     try {
       const ctx = await loadSendContext(db.db, batch);
-      const outcomes = await mapLimit(batch, settings.sendConcurrency, (d) =>
-        sendOne(d, ctx, {
-          adapters: deps.adapters,
-          settings,
-          publicBaseUrl: config.publicBaseUrl,
-          smsSegmentBudget: config.smsSegmentBudget,
-          random: deps.random,
-          signingSecret: deps.signingSecret,
-        }),
-      );
+      const decisions = await mapLimit(batch, settings.sendConcurrency, (d) => sendOne(d, ctx, sendDeps));
+      const outcomes = decisions.map((x) => x.outcome);
       await ackDeliveries(db.db, outcomes, worker);
+      await applyEffects(batch, decisions);
       log.info({ claimed: batch.length, sent: outcomes.filter((o) => o.status === 'sent').length }, 'batch sent');
     } catch (err) {
       // Nothing was acked: give the batch back rather than wait for the lease to expire.
@@ -78,6 +98,20 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
       throw err;
     }
     return true;
+  }
+
+  /** What the sends taught us: channels to pause, contacts who refused a channel, config errors for ops. */
+  async function applyEffects(batch: ClaimedDelivery[], decisions: SendDecision[]) {
+    for (const [i, x] of decisions.entries()) {
+      const d = batch[i];
+      if (x.pause) {
+        await pauseChannel(db.db, d.channel, x.pause.until, x.pause.reason);
+        log.warn({ channel: d.channel, until: x.pause.until, reason: x.pause.reason }, 'channel paused');
+      }
+      if (x.optOut) await optOutContact(db.db, d.contactId, d.channel);
+      if (x.configError)
+        log.error({ channel: d.channel, deliveryId: d.id, error: x.configError }, 'provider refused our configuration or template');
+    }
   }
 
   async function loop(name: string, step: () => Promise<boolean>): Promise<void> {
@@ -127,4 +161,20 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
       log.info('dispatcher stopped');
     },
   };
+}
+
+/** Provider allowances, from the providers configured (the sandbox has none). */
+function allowances(config: Config): Record<string, Allowance[]> {
+  const { wechat, twilio, smtp } = config.providers;
+  const out: Record<string, Allowance[]> = {};
+  if (twilio) out.sms = [{ bucket: 'sms:twilio', limit: twilio.segmentsPerSecond, windowMs: 1000, whenSpent: 'wait' }];
+  if (smtp) out.email = [{ bucket: 'email:smtp', limit: smtp.perSecond, windowMs: 1000, whenSpent: 'wait' }];
+  if (wechat) {
+    out.wechat = [
+      { bucket: 'wechat:second', limit: wechat.perSecond, windowMs: 1000, whenSpent: 'wait' },
+      // The daily template-message quota resets at midnight in Beijing.
+      { bucket: 'wechat:day', limit: wechat.dailyQuota, windowMs: 86_400_000, offsetMs: 8 * 3_600_000, whenSpent: 'pause' },
+    ];
+  }
+  return out;
 }

@@ -26,6 +26,8 @@ export async function claimDeliveries(db: Queryable, p: { limit: number; leaseSe
       with claimable as (
         select id from deliveries
         where status = 'pending' and next_attempt_at <= now()
+          -- a channel its provider closed for a while (429, quota) is left alone until it reopens
+          and channel <> all(array(select channel from channel_pauses where paused_until > now()))
         order by priority, next_attempt_at
         limit ${p.limit}
         for update skip locked
@@ -144,6 +146,8 @@ export interface SendOutcome {
   errorCode: string | null;
   /** For retries: wait this long before the next attempt. */
   retryInMs: number;
+  /** The provider was closed (pause, quota, open circuit): this claim does not count as an attempt. */
+  uncounted?: boolean;
   /** Recorded as an attempt when a provider was called. */
   attemptRecord: { outcome: string; providerCode: string | null; error: string | null; latencyMs: number; response: unknown } | null;
 }
@@ -172,6 +176,7 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
       update deliveries d
       set status = v.status,
           provider_message_id = coalesce(v.pmid, d.provider_message_id),
+          attempts = d.attempts - case when v.uncounted then 1 else 0 end,
           error_code = v.code,
           locked_until = null,
           next_attempt_at = case when v.status = 'pending' then now() + v.retry_ms * interval '1 millisecond' else d.next_attempt_at end,
@@ -180,7 +185,8 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
           updated_at = now()
       from unnest(${bigintArray(outcomes.map((o) => o.id))}, ${textArray(outcomes.map((o) => o.status))},
         ${textArray(outcomes.map((o) => o.providerMessageId) as string[])}, ${textArray(outcomes.map((o) => o.errorCode) as string[])},
-        ${intArray(outcomes.map((o) => o.retryInMs))}) as v(id, status, pmid, code, retry_ms)
+        ${intArray(outcomes.map((o) => o.retryInMs))}, ${sql.param(outcomes.map((o) => o.uncounted ?? false))}::boolean[])
+        as v(id, status, pmid, code, retry_ms, uncounted)
       where d.id = v.id and d.status = 'sending'
       returning d.id`),
   );
@@ -189,6 +195,7 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
   // before it updates, so a receipt either is stored before this look-up (and applied here) or
   // updates after the commit above (and finds the delivery `sent`). Neither way is one lost.
   await applyStoredReceipts(db, acked);
+  await createFallbacks(db, acked);
   return acked;
 }
 
@@ -262,7 +269,9 @@ export async function recordReceipt(db: Queryable, r: ReceiptInput): Promise<{ s
     where delivery_events.delivery_id is null and delivery_events.channel = ${r.channel}
       and delivery_events.provider_message_id = ${r.providerMessageId}
       and d.channel = ${r.channel} and d.provider_message_id = ${r.providerMessageId}`);
-  return { stored: stored.length > 0, deliveryId: updated.length ? Number(updated[0].id) : null };
+  const deliveryId = updated.length ? Number(updated[0].id) : null;
+  if (deliveryId !== null && (r.status === 'failed' || r.status === 'undelivered')) await createFallbacks(db, [deliveryId]);
+  return { stored: stored.length > 0, deliveryId };
 }
 
 /** Applies receipts that were stored before their send was acked (the furthest one wins). */
@@ -281,4 +290,45 @@ async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<void> 
     )
     update deliveries d set status = early.type, error_code = coalesce(early.error_code, d.error_code), finished_at = now(), updated_at = now()
     from early where d.id = early.id and d.status = 'sent'`);
+}
+
+/**
+ * Fallback (ARCHITECTURE.md): a delivery that ended failed or undelivered hands over to the first
+ * of its fallback channels that the contact can still be reached on. The new delivery is linked
+ * to the first; the unique key means a policy never uses one channel twice for a contact.
+ * Returns the ids of the new deliveries.
+ */
+export async function createFallbacks(db: Queryable, ids: number[]): Promise<number[]> {
+  if (!ids.length) return [];
+  const rows = rowsOf<{ id: string | number }>(
+    await db.execute(sql`
+      insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
+        matched_category_ids, matched_group_ids, fallback_of, fallback_channels)
+      select d.policy_id, d.policy_version, d.enterprise_id, d.contact_id, next.channel, d.kind, 'pending', d.priority,
+        d.matched_category_ids, d.matched_group_ids, d.id, d.fallback_channels[next.position + 1:]
+      from deliveries d
+      join contacts c on c.id = d.contact_id
+      join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
+      cross join lateral (
+        select f.channel, f.position::int as position
+        from unnest(d.fallback_channels) with ordinality as f(channel, position)
+        where not c.suppressed and not (f.channel = any(c.opted_out))
+          and case f.channel when 'wechat' then c.wechat_openid is not null when 'sms' then c.phone is not null
+                             when 'email' then c.email is not null else false end
+        order by f.position
+        limit 1
+      ) next
+      where d.id = any(${bigintArray(ids)}) and d.status in ('failed', 'undelivered')
+      on conflict do nothing
+      returning id`),
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/** Closes a channel to claims until `until` (a provider's Retry-After or quota reset). */
+export async function pauseChannel(db: Queryable, channel: string, until: Date, reason: string): Promise<void> {
+  await db.execute(sql`
+    insert into channel_pauses (channel, paused_until, reason) values (${channel}, ${until.toISOString()}, ${reason})
+    on conflict (channel) do update set paused_until = greatest(channel_pauses.paused_until, excluded.paused_until),
+      reason = excluded.reason, updated_at = now()`);
 }

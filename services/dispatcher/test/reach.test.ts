@@ -1,0 +1,114 @@
+// Reach when a channel fails: fallback to the contact's next channel, pauses instead of burnt attempts.
+import type { Channel, ChannelAdapter, OutboundMessage, SendResult } from '@policy-push/channels';
+import { createLogger, parseConfig } from '@policy-push/core';
+import { claimDeliveries, rowsOf } from '@policy-push/db';
+import { acceptingAdapter, countingAdapter, createTestDb, seedPolicy, seedSubscribers, type TestDb } from '@policy-push/testkit';
+import { sql } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { startDispatcher } from '../src/dispatcher';
+
+const logger = createLogger({ level: 'silent' });
+const secret = 'test-signing-secret-0123456789abcdef';
+
+/** Subscribers whose contacts can be reached by SMS first, then email. */
+async function smsThenEmail(t: TestDb, n: number) {
+  const s = await seedSubscribers(t.db, n);
+  await t.db.execute(sql`update contacts set phone = '+12025550150', channels = '{sms,email}'`);
+  return s;
+}
+
+function adapters(sms: (m: OutboundMessage) => Promise<SendResult>, calls: OutboundMessage[]): Record<Channel, ChannelAdapter> {
+  const smsAdapter: ChannelAdapter = { channel: 'sms', provider: 'test', send: sms };
+  return {
+    wechat: acceptingAdapter('wechat'),
+    sms: countingAdapter(smsAdapter, calls),
+    email: countingAdapter(acceptingAdapter('email'), calls),
+  };
+}
+
+const rows = async (t: TestDb) =>
+  rowsOf<{ id: string; channel: string; status: string; fallback_of: string | null; attempts: number; error_code: string | null }>(
+    await t.db.execute(sql`select id, channel, status, fallback_of, attempts, error_code from deliveries order by id`),
+  );
+
+describe('reach', () => {
+  let t: TestDb;
+  beforeEach(async () => {
+    t = await createTestDb();
+  });
+  afterEach(() => t.drop());
+
+  it('a permanent SMS failure falls back to email for the same contact, linked to the first', async () => {
+    const s = await smsThenEmail(t, 3);
+    await seedPolicy(t.db, s);
+    const calls: OutboundMessage[] = [];
+    const config = parseConfig({ DISPATCH_POLL_MS: '20' });
+    const d = await startDispatcher({
+      config,
+      db: t,
+      logger,
+      signingSecret: secret,
+      withJobs: false,
+      adapters: adapters(async () => ({ outcome: 'permanent', code: '21211', message: 'invalid To' }), calls),
+    });
+    await vi.waitFor(async () => expect((await rows(t)).filter((r) => r.status === 'sent')).toHaveLength(3));
+    await d.stop();
+    const all = await rows(t);
+    const sms = all.filter((r) => r.channel === 'sms');
+    expect(sms.map((r) => [r.status, r.error_code])).toEqual(Array(3).fill(['failed', '21211']));
+    const email = all.filter((r) => r.channel === 'email');
+    expect(email.map((r) => r.fallback_of).sort()).toEqual(sms.map((r) => r.id).sort());
+    expect(calls.map((m) => m.channel).sort()).toEqual(['email', 'email', 'email', 'sms', 'sms', 'sms']);
+  });
+
+  it('a 429 pauses the channel for its Retry-After without spending attempts', async () => {
+    const s = await smsThenEmail(t, 4);
+    await seedPolicy(t.db, s);
+    const calls: OutboundMessage[] = [];
+    const config = parseConfig({ DISPATCH_POLL_MS: '20', DISPATCH_BATCH_SIZE: '1', DISPATCH_CONCURRENCY: '1' });
+    const d = await startDispatcher({
+      config,
+      db: t,
+      logger,
+      signingSecret: secret,
+      withJobs: false,
+      adapters: adapters(
+        async () => ({ outcome: 'retryable', code: '20429', message: 'Too Many Requests', retryAfterMs: 3_600_000, pauseChannel: true }),
+        calls,
+      ),
+    });
+    await vi.waitFor(async () => expect((await rows(t)).filter((r) => r.error_code === '20429')).toHaveLength(1));
+    await d.stop();
+    // One call reached the closed provider; the rest were never claimed while the channel is paused.
+    expect(calls).toHaveLength(1);
+    const all = await rows(t);
+    expect(all.every((r) => r.status === 'pending' && r.attempts === 0)).toBe(true);
+    const [pause] = rowsOf<{ channel: string; reason: string }>(await t.db.execute(sql`select channel, reason from channel_pauses`));
+    expect(pause).toEqual({ channel: 'sms', reason: '20429' });
+    expect(await claimDeliveries(t.db, { limit: 10, leaseSeconds: 60 })).toEqual([]);
+  });
+
+  it('a pause that outlasts the deliver-by time falls back instead of waiting', async () => {
+    const s = await smsThenEmail(t, 2);
+    await seedPolicy(t.db, s);
+    const calls: OutboundMessage[] = [];
+    const config = parseConfig({ DISPATCH_POLL_MS: '20', DELIVER_BY_MINUTES: '30' });
+    const d = await startDispatcher({
+      config,
+      db: t,
+      logger,
+      signingSecret: secret,
+      withJobs: false,
+      // WeChat's 45009 or an SMS quota: closed until tomorrow, past the policy's deliver-by time.
+      adapters: adapters(
+        async () => ({ outcome: 'retryable', code: 'quota', message: 'daily quota', retryAfterMs: 6 * 3_600_000, pauseChannel: true }),
+        calls,
+      ),
+    });
+    await vi.waitFor(async () => expect((await rows(t)).filter((r) => r.channel === 'email' && r.status === 'sent')).toHaveLength(2));
+    await d.stop();
+    expect((await rows(t)).filter((r) => r.channel === 'sms').map((r) => [r.status, r.error_code])).toEqual(
+      Array(2).fill(['failed', 'quota']),
+    );
+  });
+});
