@@ -1,5 +1,5 @@
 import { boolean, index, pgTable, text } from 'drizzle-orm/pg-core';
-import { createdAt, id, ref, updatedAt } from './columns';
+import { at, createdAt, id, ref, updatedAt } from './columns';
 import { enterprises } from './enterprises';
 
 export const contacts = pgTable(
@@ -18,6 +18,13 @@ export const contacts = pgTable(
     channels: text('channels').array().notNull().default(['wechat', 'sms', 'email']),
     optedOut: text('opted_out').array().notNull().default([]),
     suppressed: boolean('suppressed').notNull().default(false),
+    // How and when consent to be contacted was given: imported, self-service or agency-entered.
+    consentSource: text('consent_source').notNull().default('agency-entered'),
+    consentAt: at('consent_at').notNull().defaultNow(),
+    // Set when the address was confirmed by a link, where a deployment asks for it before bulk email.
+    emailConfirmedAt: at('email_confirmed_at'),
+    // The contact's own quiet hours, 'HH:MM-HH:MM' in Asia/Shanghai; null = the deployment's.
+    quietHours: text('quiet_hours'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgTable, smallint, text, unique } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgTable, smallint, text, unique, uniqueIndex } from 'drizzle-orm/pg-core';
 import { at, createdAt, id, ref, updatedAt } from './columns';
 
 // The outbox: one message to one contact on one channel. The hottest table, so it is kept
@@ -32,6 +32,12 @@ export const deliveries = pgTable(
     fallbackOf: ref('fallback_of'),
     // The contact's next usable channels, in order: where a failed or undelivered message goes next.
     fallbackChannels: text('fallback_channels').array().notNull().default([]),
+    // One address, one message: a delivery to an address that already has this policy is linked
+    // to that one instead of being sent again.
+    duplicateOf: ref('duplicate_of'),
+    // Held deliveries point at the digest they were folded into; a digest names its period.
+    digestId: ref('digest_id'),
+    digestPeriod: text('digest_period'),
     sentAt: at('sent_at'),
     finishedAt: at('finished_at'),
     createdAt: createdAt(),
@@ -45,6 +51,7 @@ export const deliveries = pgTable(
     index('deliveries_sending_idx')
       .on(t.lockedUntil)
       .where(sql`status = 'sending'`),
+    uniqueIndex('deliveries_digest_key').on(t.contactId, t.channel, t.digestPeriod).where(sql`kind = 'digest'`),
     index('deliveries_provider_message_idx')
       .on(t.providerMessageId)
       .where(sql`provider_message_id is not null`),

@@ -12,6 +12,7 @@ export * from './job-runs';
 export * from './provider-tokens';
 export * from './pushes';
 export * from './policies';
+export * from './policy-versions';
 export * from './rate-windows';
 export * from './sandbox-messages';
 export * from './service-secrets';

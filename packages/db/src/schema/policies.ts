@@ -26,6 +26,8 @@ export const policies = pgTable(
     version: integer('version').notNull().default(1),
     publishAt: at('publish_at').notNull().defaultNow(),
     validUntil: at('valid_until'),
+    revokedAt: at('revoked_at'),
+    revokeReason: text('revoke_reason'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
