@@ -1,8 +1,10 @@
-// One claimed delivery → the message its channel sends. The wording and the limits live in the
-// core renderers; this only picks the language and the template and shapes the result.
+// One claimed delivery → the message its channel sends. The wording, the script conversion and
+// the limits live in the core renderers; this only names the locale, picks the template and
+// shapes the result.
 import {
   defaultWechatFields,
   type MessagePolicy,
+  normaliseLocale,
   renderEmail,
   renderSms,
   renderWechat,
@@ -15,6 +17,7 @@ export interface DeliveryContext {
   deliveryId: string;
   channel: Channel;
   to: string;
+  /** The contact's locale: zh-Hans, zh-Hant or en; any other tag is read by normaliseLocale. */
   locale: string;
   kind: 'policy' | 'update' | 'revocation';
   policy: {
@@ -55,7 +58,11 @@ export function renderOutbound(ctx: DeliveryContext): OutboundMessage {
       };
     }
     case 'sms': {
-      const { text, segments } = renderSms(policy, { link: ctx.links.policy, segmentBudget: ctx.smsSegmentBudget });
+      const { text, segments } = renderSms(policy, {
+        link: ctx.links.policy,
+        unsubscribeUrl: ctx.links.unsubscribe,
+        segmentBudget: ctx.smsSegmentBudget,
+      });
       return { deliveryId, channel: 'sms', to, content: { text, segments } };
     }
     case 'email': {
@@ -65,26 +72,26 @@ export function renderOutbound(ctx: DeliveryContext): OutboundMessage {
   }
 }
 
+// Every text in every language the policy has: the core renderers choose English (only when both
+// the English title and summary exist) or convert to traditional characters for zh-Hant.
 function messagePolicy(ctx: DeliveryContext): MessagePolicy {
   const { policy, department } = ctx;
-  const english = isEnglish(ctx.locale) && policy.titleEn && policy.summaryEn;
-  // TODO(zh-Hant): contacts with a zh-Hant locale still get the stored (simplified) text.
   return {
-    title: english ? policy.titleEn! : policy.title,
-    summary: english ? policy.summaryEn! : policy.summary,
+    title: policy.title,
+    summary: policy.summary,
+    titleEn: policy.titleEn,
+    summaryEn: policy.summaryEn,
     url: policy.url,
     docNumber: policy.docNumber,
-    // English text reads best under the English department name; the SMS signature stays the
-    // pre-approved Chinese one whatever the language.
-    departmentNameZh: english && department.nameEn ? department.nameEn : department.nameZh,
+    departmentNameZh: department.nameZh,
+    departmentNameEn: department.nameEn,
     smsSignature: department.smsSignature,
     publishedAt: policy.publishedAt,
     urgent: policy.urgent,
     kind: ctx.kind,
+    locale: normaliseLocale(ctx.locale),
   };
 }
-
-const isEnglish = (locale: string) => /^en(?:[-_]|$)/i.test(locale);
 
 const FIELD_TYPES = new Set<string>(['thing', 'character_string', 'number', 'letter', 'phrase', 'time', 'date', 'keyword']);
 

@@ -66,6 +66,8 @@ export interface DispatcherSettings {
   scheduleCron: string;
   /** How late a delivery may still go on its channel; past it, a paused channel falls back. */
   deliverByMinutes: { normal: number; urgent: number };
+  /** SMS and WeChat wait out these hours (Asia/Shanghai) unless urgent; a contact may have its own. */
+  quietHours: string;
   /** Consecutive provider failures that open a channel's circuit, and how long it stays open. */
   breaker: { failures: number; cooldownMs: number };
 }
@@ -114,6 +116,9 @@ export function parseConfig(env: Env): Config {
         normal: int(env, 'DELIVER_BY_MINUTES', 1_440, 1, 43_200),
         urgent: int(env, 'URGENT_DELIVER_BY_MINUTES', 10, 1, 1_440),
       },
+      quietHours:
+        optionalMatch(env, 'QUIET_HOURS', /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'must look like 22:00-08:00') ??
+        '22:00-08:00',
       breaker: {
         failures: int(env, 'BREAKER_FAILURES', 5, 1, 1_000),
         cooldownMs: int(env, 'BREAKER_COOLDOWN_MS', 30_000, 100, 3_600_000),

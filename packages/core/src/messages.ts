@@ -1,32 +1,140 @@
 // Rendering one policy into the message each channel actually sends. Limits come from
 // CHANNELS.md; every renderer stays within them itself rather than trusting the provider to cut.
+//
+// Every fixed word comes from MESSAGE_WORDS for the reader's locale. Policies are stored in
+// simplified Chinese: zh-Hant readers get them converted (Hong Kong characters, script.ts) before
+// anything is cut to a limit; en readers get the English title and summary only when the policy
+// has both, and otherwise the whole message in simplified Chinese, never Chinese text under
+// English labels.
+import { type ContactLocale, localise } from './script';
 import { DOMESTIC_SMS_MAX_LENGTH, domesticSmsLength, smsSegments, type SmsEncoding } from './sms-segments';
 
+export type MessageKind = 'policy' | 'update' | 'revocation';
+
 export interface MessagePolicy {
+  /** Simplified Chinese, as the policy is written. */
   title: string;
   summary: string;
+  /** English versions; used for en readers only when both are given. */
+  titleEn?: string | null;
+  summaryEn?: string | null;
   url: string;
   docNumber: string;
   departmentNameZh: string;
+  departmentNameEn?: string | null;
   smsSignature: string;
   publishedAt: Date;
   urgent: boolean;
-  kind: 'policy' | 'update' | 'revocation';
+  kind: MessageKind;
+  /** The reader's locale (see normaliseLocale for other tags). */
+  locale: ContactLocale;
 }
 
-// Words put before the title so an amendment or a revocation is not mistaken for a new policy.
-const KIND_PREFIX: Record<MessagePolicy['kind'], string> = {
-  policy: '',
-  update: '政策更新：',
-  revocation: '政策撤销：',
-};
-const KIND_PHRASE: Record<MessagePolicy['kind'], string> = {
-  policy: '新政策',
-  update: '政策更新',
-  revocation: '政策撤销',
+// ---------------------------------------------------------------------------------------------
+// Fixed words per locale
+
+export interface MessageWords {
+  /** Put before the title so an amendment or a revocation is not mistaken for a new policy. */
+  kindPrefix: Record<MessageKind, string>;
+  /** The WeChat `phrase` value for the kind. */
+  kindPhrase: Record<MessageKind, string>;
+  /** Between a label and its value, and between the SMS title and summary. */
+  colon: string;
+  /** The SMS opt-out line, given the signed unsubscribe link. */
+  smsOptOut: (unsubscribeUrl: string) => string;
+  /** Email labels. */
+  docNumber: string;
+  readFullText: string;
+  unsubscribe: string;
+  htmlLang: string;
+  /** The publication date in running text (WeChat time/date fields keep the platform's own format). */
+  date: (d: Date) => string;
+}
+
+export const MESSAGE_WORDS: Record<ContactLocale, MessageWords> = {
+  'zh-Hans': {
+    kindPrefix: { policy: '', update: '政策更新：', revocation: '政策撤销：' },
+    kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤销' },
+    colon: '：',
+    // The mainland opt-out hint for commercial-type messages (CHANNELS.md, SMS content rules).
+    smsOptOut: () => '回T退订',
+    docNumber: '文号',
+    readFullText: '查看全文',
+    unsubscribe: '退订',
+    htmlLang: 'zh-CN',
+    date: (d) => formatShanghaiDate(d),
+  },
+  // Hong Kong characters, the same terms as zh-Hans (toHant of each zh-Hans word; the test checks).
+  'zh-Hant': {
+    kindPrefix: { policy: '', update: '政策更新：', revocation: '政策撤銷：' },
+    kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤銷' },
+    colon: '：',
+    smsOptOut: () => '回T退訂',
+    docNumber: '文號',
+    readFullText: '查看全文',
+    unsubscribe: '退訂',
+    htmlLang: 'zh-HK',
+    date: (d) => formatShanghaiDate(d),
+  },
+  en: {
+    kindPrefix: { policy: '', update: 'Policy update: ', revocation: 'Policy revoked: ' },
+    // WeChat takes only Chinese characters in a `phrase` field (at most 5; other text is refused
+    // with 47003), and the template's own labels are Chinese anyway.
+    kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤销' },
+    colon: ': ',
+    // Twilio carries no replies from +86 numbers, so "reply … to unsubscribe" would be a promise
+    // it cannot keep (CHANNELS.md, SMS content rules): the signed link is the opt-out path.
+    smsOptOut: (unsubscribeUrl) => `Unsubscribe: ${unsubscribeUrl}`,
+    docNumber: 'Document No.',
+    readFullText: 'Read the full text',
+    unsubscribe: 'Unsubscribe',
+    htmlLang: 'en',
+    date: (d) => formatEnglishDate(d),
+  },
 };
 
-const titleWithKind = (p: MessagePolicy) => KIND_PREFIX[p.kind] + singleLine(p.title);
+/** The text one reader gets, in one locale, with that locale's words. */
+export interface MessageText {
+  locale: ContactLocale;
+  words: MessageWords;
+  title: string;
+  summary: string;
+  department: string;
+  docNumber: string;
+  smsSignature: string;
+}
+
+export function messageText(p: MessagePolicy): MessageText {
+  if (p.locale === 'en' && hasText(p.titleEn) && hasText(p.summaryEn)) {
+    return {
+      locale: 'en',
+      words: MESSAGE_WORDS.en,
+      title: p.titleEn,
+      summary: p.summaryEn,
+      department: hasText(p.departmentNameEn) ? p.departmentNameEn : p.departmentNameZh,
+      docNumber: p.docNumber,
+      // The signature is pre-approved in Chinese whatever the language of the text.
+      smsSignature: p.smsSignature,
+    };
+  }
+  const locale: ContactLocale = p.locale === 'zh-Hant' ? 'zh-Hant' : 'zh-Hans';
+  return {
+    locale,
+    words: MESSAGE_WORDS[locale],
+    title: localise(p.title, locale),
+    summary: localise(p.summary, locale),
+    department: localise(p.departmentNameZh, locale),
+    // Shown to the reader like the title (穗发改〔2024〕17号 → 穗發改〔2024〕17號); the ASCII parts stay.
+    docNumber: localise(p.docNumber, locale),
+    // A domestic gateway approves the signature character for character: a traditional one must
+    // be registered as well before zh-Hant messages go through such a gateway.
+    smsSignature: localise(p.smsSignature, locale),
+  };
+}
+
+const hasText = (s: string | null | undefined): s is string => typeof s === 'string' && s.trim() !== '';
+
+const titleWithKind = (t: MessageText, kind: MessageKind) => t.words.kindPrefix[kind] + singleLine(t.title);
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
@@ -68,7 +176,28 @@ function shanghaiParts(d: Date) {
   return {
     date: `${t.getUTCFullYear()}年${t.getUTCMonth() + 1}月${t.getUTCDate()}日`,
     time: `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}`,
+    englishDate: `${t.getUTCDate()} ${ENGLISH_MONTHS[t.getUTCMonth()]} ${t.getUTCFullYear()}`,
   };
+}
+
+const ENGLISH_MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+/** 'D Month YYYY' in Asia/Shanghai, e.g. '2 March 2020'. */
+export function formatEnglishDate(d: Date): string {
+  return shanghaiParts(d).englishDate;
 }
 
 /** 'YYYY年M月D日' in Asia/Shanghai. */
@@ -147,10 +276,11 @@ function formatTimestamp(value: string, type: 'time' | 'date'): string {
 }
 
 export function renderWechat(p: MessagePolicy, fields: WechatTemplateField[], opts: { link?: string } = {}): WechatRendered {
+  const t = messageText(p);
   const sources = resolveSources(fields);
   const rendered: WechatRendered = { fields: {}, cut: [], url: opts.link ?? p.url };
   fields.forEach((field, i) => {
-    const { value, cut } = fitField(wechatSourceValue(p, sources[i]), field.type);
+    const { value, cut } = fitField(wechatSourceValue(p, t, sources[i]), field.type);
     rendered.fields[field.key] = { value };
     if (cut) rendered.cut.push(field.key);
   });
@@ -170,20 +300,21 @@ function resolveSources(fields: WechatTemplateField[]): WechatFieldSource[] {
   });
 }
 
-function wechatSourceValue(p: MessagePolicy, source: WechatFieldSource): string {
+function wechatSourceValue(p: MessagePolicy, t: MessageText, source: WechatFieldSource): string {
   switch (source) {
     case 'title':
-      return titleWithKind(p);
+      return titleWithKind(t, p.kind);
     case 'summary':
-      return p.summary;
+      return t.summary;
     case 'department':
-      return p.departmentNameZh;
+      return t.department;
     case 'publishedAt':
+      // Formatted by the field type: WeChat's time and date formats are fixed, whatever the locale.
       return p.publishedAt.toISOString();
     case 'docNumber':
-      return p.docNumber;
+      return t.docNumber;
     case 'kind':
-      return KIND_PHRASE[p.kind];
+      return t.words.kindPhrase[p.kind];
   }
 }
 
@@ -199,24 +330,29 @@ export interface SmsRendered {
 
 export interface SmsOptions {
   link: string;
+  /** The signed one-click unsubscribe link; the English opt-out line carries it. */
+  unsubscribeUrl: string;
   segmentBudget: number;
-  /** Commercial-type messages must carry one; defaults to '回T退订'. */
+  /** Commercial-type messages must carry one; defaults to the locale's (回T退订, 回T退訂, 'Unsubscribe: <link>'). */
   optOutHint?: string;
 }
 
 /**
  * 【signature】 + title + '：' + summary + link + opt-out hint, within the segment budget and the
  * domestic 500-character cap. The summary gives way first, then the title; the signature, link
- * and hint are never cut, so only they alone can exceed the budget.
+ * and hint are never cut, so only they alone can exceed the budget. Text is converted to the
+ * reader's script before it is cut, so the cut is measured on what is sent.
  */
 export function renderSms(p: MessagePolicy, opts: SmsOptions): SmsRendered {
-  const head = `【${p.smsSignature}】${KIND_PREFIX[p.kind]}`;
-  const tail = ` ${opts.link} ${opts.optOutHint ?? '回T退订'}`;
-  const compose = (title: string, summary: string) => head + title + (summary ? `：${summary}` : '') + tail;
+  const t = messageText(p);
+  const head = `【${t.smsSignature}】${t.words.kindPrefix[p.kind]}`;
+  const tail = ` ${opts.link} ${opts.optOutHint ?? t.words.smsOptOut(opts.unsubscribeUrl)}`;
+  // trimEnd: an English kind prefix ends in a space, which must not double up when no title fits.
+  const compose = (title: string, summary: string) => (head + title + (summary ? t.words.colon + summary : '')).trimEnd() + tail;
   const fits = (text: string) => smsSegments(text).segments <= opts.segmentBudget && codePoints(text) <= DOMESTIC_SMS_MAX_LENGTH;
 
-  const title = singleLine(p.title);
-  const summary = singleLine(p.summary);
+  const title = singleLine(t.title);
+  const summary = singleLine(t.summary);
   const summaryLen = longestFitting(codePoints(summary), (n) => fits(compose(title, shorten(summary, n))));
   let text = compose(title, shorten(summary, summaryLen));
   if (!fits(text)) {
@@ -224,7 +360,7 @@ export function renderSms(p: MessagePolicy, opts: SmsOptions): SmsRendered {
     text = compose(shorten(title, titleLen), '');
   }
   const { encoding, segments } = smsSegments(text);
-  const domesticLength = domesticSmsLength(p.smsSignature, text.slice(`【${p.smsSignature}】`.length));
+  const domesticLength = domesticSmsLength(t.smsSignature, text.slice(`【${t.smsSignature}】`.length));
   return { text, encoding, segments, domesticLength };
 }
 
@@ -250,20 +386,33 @@ export interface EmailRendered {
 }
 
 export function renderEmail(p: MessagePolicy, opts: { link: string; unsubscribeUrl: string }): EmailRendered {
-  const title = titleWithKind(p);
-  const dept = singleLine(p.departmentNameZh);
-  const meta = `${dept} ${p.docNumber} ${formatShanghaiDate(p.publishedAt)}`;
+  const t = messageText(p);
+  const w = t.words;
+  const title = titleWithKind(t, p.kind);
+  const dept = singleLine(t.department);
+  const date = w.date(p.publishedAt);
+  const docNumber = w.docNumber + w.colon + t.docNumber;
   // The subject is a header: a line break in it would start a new header.
   const subject = `[${dept}] ${title}`;
-  const text = [title, meta, '', p.summary, '', `查看全文：${opts.link}`, '', `退订：${opts.unsubscribeUrl}`, ''].join('\n');
+  const text = [
+    title,
+    `${dept} · ${docNumber} · ${date}`,
+    '',
+    t.summary,
+    '',
+    w.readFullText + w.colon + opts.link,
+    '',
+    w.unsubscribe + w.colon + opts.unsubscribeUrl,
+    '',
+  ].join('\n');
   const html = [
     '<!doctype html>',
-    '<html lang="zh-CN"><head><meta charset="utf-8"><title>' + escapeHtml(subject) + '</title></head><body>',
+    `<html lang="${w.htmlLang}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body>`,
     `<h1>${escapeHtml(title)}</h1>`,
-    `<p>${escapeHtml(dept)} · ${escapeHtml(p.docNumber)} · ${escapeHtml(formatShanghaiDate(p.publishedAt))}</p>`,
-    `<p>${escapeHtml(p.summary)}</p>`,
-    `<p>${htmlLink(opts.link, '查看全文')}</p>`,
-    `<hr><p style="font-size:12px;color:#666">${htmlLink(opts.unsubscribeUrl, '退订')}</p>`,
+    `<p>${escapeHtml(dept)} · ${escapeHtml(docNumber)} · ${escapeHtml(date)}</p>`,
+    `<p>${escapeHtml(t.summary)}</p>`,
+    `<p>${htmlLink(opts.link, w.readFullText, w.colon)}</p>`,
+    `<hr><p style="font-size:12px;color:#666">${htmlLink(opts.unsubscribeUrl, w.unsubscribe, w.colon)}</p>`,
     '</body></html>',
     '',
   ].join('\n');
@@ -275,7 +424,7 @@ export function escapeHtml(s: string): string {
 }
 
 // Escaping alone does not stop a `javascript:` URL, so only web and mail links become anchors.
-function htmlLink(url: string, label: string): string {
-  if (!/^(https?:|mailto:)/i.test(url.trim())) return `${escapeHtml(label)}：${escapeHtml(url)}`;
+function htmlLink(url: string, label: string, colon: string): string {
+  if (!/^(https?:|mailto:)/i.test(url.trim())) return `${escapeHtml(label + colon)}${escapeHtml(url)}`;
   return `<a href="${escapeHtml(url.trim())}">${escapeHtml(label)}</a>`;
 }

@@ -12,12 +12,16 @@ describe('signed tokens', () => {
     expect(verifyToken(secret, 'unsubscribe', token, new Date(later.getTime() + 1000))).toBeNull();
   });
 
+  it('are short enough for an SMS', () => {
+    expect(signToken(secret, 'unsubscribe', '123456789', later).length).toBeLessThanOrEqual(40);
+  });
+
   it('refuse forgeries: another secret, an edited body, garbage', () => {
     const token = signToken(secret, 'unsubscribe', '42', later);
     expect(verifyToken('another-secret-that-is-long-enough-123', 'unsubscribe', token)).toBeNull();
-    const [, sig] = token.split('.');
-    const forgedBody = Buffer.from(JSON.stringify({ p: 'unsubscribe', s: '43', e: later.getTime() / 1000 })).toString('base64url');
-    expect(verifyToken(secret, 'unsubscribe', `${forgedBody}.${sig}`)).toBeNull();
+    const [, expiry, sig] = token.split('.');
+    expect(verifyToken(secret, 'unsubscribe', `43.${expiry}.${sig}`)).toBeNull(); // another subject
+    expect(verifyToken(secret, 'unsubscribe', `42.${(Number.parseInt(expiry, 36) + 86_400).toString(36)}.${sig}`)).toBeNull(); // a later expiry
     for (const junk of ['', '.', 'abc', 'a.b.c', `${token}x`]) expect(verifyToken(secret, 'unsubscribe', junk)).toBeNull();
   });
 });

@@ -5,7 +5,10 @@ import postgres from 'postgres';
 // Fan-out and claims see the whole database, so every test file gets a database of its own:
 // a fresh in-memory PGlite, or (with TEST_DATABASE_URL) a copy of a template database that the
 // global setup migrated once per run.
-export const TEMPLATE_DATABASE = 'policy_push_test_template';
+// Each run has its own template and database names, so runs sharing one server (CI, developers,
+// parallel sessions) never drop each other's databases. The global setup picks the run id.
+export const testRunId = (): string => process.env.POLICY_PUSH_TEST_RUN ?? 'local';
+export const templateDatabase = (): string => `policy_push_test_${testRunId()}_template`;
 
 export interface TestDb extends Db {
   config: DbConfig;
@@ -30,9 +33,9 @@ export async function createTestDb(): Promise<TestDb> {
     await migrate(config, db);
     return { ...db, config, drop: () => db.close() };
   }
-  const name = `policy_push_test_${randomBytes(6).toString('hex')}`;
+  const name = `policy_push_test_${testRunId()}_${randomBytes(6).toString('hex')}`;
   await withAdmin(url, async (sql) => {
-    await sql.unsafe(`create database ${name} template ${TEMPLATE_DATABASE}`);
+    await sql.unsafe(`create database ${name} template ${templateDatabase()}`);
   });
   const config: DbConfig = { url: withDatabase(url, name), poolSize: 5 };
   const db = await createDb(config);

@@ -58,6 +58,8 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new DebugRequestLogs(),
     bodyLimit: 1024 * 1024,
+    // Signed tokens travel in paths (/u/…, /p/…): allow more than the default 100 characters.
+    maxParamLength: 512,
     trustProxy: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -29,7 +29,7 @@ async function main() {
 
   const secret = await signingSecret(db.db, config.signingSecret);
   const app = await buildApp({ config, db, logger, signingSecret: secret });
-  const adapters = withDispatcher ? createAdapters(db.db, logger) : undefined;
+  const adapters = withDispatcher ? createAdapters(config, db.db, logger) : undefined;
   const dispatcher = adapters
     ? await startDispatcher({ config, db, logger, adapters: adapters.byChannel, signingSecret: secret })
     : undefined;

@@ -17,7 +17,8 @@ export interface TestApp {
 /** An app on a database of its own, with an admin key; close() drops both. */
 export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const t = await createTestDb();
-  const config = parseConfig({ LOG_LEVEL: 'silent', ...env });
+  // Quiet hours off unless a test turns them on: tests must not depend on the time of day.
+  const config = parseConfig({ LOG_LEVEL: 'silent', QUIET_HOURS: '00:00-00:00', ...env });
   const logger = createLogger({ level: config.logLevel });
   const app = await buildApp({ config, db: t, logger, signingSecret: await signingSecret(t.db, config.signingSecret) });
   const { key } = await createApiKey(t.db, { name: 'test admin', role: 'admin' });

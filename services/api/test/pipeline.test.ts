@@ -13,8 +13,15 @@ describe('the push pipeline', () => {
 
   beforeAll(async () => {
     h = await buildTestApp();
-    const config = parseConfig({ LOG_LEVEL: 'silent', DISPATCH_POLL_MS: '20', RETRY_BASE_MS: '1', RETRY_CAP_MS: '5', MAX_ATTEMPTS: '3' });
-    adapters = createAdapters(h.t.db, createLogger({ level: 'silent' }), { receiptDelayMs: 5 });
+    const config = parseConfig({
+      LOG_LEVEL: 'silent',
+      QUIET_HOURS: '00:00-00:00',
+      DISPATCH_POLL_MS: '20',
+      RETRY_BASE_MS: '1',
+      RETRY_CAP_MS: '5',
+      MAX_ATTEMPTS: '3',
+    });
+    adapters = createAdapters(config, h.t.db, createLogger({ level: 'silent' }), { receiptDelayMs: 5 });
     dispatcher = await startDispatcher({
       config,
       db: h.t,

@@ -3,9 +3,13 @@ import {
   type ChannelAdapter,
   createSandboxAdapter,
   createSandboxRecorder,
+  createSmtpEmailAdapter,
+  createTwilioSmsAdapter,
+  createWechatAdapter,
+  createWechatTokenSource,
   type SandboxRecorder,
 } from '@policy-push/channels';
-import { type Logger, safeError } from '@policy-push/core';
+import { type Config, type Logger, safeError } from '@policy-push/core';
 import { type Database, recordReceipt } from '@policy-push/db';
 
 export interface Adapters {
@@ -14,12 +18,13 @@ export interface Adapters {
 }
 
 /**
- * The channel adapters this process sends through. Sandbox for every channel until real
- * providers are configured; the sandbox records each rendered message for ops and reports its
- * simulated receipts the way a provider's webhook would.
+ * The channel adapters this process sends through: a provider's real adapter when its settings
+ * are present (PROVIDERS in the README), otherwise the sandbox, which renders and records each
+ * message for ops and reports simulated receipts the way a provider's webhook would.
  */
-export function createAdapters(db: Database, logger: Logger, opts: { receiptDelayMs?: number } = {}): Adapters {
+export function createAdapters(config: Config, db: Database, logger: Logger, opts: { receiptDelayMs?: number } = {}): Adapters {
   const log = logger.child({ component: 'channels' });
+  const { providers } = config;
   const recorder: SandboxRecorder = createSandboxRecorder(db, {
     onError: (err, lost) => log.error({ err: safeError(err), lost }, 'sandbox recorder lost messages'),
   });
@@ -29,7 +34,26 @@ export function createAdapters(db: Database, logger: Logger, opts: { receiptDela
       (err) => log.error({ err: safeError(err) }, 'receipt not recorded'),
     );
   const sandbox = (channel: Channel) => createSandboxAdapter(channel, { recorder, onReceipt, receiptDelayMs: opts.receiptDelayMs });
-  const byChannel = { wechat: sandbox('wechat'), sms: sandbox('sms'), email: sandbox('email') };
+
+  const byChannel: Record<Channel, ChannelAdapter> = {
+    wechat: providers.wechat
+      ? createWechatAdapter({
+          settings: providers.wechat,
+          timeoutMs: providers.timeoutMs,
+          // The stable token lives in Postgres for every dispatcher; one refreshes it at a time.
+          tokens: createWechatTokenSource({ db, settings: providers.wechat, timeoutMs: providers.timeoutMs }),
+        })
+      : sandbox('wechat'),
+    sms: providers.twilio
+      ? createTwilioSmsAdapter({
+          settings: providers.twilio,
+          timeoutMs: providers.timeoutMs,
+          statusCallbackUrl: `${config.publicBaseUrl}/webhooks/twilio/status`,
+        })
+      : sandbox('sms'),
+    email: providers.smtp ? createSmtpEmailAdapter({ settings: providers.smtp, timeoutMs: providers.timeoutMs }) : sandbox('email'),
+  };
+  log.info({ providers: Object.fromEntries(Object.entries(byChannel).map(([c, a]) => [c, a.provider])) }, 'channels ready');
   return {
     byChannel,
     async close() {

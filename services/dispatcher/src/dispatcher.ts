@@ -34,6 +34,8 @@ export interface DispatcherDeps {
   /** Cron jobs off in tests that drive them by hand. */
   withJobs?: boolean;
   random?: () => number;
+  /** The clock for send decisions (quiet hours, pauses); tests set the hour. */
+  now?: () => number;
 }
 
 export interface Dispatcher {
@@ -57,7 +59,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   let stopping = false;
 
   const unlisten = await db.listen(WORK_CHANNEL, () => signal.wake());
-  const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+  const clock = { now: deps.now ?? (() => Date.now()), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
   const limiter = new RateLimiter({ take: (...args) => takeUnits(db.db, ...args) }, allowances(config), clock);
   const breaker = () => new CircuitBreaker({ failureThreshold: settings.breaker.failures, cooldownMs: settings.breaker.cooldownMs });
   const sendDeps = {
@@ -140,7 +142,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
               log.error({ err: safeError(err), job: job.name }, 'job failed');
             }
           },
-          { name: job.name, noOverlap: true },
+          { name: job.name, noOverlap: true, timezone: job.timezone },
         ),
       );
     }

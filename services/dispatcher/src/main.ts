@@ -12,7 +12,7 @@ async function main() {
   const dbConfig = { url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: 'policy-push-dispatcher' };
   await migrate(dbConfig);
   const db = await createDb(dbConfig);
-  const adapters = createAdapters(db.db, logger);
+  const adapters = createAdapters(config, db.db, logger);
   const dispatcher = await startDispatcher({
     config,
     db,

@@ -1,6 +1,6 @@
 import { type Channel, type ChannelAdapter, renderOutbound, type SendResult } from '@policy-push/channels';
-import { type DispatcherSettings, retryDelayMs, signToken } from '@policy-push/core';
-import type { ClaimedDelivery, PolicyForMessage, SendContext, SendOutcome } from '@policy-push/db';
+import { describeChanges, type DispatcherSettings, preferencesLink, quietUntil, retryDelayMs, signToken } from '@policy-push/core';
+import type { ClaimedDelivery, DigestItem, PolicyForMessage, SendContext, SendOutcome } from '@policy-push/db';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { RateLimiter } from './rate-limiter';
 
@@ -29,6 +29,24 @@ export interface SendDecision {
 
 const ADDRESS = { wechat: 'wechatOpenid', sms: 'phone', email: 'email' } as const;
 
+/** An update notice leads with what changed since the version the reader had. */
+function summaries(d: ClaimedDelivery, policy: PolicyForMessage): { summary: string; summaryEn: string | null; titleEn: string | null } {
+  const changes = (locale: 'zh-Hans' | 'en') =>
+    d.kind === 'update' && policy.previous ? describeChanges(policy.previous, policy, locale) : '';
+  return {
+    summary: changes('zh-Hans') + policy.summary,
+    titleEn: policy.titleEn,
+    summaryEn: policy.summaryEn === null ? null : changes('en') + policy.summaryEn,
+  };
+}
+
+/** Whether the policy still wants this delivery: revocation notices go out for revoked policies only. */
+function stillWanted(d: ClaimedDelivery, policy: PolicyForMessage): boolean {
+  if (d.kind === 'revocation') return policy.status === 'revoked';
+  if (d.kind === 'digest') return true;
+  return policy.status === 'published' && policy.version === d.policyVersion;
+}
+
 /**
  * Decides and performs one claimed delivery: checks it is still wanted, renders it, waits for the
  * provider's allowance, calls the channel and turns the answer into the delivery's next state.
@@ -42,9 +60,15 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
   const to = contact?.[ADDRESS[d.channel]];
   // Opted out or unreachable since the fan-out: never send.
   if (!contact || contact.suppressed || contact.optedOut.includes(d.channel) || !to) return end('suppressed', 'contact_unreachable');
-  const policy = d.policyId === null ? undefined : ctx.policies.get(d.policyId);
-  if (!policy || policy.status !== 'published' || policy.version !== d.policyVersion) return end('cancelled', 'policy_withdrawn');
+  const policy = d.kind === 'digest' ? digestAsPolicy(d, ctx.digests.get(d.id) ?? [], deps) : ctx.policies.get(d.policyId ?? 0);
+  if (!policy || !stillWanted(d, policy)) return end('cancelled', 'policy_withdrawn');
   if (d.attempts > deps.settings.maxAttempts[d.channel]) return end('failed', 'attempts_exhausted');
+  const urgent = policy.priority === 'urgent';
+  if (!urgent && d.channel !== 'email') {
+    // Nobody gets a text or a WeChat message at night; email is read when the reader chooses.
+    const opens = quietUntil(new Date(deps.now()), contact.quietHours ?? deps.settings.quietHours);
+    if (opens) return wait(d, policy, deps, opens.getTime(), 'quiet_hours', null, false);
+  }
 
   const message = renderOutbound({
     deliveryId: String(d.id),
@@ -54,13 +78,11 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
     kind: d.kind === 'digest' ? 'policy' : d.kind,
     policy: {
       title: policy.title,
-      summary: policy.summary,
-      titleEn: policy.titleEn,
-      summaryEn: policy.summaryEn,
+      ...summaries(d, policy),
       url: policy.url,
       docNumber: policy.docNumber,
       publishedAt: policy.publishAt,
-      urgent: policy.priority === 'urgent',
+      urgent,
     },
     department: policy.department,
     links: { policy: policy.url, unsubscribe: unsubscribeLink(d.id, deps) },
@@ -133,9 +155,10 @@ function decide(d: ClaimedDelivery, policy: PolicyForMessage, result: SendResult
 }
 
 /**
- * The channel is closed until `until` (a pause, a spent quota, an open circuit). The delivery waits
- * for it without spending an attempt — unless that is past its deliver-by time (a day; minutes for
- * urgent policies), when it ends here and falls back to the contact's next channel.
+ * The channel is closed until `until` (a pause, a spent quota, an open circuit, quiet hours). The
+ * delivery waits for it without spending an attempt — unless that is past its deliver-by time (a
+ * day; minutes for urgent policies), when it ends here and falls back to the contact's next
+ * channel. Quiet hours never fall back: the morning is the sensible hour, on any channel.
  */
 function wait(
   d: ClaimedDelivery,
@@ -144,12 +167,41 @@ function wait(
   until: number,
   code: string,
   attemptRecord: SendOutcome['attemptRecord'],
+  fallsBack = true,
 ): SendDecision {
   const minutes = deps.settings.deliverByMinutes[policy.priority === 'urgent' ? 'urgent' : 'normal'];
   const deliverBy = policy.publishAt.getTime() + minutes * 60_000;
   const base = { id: d.id, attempt: d.attempts, providerMessageId: null, attemptRecord };
-  if (until > deliverBy) return { outcome: { ...base, status: 'failed', errorCode: code, retryInMs: 0 } };
+  if (fallsBack && until > deliverBy) return { outcome: { ...base, status: 'failed', errorCode: code, retryInMs: 0 } };
   return { outcome: { ...base, status: 'pending', errorCode: code, retryInMs: Math.max(0, until - deps.now()), uncounted: true } };
+}
+
+/**
+ * A digest reads like one message about several policies: how many and the first title, the titles
+ * listed as its summary, and a link to the contact's inbox on the preferences page, where each one
+ * can be opened. Null when every policy in it was withdrawn since.
+ */
+function digestAsPolicy(d: ClaimedDelivery, items: DigestItem[], deps: SendDeps): PolicyForMessage | undefined {
+  if (!items.length) return undefined;
+  const now = new Date(deps.now());
+  const english = items.every((i) => i.titleEn);
+  return {
+    id: 0,
+    version: 0,
+    status: 'published',
+    docNumber: now.toISOString().slice(0, 10).replaceAll('-', ''),
+    title: `${items.length}项新政策：${items[0].title}`,
+    summary: items.map((i) => i.title).join('；'),
+    titleEn: english ? `${items.length} new policies: ${items[0].titleEn}` : null,
+    summaryEn: english ? items.map((i) => i.titleEn).join('; ') : null,
+    url: preferencesLink(deps.publicBaseUrl, deps.signingSecret, d.contactId, now),
+    priority: 'normal',
+    publishAt: now,
+    interpretationUrls: [],
+    validUntil: null,
+    previous: null,
+    department: items[0].department,
+  };
 }
 
 // A signed one-click link that opts this contact out of this channel; it outlives any message.

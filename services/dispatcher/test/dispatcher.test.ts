@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startDispatcher } from '../src/dispatcher';
 
 const logger = createLogger({ level: 'silent' });
-const config = parseConfig({ DISPATCH_POLL_MS: '20', DISPATCH_BATCH_SIZE: '50', FANOUT_CHUNK_SIZE: '100' });
+const config = parseConfig({ QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20', DISPATCH_BATCH_SIZE: '50', FANOUT_CHUNK_SIZE: '100' });
 
 function adaptersCounting(
   calls: OutboundMessage[],

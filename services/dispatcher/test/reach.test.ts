@@ -13,7 +13,8 @@ const secret = 'test-signing-secret-0123456789abcdef';
 /** Subscribers whose contacts can be reached by SMS first, then email. */
 async function smsThenEmail(t: TestDb, n: number) {
   const s = await seedSubscribers(t.db, n);
-  await t.db.execute(sql`update contacts set phone = '+12025550150', channels = '{sms,email}'`);
+  // Distinct numbers in the fictional 555-01xx range: a shared one would get one message (merged).
+  await t.db.execute(sql`update contacts set phone = '+120255501' || lpad((10 + id % 90)::text, 2, '0'), channels = '{sms,email}'`);
   return s;
 }
 
@@ -42,7 +43,7 @@ describe('reach', () => {
     const s = await smsThenEmail(t, 3);
     await seedPolicy(t.db, s);
     const calls: OutboundMessage[] = [];
-    const config = parseConfig({ DISPATCH_POLL_MS: '20' });
+    const config = parseConfig({ QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20' });
     const d = await startDispatcher({
       config,
       db: t,
@@ -65,7 +66,7 @@ describe('reach', () => {
     const s = await smsThenEmail(t, 4);
     await seedPolicy(t.db, s);
     const calls: OutboundMessage[] = [];
-    const config = parseConfig({ DISPATCH_POLL_MS: '20', DISPATCH_BATCH_SIZE: '1', DISPATCH_CONCURRENCY: '1' });
+    const config = parseConfig({ QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20', DISPATCH_BATCH_SIZE: '1', DISPATCH_CONCURRENCY: '1' });
     const d = await startDispatcher({
       config,
       db: t,
@@ -92,7 +93,7 @@ describe('reach', () => {
     const s = await smsThenEmail(t, 2);
     await seedPolicy(t.db, s);
     const calls: OutboundMessage[] = [];
-    const config = parseConfig({ DISPATCH_POLL_MS: '20', DELIVER_BY_MINUTES: '30' });
+    const config = parseConfig({ QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20', DELIVER_BY_MINUTES: '30' });
     const d = await startDispatcher({
       config,
       db: t,
@@ -110,5 +111,52 @@ describe('reach', () => {
     expect((await rows(t)).filter((r) => r.channel === 'sms').map((r) => [r.status, r.error_code])).toEqual(
       Array(2).fill(['failed', 'quota']),
     );
+  });
+});
+
+describe('quiet hours', () => {
+  let t: TestDb;
+  beforeEach(async () => {
+    t = await createTestDb();
+  });
+  afterEach(() => t.drop());
+
+  const start = (now: number, calls: OutboundMessage[]) =>
+    startDispatcher({
+      config: parseConfig({ DISPATCH_POLL_MS: '20' }), // the default quiet hours, 22:00-08:00 Asia/Shanghai
+      db: t,
+      logger,
+      signingSecret: secret,
+      withJobs: false,
+      now: () => now,
+      adapters: adapters(async (m) => ({ outcome: 'accepted', providerMessageId: `sms-${m.deliveryId}` }), calls),
+    });
+
+  it('a policy published at 23:00 reaches SMS contacts at 08:00, and an urgent one at once', async () => {
+    const s = await smsThenEmail(t, 2);
+    await seedPolicy(t.db, s);
+    const calls: OutboundMessage[] = [];
+    const night = await start(Date.parse('2026-11-27T23:00:00+08:00'), calls);
+    await vi.waitFor(async () => expect((await rows(t)).map((r) => r.error_code)).toEqual(['quiet_hours', 'quiet_hours']));
+    const urgent = await seedPolicy(t.db, s, 'urgent');
+    await vi.waitFor(async () => expect(calls.filter((m) => m.channel === 'sms')).toHaveLength(2));
+    await night.stop();
+    // Held for nine hours, without spending an attempt; the urgent policy ignored quiet hours.
+    const held = rowsOf<{ wait_hours: number; attempts: number }>(
+      await t.db.execute(sql`
+        select round(extract(epoch from next_attempt_at - updated_at) / 3600)::int as wait_hours, attempts
+        from deliveries where policy_id <> ${urgent.policy.id}`),
+    );
+    expect(held).toEqual([
+      { wait_hours: 9, attempts: 0 },
+      { wait_hours: 9, attempts: 0 },
+    ]);
+
+    // 08:00: the window opens (the wait is moved rather than waited for).
+    await t.db.execute(sql`update deliveries set next_attempt_at = now() where status = 'pending'`);
+    const morning = await start(Date.parse('2026-11-28T08:00:00+08:00'), calls);
+    await vi.waitFor(async () => expect((await rows(t)).filter((r) => r.status === 'sent')).toHaveLength(4));
+    await morning.stop();
+    expect(calls.filter((m) => m.channel === 'sms')).toHaveLength(4);
   });
 });

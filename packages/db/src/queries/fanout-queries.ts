@@ -63,27 +63,67 @@ async function nextChunkEnd(tx: Queryable, after: number, size: number): Promise
   return row.upto === null ? null : Number(row.upto);
 }
 
-/** Inserts the deliveries of enterprises (from, to]; returns how many were new. */
+/**
+ * Inserts the deliveries of enterprises (from, to]; returns how many were new. For an amended
+ * policy, contacts reached by an earlier version are left out: they get an update notice instead.
+ */
 export async function insertMatchedDeliveries(
   tx: Queryable,
   push: { policyId: number; policyVersion: number },
   target: MatchTarget,
   range: { from: number; to: number },
 ): Promise<number> {
+  const notReachedBefore =
+    push.policyVersion > 1
+      ? sql`where not exists (
+          select 1 from deliveries p
+          where p.policy_id = ${push.policyId} and p.policy_version < ${push.policyVersion} and p.contact_id = m.contact_id
+            and p.kind in ('policy', 'update') and p.status in ('sent', 'delivered'))`
+      : sql``;
   const [row] = rowsOf<{ n: number }>(
     await tx.execute(sql`
       with inserted as (
         insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
-          matched_category_ids, matched_group_ids, fallback_channels)
+          matched_category_ids, matched_group_ids, fallback_channels, digest_period)
         select ${push.policyId}, ${push.policyVersion}, m.enterprise_id, m.contact_id, m.channel, 'policy', m.status,
-          ${target.urgent ? 0 : 1}, m.category_ids, m.group_ids, m.fallback_channels
+          ${target.urgent ? 0 : 1}, m.category_ids, m.group_ids, m.fallback_channels, m.digest_period
         from (${matchedDeliveriesSql(target, range)}) m
+        ${notReachedBefore}
         on conflict do nothing
         returning 1
       )
       select count(*)::int as n from inserted`),
   );
+  await mergeSharedAddresses(tx, push, range);
   return row.n;
+}
+
+// The address a delivery goes to, from its contact row `c`.
+const ADDRESS = sql`case d.channel when 'sms' then c.phone when 'email' then lower(c.email) else c.wechat_openid end`;
+
+/**
+ * One address, one message: one accountant's phone often serves many enterprises. Of the new
+ * deliveries in (from, to], those whose address already has this policy on this channel are
+ * not sent but linked to the first one (`merged`, duplicate_of), and count as reached with it.
+ */
+async function mergeSharedAddresses(tx: Queryable, push: { policyId: number; policyVersion: number }, range: { from: number; to: number }) {
+  await tx.execute(sql`
+    with fresh as (
+      select d.id, d.channel, ${ADDRESS} as address
+      from deliveries d join contacts c on c.id = d.contact_id
+      where d.policy_id = ${push.policyId} and d.policy_version = ${push.policyVersion} and d.kind = 'policy'
+        and d.status in ('pending', 'held') and d.enterprise_id > ${range.from} and d.enterprise_id <= ${range.to}
+    ), firsts as (
+      select f.id, (
+        select min(d.id) from contacts c
+        join deliveries d on d.contact_id = c.id and d.policy_id = ${push.policyId} and d.policy_version = ${push.policyVersion}
+          and d.channel = f.channel and d.kind = 'policy' and d.status <> 'merged'
+        where case f.channel when 'sms' then c.phone = f.address when 'email' then lower(c.email) = f.address else c.wechat_openid = f.address end
+      ) as first_id
+      from fresh f
+    )
+    update deliveries d set status = 'merged', duplicate_of = firsts.first_id, updated_at = now()
+    from firsts where d.id = firsts.id and firsts.first_id < firsts.id`);
 }
 
 export interface ChunkResult {

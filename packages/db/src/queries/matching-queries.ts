@@ -42,7 +42,8 @@ export function ruleSql(rule: AudienceRule): SQL {
   return parts.length ? sql`(${sql.join(parts, sql` and `)})` : sql`true`;
 }
 
-function groupSql(group: MatchTarget['groups'][number]): SQL {
+/** Whether the enterprise row `e` is in the group: its rule, or (rule null) its member list. */
+export function groupSql(group: MatchTarget['groups'][number]): SQL {
   return group.rule
     ? ruleSql(group.rule)
     : sql`exists (select 1 from service_group_members m where m.group_id = ${group.id} and m.enterprise_id = e.id)`;
@@ -51,7 +52,7 @@ function groupSql(group: MatchTarget['groups'][number]): SQL {
 /**
  * One row per delivery the policy should make, for enterprises with from < id <= to (all when
  * absent): enterprise_id, contact_id, channel, status (pending | held), category_ids, group_ids,
- * fallback_channels.
+ * fallback_channels, digest_period (daily | weekly for held ones).
  */
 export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number; to: number }): SQL {
   const groupIds = target.groups.length
@@ -106,7 +107,8 @@ export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number
     )
     select ${oneChannelEach} enterprise_id, contact_id, channel,
       case when ${sql.raw(String(target.urgent))} or frequency = 'immediate' then 'pending' else 'held' end as status,
-      category_ids, group_ids, ${fallbacks} as fallback_channels
+      category_ids, group_ids, ${fallbacks} as fallback_channels,
+      case when not ${sql.raw(String(target.urgent))} and frequency <> 'immediate' then frequency end as digest_period
     from usable
     order by contact_id, position`;
 }

@@ -5,7 +5,8 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
-import { bigintArray, intArray, textArray } from '../sql-arrays';
+import { bigintArray, booleanArray, intArray, textArray } from '../sql-arrays';
+import { type DigestItem, loadDigestItems } from './digest-queries';
 
 export const TERMINAL_STATUSES = ['delivered', 'undelivered', 'failed', 'cancelled', 'suppressed', 'digested'] as const;
 
@@ -55,9 +56,19 @@ export async function claimDeliveries(db: Queryable, p: { limit: number; leaseSe
 export interface SendContext {
   contacts: Map<
     number,
-    { phone: string | null; email: string | null; wechatOpenid: string | null; locale: string; optedOut: string[]; suppressed: boolean }
+    {
+      phone: string | null;
+      email: string | null;
+      wechatOpenid: string | null;
+      locale: string;
+      optedOut: string[];
+      suppressed: boolean;
+      quietHours: string | null;
+    }
   >;
   policies: Map<number, PolicyForMessage>;
+  /** For digest deliveries: the policies each one lists. */
+  digests: Map<number, DigestItem[]>;
 }
 
 export interface PolicyForMessage {
@@ -72,6 +83,10 @@ export interface PolicyForMessage {
   url: string;
   priority: string;
   publishAt: Date;
+  interpretationUrls: string[];
+  validUntil: Date | null;
+  /** The version before this one, for update notices that say what changed. */
+  previous: { title: string; summary: string; url: string; interpretationUrls: string[]; validUntil: Date | null } | null;
   department: {
     nameZh: string;
     nameEn: string;
@@ -85,17 +100,25 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
   const policyIds = [...new Set(batch.flatMap((d) => (d.policyId === null ? [] : [d.policyId])))];
   const contacts = rowsOf<Record<string, unknown>>(
     await db.execute(sql`
-      select id, phone, email, wechat_openid, locale, opted_out, suppressed
+      select id, phone, email, wechat_openid, locale, opted_out, suppressed, quiet_hours
       from contacts where id = any(${bigintArray(contactIds)})`),
   );
   const policies = rowsOf<Record<string, unknown>>(
     await db.execute(sql`
       select p.id, p.version, p.status, p.doc_number, p.title, p.summary, p.title_en, p.summary_en, p.url, p.priority, p.publish_at,
-        d.name_zh, d.name_en, d.sms_signature, d.wechat_template
+        p.interpretation_urls, p.valid_until, d.name_zh, d.name_en, d.sms_signature, d.wechat_template,
+        pv.title as previous_title, pv.summary as previous_summary, pv.url as previous_url,
+        pv.interpretation_urls as previous_interpretation_urls, pv.valid_until as previous_valid_until
       from policies p join departments d on d.id = p.department_id
+      left join policy_versions pv on pv.policy_id = p.id and pv.version = p.version - 1
       where p.id = any(${bigintArray(policyIds)})`),
   );
+  const digests = await loadDigestItems(
+    db,
+    batch.filter((d) => d.kind === 'digest').map((d) => d.id),
+  );
   return {
+    digests,
     contacts: new Map(
       contacts.map((c) => [
         Number(c.id),
@@ -106,6 +129,7 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
           locale: c.locale as string,
           optedOut: c.opted_out as string[],
           suppressed: c.suppressed as boolean,
+          quietHours: c.quiet_hours as string | null,
         },
       ]),
     ),
@@ -124,6 +148,18 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
           url: p.url as string,
           priority: p.priority as string,
           publishAt: new Date(p.publish_at as string),
+          interpretationUrls: p.interpretation_urls as string[],
+          validUntil: p.valid_until ? new Date(p.valid_until as string) : null,
+          previous:
+            p.previous_title === null
+              ? null
+              : {
+                  title: p.previous_title as string,
+                  summary: p.previous_summary as string,
+                  url: p.previous_url as string,
+                  interpretationUrls: p.previous_interpretation_urls as string[],
+                  validUntil: p.previous_valid_until ? new Date(p.previous_valid_until as string) : null,
+                },
           department: {
             nameZh: p.name_zh as string,
             nameEn: p.name_en as string,
@@ -185,7 +221,7 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
           updated_at = now()
       from unnest(${bigintArray(outcomes.map((o) => o.id))}, ${textArray(outcomes.map((o) => o.status))},
         ${textArray(outcomes.map((o) => o.providerMessageId) as string[])}, ${textArray(outcomes.map((o) => o.errorCode) as string[])},
-        ${intArray(outcomes.map((o) => o.retryInMs))}, ${sql.param(outcomes.map((o) => o.uncounted ?? false))}::boolean[])
+        ${intArray(outcomes.map((o) => o.retryInMs))}, ${booleanArray(outcomes.map((o) => o.uncounted ?? false))})
         as v(id, status, pmid, code, retry_ms, uncounted)
       where d.id = v.id and d.status = 'sending'
       returning d.id`),

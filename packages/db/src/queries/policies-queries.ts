@@ -59,8 +59,11 @@ export async function insertPolicyWithPush(tx: Queryable, values: NewPolicy): Pr
   return { policy, push };
 }
 
-export const getPolicy = async (db: Queryable, id: number): Promise<Policy | undefined> =>
-  (await db.select().from(policies).where(eq(policies.id, id)))[0];
+/** One policy; `forUpdate` locks it so concurrent amend, revoke and cancel take turns. */
+export async function getPolicy(db: Queryable, id: number, opts: { forUpdate?: boolean } = {}): Promise<Policy | undefined> {
+  const query = db.select().from(policies).where(eq(policies.id, id));
+  return (await (opts.forUpdate ? query.for('update') : query))[0];
+}
 
 export const listPolicies = (db: Queryable, p: { before?: number; limit: number; departmentId?: number; status?: string }) =>
   db

@@ -1,7 +1,7 @@
 // Provider access tokens shared by every process (the WeChat stable token, CHANNELS.md "Tokens"):
 // read by every send, refreshed by one process at a time under a transaction-level advisory lock.
 import { sql } from 'drizzle-orm';
-import type { Database, Queryable, Transaction } from '../create-db';
+import type { Database, Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 
 export interface ProviderToken {
@@ -35,7 +35,7 @@ export async function saveProviderToken(db: Queryable, provider: string, t: Prov
  * pool, a session lock could be released on another connection (ARCHITECTURE.md). `fn` must use
  * the transaction it is given, never the outer handle: on PGlite that would deadlock.
  */
-export async function withProviderTokenLock<T>(db: Database, provider: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+export async function withProviderTokenLock<T>(db: Database, provider: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${TOKEN_LOCK_CLASS}, hashtext(${provider}))`);
     return fn(tx);

@@ -1,6 +1,7 @@
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
+import { groupSql } from './matching-queries';
 import { bigintArray } from '../sql-arrays';
 import { enterprises, policies, serviceGroupMembers, serviceGroups } from '../schema';
 
@@ -111,3 +112,56 @@ export const listMembers = (db: Queryable, groupId: number, p: { after?: number;
     .where(and(eq(serviceGroupMembers.groupId, groupId), p.after ? gt(serviceGroupMembers.enterpriseId, p.after) : undefined))
     .orderBy(asc(serviceGroupMembers.enterpriseId))
     .limit(p.limit + 1);
+
+export interface GroupAudience {
+  enterprises: number;
+  contacts: number;
+  /** Contacts not suppressed with an address on at least one channel they have not opted out of. */
+  reachableContacts: number;
+  sample: { enterpriseId: number; name: string; district: string; industrySection: string; industryDivision: string | null }[];
+}
+
+/**
+ * Who the group reaches, counted in SQL: the enterprises in it (by the matching module's own
+ * membership test, so a rule means here what it means when a policy is published), their
+ * contacts, and the contacts a message could reach on some channel (matching's condition 3
+ * without a subscription's channel list), with the first enterprises by id as a sample.
+ */
+export async function groupAudience(db: Queryable, group: Pick<ServiceGroup, 'id' | 'rule'>, sampleSize: number): Promise<GroupAudience> {
+  const inGroup = groupSql({ id: group.id, rule: group.rule ?? null });
+  const [totals] = rowsOf<{ enterprises: number; contacts: number; reachable: number }>(
+    await db.execute(sql`
+      with audience as (select e.id from enterprises e where ${inGroup})
+      select (select count(*) from audience)::int as enterprises, count(c.id)::int as contacts,
+        count(c.id) filter (
+          where not c.suppressed and (
+            (c.wechat_openid is not null and not ('wechat' = any(c.opted_out)))
+            or (c.phone is not null and not ('sms' = any(c.opted_out)))
+            or (c.email is not null and not ('email' = any(c.opted_out))))
+        )::int as reachable
+      from audience a join contacts c on c.enterprise_id = a.id`),
+  );
+  const sample = rowsOf<{
+    id: number | string;
+    name: string;
+    district: string;
+    industry_section: string;
+    industry_division: string | null;
+  }>(
+    await db.execute(sql`
+      select e.id, e.name, e.district, e.industry_section, e.industry_division
+      from enterprises e where ${inGroup} order by e.id limit ${sampleSize}`),
+  );
+  return {
+    enterprises: totals.enterprises,
+    contacts: totals.contacts,
+    reachableContacts: totals.reachable,
+    sample: sample.map((r) => ({
+      enterpriseId: Number(r.id),
+      name: r.name,
+      district: r.district,
+      industrySection: r.industry_section,
+      industryDivision: r.industry_division,
+    })),
+  };
+}

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { boolean, index, pgTable, text } from 'drizzle-orm/pg-core';
 import { at, createdAt, id, ref, updatedAt } from './columns';
 import { enterprises } from './enterprises';
@@ -28,5 +29,11 @@ export const contacts = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('contacts_enterprise_idx').on(t.enterpriseId)],
+  (t) => [
+    index('contacts_enterprise_idx').on(t.enterpriseId),
+    // One address, one message: fan-out finds the other contacts sharing an address.
+    index('contacts_phone_idx').on(t.phone),
+    index('contacts_email_idx').on(sql`lower(${t.email})`),
+    index('contacts_wechat_openid_idx').on(t.wechatOpenid),
+  ],
 );

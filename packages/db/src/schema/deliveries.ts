@@ -51,7 +51,12 @@ export const deliveries = pgTable(
     index('deliveries_sending_idx')
       .on(t.lockedUntil)
       .where(sql`status = 'sending'`),
-    uniqueIndex('deliveries_digest_key').on(t.contactId, t.channel, t.digestPeriod).where(sql`kind = 'digest'`),
+    index('deliveries_held_idx')
+      .on(t.digestPeriod)
+      .where(sql`status = 'held'`),
+    uniqueIndex('deliveries_digest_key')
+      .on(t.contactId, t.channel, t.digestPeriod)
+      .where(sql`kind = 'digest'`),
     index('deliveries_provider_message_idx')
       .on(t.providerMessageId)
       .where(sql`provider_message_id is not null`),

@@ -6,7 +6,9 @@ import { policies } from './policies';
 export const policyVersions = pgTable(
   'policy_versions',
   {
-    policyId: ref('policy_id').notNull().references(() => policies.id),
+    policyId: ref('policy_id')
+      .notNull()
+      .references(() => policies.id),
     version: integer('version').notNull(),
     title: text('title').notNull(),
     summary: text('summary').notNull(),

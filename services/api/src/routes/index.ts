@@ -4,21 +4,36 @@ import contactsRoutes from './contacts/contacts-routes';
 import deliveriesRoutes from './deliveries/deliveries-routes';
 import departmentsRoutes from './departments/departments-routes';
 import enterprisesRoutes from './enterprises/enterprises-routes';
+import enterpriseImportRoutes from './enterprise-import/enterprise-import-routes';
 import policiesRoutes from './policies/policies-routes';
+import preferencesRoutes from './preferences/preferences-routes';
 import serviceGroupsRoutes from './service-groups/service-groups-routes';
 import subscriptionsRoutes from './subscriptions/subscriptions-routes';
+import twilioWebhooks from './webhooks/twilio-webhooks';
+import unsubscribeRoutes from './unsubscribe/unsubscribe-routes';
+import wechatBindingRoutes from './wechat-binding/wechat-binding-routes';
+import wechatOauthRoutes from './wechat-binding/wechat-oauth-routes';
+import wechatWebhooks from './webhooks/wechat-webhooks';
 
 // Every /v1 feature, one folder each.
 export async function v1Routes(app: AppInstance): Promise<void> {
   await app.register(departmentsRoutes);
   await app.register(categoriesRoutes);
   await app.register(enterprisesRoutes);
+  await app.register(enterpriseImportRoutes);
   await app.register(contactsRoutes);
   await app.register(subscriptionsRoutes);
   await app.register(serviceGroupsRoutes);
   await app.register(policiesRoutes);
   await app.register(deliveriesRoutes);
+  await app.register(wechatBindingRoutes);
 }
 
 // Routes the outside world calls without an API key: provider webhooks and signed links.
-export async function publicRoutes(app: AppInstance): Promise<void> {}
+export async function publicRoutes(app: AppInstance): Promise<void> {
+  await app.register(twilioWebhooks);
+  await app.register(preferencesRoutes);
+  await app.register(unsubscribeRoutes);
+  await app.register(wechatWebhooks);
+  await app.register(wechatOauthRoutes);
+}

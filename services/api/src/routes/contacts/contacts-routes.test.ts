@@ -1,3 +1,5 @@
+import { contacts } from '@policy-push/db';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, tableCounts, type TestApp, expectRefused } from '../../../test/helpers';
 
@@ -39,6 +41,9 @@ describe('contacts', () => {
       channels: ['wechat', 'sms', 'email'],
       optedOut: [],
       suppressed: false,
+      consent: { source: 'agency-entered', at: expect.any(String) },
+      emailConfirmedAt: null,
+      quietHours: null,
     });
     expect((await call('GET', `/contacts/${c.id}`)).json()).toEqual(c);
 
@@ -131,6 +136,40 @@ describe('contacts', () => {
     const c = await create({ email: 'q@example.org' });
     await refused('PATCH', `/contacts/${c.id}`, {}, 400, 'minProperties', 'body');
     await refused('PATCH', `/contacts/${c.id}`, { enterpriseId }, 400, 'unknown_field', 'enterpriseId');
+  });
+
+  it("records how consent was given and the contact's own quiet hours", async () => {
+    const c = await create({ phone: '13800138010', consentSource: 'self-service', quietHours: '22:30-07:00' });
+    expect(c).toMatchObject({ consent: { source: 'self-service' }, quietHours: '22:30-07:00' });
+    const patched = (await call('PATCH', `/contacts/${c.id}`, { consentSource: 'agency-entered', quietHours: null })).json();
+    expect(patched).toMatchObject({ consent: { source: 'agency-entered' }, quietHours: null });
+    expect(Date.parse(patched.consent.at)).toBeGreaterThanOrEqual(Date.parse(c.consent.at));
+    // Other changes leave the consent as it was.
+    const renamed = (await call('PATCH', `/contacts/${c.id}`, { name: '新名字', quietHours: '12:00-13:30' })).json();
+    expect(renamed).toMatchObject({ consent: patched.consent, quietHours: '12:00-13:30' });
+  });
+
+  it('refuses quiet hours that are not HH:MM-HH:MM with 422 invalid_quiet_hours', async () => {
+    const url = `/enterprises/${enterpriseId}/contacts`;
+    for (const quietHours of ['25:00-08:00', '8:00-09:00', '22:00-08:60', '22:00–08:00', '22:00-08:00 ', '08:00-08:00', '']) {
+      await refused('POST', url, { phone: '13800138011', quietHours }, 422, 'invalid_quiet_hours', 'quietHours');
+    }
+    const c = await create({ email: 'quiet@example.org' });
+    await refused('PATCH', `/contacts/${c.id}`, { quietHours: '2200-0800' }, 422, 'invalid_quiet_hours', 'quietHours');
+    await refused('POST', url, { phone: '13800138011', consentSource: 'phone-call' }, 400, 'anyOf', 'consentSource');
+    await refused('PATCH', `/contacts/${c.id}`, { quietHours: 2200 }, 400, 'anyOf', 'quietHours');
+  });
+
+  it('forgets an email confirmation when the address changes', async () => {
+    const c = await create({ phone: '13800138012', email: 'confirmed@example.org' });
+    await h.t.db
+      .update(contacts)
+      .set({ emailConfirmedAt: new Date('2026-01-02T03:04:05Z') })
+      .where(eq(contacts.id, Number(c.id)));
+    const confirmed = '2026-01-02T03:04:05.000Z';
+    expect((await call('PATCH', `/contacts/${c.id}`, { phone: '13800138013' })).json().emailConfirmedAt).toBe(confirmed);
+    expect((await call('PATCH', `/contacts/${c.id}`, { email: 'confirmed@EXAMPLE.org' })).json().emailConfirmedAt).toBe(confirmed);
+    expect((await call('PATCH', `/contacts/${c.id}`, { email: 'other@example.org' })).json().emailConfirmedAt).toBeNull();
   });
 
   it('answers 404 for an unknown enterprise or contact', async () => {

@@ -2,9 +2,9 @@ import { type Contact as ContactRow, deleteContact, getContact, getEnterprise, l
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { notFound } from '../../errors';
-import { errorResponses, IdParams, Page, page } from '../../schemas/common';
+import { errorResponses, IdParams, iso, Page, page } from '../../schemas/common';
 import { Contact, ContactCreate, ContactListQuery, ContactUpdate } from './contacts-schemas';
-import { changeContact, createContact } from './contacts-service';
+import { changeContact, type ConsentSource, createContact } from './contacts-service';
 
 const tags = ['contacts'];
 
@@ -19,6 +19,9 @@ export const toContact = (c: ContactRow) => ({
   channels: c.channels,
   optedOut: c.optedOut,
   suppressed: c.suppressed,
+  consent: { source: c.consentSource as ConsentSource, at: c.consentAt.toISOString() },
+  emailConfirmedAt: iso(c.emailConfirmedAt),
+  quietHours: c.quietHours,
   createdAt: c.createdAt.toISOString(),
   updatedAt: c.updatedAt.toISOString(),
 });

@@ -23,6 +23,22 @@ const OptedOut = (options: { default?: string[] } = {}) =>
 
 const nullable = <T extends TSchema>(t: T, description: string) => Type.Union([t, Type.Null()], { description });
 
+const consentSources = () => [Type.Literal('imported'), Type.Literal('self-service'), Type.Literal('agency-entered')] as const;
+const ConsentSource = (options: { default?: string } = {}) =>
+  Type.Union([...consentSources()], {
+    description:
+      'how consent to be contacted was given: imported (bulk CSV import), self-service (by the enterprise) or agency-entered; ' +
+      'stating it records the consent time',
+    ...options,
+  });
+// The format is checked by the service (422 invalid_quiet_hours), not here: a bad window is a
+// domain problem with a stable code, not a malformed request.
+const QuietHours = nullable(
+  Type.String({ maxLength: 20 }),
+  "the contact's own quiet hours, 'HH:MM-HH:MM' in Asia/Shanghai (may run past midnight, e.g. 22:00-08:00); " +
+    "null = the deployment's; SMS and WeChat sends inside them wait for the end, except urgent policies",
+);
+
 // An address may be null (PATCH clears it), but one of phone, email and wechatOpenid must
 // remain: that is a 422 `no_address`, checked after merging with the stored row.
 const addresses = {
@@ -44,13 +60,29 @@ export const ContactCreate = Type.Object(
     locale: Type.Optional(Locale({ default: 'zh-Hans' })),
     channels: Type.Optional(ContactChannels({ default: [...CHANNELS] })),
     optedOut: Type.Optional(OptedOut({ default: [] })),
+    consentSource: Type.Optional(ConsentSource({ default: 'agency-entered' })),
+    quietHours: Type.Optional(QuietHours),
   },
   { additionalProperties: false, description: 'At least one of phone, email and wechatOpenid is required (422 no_address).' },
 );
 
 export const ContactUpdate = Type.Partial(
-  Type.Object({ ...addresses, locale: Locale(), channels: ContactChannels(), optedOut: OptedOut() }, { additionalProperties: false }),
-  { additionalProperties: false, minProperties: 1, description: 'Only the fields given change; null clears an address.' },
+  Type.Object(
+    {
+      ...addresses,
+      locale: Locale(),
+      channels: ContactChannels(),
+      optedOut: OptedOut(),
+      consentSource: ConsentSource(),
+      quietHours: QuietHours,
+    },
+    { additionalProperties: false },
+  ),
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'Only the fields given change; null clears an address. A new email address is unconfirmed (emailConfirmedAt null).',
+  },
 );
 
 export const Contact = Type.Object({
@@ -64,6 +96,17 @@ export const Contact = Type.Object({
   channels: Type.Array(Type.String()),
   optedOut: Type.Array(Type.String()),
   suppressed: Type.Boolean({ description: 'while true nothing is sent to this contact; set by the system, not through this API' }),
+  consent: Type.Object(
+    {
+      source: Type.Union([...consentSources()]),
+      at: Timestamp,
+    },
+    { description: 'how and when consent to be contacted was given' },
+  ),
+  emailConfirmedAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'when the email address was confirmed by a link; null while unconfirmed',
+  }),
+  quietHours: Type.Union([Type.String(), Type.Null()], { description: "the contact's own quiet hours; null = the deployment's" }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -3,6 +3,7 @@ import { type Contact, type Database, type NewContact, getContactForUpdate, inse
 import { isForeignKeyViolation, notFound, rejected } from '../../errors';
 
 type Channel = 'wechat' | 'sms' | 'email';
+export type ConsentSource = 'imported' | 'self-service' | 'agency-entered';
 
 export interface ContactInput {
   name?: string | null;
@@ -12,9 +13,14 @@ export interface ContactInput {
   locale?: 'zh-Hans' | 'zh-Hant' | 'en';
   channels?: Channel[];
   optedOut?: Channel[];
+  consentSource?: ConsentSource;
+  quietHours?: string | null;
 }
 
-type Problem = { path: string; code: string; message: string };
+export type Problem = { path: string; code: string; message: string };
+
+// 'HH:MM-HH:MM', Asia/Shanghai; the window may run past midnight (22:00-08:00).
+const QUIET_HOURS = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 
 // The local part of an address may be case-sensitive; the domain never is.
 function normaliseEmail(email: string): string {
@@ -22,8 +28,8 @@ function normaliseEmail(email: string): string {
   return email.slice(0, at) + email.slice(at).toLowerCase();
 }
 
-/** The columns for the given fields, normalised, with any problem found in them. */
-function contactValues(input: ContactInput): { values: Partial<NewContact>; problems: Problem[] } {
+/** The columns for the given fields, normalised, with any problem found in them (the CSV import uses it too). */
+export function contactValues(input: ContactInput): { values: Partial<NewContact>; problems: Problem[] } {
   const problems: Problem[] = [];
   const values: Partial<NewContact> = { ...input };
   if (typeof input.phone === 'string') {
@@ -34,17 +40,27 @@ function contactValues(input: ContactInput): { values: Partial<NewContact>; prob
     } else problems.push({ path: 'phone', code: 'invalid_phone', message: 'not a valid phone number' });
   }
   if (typeof input.email === 'string') values.email = normaliseEmail(input.email);
+  if (typeof input.quietHours === 'string') {
+    const [from, to] = input.quietHours.split('-');
+    // An empty window (from = to) would read as "never" to some and "always" to others.
+    if (!QUIET_HOURS.test(input.quietHours) || from === to) {
+      problems.push({ path: 'quietHours', code: 'invalid_quiet_hours', message: "quiet hours are 'HH:MM-HH:MM', e.g. 22:00-08:00" });
+    }
+  }
+  // Consent is recorded when its source is stated: the time says when it was given.
+  if (input.consentSource !== undefined) values.consentAt = new Date();
   return { values, problems };
 }
 
-function noAddress(c: Pick<NewContact, 'phone' | 'email' | 'wechatOpenid'>): Problem[] {
+/** The no_address problems of a contact that would keep none of phone, email and openid. */
+export function noAddress(c: Pick<NewContact, 'phone' | 'email' | 'wechatOpenid'>): Problem[] {
   if (c.phone || c.email || c.wechatOpenid) return [];
   const message = 'a contact needs a phone, an email or a WeChat openid';
   return (['phone', 'email', 'wechatOpenid'] as const).map((path) => ({ path, code: 'no_address', message }));
 }
 
 export async function createContact(db: Database, enterpriseId: number, input: ContactInput): Promise<Contact> {
-  const { values, problems } = contactValues(input);
+  const { values, problems } = contactValues({ consentSource: 'agency-entered', ...input });
   problems.push(...noAddress(values));
   if (problems.length) throw rejected(problems);
   try {
@@ -65,6 +81,8 @@ export async function changeContact(db: Database, id: number, input: ContactInpu
     if (!current) throw notFound('contact');
     const missing = noAddress({ ...current, ...values });
     if (missing.length) throw rejected(missing);
+    // A confirmation was of one address: a new address is unconfirmed.
+    if (values.email !== undefined && values.email !== current.email) values.emailConfirmedAt = null;
     return updateContact(tx, id, values);
   });
 }

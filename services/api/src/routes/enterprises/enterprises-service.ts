@@ -13,8 +13,11 @@ export interface EnterpriseInput {
 
 type Problem = FieldProblem & { message: string };
 
-/** The columns for the given fields, normalised; throws a 422 listing every problem found. */
-export function enterpriseValues(input: Partial<EnterpriseInput>): Partial<NewEnterprise> {
+/**
+ * The columns for the given fields, normalised, with every problem found in them. The API
+ * answers a 422 with the problems; the CSV import reports them for the row.
+ */
+export function checkEnterprise(input: Partial<EnterpriseInput>): { values: Partial<NewEnterprise>; problems: Problem[] } {
   const problems: Problem[] = [];
   const values: Partial<NewEnterprise> = {};
   if (input.name !== undefined) values.name = input.name;
@@ -55,6 +58,12 @@ export function enterpriseValues(input: Partial<EnterpriseInput>): Partial<NewEn
     });
     values.tags = [...new Set(tags)];
   }
+  return { values, problems };
+}
+
+/** The columns for the given fields, normalised; throws a 422 listing every problem found. */
+export function enterpriseValues(input: Partial<EnterpriseInput>): Partial<NewEnterprise> {
+  const { values, problems } = checkEnterprise(input);
   if (problems.length) throw rejected(problems);
   return values;
 }

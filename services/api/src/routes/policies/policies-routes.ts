@@ -1,9 +1,23 @@
-import { getPolicy, latestPush, listPolicies, loadMatchTarget, notifyWork, previewAudience, restartPush } from '@policy-push/db';
+import {
+  amendPolicy,
+  cancelScheduled,
+  getPolicy,
+  latestPush,
+  listPolicies,
+  loadMatchTarget,
+  notifyWork,
+  previewAudience,
+  reschedule,
+  restartPush,
+  revokePolicy,
+} from '@policy-push/db';
+import { policies as schemaPolicies } from '@policy-push/db';
+import { eq } from 'drizzle-orm';
 import { type Static, Type } from 'typebox';
 import type { AppInstance } from '../../app';
-import { ApiError, notFound } from '../../errors';
+import { ApiError, invalidField, notFound } from '../../errors';
 import { errorResponses, Id, IdParams, Page, PageQuery, page } from '../../schemas/common';
-import { Policy, PolicyBody, PreviewResponse, PublishResponse, PushProgress } from './policies-schemas';
+import { Policy, PolicyAmendment, PolicyBody, PreviewResponse, PublishResponse, PushProgress, Revocation } from './policies-schemas';
 import { checkPolicy, publishPolicy, pushProgress, toPolicy } from './policies-service';
 
 const tags = ['policies'];
@@ -79,7 +93,11 @@ export default async function policiesRoutes(app: AppInstance) {
       schema: {
         tags,
         querystring: Type.Object(
-          { ...PageQuery, departmentId: Type.Optional(Id), status: Type.Optional(Type.String({ enum: ['scheduled', 'published'] })) },
+          {
+            ...PageQuery,
+            departmentId: Type.Optional(Id),
+            status: Type.Optional(Type.String({ enum: ['scheduled', 'published', 'revoked', 'expired', 'cancelled'] })),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Page(Policy), ...errorResponses },
@@ -136,6 +154,103 @@ export default async function policiesRoutes(app: AppInstance) {
       });
       if (!push) throw notFound('push');
       return reply.code(202).send(await pushProgress(db, push));
+    },
+  );
+
+  app.patch(
+    '/policies/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Amend a policy (a new version), or edit a scheduled one',
+        params: IdParams,
+        body: PolicyAmendment,
+        response: { 200: Policy, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const now = new Date();
+      const body = req.body;
+      const updated = await db.transaction(async (tx) => {
+        const policy = await getPolicy(tx, Number(req.params.id), { forUpdate: true });
+        if (!policy) throw notFound('policy');
+        const changes = {
+          ...(body.title !== undefined && { title: body.title }),
+          ...(body.summary !== undefined && { summary: body.summary }),
+          ...(body.titleEn !== undefined && { titleEn: body.titleEn }),
+          ...(body.summaryEn !== undefined && { summaryEn: body.summaryEn }),
+          ...(body.url !== undefined && { url: body.url }),
+          ...(body.interpretationUrls !== undefined && { interpretationUrls: body.interpretationUrls }),
+          ...(body.validUntil !== undefined && { validUntil: body.validUntil === null ? null : new Date(body.validUntil) }),
+        };
+        const validUntil = 'validUntil' in changes ? changes.validUntil : policy.validUntil;
+        if (policy.status === 'scheduled') {
+          const publishAt = body.publishAt ? new Date(body.publishAt) : policy.publishAt;
+          if (publishAt < now) throw invalidField('publishAt', 'publish_at_in_past', 'publishAt is in the past');
+          if (validUntil && validUntil <= publishAt)
+            throw invalidField('validUntil', 'valid_until_before_publish', 'validUntil is not after publishAt');
+          const [edited] = await tx
+            .update(schemaPolicies)
+            .set({ ...changes, publishAt, updatedAt: now })
+            .where(eq(schemaPolicies.id, policy.id))
+            .returning();
+          await reschedule(tx, edited, publishAt);
+          return edited;
+        }
+        if (policy.status !== 'published') throw new ApiError(409, 'policy_not_amendable', `a ${policy.status} policy cannot be amended`);
+        if (body.publishAt !== undefined) throw invalidField('publishAt', 'already_published', 'a published policy cannot be rescheduled');
+        if (validUntil && validUntil <= now) throw invalidField('validUntil', 'valid_until_in_past', 'validUntil is in the past');
+        const amended = await amendPolicy(tx, policy, changes);
+        await notifyWork(tx);
+        return amended;
+      });
+      return toPolicy(updated);
+    },
+  );
+
+  app.post(
+    '/policies/:id/revoke',
+    {
+      schema: {
+        tags,
+        summary: 'Revoke: unsent deliveries are cancelled at once; optionally tell those already reached',
+        params: IdParams,
+        body: Revocation,
+        response: { 200: Policy, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const revoked = await db.transaction(async (tx) => {
+        const policy = await getPolicy(tx, Number(req.params.id), { forUpdate: true });
+        if (!policy) throw notFound('policy');
+        if (policy.status !== 'published') throw new ApiError(409, 'policy_not_revocable', `a ${policy.status} policy cannot be revoked`);
+        const result = await revokePolicy(tx, policy, req.body.reason, req.body.notifyRecipients ?? false);
+        await notifyWork(tx);
+        return result.policy;
+      });
+      return toPolicy(revoked);
+    },
+  );
+
+  app.post(
+    '/policies/:id/cancel',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel a scheduled policy before it is published',
+        params: IdParams,
+        response: { 200: Policy, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const cancelled = await db.transaction(async (tx) => {
+        const policy = await getPolicy(tx, Number(req.params.id), { forUpdate: true });
+        if (!policy) throw notFound('policy');
+        if (policy.status !== 'scheduled')
+          throw new ApiError(409, 'policy_not_scheduled', `a ${policy.status} policy cannot be cancelled; revoke it instead`);
+        return cancelScheduled(tx, policy);
+      });
+      return toPolicy(cancelled);
     },
   );
 }

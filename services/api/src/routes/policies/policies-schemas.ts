@@ -44,7 +44,7 @@ export const Policy = Type.Object({
   categoryIds: Type.Array(Id),
   audience: Type.Object({ groupIds: Type.Array(Id), rule: Type.Union([Type.Unknown(), Type.Null()]) }),
   priority: Type.String(),
-  status: Type.String({ description: 'scheduled | published' }),
+  status: Type.String({ description: 'scheduled | published | revoked | expired | cancelled' }),
   version: Type.Integer(),
   publishAt: Timestamp,
   validUntil: Type.Union([Timestamp, Type.Null()]),
@@ -97,3 +97,31 @@ export const PreviewResponse = Type.Object({
     }),
   ),
 });
+
+export const PolicyAmendment = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    summary: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+    titleEn: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 300 }), Type.Null()])),
+    summaryEn: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 3000 }), Type.Null()])),
+    url: Type.Optional(Url),
+    interpretationUrls: Type.Optional(Type.Array(Url, { maxItems: 10 })),
+    validUntil: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    publishAt: Type.Optional(Type.String({ format: 'date-time', description: 'only while the policy is still scheduled' })),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description:
+      'A published policy becomes a new version: prior recipients get one short update notice, unsent deliveries of the old ' +
+      'version are cancelled and replaced, newly matched enterprises get the policy. A scheduled policy is edited in place.',
+  },
+);
+
+export const Revocation = Type.Object(
+  {
+    reason: Type.String({ minLength: 1, maxLength: 500 }),
+    notifyRecipients: Type.Optional(Type.Boolean({ default: false, description: 'send a revocation notice to those already reached' })),
+  },
+  { additionalProperties: false },
+);

@@ -1,9 +1,16 @@
+import type { Readable } from 'node:stream';
 import { getServiceGroup, listMembers, listServiceGroups, type ServiceGroup as ServiceGroupRow } from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { notFound } from '../../errors';
 import { errorResponses, Id, IdParams, Page, page } from '../../schemas/common';
+import { acceptCsvStream, CsvBody, csvRouteOptions } from '../enterprise-import/csv-body';
+import { csvErrorResponses } from '../enterprise-import/enterprise-import-schemas';
 import {
+  Audience,
+  AudienceQuery,
+  MEMBER_IMPORT_DESCRIPTION,
+  MemberImportReport,
   MemberCount,
   MemberListQuery,
   MemberParams,
@@ -14,9 +21,11 @@ import {
   ServiceGroupUpdate,
 } from './service-groups-schemas';
 import {
+  audienceOf,
   changeServiceGroup,
   createServiceGroup,
   excludeMember,
+  importMembers,
   includeMembers,
   removeServiceGroup,
   setMembers,
@@ -37,6 +46,8 @@ export const toServiceGroup = (g: ServiceGroupRow) => ({
 
 export default async function serviceGroupsRoutes(app: AppInstance) {
   const { db } = app.deps.db;
+  // PUT /members/import takes text/csv; the parser lives in this plugin's scope only.
+  acceptCsvStream(app);
 
   app.post(
     '/service-groups',
@@ -150,6 +161,55 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
     async (req, reply) => {
       await excludeMember(db, Number(req.params.id), Number(req.params.enterpriseId));
       return reply.code(204).send(null);
+    },
+  );
+
+  app.put(
+    '/service-groups/:id/members/import',
+    {
+      ...csvRouteOptions,
+      schema: {
+        tags,
+        summary: 'Replace the members of a static group from a CSV of credit codes',
+        description: MEMBER_IMPORT_DESCRIPTION,
+        consumes: ['text/csv'],
+        body: CsvBody('the CSV file: a header row with a credit_code column, then one enterprise per row'),
+        params: IdParams,
+        response: { 200: MemberImportReport, ...errorResponses, ...csvErrorResponses },
+      },
+    },
+    async (req) => importMembers(db, Number(req.params.id), req.body as Readable),
+  );
+
+  // `empty` is given here only: for a rule group, proving that no enterprise matches is a scan of
+  // the enterprises, too dear for every group of a list page.
+  app.get(
+    '/service-groups/:id/audience',
+    {
+      schema: {
+        tags,
+        description:
+          'Who the group reaches now, computed in the database: a rule group by its rule (as publishing matches it), a static ' +
+          'group by its members. Subscriptions are not considered: POST /v1/policies/preview counts who a policy would reach.',
+        params: IdParams,
+        querystring: AudienceQuery,
+        response: { 200: Audience, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const audience = await audienceOf(db, Number(req.params.id), req.query.sampleSize ?? 10);
+      return {
+        enterprises: audience.enterprises,
+        contacts: audience.contacts,
+        reachableContacts: audience.reachableContacts,
+        sample: audience.sample.map((e) => ({
+          enterpriseId: String(e.enterpriseId),
+          name: e.name,
+          district: e.district,
+          industry: { section: e.industrySection, division: e.industryDivision },
+        })),
+        empty: audience.enterprises === 0,
+      };
     },
   );
 }

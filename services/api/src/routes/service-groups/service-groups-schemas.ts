@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { AudienceRule } from '../../schemas/audience-rule';
 import { Id, PageQuery, Timestamp } from '../../schemas/common';
+import { Row, RowProblem } from '../enterprise-import/enterprise-import-schemas';
 
 // A group is either a rule group (rule set: its audience is computed from enterprise attributes)
 // or a static group (rule null: its audience is the member list under /members).
@@ -61,3 +62,48 @@ export const MemberCount = Type.Object({ memberCount: Type.Integer({ description
 export const MemberParams = Type.Object({ id: Id, enterpriseId: Id }, { additionalProperties: false });
 
 export const MemberListQuery = Type.Object(PageQuery, { additionalProperties: false });
+
+export const MemberImportReport = Type.Object({
+  memberCount: Type.Integer({ description: 'members of the group after the import' }),
+  failed: Type.Integer({ description: 'rows left out' }),
+  rows: Type.Array(
+    Type.Object({
+      row: Row,
+      creditCode: Type.Union([Type.String(), Type.Null()], { description: 'normalised; null when the cell was empty' }),
+      errors: Type.Array(RowProblem),
+    }),
+    { description: 'every row left out, in file order: invalid_credit_code, unknown_enterprise, required, wrong_column_count' },
+  ),
+});
+
+export const MEMBER_IMPORT_DESCRIPTION = `Replaces the member list of a static group with the enterprises a CSV file names
+(\`Content-Type: text/csv\`, UTF-8; a header row with a \`credit_code\` column; other columns are ignored, and so are repeated codes).
+The file is read as a stream, so lists of any length are fine (up to 200 MB).
+
+Not all-or-nothing: a code that is invalid or names no enterprise is reported with its line and left out, and the group's members
+become exactly the enterprises of the other rows. A header row alone empties the group. The list is replaced in one transaction
+once the whole file has been read: an empty file, a header without \`credit_code\`, or a malformed line (400 \`invalid_csv\`) changes
+nothing. A rule group has no member list (422 \`rule_group_has_no_members\`).`;
+
+export const AudienceQuery = Type.Object(
+  { sampleSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 10, description: 'enterprises in the sample' })) },
+  { additionalProperties: false },
+);
+
+export const Audience = Type.Object({
+  enterprises: Type.Integer({ description: 'enterprises in the group now' }),
+  contacts: Type.Integer({ description: 'their contacts' }),
+  reachableContacts: Type.Integer({
+    description: 'contacts not suppressed with an address on at least one channel they have not opted out of',
+  }),
+  sample: Type.Array(
+    Type.Object({
+      enterpriseId: Id,
+      name: Type.String(),
+      district: Type.String(),
+      industry: Type.Object({ section: Type.String(), division: Type.Union([Type.String(), Type.Null()]) }),
+    }),
+    { description: 'the first enterprises of the group by id' },
+  ),
+  empty: Type.Boolean({ description: 'true when the group matches no enterprise: a policy targeting only it would reach no one' }),
+});

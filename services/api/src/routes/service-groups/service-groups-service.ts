@@ -1,6 +1,10 @@
-import { validateRule } from '@policy-push/core';
+import type { Readable } from 'node:stream';
+import { isValidCreditCode, normalizeCreditCode, validateRule } from '@policy-push/core';
 import {
   type Database,
+  enterpriseIdsByCreditCode,
+  type GroupAudience,
+  groupAudience,
   type NewServiceGroup,
   type ServiceGroup,
   type Queryable,
@@ -18,7 +22,17 @@ import {
   replaceMembers,
   updateServiceGroup,
 } from '@policy-push/db';
-import { conflict, invalidField, isForeignKeyViolation, notFound, rejected, unprocessable } from '../../errors';
+import {
+  ApiError,
+  conflict,
+  type FieldProblem,
+  invalidField,
+  isForeignKeyViolation,
+  notFound,
+  rejected,
+  unprocessable,
+} from '../../errors';
+import { readCsv } from '../enterprise-import/csv-reader';
 import { type AudienceRuleBody, asAudienceRule } from '../../schemas/audience-rule';
 
 export interface ServiceGroupInput {
@@ -140,4 +154,83 @@ export async function staticGroup(db: Database, id: number): Promise<ServiceGrou
   if (!group) throw notFound('service group');
   if (group.rule) throw ruleGroupHasNoMembers();
   return group;
+}
+
+export interface MemberImportReport {
+  memberCount: number;
+  failed: number;
+  rows: { row: number; creditCode: string | null; errors: FieldProblem[] }[];
+}
+
+// Credit codes are looked up this many at a time while the file is read.
+const LOOKUP_BATCH_SIZE = 500;
+
+/**
+ * Makes a static group's members exactly the enterprises whose credit codes the CSV lists (a
+ * `credit_code` column; other columns are ignored, repeats too). Codes that are invalid or name no
+ * enterprise are reported with their line and left out; the others are applied. The file is read
+ * as a stream, the codes resolved 500 at a time; only their enterprise ids are kept, and the
+ * member list is replaced in one transaction at the end, so a file that cannot be read to the
+ * end (400 invalid_csv) changes nothing.
+ */
+export async function importMembers(db: Database, groupId: number, csv: Readable): Promise<MemberImportReport> {
+  await staticGroup(db, groupId); // 404 or 422 before the upload is read
+  const failed: MemberImportReport['rows'] = [];
+  const rowOfId = new Map<number, { row: number; creditCode: string }>();
+  let pending: { row: number; creditCode: string }[] = [];
+
+  async function resolve() {
+    const ids = await enterpriseIdsByCreditCode(
+      db,
+      pending.map((p) => p.creditCode),
+    );
+    for (const { row, creditCode } of pending) {
+      const id = ids.get(creditCode);
+      if (id === undefined) failed.push({ row, creditCode, errors: [{ path: 'credit_code', code: 'unknown_enterprise' }] });
+      else if (!rowOfId.has(id)) rowOfId.set(id, { row, creditCode });
+    }
+    pending = [];
+  }
+
+  const { stoppedAt } = await readCsv(csv, { required: ['credit_code'], optional: [], otherColumns: 'ignore' }, async (record) => {
+    const creditCode = normalizeCreditCode(record.cells.credit_code);
+    const problem: FieldProblem | undefined =
+      record.problems[0] ??
+      (creditCode === ''
+        ? { path: 'credit_code', code: 'required' }
+        : !isValidCreditCode(creditCode)
+          ? { path: 'credit_code', code: 'invalid_credit_code' }
+          : undefined);
+    if (problem) failed.push({ row: record.row, creditCode: creditCode || null, errors: [problem] });
+    else pending.push({ row: record.row, creditCode });
+    if (pending.length >= LOOKUP_BATCH_SIZE) await resolve();
+  });
+  if (stoppedAt !== null) {
+    throw new ApiError(400, 'invalid_csv', `line ${stoppedAt} is malformed (a quote does not close where it should); nothing was changed`, [
+      { path: `line ${stoppedAt}`, code: 'malformed_csv' },
+    ]);
+  }
+  await resolve();
+
+  const count = await db.transaction(async (tx) => {
+    await staticGroupForUpdate(tx, groupId);
+    // Deleted since they were looked up: reported like the unknown ones.
+    const gone = await missingEnterpriseIds(tx, [...rowOfId.keys()]);
+    for (const id of gone) failed.push({ ...rowOfId.get(id)!, errors: [{ path: 'credit_code', code: 'unknown_enterprise' }] });
+    await replaceMembers(
+      tx,
+      groupId,
+      [...rowOfId.keys()].filter((id) => !gone.has(id)),
+    );
+    return memberCount(tx, groupId);
+  });
+  failed.sort((a, b) => a.row - b.row);
+  return { memberCount: count, failed: failed.length, rows: failed };
+}
+
+/** Who the group reaches now: counts and a sample, computed in SQL. */
+export async function audienceOf(db: Database, id: number, sampleSize: number): Promise<GroupAudience> {
+  const group = await getServiceGroup(db, id);
+  if (!group) throw notFound('service group');
+  return groupAudience(db, group, sampleSize);
 }

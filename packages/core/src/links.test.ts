@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { contactIdFromPreferencesToken, emailConfirmationFromToken, emailConfirmationLink, preferencesLink } from './links';
+import { signToken } from './signed-token';
+
+const secret = 'a-test-secret-that-is-long-enough-1234';
+const now = new Date('2030-03-01T00:00:00Z');
+const day = 86_400_000;
+const tokenOf = (link: string) => link.split('/').pop()!;
+
+describe('preferences links', () => {
+  it('name the contact for 30 days, under the public base URL', () => {
+    const link = preferencesLink('https://push.example.org/', secret, 42, now);
+    expect(link).toMatch(/^https:\/\/push\.example\.org\/p\/42\.[0-9a-z]+\.[A-Za-z0-9_-]{22}$/);
+    expect(contactIdFromPreferencesToken(secret, tokenOf(link), new Date(now.getTime() + 29 * day))).toBe(42);
+    expect(contactIdFromPreferencesToken(secret, tokenOf(link), new Date(now.getTime() + 30 * day))).toBeNull();
+  });
+
+  it('refuse another secret, another purpose, and a subject that is not a contact id', () => {
+    const token = tokenOf(preferencesLink('https://push.example.org', secret, '42', now));
+    expect(contactIdFromPreferencesToken('another-secret-that-is-long-enough-123', token, now)).toBeNull();
+    const unsubscribe = signToken(secret, 'unsubscribe', '42', new Date(now.getTime() + day));
+    expect(contactIdFromPreferencesToken(secret, unsubscribe, now)).toBeNull();
+    for (const subject of ['0', '042', '4-2', '1234567890123456', 'abc']) {
+      expect(
+        contactIdFromPreferencesToken(secret, signToken(secret, 'preferences', subject, new Date(now.getTime() + day)), now),
+      ).toBeNull();
+    }
+  });
+});
+
+describe('email confirmation links', () => {
+  it('name the contact and its address for 7 days', () => {
+    const link = emailConfirmationLink('https://push.example.org', secret, 7, 'Li.Lei@Example.com', now);
+    expect(link).toMatch(/^https:\/\/push\.example\.org\/c\//);
+    const confirmation = emailConfirmationFromToken(secret, tokenOf(link), new Date(now.getTime() + 6 * day))!;
+    expect(confirmation.contactId).toBe(7);
+    expect(confirmation.confirms('li.lei@example.com')).toBe(true);
+    expect(confirmation.confirms('someone.else@example.com')).toBe(false);
+    expect(confirmation.confirms(null)).toBe(false);
+    expect(emailConfirmationFromToken(secret, tokenOf(link), new Date(now.getTime() + 7 * day))).toBeNull();
+  });
+
+  it('do not carry the address, and are not preferences links', () => {
+    const token = tokenOf(emailConfirmationLink('https://push.example.org', secret, 7, 'li.lei@example.com', now));
+    expect(Buffer.from(token.split('.')[0], 'base64url').toString()).not.toContain('example.com');
+    expect(contactIdFromPreferencesToken(secret, token, now)).toBeNull();
+    const preferences = tokenOf(preferencesLink('https://push.example.org', secret, 7, now));
+    expect(emailConfirmationFromToken(secret, preferences, now)).toBeNull();
+  });
+});

@@ -1,0 +1,34 @@
+import type { ContactLocale } from './script';
+
+// An amended policy's update notice says what changed, in the reader's language.
+export interface PolicyFacts {
+  title: string;
+  summary: string;
+  url: string;
+  interpretationUrls: string[];
+  validUntil: Date | null;
+}
+
+type Change = 'title' | 'summary' | 'validity' | 'links';
+
+const WORDS: Record<ContactLocale, { lead: string; sep: string; end: string } & Record<Change, string>> = {
+  'zh-Hans': { lead: '本次修改：', sep: '、', end: '。', title: '标题', summary: '摘要', validity: '有效期', links: '解读链接' },
+  'zh-Hant': { lead: '本次修改：', sep: '、', end: '。', title: '標題', summary: '摘要', validity: '有效期', links: '解讀連結' },
+  en: { lead: 'Changed: ', sep: ', ', end: '. ', title: 'title', summary: 'summary', validity: 'validity', links: 'interpretation links' },
+};
+
+export function changedFields(before: PolicyFacts, after: PolicyFacts): Change[] {
+  const changes: Change[] = [];
+  if (before.title !== after.title) changes.push('title');
+  if (before.summary !== after.summary) changes.push('summary');
+  if ((before.validUntil?.getTime() ?? null) !== (after.validUntil?.getTime() ?? null)) changes.push('validity');
+  if (before.url !== after.url || before.interpretationUrls.join(' ') !== after.interpretationUrls.join(' ')) changes.push('links');
+  return changes;
+}
+
+/** "本次修改：标题、有效期。" — empty when nothing a reader would notice changed. */
+export function describeChanges(before: PolicyFacts, after: PolicyFacts, locale: ContactLocale): string {
+  const w = WORDS[locale];
+  const changes = changedFields(before, after);
+  return changes.length ? `${w.lead}${changes.map((c) => w[c]).join(w.sep)}${w.end}` : '';
+}

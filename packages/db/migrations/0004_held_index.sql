@@ -1,0 +1,1 @@
+CREATE INDEX "deliveries_held_idx" ON "deliveries" USING btree ("digest_period") WHERE status = 'held';

@@ -1,0 +1,126 @@
+// A policy over time (issue: lifecycle): amend, revoke, expire, cancel a scheduled one. Each is
+// a few set-based statements in the caller's transaction; sends in flight finish, and the
+// dispatcher checks the policy's state before every send, so nothing withdrawn goes out after.
+import { sql } from 'drizzle-orm';
+import type { Queryable } from '../create-db';
+import { rowsOf } from '../rows';
+import { policies, policyVersions, pushes } from '../schema';
+import type { NewPolicy, Policy } from './policies-queries';
+import { and, eq } from 'drizzle-orm';
+
+/** Cancels what has not gone out yet: pending and held deliveries of the policy (older versions only when given). */
+export async function cancelUnsent(tx: Queryable, policyId: number, beforeVersion?: number): Promise<number> {
+  const rows = rowsOf(
+    await tx.execute(sql`
+      update deliveries set status = 'cancelled', error_code = 'policy_withdrawn', finished_at = now(), updated_at = now()
+      where policy_id = ${policyId} and status in ('pending', 'held')
+        ${beforeVersion === undefined ? sql`` : sql`and policy_version < ${beforeVersion}`}
+      returning 1`),
+  );
+  return rows.length;
+}
+
+/**
+ * One short notice of `kind` (update or revocation) to every contact that was reached by an
+ * earlier version, on the channel that reached it last. Returns how many were queued.
+ */
+export async function notifyPriorRecipients(
+  tx: Queryable,
+  policyId: number,
+  version: number,
+  kind: 'update' | 'revocation',
+): Promise<number> {
+  const rows = rowsOf(
+    await tx.execute(sql`
+      insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
+        matched_category_ids, matched_group_ids)
+      select distinct on (d.contact_id) d.policy_id, ${version}, d.enterprise_id, d.contact_id, d.channel, ${kind}, 'pending', d.priority,
+        d.matched_category_ids, d.matched_group_ids
+      from deliveries d
+      where d.policy_id = ${policyId} and d.kind in ('policy', 'update') and d.status in ('sent', 'delivered')
+        ${kind === 'update' ? sql`and d.policy_version < ${version}` : sql``}
+      order by d.contact_id, d.id desc
+      on conflict do nothing
+      returning 1`),
+  );
+  return rows.length;
+}
+
+/**
+ * A new version: the old one is kept in policy_versions, its unsent deliveries are cancelled,
+ * prior recipients get an update notice, and a push of the new version finds everyone else.
+ */
+export async function amendPolicy(tx: Queryable, policy: Policy, changes: Partial<NewPolicy>): Promise<Policy> {
+  await tx.insert(policyVersions).values({
+    policyId: policy.id,
+    version: policy.version,
+    title: policy.title,
+    summary: policy.summary,
+    url: policy.url,
+    interpretationUrls: policy.interpretationUrls,
+    validUntil: policy.validUntil,
+  });
+  const version = policy.version + 1;
+  const [amended] = await tx
+    .update(policies)
+    .set({ ...changes, version, updatedAt: new Date() })
+    .where(eq(policies.id, policy.id))
+    .returning();
+  await cancelUnsent(tx, policy.id, version);
+  await notifyPriorRecipients(tx, policy.id, version, 'update');
+  await tx
+    .insert(pushes)
+    .values({ policyId: policy.id, policyVersion: version, status: 'fanning_out', urgent: amended.priority === 'urgent' ? 1 : 0 });
+  return amended;
+}
+
+export async function revokePolicy(
+  tx: Queryable,
+  policy: Policy,
+  reason: string,
+  notify: boolean,
+): Promise<{ policy: Policy; cancelled: number; notices: number }> {
+  const [revoked] = await tx
+    .update(policies)
+    .set({ status: 'revoked', revokedAt: new Date(), revokeReason: reason, updatedAt: new Date() })
+    .where(eq(policies.id, policy.id))
+    .returning();
+  await tx
+    .update(pushes)
+    .set({ status: 'fanned_out', updatedAt: new Date() })
+    .where(and(eq(pushes.policyId, policy.id), eq(pushes.status, 'fanning_out')));
+  const cancelled = await cancelUnsent(tx, policy.id);
+  const notices = notify ? await notifyPriorRecipients(tx, policy.id, policy.version, 'revocation') : 0;
+  return { policy: revoked, cancelled, notices };
+}
+
+/** A scheduled policy withdrawn before its time. */
+export async function cancelScheduled(tx: Queryable, policy: Policy): Promise<Policy> {
+  const [cancelled] = await tx
+    .update(policies)
+    .set({ status: 'cancelled', updatedAt: new Date() })
+    .where(eq(policies.id, policy.id))
+    .returning();
+  await tx.update(pushes).set({ status: 'cancelled', updatedAt: new Date() }).where(eq(pushes.policyId, policy.id));
+  return cancelled;
+}
+
+/** A scheduled policy moved to another time: its push starts then. */
+export async function reschedule(tx: Queryable, policy: Policy, publishAt: Date): Promise<void> {
+  await tx
+    .update(pushes)
+    .set({ startAt: publishAt, updatedAt: new Date() })
+    .where(and(eq(pushes.policyId, policy.id), eq(pushes.policyVersion, policy.version)));
+}
+
+/** Marks policies whose validUntil has passed as expired (失效) and cancels what they have not sent. */
+export async function expirePolicies(db: Queryable): Promise<number[]> {
+  const expired = rowsOf<{ id: string | number }>(
+    await db.execute(sql`
+      update policies set status = 'expired', updated_at = now()
+      where status in ('published', 'scheduled') and valid_until < now()
+      returning id`),
+  ).map((r) => Number(r.id));
+  for (const id of expired) await cancelUnsent(db, id);
+  return expired;
+}

@@ -1,0 +1,145 @@
+// The contact's pages behind signed links, without an account (issue "Subscriptions and policy
+// lifecycle": Preferences page, Consent):
+//   GET  /p/<token>  the preferences page and inbox        (token purpose 'preferences', 30 days)
+//   POST /p/<token>  update-subscription | unsubscribe-all | resubscribe-channel
+//   GET  /c/<token>  confirms the contact's email address  (token purpose 'confirm-email', 7 days)
+// Links are built by packages/core/src/links.ts. The token is checked before anything is read or
+// written; a forged, expired or other-purpose token gets a 400 page.
+import formbody from '@fastify/formbody';
+import { contactIdFromPreferencesToken } from '@policy-push/core';
+import { getPreferencesContact } from '@policy-push/db';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { AppInstance } from '../../app';
+import { ApiError } from '../../errors';
+import { ID_PATTERN } from '../../schemas/common';
+import { contactGonePage, emailConfirmedPage, invalidLinkPage, type Notice, preferencesPage } from './preferences-pages';
+import { actionOf, applyAction, confirmEmail, loadPreferences, type PreferencesForm, problemNotice } from './preferences-service';
+
+const tags = ['preferences'];
+
+// A signed token is about 110 characters, more than the router's default limit for a `:param`
+// (100), so the token is the wildcard, which has no such limit.
+const TokenParams = Type.Object(
+  { '*': Type.String({ maxLength: 1024, description: 'the signed token' }) },
+  { additionalProperties: false },
+);
+
+const OneOrMore = <T extends Parameters<typeof Type.Array>[0]>(item: T) => Type.Union([item, Type.Array(item, { maxItems: 1000 })]);
+const FormBody = Type.Object(
+  {
+    action: Type.Union([Type.Literal('update-subscription'), Type.Literal('unsubscribe-all'), Type.Literal('resubscribe-channel')]),
+    subscriptionId: Type.Optional(Type.String({ pattern: ID_PATTERN })),
+    categoryId: Type.Optional(OneOrMore(Type.String({ pattern: ID_PATTERN }))),
+    // '' is the page's "—": no channel in that place.
+    channel: Type.Optional(OneOrMore(Type.Union([Type.Literal(''), Type.Literal('wechat'), Type.Literal('sms'), Type.Literal('email')]))),
+    frequency: Type.Optional(Type.Union([Type.Literal('immediate'), Type.Literal('daily'), Type.Literal('weekly')])),
+  },
+  { additionalProperties: false, description: 'application/x-www-form-urlencoded; repeat categoryId and channel for several' },
+);
+
+const html = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } });
+const pageResponses = {
+  200: html('the page'),
+  400: html('invalid, expired or other-purpose link; or a form the page cannot have sent'),
+  404: html('the contact, or the subscription, is not there'),
+  422: html('the change is not acceptable (no category left, an unknown category)'),
+};
+
+// The URL holds the token, which is a credential: request logs name the route, never the URL.
+const logSerializers = {
+  req: (req: FastifyRequest) => ({ method: req.method, url: req.routeOptions.url, remoteAddress: req.ip }),
+};
+
+function sendPage(reply: FastifyReply, status: number, body: string) {
+  return (
+    reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      // Personal data: not kept by caches. The page's links lead to other sites, which must not
+      // learn the token from a Referer. No script, no frames, forms post back here only.
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .header('x-frame-options', 'DENY')
+      .header(
+        'content-security-policy',
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      )
+      .send(body)
+  );
+}
+
+export default async function preferencesRoutes(app: AppInstance) {
+  // Form bodies are parsed in this plugin's scope only; the rest of the API speaks JSON.
+  await app.register(formbody);
+  const { db } = app.deps.db;
+  const secret = app.deps.signingSecret;
+
+  /** The page for this token, with a notice on top; or the page that says why there is none. */
+  async function renderFor(reply: FastifyReply, contactId: number, status: number, notice?: Notice) {
+    const view = await loadPreferences(db, contactId);
+    if (!view) return sendPage(reply, 404, contactGonePage());
+    return sendPage(reply, status, preferencesPage(view, notice));
+  }
+
+  app.get(
+    '/p/*',
+    { logSerializers, schema: { tags, summary: 'The preferences page and inbox', params: TokenParams, response: pageResponses } },
+    async (req, reply) => {
+      const contactId = contactIdFromPreferencesToken(secret, req.params['*']);
+      if (contactId === null) return sendPage(reply, 400, invalidLinkPage());
+      return renderFor(reply, contactId, 200);
+    },
+  );
+
+  app.post(
+    '/p/*',
+    {
+      logSerializers,
+      // A bad form is answered with the page (and a 400), not the API's JSON: the token is checked first.
+      attachValidation: true,
+      schema: { tags, summary: 'Change preferences from the page', params: TokenParams, body: FormBody, response: pageResponses },
+    },
+    async (req, reply) => {
+      const contactId = contactIdFromPreferencesToken(secret, req.params['*']);
+      if (contactId === null) return sendPage(reply, 400, invalidLinkPage());
+      const contact = await getPreferencesContact(db, contactId);
+      if (!contact) return sendPage(reply, 404, contactGonePage());
+      let notice: Notice;
+      let status = 200;
+      try {
+        if (req.validationError) throw new ApiError(400, 'invalid_form', req.validationError.message);
+        notice = await applyAction(db, contact, actionOf(req.body as PreferencesForm));
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.statusCode >= 500) throw err;
+        // Refused before anything was written: the page shows the state as it is, and why.
+        notice = problemNotice(err);
+        status = err.statusCode;
+      }
+      return renderFor(reply, contactId, status, notice);
+    },
+  );
+
+  app.get(
+    '/c/*',
+    {
+      logSerializers,
+      schema: {
+        tags,
+        summary: 'Confirms an email address',
+        params: TokenParams,
+        response: {
+          200: html('confirmed'),
+          400: html('invalid or expired link, or the address changed since'),
+          404: html('the contact is gone'),
+        },
+      },
+    },
+    async (req, reply) => {
+      const result = await confirmEmail(db, secret, req.params['*']);
+      if (result.outcome === 'invalid') return sendPage(reply, 400, invalidLinkPage());
+      if (result.outcome === 'gone') return sendPage(reply, 404, contactGonePage());
+      return sendPage(reply, 200, emailConfirmedPage(result.at, result.justNow));
+    },
+  );
+}

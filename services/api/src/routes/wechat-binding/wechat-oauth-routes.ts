@@ -1,0 +1,86 @@
+// GET /wechat/oauth/callback: where WeChat's web authorisation returns with `code` and the signed
+// `state` (wechat-binding-service.ts). Public: the signed state is the credential.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { AppInstance } from '../../app';
+import { ApiError } from '../../errors';
+import { ErrorResponse } from '../../schemas/common';
+import { boundPage, codeRefusedPage, contactGonePage, invalidLinkPage, unavailablePage } from './wechat-binding-pages';
+import { completeOauthBinding, OAUTH_CALLBACK_PATH } from './wechat-binding-service';
+
+const CallbackQuery = Type.Object(
+  {
+    code: Type.String({ minLength: 1, maxLength: 512, description: 'the authorisation code' }),
+    state: Type.String({ minLength: 1, maxLength: 128, description: 'the signed binding scene' }),
+  },
+  { additionalProperties: true },
+);
+const Html = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } });
+
+// Request logs show the route, never the code or the state.
+const logSerializers = { req: (req: FastifyRequest) => ({ method: req.method, url: OAUTH_CALLBACK_PATH }) };
+
+function html(reply: FastifyReply, status: number, body: string) {
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+    .send(body);
+}
+
+export default async function wechatOauthRoutes(app: AppInstance) {
+  const { config, db, signingSecret } = app.deps;
+
+  app.get(
+    OAUTH_CALLBACK_PATH,
+    {
+      logSerializers,
+      schema: {
+        tags: ['contacts'],
+        description: 'The end of WeChat web authorisation (snsapi_base): binds the openid to the contact named by the signed `state`.',
+        querystring: CallbackQuery,
+        produces: ['text/html'],
+        response: {
+          200: Html('linked'),
+          400: {
+            description: 'forged or expired state, or a code WeChat refused; nothing written',
+            content: { 'text/html': { schema: Type.String() }, 'application/json': { schema: ErrorResponse } },
+          },
+          404: {
+            description: 'the contact no longer exists (page), or WeChat is not configured (wechat_not_configured)',
+            content: { 'text/html': { schema: Type.String() }, 'application/json': { schema: ErrorResponse } },
+          },
+          502: Html('WeChat could not be reached'),
+        },
+      },
+    },
+    async (req, reply) => {
+      const settings = config.providers.wechat;
+      if (!settings) throw new ApiError(404, 'wechat_not_configured', 'WeChat is not configured on this service');
+      let result;
+      try {
+        result = await completeOauthBinding(
+          { db: db.db, settings, signingSecret, timeoutMs: config.providers.timeoutMs },
+          req.query.code,
+          req.query.state,
+        );
+      } catch (err) {
+        req.log.warn({ err }, 'wechat oauth code exchange failed');
+        return html(reply, 502, unavailablePage());
+      }
+      req.log.info({ result }, 'wechat oauth binding');
+      switch (result) {
+        case 'bound':
+          return html(reply, 200, boundPage());
+        case 'invalid_state':
+          return html(reply, 400, invalidLinkPage());
+        case 'code_refused':
+          return html(reply, 400, codeRefusedPage());
+        case 'contact_gone':
+          return html(reply, 404, contactGonePage());
+      }
+    },
+  );
+}
