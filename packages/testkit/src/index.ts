@@ -4,3 +4,4 @@ export * from './test-db';
 export * from './fake-twilio';
 export * from './smtp-test-server';
 export * from './fake-wechat';
+export * from './free-port';

@@ -1,10 +1,9 @@
 // Twilio's webhooks: signatures, receipts (repeated, out of order) and STOP / START, through
 // inject() and end to end from the fake Twilio to the listening app.
-import { createServer } from 'node:net';
 import { createTwilioSmsAdapter } from '@policy-push/channels';
 import { createLogger, parseConfig, smsSegments } from '@policy-push/core';
 import { ackDeliveries, claimDeliveries, rowsOf } from '@policy-push/db';
-import { type FakeTwilio, startFakeTwilio } from '@policy-push/testkit';
+import { type FakeTwilio, startFakeTwilio, freePort } from '@policy-push/testkit';
 import { sql } from 'drizzle-orm';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,17 +37,6 @@ afterAll(async () => {
   await fake.close();
   await h.close();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** POSTs a form through inject(), signed for `signedUrl` (by default the public URL of `path`). */
 function post(path: string, params: Record<string, string>, signature: string | null = sign(`${baseUrl}${path}`, params)) {
