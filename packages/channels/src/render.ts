@@ -36,7 +36,7 @@ export interface DeliveryContext {
     smsSignature: string;
     wechatTemplate: { templateId: string; fields: { key: string; type: string }[] } | null;
   };
-  links: { policy: string; unsubscribe: string };
+  links: { policy: string; unsubscribe: string; preferences?: string };
   smsSegmentBudget: number;
 }
 
@@ -66,7 +66,11 @@ export function renderOutbound(ctx: DeliveryContext): OutboundMessage {
       return { deliveryId, channel: 'sms', to, content: { text, segments } };
     }
     case 'email': {
-      const rendered = renderEmail(policy, { link: ctx.links.policy, unsubscribeUrl: ctx.links.unsubscribe });
+      const rendered = renderEmail(policy, {
+        link: ctx.links.policy,
+        unsubscribeUrl: ctx.links.unsubscribe,
+        preferencesUrl: ctx.links.preferences,
+      });
       return { deliveryId, channel: 'email', to, content: { ...rendered, unsubscribeUrl: ctx.links.unsubscribe } };
     }
   }

@@ -66,6 +66,10 @@ export interface DispatcherSettings {
   scheduleCron: string;
   /** How late a delivery may still go on its channel; past it, a paused channel falls back. */
   deliverByMinutes: { normal: number; urgent: number };
+  /** At most this many pushes per address per day across all departments (0 = no cap); the rest wait for the digest. */
+  recipientDailyCap: number;
+  /** Bulk email only to addresses confirmed by their link (for deployments that ask for it). */
+  requireConfirmedEmail: boolean;
   /** SMS and WeChat wait out these hours (Asia/Shanghai) unless urgent; a contact may have its own. */
   quietHours: string;
   /** Consecutive provider failures that open a channel's circuit, and how long it stays open. */
@@ -116,6 +120,8 @@ export function parseConfig(env: Env): Config {
         normal: int(env, 'DELIVER_BY_MINUTES', 1_440, 1, 43_200),
         urgent: int(env, 'URGENT_DELIVER_BY_MINUTES', 10, 1, 1_440),
       },
+      recipientDailyCap: int(env, 'RECIPIENT_DAILY_CAP', 5, 0, 1_000),
+      requireConfirmedEmail: bool(env, 'REQUIRE_CONFIRMED_EMAIL', false),
       quietHours:
         optionalMatch(env, 'QUIET_HOURS', /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'must look like 22:00-08:00') ??
         '22:00-08:00',

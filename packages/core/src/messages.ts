@@ -46,6 +46,8 @@ export interface MessageWords {
   docNumber: string;
   readFullText: string;
   unsubscribe: string;
+  /** The preferences page: subscriptions, channels, frequency, and the inbox of every policy sent. */
+  preferences: string;
   htmlLang: string;
   /** The publication date in running text (WeChat time/date fields keep the platform's own format). */
   date: (d: Date) => string;
@@ -61,6 +63,7 @@ export const MESSAGE_WORDS: Record<ContactLocale, MessageWords> = {
     docNumber: '文号',
     readFullText: '查看全文',
     unsubscribe: '退订',
+    preferences: '管理订阅和查看已收政策',
     htmlLang: 'zh-CN',
     date: (d) => formatShanghaiDate(d),
   },
@@ -73,6 +76,7 @@ export const MESSAGE_WORDS: Record<ContactLocale, MessageWords> = {
     docNumber: '文號',
     readFullText: '查看全文',
     unsubscribe: '退訂',
+    preferences: '管理訂閱和查看已收政策',
     htmlLang: 'zh-HK',
     date: (d) => formatShanghaiDate(d),
   },
@@ -88,6 +92,7 @@ export const MESSAGE_WORDS: Record<ContactLocale, MessageWords> = {
     docNumber: 'Document No.',
     readFullText: 'Read the full text',
     unsubscribe: 'Unsubscribe',
+    preferences: 'Manage subscriptions and see every policy sent',
     htmlLang: 'en',
     date: (d) => formatEnglishDate(d),
   },
@@ -385,7 +390,7 @@ export interface EmailRendered {
   html: string;
 }
 
-export function renderEmail(p: MessagePolicy, opts: { link: string; unsubscribeUrl: string }): EmailRendered {
+export function renderEmail(p: MessagePolicy, opts: { link: string; unsubscribeUrl: string; preferencesUrl?: string }): EmailRendered {
   const t = messageText(p);
   const w = t.words;
   const title = titleWithKind(t, p.kind);
@@ -402,6 +407,7 @@ export function renderEmail(p: MessagePolicy, opts: { link: string; unsubscribeU
     '',
     w.readFullText + w.colon + opts.link,
     '',
+    ...(opts.preferencesUrl ? [w.preferences + w.colon + opts.preferencesUrl] : []),
     w.unsubscribe + w.colon + opts.unsubscribeUrl,
     '',
   ].join('\n');
@@ -412,7 +418,7 @@ export function renderEmail(p: MessagePolicy, opts: { link: string; unsubscribeU
     `<p>${escapeHtml(dept)} · ${escapeHtml(docNumber)} · ${escapeHtml(date)}</p>`,
     `<p>${escapeHtml(t.summary)}</p>`,
     `<p>${htmlLink(opts.link, w.readFullText, w.colon)}</p>`,
-    `<hr><p style="font-size:12px;color:#666">${htmlLink(opts.unsubscribeUrl, w.unsubscribe, w.colon)}</p>`,
+    `<hr><p style="font-size:12px;color:#666">${opts.preferencesUrl ? `${htmlLink(opts.preferencesUrl, w.preferences, w.colon)} · ` : ''}${htmlLink(opts.unsubscribeUrl, w.unsubscribe, w.colon)}</p>`,
     '</body></html>',
     '',
   ].join('\n');

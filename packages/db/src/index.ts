@@ -24,3 +24,4 @@ export * from './queries/provider-tokens-queries';
 export * from './queries/preferences-queries';
 export * from './queries/enterprise-import-queries';
 export * from './queries/digest-queries';
+export * from './queries/recipient-cap-queries';

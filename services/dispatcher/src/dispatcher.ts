@@ -4,6 +4,11 @@ import type { Config, Logger } from '@policy-push/core';
 import { safeError } from '@policy-push/core';
 import {
   ackDeliveries,
+  addressKey,
+  beijingDay,
+  countSends,
+  type SendContext,
+  sendsToday,
   type ClaimedDelivery,
   claimDeliveries,
   claimJobRun,
@@ -21,7 +26,7 @@ import { CircuitBreaker } from './circuit-breaker';
 import { mapLimit } from './map-limit';
 import { type Allowance, RateLimiter } from './rate-limiter';
 import { jobs } from './registry';
-import { type SendDecision, sendOne } from './send-one';
+import { type CapState, type SendDecision, sendOne } from './send-one';
 import { WakeSignal } from './wake-signal';
 
 export interface DispatcherDeps {
@@ -75,7 +80,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   };
 
   async function fanOutStep(): Promise<boolean> {
-    const chunk = await fanOutNextChunk(db.db, settings.fanoutChunkSize);
+    const chunk = await fanOutNextChunk(db.db, settings.fanoutChunkSize, { requireConfirmedEmail: settings.requireConfirmedEmail });
     if (chunk && chunk.inserted > 0) signal.wake();
     if (chunk?.done) log.info({ pushId: chunk.pushId }, 'push fanned out');
     return chunk !== null;
@@ -86,10 +91,17 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     if (!batch.length) return false;
     try {
       const ctx = await loadSendContext(db.db, batch);
-      const decisions = await mapLimit(batch, settings.sendConcurrency, (d) => sendOne(d, ctx, sendDeps));
+      const cap = await capState(batch, ctx);
+      const decisions = await mapLimit(batch, settings.sendConcurrency, (d) => sendOne(d, ctx, sendDeps, cap));
       const outcomes = decisions.map((x) => x.outcome);
       await ackDeliveries(db.db, outcomes, worker);
       await applyEffects(batch, decisions);
+      if (cap)
+        await countSends(
+          db.db,
+          decisions.flatMap((x) => (x.addressKey ? [x.addressKey] : [])),
+          cap.day,
+        );
       log.info({ claimed: batch.length, sent: outcomes.filter((o) => o.status === 'sent').length }, 'batch sent');
     } catch (err) {
       // Nothing was acked: give the batch back rather than wait for the lease to expire.
@@ -100,6 +112,18 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
       throw err;
     }
     return true;
+  }
+
+  /** Today's counts for the batch's addresses, when the per-recipient cap is on. */
+  async function capState(batch: ClaimedDelivery[], ctx: SendContext): Promise<CapState | undefined> {
+    if (!settings.recipientDailyCap) return undefined;
+    const day = beijingDay(new Date(clock.now()));
+    const keys = batch.flatMap((d) => {
+      const c = ctx.contacts.get(d.contactId);
+      const to = c && { wechat: c.wechatOpenid, sms: c.phone, email: c.email }[d.channel];
+      return to ? [addressKey(d.channel, to)] : [];
+    });
+    return { day, counts: await sendsToday(db.db, keys, day) };
   }
 
   /** What the sends taught us: channels to pause, contacts who refused a channel, config errors for ops. */

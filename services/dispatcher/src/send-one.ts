@@ -1,6 +1,13 @@
 import { type Channel, type ChannelAdapter, renderOutbound, type SendResult } from '@policy-push/channels';
 import { describeChanges, type DispatcherSettings, preferencesLink, quietUntil, retryDelayMs, signToken } from '@policy-push/core';
-import type { ClaimedDelivery, DigestItem, PolicyForMessage, SendContext, SendOutcome } from '@policy-push/db';
+import {
+  addressKey,
+  type ClaimedDelivery,
+  type DigestItem,
+  type PolicyForMessage,
+  type SendContext,
+  type SendOutcome,
+} from '@policy-push/db';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { RateLimiter } from './rate-limiter';
 
@@ -16,9 +23,17 @@ export interface SendDeps {
   random?: () => number;
 }
 
+/** Pushes each address got today (per-recipient cap), shared by one batch's sends. */
+export interface CapState {
+  day: string;
+  counts: Map<string, number>;
+}
+
 /** One delivery's next state, and what else the send taught us about the contact or the channel. */
 export interface SendDecision {
   outcome: SendOutcome;
+  /** The address's cap key, when this send counts against the per-recipient cap. */
+  addressKey?: string;
   /** Close the channel to claims until then (a provider's 429 or quota). */
   pause?: { until: Date; reason: string };
   /** The recipient refused this channel: opt the contact out of it. */
@@ -51,7 +66,7 @@ function stillWanted(d: ClaimedDelivery, policy: PolicyForMessage): boolean {
  * Decides and performs one claimed delivery: checks it is still wanted, renders it, waits for the
  * provider's allowance, calls the channel and turns the answer into the delivery's next state.
  */
-export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDeps): Promise<SendDecision> {
+export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDeps, cap?: CapState): Promise<SendDecision> {
   const end = (status: SendOutcome['status'], errorCode: string | null): SendDecision => ({
     outcome: { id: d.id, attempt: d.attempts, status, providerMessageId: null, errorCode, retryInMs: 0, attemptRecord: null },
   });
@@ -69,6 +84,16 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
     const opens = quietUntil(new Date(deps.now()), contact.quietHours ?? deps.settings.quietHours);
     if (opens) return wait(d, policy, deps, opens.getTime(), 'quiet_hours', null, false);
   }
+  // The per-recipient cap: one accountant's phone must not get twenty pushes a day. What is over
+  // it waits for the contact's next daily digest instead of being dropped. Urgent ones go through.
+  const capKey = cap && !urgent && (d.kind === 'policy' || d.kind === 'update') ? addressKey(d.channel, to) : undefined;
+  if (capKey && cap) {
+    const used = cap.counts.get(capKey) ?? 0;
+    if (used >= deps.settings.recipientDailyCap) {
+      return { outcome: { ...end('held', 'recipient_cap').outcome, uncounted: true, holdFor: 'daily' } };
+    }
+    cap.counts.set(capKey, used + 1);
+  }
 
   const message = renderOutbound({
     deliveryId: String(d.id),
@@ -85,7 +110,11 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
       urgent,
     },
     department: policy.department,
-    links: { policy: policy.url, unsubscribe: unsubscribeLink(d.id, deps) },
+    links: {
+      policy: policy.url,
+      unsubscribe: unsubscribeLink(d.id, deps),
+      preferences: preferencesLink(deps.publicBaseUrl, deps.signingSecret, d.contactId, new Date(deps.now())),
+    },
     smsSegmentBudget: deps.smsSegmentBudget,
   });
 
@@ -107,7 +136,8 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
   const latencyMs = Math.round(performance.now() - started);
   // Only the provider failing counts against it; a refused message is the provider working.
   breaker.record(result.outcome !== 'retryable' || !!result.pauseChannel);
-  return decide(d, policy, result, latencyMs, deps);
+  const decision = decide(d, policy, result, latencyMs, deps);
+  return decision.outcome.status === 'sent' && capKey ? { ...decision, addressKey: capKey } : decision;
 }
 
 function decide(d: ClaimedDelivery, policy: PolicyForMessage, result: SendResult, latencyMs: number, deps: SendDeps): SendDecision {

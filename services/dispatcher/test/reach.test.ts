@@ -1,7 +1,7 @@
 // Reach when a channel fails: fallback to the contact's next channel, pauses instead of burnt attempts.
 import type { Channel, ChannelAdapter, OutboundMessage, SendResult } from '@policy-push/channels';
 import { createLogger, parseConfig } from '@policy-push/core';
-import { claimDeliveries, rowsOf } from '@policy-push/db';
+import { claimDeliveries, fanOutNextChunk, rowsOf } from '@policy-push/db';
 import { acceptingAdapter, countingAdapter, createTestDb, seedPolicy, seedSubscribers, type TestDb } from '@policy-push/testkit';
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -158,5 +158,42 @@ describe('quiet hours', () => {
     await vi.waitFor(async () => expect((await rows(t)).filter((r) => r.status === 'sent')).toHaveLength(4));
     await morning.stop();
     expect(calls.filter((m) => m.channel === 'sms')).toHaveLength(4);
+  });
+});
+
+describe('per-recipient limits', () => {
+  let t: TestDb;
+  beforeEach(async () => {
+    t = await createTestDb();
+  });
+  afterEach(() => t.drop());
+
+  it('caps the pushes an address gets in a day; the rest wait for its daily digest', async () => {
+    const s = await seedSubscribers(t.db, 1);
+    for (let i = 0; i < 3; i++) await seedPolicy(t.db, s);
+    const calls: OutboundMessage[] = [];
+    const d = await startDispatcher({
+      config: parseConfig({ QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20', RECIPIENT_DAILY_CAP: '2' }),
+      db: t,
+      logger,
+      signingSecret: secret,
+      withJobs: false,
+      adapters: adapters(async () => ({ outcome: 'accepted', providerMessageId: 'x' }), calls),
+    });
+    await vi.waitFor(async () => expect((await rows(t)).map((r) => r.status).sort()).toEqual(['held', 'sent', 'sent']));
+    await d.stop();
+    expect(calls).toHaveLength(2);
+    const [held] = rowsOf<{ digest_period: string; error_code: string; attempts: number }>(
+      await t.db.execute(sql`select digest_period, error_code, attempts from deliveries where status = 'held'`),
+    );
+    expect(held).toEqual({ digest_period: 'daily', error_code: 'recipient_cap', attempts: 0 });
+  });
+
+  it('sends bulk email only to confirmed addresses when the deployment asks for it', async () => {
+    const s = await seedSubscribers(t.db, 3);
+    await t.db.execute(sql`update contacts set email_confirmed_at = now() where id = (select min(id) from contacts)`);
+    await seedPolicy(t.db, s);
+    while (await fanOutNextChunk(t.db, 100, { requireConfirmedEmail: true })) {}
+    expect(await rows(t)).toHaveLength(1);
   });
 });

@@ -136,7 +136,11 @@ export interface ChunkResult {
  * Fans out the next chunk of the next due push, in one transaction. Returns null when no push is
  * waiting. The caller loops while it gets results.
  */
-export async function fanOutNextChunk(db: Database, chunkSize: number): Promise<ChunkResult | null> {
+export async function fanOutNextChunk(
+  db: Database,
+  chunkSize: number,
+  opts: { requireConfirmedEmail?: boolean } = {},
+): Promise<ChunkResult | null> {
   return db.transaction(async (tx) => {
     const push = await lockDuePush(tx);
     if (!push) return null;
@@ -149,7 +153,7 @@ export async function fanOutNextChunk(db: Database, chunkSize: number): Promise<
       await tx.execute(sql`update pushes set status = 'fanned_out', fanned_out_at = now(), updated_at = now() where id = ${push.pushId}`);
       return { pushId: push.pushId, inserted: 0, done: true };
     }
-    const target = await loadMatchTarget(tx, push.policy);
+    const target = await loadMatchTarget(tx, push.policy, opts);
     const inserted = await insertMatchedDeliveries(tx, push, target, { from: push.checkpoint, to: upto });
     await tx.execute(sql`
       update pushes set checkpoint = ${upto}, matched = matched + ${inserted}, updated_at = now() where id = ${push.pushId}`);

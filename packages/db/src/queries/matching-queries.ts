@@ -25,6 +25,8 @@ export interface MatchTarget {
   /** True when the policy names neither target groups nor a rule: every subscriber is in. */
   everyone: boolean;
   urgent: boolean;
+  /** Email only to addresses confirmed by their link (a deployment setting). */
+  requireConfirmedEmail?: boolean;
 }
 
 /** A rule as a predicate over the enterprise row `e`. */
@@ -101,7 +103,7 @@ export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number
         and case ch.channel
               when 'wechat' then c.wechat_openid is not null
               when 'sms' then c.phone is not null
-              when 'email' then c.email is not null
+              when 'email' then c.email is not null ${target.requireConfirmedEmail ? sql`and c.email_confirmed_at is not null` : sql``}
               else false
             end
     )
@@ -131,6 +133,7 @@ export async function expandCategories(db: Queryable, ids: number[]): Promise<nu
 export async function loadMatchTarget(
   db: Queryable,
   policy: { departmentId: number; categoryIds: number[]; targetGroupIds: number[]; audienceRule: AudienceRule | null; priority: string },
+  opts: { requireConfirmedEmail?: boolean } = {},
 ): Promise<MatchTarget> {
   const groups = rowsOf<{ id: number | string; rule: AudienceRule | null }>(
     await db.execute(sql`select id, rule from service_groups where id = any(${bigintArray(policy.targetGroupIds)}) order by id`),
@@ -142,6 +145,7 @@ export async function loadMatchTarget(
     rule: policy.audienceRule,
     everyone: !policy.targetGroupIds.length && !policy.audienceRule,
     urgent: policy.priority === 'urgent',
+    requireConfirmedEmail: opts.requireConfirmedEmail,
   };
 }
 

@@ -177,13 +177,15 @@ export interface SendOutcome {
   id: number;
   attempt: number;
   /** sent | pending (retry later) | failed | suppressed | cancelled */
-  status: 'sent' | 'pending' | 'failed' | 'suppressed' | 'cancelled';
+  status: 'sent' | 'pending' | 'failed' | 'suppressed' | 'cancelled' | 'held';
   providerMessageId: string | null;
   errorCode: string | null;
   /** For retries: wait this long before the next attempt. */
   retryInMs: number;
   /** The provider was closed (pause, quota, open circuit): this claim does not count as an attempt. */
   uncounted?: boolean;
+  /** With status held: the digest it now waits for (the per-recipient cap was reached). */
+  holdFor?: 'daily';
   /** Recorded as an attempt when a provider was called. */
   attemptRecord: { outcome: string; providerCode: string | null; error: string | null; latencyMs: number; response: unknown } | null;
 }
@@ -213,6 +215,7 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
       set status = v.status,
           provider_message_id = coalesce(v.pmid, d.provider_message_id),
           attempts = d.attempts - case when v.uncounted then 1 else 0 end,
+          digest_period = coalesce(v.hold_for, d.digest_period),
           error_code = v.code,
           locked_until = null,
           next_attempt_at = case when v.status = 'pending' then now() + v.retry_ms * interval '1 millisecond' else d.next_attempt_at end,
@@ -221,8 +224,9 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
           updated_at = now()
       from unnest(${bigintArray(outcomes.map((o) => o.id))}, ${textArray(outcomes.map((o) => o.status))},
         ${textArray(outcomes.map((o) => o.providerMessageId) as string[])}, ${textArray(outcomes.map((o) => o.errorCode) as string[])},
-        ${intArray(outcomes.map((o) => o.retryInMs))}, ${booleanArray(outcomes.map((o) => o.uncounted ?? false))})
-        as v(id, status, pmid, code, retry_ms, uncounted)
+        ${intArray(outcomes.map((o) => o.retryInMs))}, ${booleanArray(outcomes.map((o) => o.uncounted ?? false))},
+        ${textArray(outcomes.map((o) => o.holdFor ?? null) as string[])})
+        as v(id, status, pmid, code, retry_ms, uncounted, hold_for)
       where d.id = v.id and d.status = 'sending'
       returning d.id`),
   );

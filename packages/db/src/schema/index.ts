@@ -1,3 +1,4 @@
+export * from './address-daily-sends';
 export * from './api-keys';
 export * from './categories';
 export * from './channel-pauses';

@@ -65,13 +65,17 @@ export default async function policiesRoutes(app: AppInstance) {
     },
     async (req) => {
       const values = await checkPolicy(db, req.body);
-      const target = await loadMatchTarget(db, {
-        departmentId: values.departmentId,
-        categoryIds: values.categoryIds ?? [],
-        targetGroupIds: values.targetGroupIds ?? [],
-        audienceRule: values.audienceRule ?? null,
-        priority: values.priority ?? 'normal',
-      });
+      const target = await loadMatchTarget(
+        db,
+        {
+          departmentId: values.departmentId,
+          categoryIds: values.categoryIds ?? [],
+          targetGroupIds: values.targetGroupIds ?? [],
+          audienceRule: values.audienceRule ?? null,
+          priority: values.priority ?? 'normal',
+        },
+        { requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail },
+      );
       const preview = await previewAudience(db, target, PREVIEW_SAMPLE);
       return {
         ...preview,
