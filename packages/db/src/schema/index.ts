@@ -1,5 +1,6 @@
 export * from './address-daily-sends';
 export * from './api-keys';
+export * from './audit-log';
 export * from './categories';
 export * from './channel-pauses';
 export * from './contacts';

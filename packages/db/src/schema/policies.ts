@@ -1,5 +1,5 @@
 import type { AudienceRule } from '@policy-push/core';
-import { bigint, integer, jsonb, pgTable, text, unique } from 'drizzle-orm/pg-core';
+import { bigint, boolean, integer, jsonb, pgTable, text, unique } from 'drizzle-orm/pg-core';
 import { at, createdAt, id, ref, updatedAt } from './columns';
 import { departments } from './departments';
 
@@ -26,6 +26,8 @@ export const policies = pgTable(
     version: integer('version').notNull().default(1),
     publishAt: at('publish_at').notNull().defaultNow(),
     validUntil: at('valid_until'),
+    // Published with a test key: its deliveries go through the sandbox only.
+    test: boolean('test').notNull().default(false),
     revokedAt: at('revoked_at'),
     revokeReason: text('revoke_reason'),
     createdAt: createdAt(),
