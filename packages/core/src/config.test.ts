@@ -24,9 +24,24 @@ describe('parseConfig', () => {
     ['ADMIN_API_KEY', 'short'],
     ['DISPATCH_BATCH_SIZE', '0'],
     ['PUBLIC_BASE_URL', 'ftp://example.com'],
+    ['STALLED_PUSH_MINUTES', '0'],
+    ['STALLED_PUSH_MINUTES', 'ten'],
+    ['PROVIDER_FAILURE_RATE', '0'],
+    ['PROVIDER_FAILURE_RATE', '1'],
+    ['PROVIDER_FAILURE_RATE', '20%'],
+    ['PROVIDER_FAILURE_RATE', '-0.1'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
+  });
+
+  it('reads the health thresholds: a stalled push after 10 minutes, an unhealthy provider past 20% failures', () => {
+    expect(parseConfig({}).dispatcher).toMatchObject({ stalledPushMinutes: 10, providerFailureRate: 0.2 });
+    expect(parseConfig({ STALLED_PUSH_MINUTES: '3', PROVIDER_FAILURE_RATE: '0.05' }).dispatcher).toMatchObject({
+      stalledPushMinutes: 3,
+      providerFailureRate: 0.05,
+    });
+    expect(parseConfig({ PROVIDER_FAILURE_RATE: '.5' }).dispatcher.providerFailureRate).toBe(0.5);
   });
 
   it('reads per-channel attempt limits over the common one', () => {

@@ -74,6 +74,10 @@ export interface DispatcherSettings {
   quietHours: string;
   /** Consecutive provider failures that open a channel's circuit, and how long it stays open. */
   breaker: { failures: number; cooldownMs: number };
+  /** A push with work waiting and no delivery of it moving for this long is reported as stalled (log, metrics, /ops). */
+  stalledPushMinutes: number;
+  /** A provider failing more than this share of its last 100 sends is reported as unhealthy. */
+  providerFailureRate: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -129,6 +133,8 @@ export function parseConfig(env: Env): Config {
         failures: int(env, 'BREAKER_FAILURES', 5, 1, 1_000),
         cooldownMs: int(env, 'BREAKER_COOLDOWN_MS', 30_000, 100, 3_600_000),
       },
+      stalledPushMinutes: int(env, 'STALLED_PUSH_MINUTES', 10, 1, 1_440),
+      providerFailureRate: fraction(env, 'PROVIDER_FAILURE_RATE', 0.2),
     },
   };
 }
@@ -194,6 +200,16 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   if (!/^-?\d+$/.test(v)) throw new ConfigError(name, `must be a whole number, got "${v}"`);
   const n = Number(v);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/** A share between 0 and 1 exclusive, such as 0.2: 0 would flag every failure, 1 none. */
+function fraction(env: Env, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  if (!/^(0?\.\d+|0|1(\.0+)?)$/.test(v)) throw new ConfigError(name, `must be a number between 0 and 1 such as 0.2, got "${v}"`);
+  const n = Number(v);
+  if (n <= 0 || n >= 1) throw new ConfigError(name, `must be more than 0 and less than 1, got ${n}`);
   return n;
 }
 

@@ -13,3 +13,4 @@ export * from './signed-token';
 export * from './links';
 export * from './quiet-hours';
 export * from './policy-changes';
+export * from './confirmation-email';

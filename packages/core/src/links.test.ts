@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { contactIdFromPreferencesToken, emailConfirmationFromToken, emailConfirmationLink, preferencesLink } from './links';
+import {
+  contactIdFromPreferencesToken,
+  deliveryIdFromOpenToken,
+  emailConfirmationFromToken,
+  emailConfirmationLink,
+  openLink,
+  preferencesLink,
+} from './links';
 import { signToken } from './signed-token';
 
 const secret = 'a-test-secret-that-is-long-enough-1234';
@@ -46,5 +53,31 @@ describe('email confirmation links', () => {
     expect(contactIdFromPreferencesToken(secret, token, now)).toBeNull();
     const preferences = tokenOf(preferencesLink('https://push.example.org', secret, 7, now));
     expect(emailConfirmationFromToken(secret, preferences, now)).toBeNull();
+  });
+});
+
+describe('open links', () => {
+  it('name the delivery in base 36 for 400 days, and stay short', () => {
+    const link = openLink('https://push.example.org/', secret, 123456789, now);
+    expect(link).toMatch(/^https:\/\/push\.example\.org\/r\/21i3v9\.[0-9a-z]+\.[A-Za-z0-9_-]{22}$/);
+    expect(tokenOf(link).length).toBeLessThanOrEqual(36);
+    expect(deliveryIdFromOpenToken(secret, tokenOf(link), new Date(now.getTime() + 399 * day))).toBe(123456789);
+    expect(deliveryIdFromOpenToken(secret, tokenOf(link), new Date(now.getTime() + 400 * day))).toBeNull();
+    expect(deliveryIdFromOpenToken(secret, tokenOf(openLink('https://x.example', secret, '999999999999999', now)), now)).toBe(
+      999999999999999,
+    );
+  });
+
+  it('refuse another secret, another purpose, a changed character and a subject that is not an id', () => {
+    const token = tokenOf(openLink('https://push.example.org', secret, 42, now));
+    expect(deliveryIdFromOpenToken('another-secret-that-is-long-enough-123', token, now)).toBeNull();
+    expect(deliveryIdFromOpenToken(secret, signToken(secret, 'unsubscribe', '16', new Date(now.getTime() + day)), now)).toBeNull();
+    const [subject, expiry, mac] = token.split('.');
+    expect(deliveryIdFromOpenToken(secret, `${subject}.${expiry}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`, now)).toBeNull();
+    expect(subject).toBe((42).toString(36));
+    expect(deliveryIdFromOpenToken(secret, `17.${expiry}.${mac}`, now)).toBeNull();
+    for (const s of ['0', '0a', 'A', '-1', 'zzzzzzzzzzz', '1:2']) {
+      expect(deliveryIdFromOpenToken(secret, signToken(secret, 'open', s, new Date(now.getTime() + day)), now)).toBeNull();
+    }
   });
 });

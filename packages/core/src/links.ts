@@ -59,3 +59,27 @@ export function emailConfirmationFromToken(
   if (!id || !CONTACT_ID.test(id) || !digest || extra !== undefined) return null;
   return { contactId: Number(id), confirms: (email) => email !== null && emailDigest(email) === digest };
 }
+
+// The open link (`/r/<token>`): every link in a message goes through it, so the service learns that
+// the message was opened (awareness, 知曉度) without a tracker or a pixel, then redirects to the
+// policy or its interpretation. It rides in SMS, where characters cost, so the delivery id is
+// signed in base 36 (a billion is 6 characters); and it must keep working as long as an old
+// message is kept, so it lasts as long as the unsubscribe link beside it.
+export const OPEN_PURPOSE = 'open';
+export const OPEN_LINK_DAYS = 400;
+// Base 36 of a positive id up to 15 decimal digits (the API's id range): at most 10 characters.
+const BASE36_ID = /^[1-9a-z][0-9a-z]{0,9}$/;
+
+/** `${publicBaseUrl}/r/<token>`: the delivery's link to its policy, for 400 days from `now`. */
+export function openLink(publicBaseUrl: string, signingSecret: string, deliveryId: number | string, now: Date): string {
+  const subject = Number(deliveryId).toString(36);
+  return `${base(publicBaseUrl)}/r/${signToken(signingSecret, OPEN_PURPOSE, subject, daysAfter(now, OPEN_LINK_DAYS))}`;
+}
+
+/** The delivery id an authentic, unexpired open token names; null for anything else. */
+export function deliveryIdFromOpenToken(signingSecret: string, token: string, now: Date = new Date()): number | null {
+  const subject = verifyToken(signingSecret, OPEN_PURPOSE, token, now);
+  if (!subject || !BASE36_ID.test(subject)) return null;
+  const id = parseInt(subject, 36);
+  return Number.isSafeInteger(id) && id <= 999_999_999_999_999 ? id : null;
+}

@@ -25,3 +25,9 @@ export * from './queries/preferences-queries';
 export * from './queries/enterprise-import-queries';
 export * from './queries/digest-queries';
 export * from './queries/recipient-cap-queries';
+export * from './queries/reach-queries';
+export * from './queries/engagement-queries';
+export * from './queries/ops-queries';
+// The query builder's operators, from the one drizzle-orm instance the schema was built with
+// (a second copy, resolved with other peers, would not accept these tables' types).
+export { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';

@@ -5,3 +5,4 @@ export * from './fake-twilio';
 export * from './smtp-test-server';
 export * from './fake-wechat';
 export * from './free-port';
+export * from './reach-fixture';

@@ -13,8 +13,10 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { createMetrics, type Metrics } from './metrics/metrics-registry';
 import { requireApiKey } from './plugins/auth';
 import { errorHandler } from './plugins/error-handler';
+import { httpMetrics } from './plugins/http-metrics';
 import { strictValidation } from './plugins/validation';
 import healthRoutes from './routes/health/health-routes';
 import { publicRoutes, v1Routes } from './routes';
@@ -25,6 +27,8 @@ export interface AppDeps {
   logger: Logger;
   /** Key for signed links (unsubscribe, WeChat binding). */
   signingSecret: string;
+  /** The process's metrics registry; one of its own when absent. Embedded mode shares it with the dispatcher. */
+  metrics?: Metrics;
 }
 
 export type AppInstance = FastifyInstance<
@@ -38,6 +42,7 @@ export type AppInstance = FastifyInstance<
 declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
+    metrics: Metrics;
   }
 }
 
@@ -64,6 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('deps', deps);
+  app.decorate('metrics', deps.metrics ?? createMetrics());
+  httpMetrics(app, app.metrics);
   strictValidation(app);
   // The API speaks JSON; anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');

@@ -7,6 +7,7 @@ import { createDb, type Db, type DbConfig, migrate, signingSecret } from '@polic
 import { createAdapters, startDispatcher } from '@policy-push/dispatcher';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app';
+import { createMetrics } from './metrics/metrics-registry';
 import { demoDataPresent, seedDemoData } from './demo/demo-data';
 import { countApiKeys, createApiKey } from './services/api-keys';
 
@@ -28,10 +29,12 @@ async function main() {
   await prepareData(config, db, logger);
 
   const secret = await signingSecret(db.db, config.signingSecret);
-  const app = await buildApp({ config, db, logger, signingSecret: secret });
+  // One registry for the process: in embedded mode the dispatcher's sends show on the API's /metrics.
+  const metrics = createMetrics();
+  const app = await buildApp({ config, db, logger, signingSecret: secret, metrics });
   const adapters = withDispatcher ? createAdapters(config, db.db, logger) : undefined;
   const dispatcher = adapters
-    ? await startDispatcher({ config, db, logger, adapters: adapters.byChannel, signingSecret: secret })
+    ? await startDispatcher({ config, db, logger, adapters: adapters.byChannel, signingSecret: secret, metrics })
     : undefined;
 
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {

@@ -1,6 +1,5 @@
 import { createLogger, generateCreditCode, parseConfig } from '@policy-push/core';
-import { rowsOf, signingSecret } from '@policy-push/db';
-import { sql } from 'drizzle-orm';
+import { rowsOf, signingSecret, sql } from '@policy-push/db';
 import { expect } from 'vitest';
 import { createTestDb, type TestDb } from '@policy-push/testkit';
 import { type AppInstance, buildApp } from '../src/app';

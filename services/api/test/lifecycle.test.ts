@@ -1,8 +1,7 @@
 // A policy over time: amend, revoke, cancel, expire — through the API with a real dispatcher.
 import { createLogger, parseConfig } from '@policy-push/core';
-import { expirePolicies, fanOutNextChunk, rowsOf } from '@policy-push/db';
+import { expirePolicies, fanOutNextChunk, rowsOf, sql } from '@policy-push/db';
 import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, call, policyBody, seedWorld, type TestApp } from './helpers';
 
@@ -153,5 +152,42 @@ describe('policy lifecycle', () => {
     expect(await expirePolicies(h.t.db)).toContain(Number(policy.id));
     expect((await call(h, 'GET', `/v1/policies/${policy.id}`)).status).toBe('expired');
     expect((await call(h, 'GET', `/v1/policies?status=expired`)).items.map((p: { id: string }) => p.id)).toContain(policy.id);
+  });
+});
+
+describe('email confirmation', () => {
+  it('sends a confirmation link that confirms the address', async () => {
+    const h = await buildTestApp();
+    const logger = createLogger({ level: 'silent' });
+    const adapters = createAdapters(h.app.deps.config, h.t.db, logger, { receiptDelayMs: 5 });
+    const dispatcher = await startDispatcher({
+      config: parseConfig({ QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20' }),
+      db: h.t,
+      logger,
+      adapters: adapters.byChannel,
+      withJobs: false,
+      signingSecret: h.app.deps.signingSecret,
+    });
+    try {
+      const world = await seedWorld(h, [{ email: 'confirm-me@example.com' }]);
+      const contactId = world.enterprises[0].contact.id;
+      const { deliveryId } = await call(h, 'POST', `/v1/contacts/${contactId}/email-confirmation`, undefined, 202);
+      const sent = async () =>
+        rowsOf<{ content: { text: string } }>(
+          await h.t.db.execute(sql`select content from sandbox_messages where delivery_id = ${Number(deliveryId)}`),
+        );
+      await vi.waitFor(async () => expect(await sent()).toHaveLength(1), { timeout: 10_000 });
+      const link = (await sent())[0].content.text.match(/http:\/\/\S+\/c\/\S+/)![0];
+      const page = await h.app.inject({ url: new URL(link).pathname });
+      expect(page.statusCode).toBe(200);
+      expect((await call(h, 'GET', `/v1/contacts/${contactId}`, undefined, 200)).emailConfirmedAt).not.toBeNull();
+      expect(
+        (await h.app.inject({ method: 'POST', url: `/v1/contacts/${contactId}/email-confirmation`, headers: h.auth })).statusCode,
+      ).toBe(409);
+    } finally {
+      await dispatcher.stop();
+      await adapters.close();
+      await h.close();
+    }
   });
 });

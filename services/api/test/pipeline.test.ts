@@ -1,7 +1,6 @@
 // publish → fan-out → claim → send → receipt, through the API and a real dispatcher on the sandbox.
 import { createLogger, parseConfig } from '@policy-push/core';
-import { sql } from 'drizzle-orm';
-import { rowsOf } from '@policy-push/db';
+import { rowsOf, sql } from '@policy-push/db';
 import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, call, policyBody, seedWorld, tableCounts, type TestApp } from './helpers';

@@ -3,7 +3,7 @@
 // reaches every reachable contact, falls back where a channel fails, and the delivery log shows
 // each receipt that came back through the webhooks.
 import { createLogger } from '@policy-push/core';
-import { rowsOf } from '@policy-push/db';
+import { rowsOf, sql } from '@policy-push/db';
 import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
 import {
   type FakeTwilio,
@@ -14,7 +14,6 @@ import {
   startFakeWechat,
   startSmtpTestServer,
 } from '@policy-push/testkit';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, call, policyBody, seedWorld, type TestApp } from './helpers';
 

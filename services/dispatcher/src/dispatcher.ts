@@ -12,6 +12,7 @@ import {
   type ClaimedDelivery,
   claimDeliveries,
   claimJobRun,
+  extendLeases,
   type Db,
   fanOutNextChunk,
   loadSendContext,
@@ -25,6 +26,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { CircuitBreaker } from './circuit-breaker';
 import { mapLimit } from './map-limit';
 import { type Allowance, RateLimiter } from './rate-limiter';
+import { type DispatcherMetrics, noDispatcherMetrics, observeBatch } from './metrics';
 import { jobs } from './registry';
 import { type CapState, type SendDecision, sendOne } from './send-one';
 import { WakeSignal } from './wake-signal';
@@ -41,6 +43,8 @@ export interface DispatcherDeps {
   random?: () => number;
   /** The clock for send decisions (quiet hours, pauses); tests set the hour. */
   now?: () => number;
+  /** Where send latency, outcomes and breaker states go (the API's registry in embedded mode). */
+  metrics?: DispatcherMetrics;
 }
 
 export interface Dispatcher {
@@ -89,10 +93,22 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   async function sendStep(): Promise<boolean> {
     const batch = await claimDeliveries(db.db, { limit: settings.claimBatchSize, leaseSeconds: settings.leaseSeconds });
     if (!batch.length) return false;
+    // A batch may take longer than its lease (a slow provider, a rate limit): renew it while it is
+    // in flight, or the sweep would hand it to another dispatcher and it would be sent twice.
+    const renew = setInterval(
+      () =>
+        void extendLeases(
+          db.db,
+          batch.map((d) => d.id),
+          settings.leaseSeconds,
+        ).catch((err) => log.warn({ err: safeError(err) }, 'lease not renewed')),
+      (settings.leaseSeconds * 1000) / 3,
+    );
     try {
       const ctx = await loadSendContext(db.db, batch);
       const cap = await capState(batch, ctx);
       const decisions = await mapLimit(batch, settings.sendConcurrency, (d) => sendOne(d, ctx, sendDeps, cap));
+      observeBatch(deps.metrics ?? noDispatcherMetrics, batch, decisions, deps.adapters, sendDeps.breakers);
       const outcomes = decisions.map((x) => x.outcome);
       await ackDeliveries(db.db, outcomes, worker);
       await applyEffects(batch, decisions);
@@ -110,6 +126,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
         batch.map((d) => d.id),
       ).catch(() => {});
       throw err;
+    } finally {
+      clearInterval(renew);
     }
     return true;
   }
@@ -153,6 +171,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   }
 
   const tasks: ScheduledTask[] = [];
+  const providers = Object.fromEntries(Object.entries(deps.adapters).map(([c, a]) => [c, a.provider])) as Record<Channel, string>;
+  const jobDeps = { db: db.db, logger: log, settings, providers };
   if (deps.withJobs !== false) {
     for (const job of jobs) {
       tasks.push(
@@ -161,7 +181,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
           async ({ date }) => {
             if (stopping) return;
             try {
-              if (await claimJobRun(db.db, job.name, date.toISOString())) await job.run({ db: db.db, logger: log }, date);
+              if (await claimJobRun(db.db, job.name, date.toISOString())) await job.run(jobDeps, date);
             } catch (err) {
               log.error({ err: safeError(err), job: job.name }, 'job failed');
             }

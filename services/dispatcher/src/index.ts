@@ -1,2 +1,4 @@
 export * from './adapters';
 export * from './dispatcher';
+export * from './metrics';
+export { checkHealth, type HealthReport, type ProviderHealth, PROVIDER_MIN_SENDS, PROVIDER_WINDOW } from './jobs/health-check';

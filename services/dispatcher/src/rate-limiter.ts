@@ -23,7 +23,7 @@ export interface Clock {
 export type Permit = { ok: true } | { ok: false; until: Date };
 
 export class RateLimiter {
-  private local = new Map<string, { windowStart: number; left: number }>();
+  private local = new Map<string, { windowStart: number; left: number; spent: boolean; taking?: Promise<void> }>();
 
   constructor(
     private readonly store: WindowStore,
@@ -46,19 +46,36 @@ export class RateLimiter {
   }
 
   private async takeLocal(a: Allowance, start: number, units: number): Promise<boolean> {
-    let slot = this.local.get(a.bucket);
-    if (!slot || slot.windowStart !== start) {
-      slot = { windowStart: start, left: 0 };
-      this.local.set(a.bucket, slot);
+    for (;;) {
+      let slot = this.local.get(a.bucket);
+      if (!slot || slot.windowStart !== start) {
+        slot = { windowStart: start, left: 0, spent: false };
+        this.local.set(a.bucket, slot);
+      }
+      if (slot.left >= units) {
+        slot.left -= units;
+        return true;
+      }
+      if (slot.spent) return false;
+      // One request to the shared window at a time per bucket: the sends in flight wait for it
+      // rather than all queueing on the same row (a tenth of the window at a time).
+      if (!slot.taking) {
+        const s = slot;
+        const slice = Math.max(units - s.left, Math.ceil(a.limit / 10));
+        s.taking = this.store.take(a.bucket, new Date(start), slice, a.limit).then(
+          (granted) => {
+            s.left += granted;
+            if (granted < slice) s.spent = true;
+            s.taking = undefined;
+          },
+          (err) => {
+            s.taking = undefined;
+            throw err;
+          },
+        );
+      }
+      await slot.taking;
     }
-    if (slot.left < units) {
-      // A tenth of the window at a time (at least what this send needs).
-      const slice = Math.max(units - slot.left, Math.ceil(a.limit / 10));
-      slot.left += await this.store.take(a.bucket, new Date(start), slice, a.limit);
-    }
-    if (slot.left < units) return false;
-    slot.left -= units;
-    return true;
   }
 }
 

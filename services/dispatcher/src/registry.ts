@@ -1,12 +1,18 @@
+import type { Channel } from '@policy-push/channels';
 import type { DispatcherSettings, Logger } from '@policy-push/core';
 import type { Database } from '@policy-push/db';
 import { dailyDigest, weeklyDigest } from './jobs/digests';
+import { healthCheck } from './jobs/health-check';
 import { leaseSweep } from './jobs/lease-sweep';
 import { policyExpiry } from './jobs/policy-expiry';
+import { reachRefresh } from './jobs/reach-refresh';
 
 export interface JobDeps {
   db: Database;
   logger: Logger;
+  settings: DispatcherSettings;
+  /** The provider behind each channel in this process, for logs. */
+  providers: Record<Channel, string>;
 }
 
 /** A periodic job: runs once per firing across all replicas (see claimJobRun). */
@@ -18,4 +24,4 @@ export interface Job {
   run(deps: JobDeps, firedAt: Date): Promise<void>;
 }
 
-export const jobs: Job[] = [leaseSweep, policyExpiry, dailyDigest, weeklyDigest];
+export const jobs: Job[] = [leaseSweep, policyExpiry, dailyDigest, weeklyDigest, healthCheck, reachRefresh];

@@ -1,5 +1,16 @@
-import { type Channel, type ChannelAdapter, renderOutbound, type SendResult } from '@policy-push/channels';
-import { describeChanges, type DispatcherSettings, preferencesLink, quietUntil, retryDelayMs, signToken } from '@policy-push/core';
+import { type Channel, type ChannelAdapter, type OutboundMessage, renderOutbound, type SendResult } from '@policy-push/channels';
+import {
+  describeChanges,
+  type DispatcherSettings,
+  emailConfirmationLink,
+  normaliseLocale,
+  openLink,
+  preferencesLink,
+  quietUntil,
+  renderConfirmationEmail,
+  retryDelayMs,
+  signToken,
+} from '@policy-push/core';
 import {
   addressKey,
   type ClaimedDelivery,
@@ -58,7 +69,7 @@ function summaries(d: ClaimedDelivery, policy: PolicyForMessage): { summary: str
 /** Whether the policy still wants this delivery: revocation notices go out for revoked policies only. */
 function stillWanted(d: ClaimedDelivery, policy: PolicyForMessage): boolean {
   if (d.kind === 'revocation') return policy.status === 'revoked';
-  if (d.kind === 'digest') return true;
+  if (d.kind === 'digest' || d.kind === 'confirmation') return true;
   return policy.status === 'published' && policy.version === d.policyVersion;
 }
 
@@ -75,7 +86,12 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
   const to = contact?.[ADDRESS[d.channel]];
   // Opted out or unreachable since the fan-out: never send.
   if (!contact || contact.suppressed || contact.optedOut.includes(d.channel) || !to) return end('suppressed', 'contact_unreachable');
-  const policy = d.kind === 'digest' ? digestAsPolicy(d, ctx.digests.get(d.id) ?? [], deps) : ctx.policies.get(d.policyId ?? 0);
+  const policy =
+    d.kind === 'digest'
+      ? digestAsPolicy(d, ctx.digests.get(d.id) ?? [], deps)
+      : d.kind === 'confirmation'
+        ? serviceMessage(deps)
+        : ctx.policies.get(d.policyId ?? 0);
   if (!policy || !stillWanted(d, policy)) return end('cancelled', 'policy_withdrawn');
   if (d.attempts > deps.settings.maxAttempts[d.channel]) return end('failed', 'attempts_exhausted');
   const urgent = policy.priority === 'urgent';
@@ -95,28 +111,33 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
     cap.counts.set(capKey, used + 1);
   }
 
-  const message = renderOutbound({
-    deliveryId: String(d.id),
-    channel: d.channel,
-    to,
-    locale: contact.locale,
-    kind: d.kind === 'digest' ? 'policy' : d.kind,
-    policy: {
-      title: policy.title,
-      ...summaries(d, policy),
-      url: policy.url,
-      docNumber: policy.docNumber,
-      publishedAt: policy.publishAt,
-      urgent,
-    },
-    department: policy.department,
-    links: {
-      policy: policy.url,
-      unsubscribe: unsubscribeLink(d.id, deps),
-      preferences: preferencesLink(deps.publicBaseUrl, deps.signingSecret, d.contactId, new Date(deps.now())),
-    },
-    smsSegmentBudget: deps.smsSegmentBudget,
-  });
+  const message: OutboundMessage =
+    d.kind === 'confirmation' && d.channel === 'email'
+      ? confirmationMessage(d, to, contact.locale, deps)
+      : renderOutbound({
+          deliveryId: String(d.id),
+          channel: d.channel,
+          to,
+          locale: contact.locale,
+          kind: d.kind === 'digest' || d.kind === 'confirmation' ? 'policy' : d.kind,
+          policy: {
+            title: policy.title,
+            ...summaries(d, policy),
+            url: policy.url,
+            docNumber: policy.docNumber,
+            publishedAt: policy.publishAt,
+            urgent,
+          },
+          department: policy.department,
+          links: {
+            // Every message links through the signed open redirect (/r/…), which counts the open
+            // for awareness and then leads to the policy (a digest's leads to the contact's inbox).
+            policy: openLink(deps.publicBaseUrl, deps.signingSecret, d.id, new Date(deps.now())),
+            unsubscribe: unsubscribeLink(d.id, deps),
+            preferences: preferencesLink(deps.publicBaseUrl, deps.signingSecret, d.contactId, new Date(deps.now())),
+          },
+          smsSegmentBudget: deps.smsSegmentBudget,
+        });
 
   const permit = await deps.limiter.acquire(d.channel, message.channel === 'sms' ? message.content.segments : 1);
   if (!permit.ok) {
@@ -143,6 +164,7 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
 function decide(d: ClaimedDelivery, policy: PolicyForMessage, result: SendResult, latencyMs: number, deps: SendDeps): SendDecision {
   const attemptRecord = {
     outcome: result.outcome,
+    provider: deps.adapters[d.channel].provider,
     providerCode: result.outcome === 'accepted' ? null : result.code,
     error: result.outcome === 'accepted' ? null : result.message,
     latencyMs,
@@ -231,6 +253,39 @@ function digestAsPolicy(d: ClaimedDelivery, items: DigestItem[], deps: SendDeps)
     validUntil: null,
     previous: null,
     department: items[0].department,
+  };
+}
+
+/** Messages of the service itself (an email confirmation) have no policy: they are due now. */
+function serviceMessage(deps: SendDeps): PolicyForMessage {
+  const now = new Date(deps.now());
+  return {
+    id: 0,
+    version: 0,
+    status: 'published',
+    docNumber: '',
+    title: '',
+    summary: '',
+    titleEn: null,
+    summaryEn: null,
+    url: deps.publicBaseUrl,
+    priority: 'normal',
+    publishAt: now,
+    interpretationUrls: [],
+    validUntil: null,
+    previous: null,
+    department: { nameZh: '', nameEn: '', smsSignature: '', wechatTemplate: null },
+  };
+}
+
+/** The confirmation email: a signed link that confirms exactly this contact's current address. */
+function confirmationMessage(d: ClaimedDelivery, email: string, locale: string, deps: SendDeps): OutboundMessage {
+  const link = emailConfirmationLink(deps.publicBaseUrl, deps.signingSecret, d.contactId, email, new Date(deps.now()));
+  return {
+    deliveryId: String(d.id),
+    channel: 'email',
+    to: email,
+    content: { ...renderConfirmationEmail(normaliseLocale(locale), link), unsubscribeUrl: unsubscribeLink(d.id, deps) },
   };
 }
 

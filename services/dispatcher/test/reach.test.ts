@@ -197,3 +197,35 @@ describe('per-recipient limits', () => {
     expect(await rows(t)).toHaveLength(1);
   });
 });
+
+describe('one address, one message', () => {
+  let t: TestDb;
+  beforeEach(async () => {
+    t = await createTestDb();
+  });
+  afterEach(() => t.drop());
+
+  it('one phone shared by five enterprises receives one SMS; the others are linked to it', async () => {
+    const s = await seedSubscribers(t.db, 5);
+    // One accountant's phone serves all five enterprises.
+    await t.db.execute(sql`update contacts set phone = '+12025550188', channels = '{sms}'`);
+    await seedPolicy(t.db, s);
+    const calls: OutboundMessage[] = [];
+    const d = await startDispatcher({
+      config: parseConfig({ QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20' }),
+      db: t,
+      logger,
+      signingSecret: secret,
+      withJobs: false,
+      adapters: adapters(async (m) => ({ outcome: 'accepted', providerMessageId: `sms-${m.deliveryId}` }), calls),
+    });
+    await vi.waitFor(async () => expect((await rows(t)).filter((r) => r.status === 'sent')).toHaveLength(1));
+    await d.stop();
+    expect(calls).toHaveLength(1);
+    const all = rowsOf<{ id: string; status: string; duplicate_of: string | null }>(
+      await t.db.execute(sql`select id::text as id, status, duplicate_of::text as duplicate_of from deliveries order by id`),
+    );
+    const sent = all.find((r) => r.status === 'sent')!;
+    expect(all.filter((r) => r.status === 'merged').map((r) => r.duplicate_of)).toEqual(Array(4).fill(sent.id));
+  });
+});

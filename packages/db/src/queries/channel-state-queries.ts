@@ -61,3 +61,14 @@ export async function signingSecret(db: Queryable, configured?: string): Promise
   const [row] = rowsOf<{ value: string }>(await db.execute(sql`select value from service_secrets where name = 'signing'`));
   return row.value;
 }
+
+/** Queues the email that asks a contact to confirm its address (sent by the dispatcher, urgent-first). */
+export async function queueEmailConfirmation(db: Queryable, contactId: number, enterpriseId: number): Promise<number> {
+  const [row] = rowsOf<{ id: string | number }>(
+    await db.execute(sql`
+      insert into deliveries (enterprise_id, contact_id, channel, kind, status, priority)
+      values (${enterpriseId}, ${contactId}, 'email', 'confirmation', 'pending', 0)
+      returning id`),
+  );
+  return Number(row.id);
+}

@@ -16,7 +16,7 @@ export interface ClaimedDelivery {
   policyVersion: number | null;
   contactId: number;
   channel: 'wechat' | 'sms' | 'email';
-  kind: 'policy' | 'update' | 'revocation' | 'digest';
+  kind: 'policy' | 'update' | 'revocation' | 'digest' | 'confirmation';
   attempts: number;
   priority: number;
 }
@@ -187,7 +187,15 @@ export interface SendOutcome {
   /** With status held: the digest it now waits for (the per-recipient cap was reached). */
   holdFor?: 'daily';
   /** Recorded as an attempt when a provider was called. */
-  attemptRecord: { outcome: string; providerCode: string | null; error: string | null; latencyMs: number; response: unknown } | null;
+  attemptRecord: {
+    outcome: string;
+    /** The adapter's provider name (twilio, wechat, smtp, sandbox…), for the delivery log's provider filter. */
+    provider?: string;
+    providerCode: string | null;
+    error: string | null;
+    latencyMs: number;
+    response: unknown;
+  } | null;
 }
 
 /**
@@ -200,14 +208,15 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
   const attempts = outcomes.filter((o) => o.attemptRecord);
   if (attempts.length) {
     await db.execute(sql`
-      insert into delivery_attempts (delivery_id, attempt, outcome, provider_code, provider_message_id, error, latency_ms, worker, response)
-      select v.id, v.attempt, v.outcome, v.code, v.pmid, v.error, v.latency, ${worker}, v.response::jsonb
+      insert into delivery_attempts (delivery_id, attempt, outcome, provider, provider_code, provider_message_id, error, latency_ms, worker, response)
+      select v.id, v.attempt, v.outcome, v.provider, v.code, v.pmid, v.error, v.latency, ${worker}, v.response::jsonb
       from unnest(${bigintArray(attempts.map((o) => o.id))}, ${intArray(attempts.map((o) => o.attempt))},
-        ${textArray(attempts.map((o) => o.attemptRecord!.outcome))}, ${textArray(attempts.map((o) => o.attemptRecord!.providerCode) as string[])},
+        ${textArray(attempts.map((o) => o.attemptRecord!.outcome))}, ${textArray(attempts.map((o) => o.attemptRecord!.provider ?? null) as string[])},
+        ${textArray(attempts.map((o) => o.attemptRecord!.providerCode) as string[])},
         ${textArray(attempts.map((o) => o.providerMessageId) as string[])}, ${textArray(attempts.map((o) => o.attemptRecord!.error) as string[])},
         ${intArray(attempts.map((o) => o.attemptRecord!.latencyMs))},
         ${textArray(attempts.map((o) => (o.attemptRecord!.response === undefined ? null : JSON.stringify(o.attemptRecord!.response))) as string[])})
-        as v(id, attempt, outcome, code, pmid, error, latency, response)`);
+        as v(id, attempt, outcome, provider, code, pmid, error, latency, response)`);
   }
   const rows = rowsOf<{ id: string | number }>(
     await db.execute(sql`
@@ -237,6 +246,14 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
   await applyStoredReceipts(db, acked);
   await createFallbacks(db, acked);
   return acked;
+}
+
+/** Keeps the lease of a batch still being sent (a slow provider, a rate limit) from running out. */
+export async function extendLeases(db: Queryable, ids: number[], leaseSeconds: number): Promise<void> {
+  if (!ids.length) return;
+  await db.execute(sql`
+    update deliveries set locked_until = now() + ${leaseSeconds} * interval '1 second'
+    where id = any(${bigintArray(ids)}) and status = 'sending'`);
 }
 
 /** Returns deliveries whose lease expired (their dispatcher died) to pending. */

@@ -60,5 +60,13 @@ export const deliveries = pgTable(
     index('deliveries_provider_message_idx')
       .on(t.providerMessageId)
       .where(sql`provider_message_id is not null`),
+    // Small partial indexes (only merged and digested rows have these): when a delivery moves, the
+    // reach triggers find the rows that share its fate (merged into it, or folded into its digest).
+    index('deliveries_duplicate_of_idx')
+      .on(t.duplicateOf)
+      .where(sql`duplicate_of is not null`),
+    index('deliveries_digest_idx')
+      .on(t.digestId)
+      .where(sql`digest_id is not null`),
   ],
 );

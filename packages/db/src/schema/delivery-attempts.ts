@@ -9,6 +9,8 @@ export const deliveryAttempts = pgTable(
     deliveryId: ref('delivery_id').notNull(),
     attempt: smallint('attempt').notNull(),
     outcome: text('outcome').notNull(), // accepted | retryable | permanent
+    // The adapter's provider name (twilio, wechat, smtp, sandbox…); null for attempts recorded before it was kept.
+    provider: text('provider'),
     providerCode: text('provider_code'),
     providerMessageId: text('provider_message_id'),
     error: text('error'),

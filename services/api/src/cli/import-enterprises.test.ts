@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { generateCreditCode } from '@policy-push/core';
-import { contacts, enterprises } from '@policy-push/db';
+import { contacts, enterprises, eq } from '@policy-push/db';
 import { createTestDb, type TestDb, testDatabaseUrl } from '@policy-push/testkit';
-import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importEnterprisesCli } from './import-enterprises';
 

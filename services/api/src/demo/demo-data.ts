@@ -10,8 +10,7 @@ import {
   generateCreditCode,
   industrySections,
 } from '@policy-push/core';
-import { categories, contacts, type Database, departments, enterprises, serviceGroups, subscriptions } from '@policy-push/db';
-import { eq, sql } from 'drizzle-orm';
+import { categories, contacts, type Database, departments, enterprises, serviceGroups, subscriptions, eq, sql } from '@policy-push/db';
 
 const TAGS = ['高新技术企业', '规上工业', '专精特新', '外资企业', '初创企业', '小微企业'];
 const NAME_WORDS = ['华南', '珠江', '羊城', '穗通', '南粤', '天河', '越秀', '白云', '黄埔', '番禺', '岭南', '花城'];

@@ -1,6 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { apiKeys, type Queryable } from '@policy-push/db';
-import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { apiKeys, type Queryable, and, eq, isNull, lt, or, sql } from '@policy-push/db';
 
 // A key is `pp_` + 40 random characters. Its first 13 characters are the public prefix used to
 // find it; only the SHA-256 of the whole key is stored.

@@ -1,5 +1,4 @@
-import { contacts } from '@policy-push/db';
-import { eq } from 'drizzle-orm';
+import { contacts, eq } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, tableCounts, type TestApp, expectRefused } from '../../../test/helpers';
 

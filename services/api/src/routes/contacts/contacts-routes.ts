@@ -1,7 +1,15 @@
-import { type Contact as ContactRow, deleteContact, getContact, getEnterprise, listContacts } from '@policy-push/db';
+import {
+  type Contact as ContactRow,
+  deleteContact,
+  getContact,
+  getEnterprise,
+  listContacts,
+  notifyWork,
+  queueEmailConfirmation,
+} from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
-import { notFound } from '../../errors';
+import { ApiError, invalidField, notFound } from '../../errors';
 import { errorResponses, IdParams, iso, Page, page } from '../../schemas/common';
 import { Contact, ContactCreate, ContactListQuery, ContactUpdate } from './contacts-schemas';
 import { changeContact, type ConsentSource, createContact } from './contacts-service';
@@ -87,6 +95,30 @@ export default async function contactsRoutes(app: AppInstance) {
     async (req, reply) => {
       if (!(await deleteContact(db, Number(req.params.id)))) throw notFound('contact');
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/contacts/:id/email-confirmation',
+    {
+      schema: {
+        tags,
+        summary: 'Send the contact a link that confirms its email address (needed for bulk email where REQUIRE_CONFIRMED_EMAIL is set)',
+        params: IdParams,
+        response: { 202: Type.Object({ deliveryId: Type.String() }), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const contact = await getContact(db, Number(req.params.id));
+      if (!contact) throw notFound('contact');
+      if (!contact.email) throw invalidField('email', 'no_email', 'the contact has no email address');
+      if (contact.emailConfirmedAt) throw new ApiError(409, 'already_confirmed', 'the email address is confirmed already');
+      const deliveryId = await db.transaction(async (tx) => {
+        const id = await queueEmailConfirmation(tx, contact.id, contact.enterpriseId);
+        await notifyWork(tx);
+        return id;
+      });
+      return reply.code(202).send({ deliveryId: String(deliveryId) });
     },
   );
 }

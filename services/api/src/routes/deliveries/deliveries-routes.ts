@@ -1,79 +1,14 @@
-import { type Delivery, getDeliveryWithHistory, listDeliveries } from '@policy-push/db';
+// The delivery log (issue 5, "Delivery logs"): search, one delivery's timeline and why it was
+// sent, a streaming CSV export, and an audited retry of failed deliveries.
+import { listDeliveries } from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
-import { notFound } from '../../errors';
-import { errorResponses, Id, IdParams, Page, PageQuery, page, Timestamp } from '../../schemas/common';
+import { ErrorResponse, errorResponses, IdParams, Page, page } from '../../schemas/common';
+import { deliveriesCsv } from './deliveries-export';
+import { DeliveryDetail, DeliverySchema, ExportQuery, ListQuery, RetryBody, RetryResponse } from './deliveries-schemas';
+import { deliveryDetail, filterOf, retryDeliveries, toDelivery } from './deliveries-service';
 
 const tags = ['deliveries'];
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-const STATUSES = ['pending', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled', 'suppressed', 'held', 'digested'];
-
-const DeliverySchema = Type.Object({
-  id: Id,
-  policyId: Nullable(Id),
-  policyVersion: Nullable(Type.Integer()),
-  enterpriseId: Id,
-  contactId: Id,
-  channel: Type.String(),
-  kind: Type.String(),
-  status: Type.String(),
-  priority: Type.String({ description: 'urgent | normal' }),
-  attempts: Type.Integer(),
-  nextAttemptAt: Timestamp,
-  providerMessageId: Nullable(Type.String()),
-  errorCode: Nullable(Type.String()),
-  why: Type.Object({ categoryIds: Type.Array(Id), groupIds: Type.Array(Id) }),
-  fallbackOf: Nullable(Id),
-  sentAt: Nullable(Timestamp),
-  finishedAt: Nullable(Timestamp),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
-
-const DeliveryDetail = Type.Object({
-  ...DeliverySchema.properties,
-  attempts: Type.Integer(),
-  history: Type.Object({
-    attempts: Type.Array(
-      Type.Object({
-        attempt: Type.Integer(),
-        outcome: Type.String(),
-        providerCode: Nullable(Type.String()),
-        providerMessageId: Nullable(Type.String()),
-        error: Nullable(Type.String()),
-        latencyMs: Type.Integer(),
-        worker: Type.String(),
-        at: Timestamp,
-      }),
-    ),
-    events: Type.Array(Type.Object({ type: Type.String(), errorCode: Nullable(Type.String()), at: Timestamp })),
-  }),
-});
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-const idOrNull = (n: number | null) => (n === null ? null : String(n));
-
-const toDelivery = (d: Delivery) => ({
-  id: String(d.id),
-  policyId: idOrNull(d.policyId),
-  policyVersion: d.policyVersion,
-  enterpriseId: String(d.enterpriseId),
-  contactId: String(d.contactId),
-  channel: d.channel,
-  kind: d.kind,
-  status: d.status,
-  priority: d.priority === 0 ? 'urgent' : 'normal',
-  attempts: d.attempts,
-  nextAttemptAt: d.nextAttemptAt.toISOString(),
-  providerMessageId: d.providerMessageId,
-  errorCode: d.errorCode,
-  why: { categoryIds: (d.matchedCategoryIds ?? []).map(String), groupIds: (d.matchedGroupIds ?? []).map(String) },
-  fallbackOf: idOrNull(d.fallbackOf),
-  sentAt: iso(d.sentAt),
-  finishedAt: iso(d.finishedAt),
-  createdAt: d.createdAt.toISOString(),
-  updatedAt: d.updatedAt.toISOString(),
-});
 
 export default async function deliveriesRoutes(app: AppInstance) {
   const { db } = app.deps.db;
@@ -84,39 +19,48 @@ export default async function deliveriesRoutes(app: AppInstance) {
       schema: {
         tags,
         summary: 'The delivery log, newest first',
-        querystring: Type.Object(
-          {
-            ...PageQuery,
-            policyId: Type.Optional(Id),
-            enterpriseId: Type.Optional(Id),
-            contactId: Type.Optional(Id),
-            channel: Type.Optional(Type.String({ enum: ['wechat', 'sms', 'email'] })),
-            status: Type.Optional(Type.String({ enum: STATUSES })),
-            from: Type.Optional(Type.String({ format: 'date-time', description: 'created at or after' })),
-            to: Type.Optional(Type.String({ format: 'date-time', description: 'created before' })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: ListQuery,
         response: { 200: Page(DeliverySchema), ...errorResponses },
       },
     },
     async (req) => {
-      const q = req.query;
-      const limit = q.limit ?? 50;
-      const rows = await listDeliveries(
-        db,
-        {
-          policyId: q.policyId ? Number(q.policyId) : undefined,
-          enterpriseId: q.enterpriseId ? Number(q.enterpriseId) : undefined,
-          contactId: q.contactId ? Number(q.contactId) : undefined,
-          channel: q.channel,
-          status: q.status,
-          from: q.from ? new Date(q.from) : undefined,
-          to: q.to ? new Date(q.to) : undefined,
-        },
-        { before: q.cursor ? Number(q.cursor) : undefined, limit },
-      );
+      const limit = req.query.limit ?? 50;
+      const rows = await listDeliveries(db, filterOf(req.query), {
+        before: req.query.cursor ? Number(req.query.cursor) : undefined,
+        limit,
+      });
       return page(rows, limit, toDelivery);
+    },
+  );
+
+  app.get(
+    '/deliveries/export',
+    {
+      schema: {
+        tags,
+        summary: 'The delivery log as CSV (UTF-8 with BOM, for Excel), oldest first, streamed',
+        description:
+          'The same filters as the log. Streamed in pages, so any size can be exported; it ends at the newest delivery when it began. Recipients are named by contact id, never by address.',
+        querystring: ExportQuery,
+        produces: ['text/csv'],
+        response: {
+          200: { description: 'CSV', content: { 'text/csv': { schema: Type.String() } } },
+          400: ErrorResponse,
+          401: ErrorResponse,
+        },
+      },
+    },
+    async (req, reply) => {
+      const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+      const csv = deliveriesCsv(db, filterOf(req.query), { onDone: (rows) => req.log.info({ rows }, 'deliveries exported') });
+      return (
+        reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="deliveries-${stamp}.csv"`)
+          .header('cache-control', 'no-store')
+          // A stream, which Fastify pipes; the schema's string type describes the bytes.
+          .send(csv as unknown as string)
+      );
     },
   );
 
@@ -125,30 +69,42 @@ export default async function deliveriesRoutes(app: AppInstance) {
     {
       schema: {
         tags,
-        summary: 'One delivery with every attempt and receipt',
+        summary: 'One delivery: why it was sent, and its whole timeline',
+        description:
+          'why: the categories and service groups it matched. timeline: when it was made, each provider call with its latency and raw answer, receipts, opens, and the deliveries that fell back from or to it, oldest first.',
         params: IdParams,
         response: { 200: DeliveryDetail, ...errorResponses },
       },
     },
+    async (req) => deliveryDetail(db, Number(req.params.id)),
+  );
+
+  app.post(
+    '/deliveries/retry',
+    {
+      schema: {
+        tags,
+        summary: "Re-queue a published policy's failed deliveries (after a provider outage); audited",
+        description:
+          'Back to pending with a fresh attempt budget, due now: deliveries of the policy’s current version that are failed or undelivered (or the one status given), on the channel and with the error code given. Never one that was delivered, and never one whose contact has since been reached, or is being reached, for this policy on another channel. Of a contact’s several failed deliveries only the first is re-queued. Answers how many.',
+        body: RetryBody,
+        response: { 200: RetryResponse, ...errorResponses },
+      },
+    },
     async (req) => {
-      const found = await getDeliveryWithHistory(db, Number(req.params.id));
-      if (!found) throw notFound('delivery');
-      return {
-        ...toDelivery(found.delivery),
-        history: {
-          attempts: found.attempts.map((a) => ({
-            attempt: a.attempt,
-            outcome: a.outcome,
-            providerCode: a.providerCode,
-            providerMessageId: a.providerMessageId,
-            error: a.error,
-            latencyMs: a.latencyMs,
-            worker: a.worker,
-            at: a.createdAt.toISOString(),
-          })),
-          events: found.events.map((e) => ({ type: e.type, errorCode: e.errorCode, at: e.occurredAt.toISOString() })),
+      const b = req.body;
+      const requeued = await retryDeliveries(
+        db,
+        {
+          policyId: Number(b.policyId),
+          channel: b.channel,
+          errorCode: b.errorCode,
+          status: b.status as 'failed' | 'undelivered' | undefined,
         },
-      };
+        { apiKeyId: req.apiKey.id, ip: req.ip },
+      );
+      if (requeued) req.log.info({ policyId: b.policyId, requeued }, 'failed deliveries re-queued');
+      return { requeued };
     },
   );
 }

@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { generateCreditCode } from '@policy-push/core';
-import { contacts, enterprises, rowsOf } from '@policy-push/db';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { contacts, enterprises, rowsOf, eq, inArray, sql } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, tableCounts, type TestApp } from '../../../test/helpers';
 import { CSV_BODY_LIMIT } from './csv-body';

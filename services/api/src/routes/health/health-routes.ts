@@ -1,5 +1,4 @@
-import { expectedMigrationCount, rowsOf } from '@policy-push/db';
-import { sql } from 'drizzle-orm';
+import { expectedMigrationCount, rowsOf, sql } from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
 

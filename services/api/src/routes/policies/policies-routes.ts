@@ -10,9 +10,9 @@ import {
   reschedule,
   restartPush,
   revokePolicy,
+  eq,
 } from '@policy-push/db';
 import { policies as schemaPolicies } from '@policy-push/db';
-import { eq } from 'drizzle-orm';
 import { type Static, Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { ApiError, invalidField, notFound } from '../../errors';

@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger, emailConfirmationLink, preferencesLink, signToken } from '@policy-push/core';
-import { fanOutNextChunk, rowsOf } from '@policy-push/db';
-import { sql } from 'drizzle-orm';
+import { fanOutNextChunk, rowsOf, sql } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app';
 import { buildTestApp, call, policyBody, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';

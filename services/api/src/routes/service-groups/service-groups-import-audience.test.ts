@@ -1,6 +1,5 @@
 import { generateCreditCode } from '@policy-push/core';
-import { contacts, enterprises } from '@policy-push/db';
-import { eq, inArray } from 'drizzle-orm';
+import { contacts, enterprises, eq, inArray } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, tableCounts, type TestApp } from '../../../test/helpers';
 

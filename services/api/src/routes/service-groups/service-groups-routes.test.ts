@@ -1,5 +1,4 @@
-import { enterprises, policies, rowsOf } from '@policy-push/db';
-import { sql } from 'drizzle-orm';
+import { enterprises, policies, rowsOf, sql } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, tableCounts, type TestApp } from '../../../test/helpers';
 

@@ -1,7 +1,6 @@
 import { createLogger, parseConfig, signToken } from '@policy-push/core';
-import { rowsOf } from '@policy-push/db';
+import { rowsOf, sql } from '@policy-push/db';
 import { createTestDb, type TestDb } from '@policy-push/testkit';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, tableCounts, type TestApp } from '../../../test/helpers';
 import { type AppInstance, buildApp } from '../../app';

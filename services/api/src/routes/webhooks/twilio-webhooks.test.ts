@@ -2,9 +2,8 @@
 // inject() and end to end from the fake Twilio to the listening app.
 import { createTwilioSmsAdapter } from '@policy-push/channels';
 import { createLogger, parseConfig, smsSegments } from '@policy-push/core';
-import { ackDeliveries, claimDeliveries, rowsOf } from '@policy-push/db';
+import { ackDeliveries, claimDeliveries, rowsOf, sql } from '@policy-push/db';
 import { type FakeTwilio, startFakeTwilio, freePort } from '@policy-push/testkit';
-import { sql } from 'drizzle-orm';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';

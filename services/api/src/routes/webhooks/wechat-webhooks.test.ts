@@ -3,9 +3,8 @@
 // the adapter sends through the fake WeChat, and the fake POSTs its events to the listening app.
 import { createHash } from 'node:crypto';
 import { createWechatAdapter, createWechatTokenSource, encryptMessage, signBindingScene } from '@policy-push/channels';
-import { deliveries, getContact, rowsOf } from '@policy-push/db';
+import { deliveries, getContact, rowsOf, eq, sql } from '@policy-push/db';
 import { type FakeWechat, type FakeWechatOptions, startFakeWechat } from '@policy-push/testkit';
-import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
 

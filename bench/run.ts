@@ -1,0 +1,262 @@
+// `pnpm bench [--scale small|city] [--runs 3] [--keep]`: generates a city into a fresh database on
+// the local Postgres, measures each PERFORMANCE.md target as a ratio against its baseline from
+// the same run (median of the runs), prints the table and writes it into docs/BENCHMARKS.md.
+//
+// What is tuned lives in one place: the dispatcher settings of packages/core/src/config.ts
+// (DISPATCH_BATCH_SIZE, DISPATCH_CONCURRENCY, FANOUT_CHUNK_SIZE, DB_POOL_SIZE…), read here
+// through parseConfig with the defaults; the bench changes only what PERFORMANCE.md asks
+// (zero-latency fakes with no allowance, quiet hours off) — see dispatcherEnv.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../packages/core/src';
+import { startFakeTwilio } from '@policy-push/testkit';
+import { apiRuns } from './api-bench';
+import { createBenchDb } from './bench-db';
+import { dispatcherEnv, dispatcherRate, httpCeilingRate, naiveRate, prepareSms, processesRate } from './dispatch-bench';
+import { fanOutRun } from './fanout-bench';
+import { flag, generateCity } from './generate';
+import { median } from './load-generator';
+import { ROOT } from './processes';
+
+const SCALES = {
+  small: { enterprises: 50_000, sms: 3_000, naiveSeconds: 5, apiRequests: 20_000, apiSeconds: 8 },
+  city: { enterprises: 3_000_000, sms: 200_000, naiveSeconds: 10, apiRequests: 100_000, apiSeconds: 20 },
+} as const;
+
+interface Row {
+  id: string;
+  measure: string;
+  target: string;
+  measured: string;
+  pass: boolean | null;
+}
+
+// Small ratios keep two significant digits: 0.0012 must not print as 0.00.
+const fmt = (x: number, d = 2) => (!Number.isFinite(x) ? 'n/a' : Math.abs(x) < 0.1 && x !== 0 ? x.toPrecision(2) : x.toFixed(d));
+
+async function main() {
+  const scaleName = (flag('scale', 'small') as keyof typeof SCALES) ?? 'small';
+  const scale = SCALES[scaleName];
+  if (!scale) throw new Error('--scale must be small or city');
+  const runs = Number(flag('runs', '3'));
+  const enterprises = Number(flag('enterprises', String(scale.enterprises)));
+  const log = (s: string) => console.log(`[bench] ${s}`);
+
+  const b = await createBenchDb({ id: flag('id'), poolSize: 10 });
+  const fake = await startFakeTwilio();
+  const started = Date.now();
+  try {
+    log(`generating ${enterprises} enterprises into ${b.name}`);
+    const city = await generateCity(b.sql, enterprises);
+    log(`${city.contacts} contacts, ${city.subscriptions} subscriptions in ${city.seconds.toFixed(1)} s`);
+    const config = parseConfig(dispatcherEnv(b, fake));
+    const d = config.dispatcher;
+
+    const fan = [];
+    for (let i = 0; i < runs; i++) {
+      fan.push(await fanOutRun(b, city, d.fanoutChunkSize, i, Number(flag('fanout-budget', '30'))));
+      const f = fan[i];
+      log(
+        `fan-out run ${i + 1}: ${f.rows} of ${f.totalRows} rows (${f.chunks} chunks${f.complete ? '' : ', cut by the time budget'}) in ${f.fanOutSeconds.toFixed(2)} s (${fmt(f.rows / f.fanOutSeconds, 0)}/s); baseline ${fmt(f.baselineRowsPerSecond, 0)}/s; selection ${f.selectionSeconds.toFixed(2)} s; re-publish ${f.republishSeconds.toFixed(2)} s, ${f.republishNewRows} new`,
+      );
+    }
+
+    const m = await prepareSms(b, city, scale.sms);
+    log(`${m} SMS deliveries for the send measures`);
+    const disp: number[] = [];
+    const naive: number[] = [];
+    const ceiling: number[] = [];
+    const one: Awaited<ReturnType<typeof processesRate>>[] = [];
+    const three: Awaited<ReturnType<typeof processesRate>>[] = [];
+    for (let i = 0; i < runs; i++) {
+      disp.push(await dispatcherRate(b, fake, m));
+      naive.push(await naiveRate(b, fake, scale.naiveSeconds));
+      ceiling.push(await httpCeilingRate(b, fake, m, d.sendConcurrency));
+      one.push(await processesRate(b, fake, m, 1));
+      three.push(await processesRate(b, fake, m, 3));
+      log(
+        `send run ${i + 1}: dispatcher ${fmt(disp[i], 0)}/s, naive ${fmt(naive[i], 0)}/s, HTTP ceiling ${fmt(ceiling[i], 0)}/s, 1 process ${fmt(one[i].rate, 0)}/s, 3 processes ${fmt(three[i].rate, 0)}/s (accepted twice: ${one[i].acceptedTwice}/${three[i].acceptedTwice})`,
+      );
+    }
+
+    const api = await apiRuns(b, runs, { requests: scale.apiRequests, seconds: scale.apiSeconds });
+    for (const [i, a] of api.entries())
+      log(
+        `api run ${i + 1}: hello p99 ${fmt(a.helloP99)} ms (${fmt(a.helloRps, 0)}/s), db route p99 ${fmt(a.dbP99)} ms (${fmt(a.dbRps, 0)}/s), errors ${a.errors}`,
+      );
+
+    const ratio = (xs: number[], ys: number[]) => median(xs.map((x, i) => x / ys[i]));
+    const p1 = ratio(
+      fan.map((f) => f.rows / f.fanOutSeconds),
+      fan.map((f) => f.baselineRowsPerSecond),
+    );
+    const p2 = ratio(
+      fan.map((f) => f.selectionSeconds),
+      fan.map((f) => f.projectedFanOutSeconds),
+    );
+    const p3 = ratio(
+      fan.map((f) => f.republishSeconds),
+      fan.map((f) => f.fanOutSeconds),
+    );
+    const p3New = Math.max(...fan.map((f) => f.republishNewRows));
+    const p4 = ratio(disp, naive);
+    const p5 = ratio(disp, ceiling);
+    const p6 = ratio(
+      three.map((r) => r.rate),
+      one.map((r) => r.rate),
+    );
+    const dupes = Math.max(...[...one, ...three].map((r) => r.acceptedTwice));
+    const p8 = ratio(
+      api.map((a) => a.dbP99),
+      api.map((a) => a.helloP99),
+    );
+    const dispRss = [...one, ...three].flatMap((r) => r.rssMiB);
+    const apiRss = api.flatMap((a) => a.rssMiB);
+    const fanRate = median(fan.map((f) => f.rows / f.fanOutSeconds));
+    const cut = fan.some((f) => !f.complete);
+    const sendRate3 = median(three.map((r) => r.rate));
+    const p11 = 1_000_000 / fanRate + 1_000_000 / sendRate3;
+
+    const rows: Row[] = [
+      {
+        id: 'P1',
+        measure: `fan-out rows/s ÷ plain INSERT…SELECT generate_series${cut ? ' (over the chunks done in the time budget)' : ''}`,
+        target: '≥ 0.8',
+        measured: fmt(p1),
+        pass: p1 >= 0.8,
+      },
+      {
+        id: 'P2',
+        measure: `audience selection ÷ whole fan-out${cut ? ' (projected from the chunks done)' : ''}`,
+        target: '≤ 0.2',
+        measured: fmt(p2),
+        pass: p2 <= 0.2,
+      },
+      {
+        id: 'P3',
+        measure: 're-publish (all conflict) ÷ first fan-out; new rows',
+        target: '≤ 0.6; 0',
+        measured: `${fmt(p3)}; ${p3New}`,
+        pass: p3 <= 0.6 && p3New === 0,
+      },
+      {
+        id: 'P4',
+        measure: 'dispatcher msgs/s ÷ naive loop (same fake Twilio over HTTP)',
+        target: '≥ 20',
+        measured: fmt(p4, 1),
+        pass: p4 >= 20,
+      },
+      { id: 'P5', measure: 'dispatcher msgs/s ÷ HTTP-only ceiling', target: '≥ 0.5', measured: fmt(p5), pass: p5 >= 0.5 },
+      {
+        id: 'P6',
+        measure: '3 dispatcher processes ÷ 1; deliveries accepted twice',
+        target: '≥ 2.0; 0',
+        measured: `${fmt(p6)}; ${dupes}`,
+        pass: p6 >= 2 && dupes === 0,
+      },
+      {
+        id: 'P7',
+        measure: 'claims with a session idle in transaction 60 s ÷ normal',
+        target: '≥ 0.5',
+        measured: 'not measured',
+        pass: null,
+      },
+      { id: 'P8', measure: 'API p99, DB-backed route ÷ hello-world, 100 connections', target: '≤ 3', measured: fmt(p8), pass: p8 <= 3 },
+      { id: 'P9', measure: 'urgent publish → first urgent send during a bulk push', target: '< 2 s', measured: 'not measured', pass: null },
+      {
+        id: 'P10',
+        measure: `resident memory, max (min) MiB: dispatcher / API, ${m} sends`,
+        target: '< 256 each, flat',
+        measured: `${fmt(Math.max(...dispRss), 0)} (${fmt(Math.min(...dispRss), 0)}) / ${fmt(Math.max(...apiRss), 0)} (${fmt(Math.min(...apiRss), 0)})`,
+        pass: Math.max(...dispRss) < 256 && Math.max(...apiRss) < 256,
+      },
+      {
+        id: 'P11',
+        measure: 'publish → 1M accepted (extrapolated: 1M ÷ fan-out rate + 1M ÷ 3-process send rate)',
+        target: '< 120 s',
+        measured: `~${fmt(p11, 0)} s (extrapolated)`,
+        pass: null,
+      },
+    ];
+    const verdict = (p: boolean | null) => (p === null ? '—' : p ? 'pass' : 'FAIL');
+    console.log('\n| id | measure | target | measured | result |\n| --- | --- | --- | --- | --- |');
+    for (const r of rows) console.log(`| ${r.id} | ${r.measure} | ${r.target} | ${r.measured} | ${verdict(r.pass)} |`);
+
+    const raw = {
+      fanOut: fan,
+      dispatcherPerSecond: disp,
+      naivePerSecond: naive,
+      httpCeilingPerSecond: ceiling,
+      oneProcess: one.map((r) => ({ rate: r.rate, acceptedTwice: r.acceptedTwice })),
+      threeProcesses: three.map((r) => ({ rate: r.rate, acceptedTwice: r.acceptedTwice })),
+      api: api.map(({ rssMiB: _, ...a }) => a),
+    };
+    await writeReport({ b, scaleName, enterprises, city, m, runs, rows, raw, config, minutes: (Date.now() - started) / 60_000, verdict });
+  } finally {
+    await fake.close();
+    if (flag('keep') === 'true') {
+      await b.db.close();
+      log(`kept ${b.url}`);
+    } else await b.drop();
+  }
+}
+
+async function writeReport(r: {
+  b: Awaited<ReturnType<typeof createBenchDb>>;
+  scaleName: string;
+  enterprises: number;
+  city: { contacts: number; subscriptions: number; seconds: number };
+  m: number;
+  runs: number;
+  rows: Row[];
+  raw: unknown;
+  config: ReturnType<typeof parseConfig>;
+  minutes: number;
+  verdict: (p: boolean | null) => string;
+}) {
+  const show = async (name: string) => (await r.b.sql.unsafe<{ v: string }[]>(`select current_setting('${name}') as v`))[0].v;
+  const [{ version }] = await r.b.sql.unsafe<{ version: string }[]>('select version()');
+  const pkg = (p: string) => JSON.parse(readFileSync(join(ROOT, p, 'package.json'), 'utf8'));
+  const d = r.config.dispatcher;
+  const pgSettings = ['shared_buffers', 'work_mem', 'synchronous_commit', 'max_wal_size', 'max_connections'];
+  const pg = await Promise.all(pgSettings.map(async (s) => `${s}=${await show(s)}`));
+  const generated = [
+    `Run of ${new Date().toISOString()}: \`pnpm bench --scale ${r.scaleName}\`, ${r.runs} runs, median of the per-run ratios; ${r.minutes.toFixed(1)} minutes in all.`,
+    '',
+    '| id | measure | target | measured | result |',
+    '| --- | --- | --- | --- | --- |',
+    ...r.rows.map((x) => `| ${x.id} | ${x.measure} | ${x.target} | ${x.measured} | ${r.verdict(x.pass)} |`),
+    '',
+    '**Machine**: ' +
+      `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${version.split(',')[0]}; Node ${process.version}.`,
+    '',
+    `**Versions**: postgres (postgres.js) ${pkg('packages/db').dependencies.postgres}, drizzle-orm ${pkg('packages/db').dependencies['drizzle-orm']}, twilio ${pkg('packages/channels').dependencies.twilio}.`,
+    '',
+    `**Data**: ${r.enterprises} enterprises, ${r.city.contacts} contacts, ${r.city.subscriptions} subscriptions, loaded with COPY in ${r.city.seconds.toFixed(1)} s; ${r.m} SMS deliveries for the send measures.`,
+    '',
+    `**Settings** (defaults of packages/core/src/config.ts): DISPATCH_BATCH_SIZE=${d.claimBatchSize}, DISPATCH_CONCURRENCY=${d.sendConcurrency}, FANOUT_CHUNK_SIZE=${d.fanoutChunkSize}, DISPATCH_LEASE_SECONDS=${d.leaseSeconds}, DB_POOL_SIZE=${r.config.dbPoolSize}, PROVIDER_TIMEOUT_MS=${r.config.providers.timeoutMs}, RECIPIENT_DAILY_CAP=${d.recipientDailyCap}; bench overrides: SMS_SEGMENTS_PER_SECOND=100000, QUIET_HOURS=00:00-00:00, LOG_LEVEL=warn. Postgres (untuned, as found): ${pg.join(', ')}.`,
+    '',
+    '<details><summary>Raw numbers of each run</summary>',
+    '',
+    '```json',
+    JSON.stringify(r.raw, null, 1),
+    '```',
+    '',
+    '</details>',
+  ].join('\n');
+  const path = join(ROOT, 'docs', 'BENCHMARKS.md');
+  const START = '<!-- bench:results:start -->';
+  const END = '<!-- bench:results:end -->';
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
+  const next = current.includes(START)
+    ? current.slice(0, current.indexOf(START) + START.length) + '\n' + generated + '\n' + current.slice(current.indexOf(END))
+    : `${current}\n${START}\n${generated}\n${END}\n`;
+  writeFileSync(path, next);
+  console.log(`[bench] results written to docs/BENCHMARKS.md`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,342 @@
+// Reach (issue 5): did a policy reach the enterprises it was for? Counted per enterprise, read
+// from counters so that a million-delivery policy answers in milliseconds.
+//
+// The design, and why it is correct with any number of dispatchers and API replicas:
+//
+// 1. Queue. Statement-level triggers on deliveries (migration 0008_reach_triggers) append the
+//    deliveries a statement changed in a way the funnel can see, with their (policy, enterprise)
+//    pair, to reach_dirty; recordOpen does the same for a first open. The queue row commits or
+//    rolls back with the change itself, and appending never waits on another writer, so the hot
+//    path (fan-out, acks, receipts) gets one extra INSERT … SELECT per statement and no lock.
+// 2. Recount. refreshReach takes a batch off the queue (DELETE … RETURNING) and, in the same
+//    statement, recounts each pair from its deliveries: those it was counted from before (kept in
+//    reach_enterprises.delivery_ids) and those queued, all read by primary key, so the outbox
+//    needs no extra index and a deleted contact's deliveries still count. The pair's old row is
+//    subtracted from the counters (reach_rollup, reach_failures) and the recount added. A
+//    statement sees one snapshot: every queued change it deletes is visible to its recount, and a
+//    change that commits later left a queue row this statement could not see, so the next run
+//    takes it. Nothing is lost, whatever order transactions commit in (a watermark on ids or
+//    timestamps would skip late committers). Recounting is idempotent, so repeats are harmless.
+// 3. One refresher at a time (pg_try_advisory_xact_lock), so the read-modify-write of the
+//    counters never races; a second caller returns at once and leaves the work to the first.
+//
+// Who refreshes: the dispatcher's periodic job (every few seconds), and the reach endpoints
+// before they answer (a bounded catch-up), so embedded mode and a quiet system converge too. The
+// answer says whether changes were still queued (upToDate).
+//
+// What the stages mean is REACH_RULES below: one text, used as this file's definition and as the
+// OpenAPI description of the reach endpoints.
+import { type SQL, sql } from 'drizzle-orm';
+import type { Database, Queryable } from '../create-db';
+import { rowsOf } from '../rows';
+
+/** The reach funnel's definitions, stated once (also the OpenAPI description of the reach endpoints). */
+export const REACH_RULES = [
+  'Counts are enterprises; a report over several policies counts enterprise–policy pairs.',
+  "Only the policy's own deliveries (kind policy, every version) count: update and revocation notices go to those already reached.",
+  'targeted: the enterprise has at least one delivery of the policy, in any status (merged, held and suppressed ones included).',
+  'withDelivery: at least one of them is going or went out (neither cancelled nor suppressed).',
+  'sent: a provider accepted at least one of its messages.',
+  'delivered: the provider confirmed delivery (a WeChat or SMS receipt).',
+  'reached: delivered, or an email the SMTP server accepted and that has not bounced since. Email has no delivery receipt, so for email "sent" stands for reached; sent and delivered stay distinct stages.',
+  'reachRate (到達率) = reached ÷ targeted.',
+  "engaged: the recipient opened the message's link (the signed /r/ redirect); a delivery counts once however often it is opened. awareness (知曉度) = engaged ÷ targeted.",
+  'A merged delivery (one address, one message) takes the state of the delivery it was merged into; a held one folded into a digest takes the digest’s.',
+  'By channel: enterprises with a delivery on that channel at that stage (one enterprise can count on several). By district, industry section and size: the enterprise’s as of its last recount.',
+  'failures: deliveries that ended failed or undelivered, by channel and provider error code (unknown when none was given).',
+].join(' ');
+
+export const REACH_STAGES = ['targeted', 'withDelivery', 'sent', 'delivered', 'reached', 'engaged'] as const;
+export type ReachCounts = Record<(typeof REACH_STAGES)[number], number>;
+
+// Any constant shared by every process; it names the refresher's lock.
+const REACH_REFRESH_LOCK = 7_100_517;
+const DEFAULT_BATCH = 5_000;
+
+/**
+ * One batch of the queue, recounted, in one statement (see the file header). Returns how many
+ * queue rows it took and how many distinct pairs they named.
+ */
+async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: number; pairs: number }> {
+  const [row] = rowsOf<{ taken: number; pairs: number }>(
+    await tx.execute(sql`
+      with taken as (
+        -- array(...) is computed once; "id in (select … limit)" can be planned as a rescan per row.
+        delete from reach_dirty where id = any(array(select id from reach_dirty order by id limit ${batchSize}))
+        returning policy_id, enterprise_id, delivery_id
+      ),
+      pairs as materialized (
+        select policy_id, enterprise_id, array_agg(distinct delivery_id) as queued_ids from taken group by policy_id, enterprise_id
+      ),
+      -- What each pair counted for until now (subtracted below).
+      old as materialized (
+        select s.* from pairs p join reach_enterprises s on s.policy_id = p.policy_id and s.enterprise_id = p.enterprise_id
+      ),
+      -- Each pair recounted on its own (a lateral subquery per pair, so the work grows with the
+      -- batch whatever the planner guesses about its size) from its deliveries: those it was
+      -- counted from before and those just queued, read by primary key, each with the delivery
+      -- that carries its message (itself, the one it was merged into, or the digest it was folded into).
+      fresh as materialized (
+        select p.policy_id, p.enterprise_id,
+          coalesce(e.district, s.district, '') as district,
+          coalesce(e.industry_section, s.industry_section, '') as industry_section,
+          coalesce(e.size, s.size, '') as size,
+          coalesce(r.targeted, 0) as targeted, coalesce(r.with_delivery, 0) as with_delivery, coalesce(r.sent, 0) as sent,
+          coalesce(r.delivered, 0) as delivered, coalesce(r.reached, 0) as reached, coalesce(r.engaged, 0) as engaged,
+          coalesce(r.failures, '{}') as failures, coalesce(r.delivery_ids, '{}') as delivery_ids
+        from pairs p
+        left join enterprises e on e.id = p.enterprise_id
+        left join reach_enterprises s on s.policy_id = p.policy_id and s.enterprise_id = p.enterprise_id
+        cross join lateral (
+          select bit_or(bit) as targeted,
+            bit_or(bit) filter (where with_delivery) as with_delivery,
+            bit_or(bit) filter (where sent) as sent,
+            bit_or(bit) filter (where delivered) as delivered,
+            -- Email has no delivery receipt: an accepted email that has not bounced counts as reached (REACH_RULES).
+            bit_or(bit) filter (where delivered or accepted_email) as reached,
+            bit_or(bit) filter (where engaged) as engaged,
+            array_agg(channel || ':' || coalesce(error_code, 'unknown')) filter (where status in ('failed', 'undelivered')) as failures,
+            array_agg(id order by id) as delivery_ids
+          from (
+            select d.id, d.channel, d.status, d.error_code,
+              (case d.channel when 'wechat' then 1 when 'sms' then 2 when 'email' then 4 else 0 end) as bit,
+              coalesce(m.status, d.status) not in ('cancelled', 'suppressed') as with_delivery,
+              (coalesce(m.sent_at, d.sent_at) is not null or coalesce(m.status, d.status) in ('sent', 'delivered', 'undelivered')) as sent,
+              coalesce(m.status, d.status) = 'delivered' as delivered,
+              (d.channel = 'email' and coalesce(m.status, d.status) = 'sent') as accepted_email,
+              exists (select 1 from delivery_opens o where o.delivery_id = coalesce(m.id, d.id)) as engaged
+            from deliveries d
+            left join deliveries m on m.id = case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end
+            where d.id = any(coalesce(s.delivery_ids, '{}') || p.queued_ids)
+              and d.policy_id = p.policy_id and d.enterprise_id = p.enterprise_id and d.kind = 'policy'
+          ) delivery
+        ) r
+      ),
+      signed as (
+        select policy_id, district, industry_section, size, -1 as sign, targeted, with_delivery, sent, delivered, reached, engaged from old
+        union all
+        select policy_id, district, industry_section, size, 1, targeted, with_delivery, sent, delivered, reached, engaged from fresh
+      ),
+      -- 'all' (bits 7): on any channel; otherwise the channel's own bit.
+      channels(name, bit) as (values ('all', 7), ('wechat', 1), ('sms', 2), ('email', 4)),
+      delta as (
+        select s.policy_id, ch.name as channel, s.district, s.industry_section, s.size,
+          sum(s.sign * ((s.targeted & ch.bit) <> 0)::int) as targeted,
+          sum(s.sign * ((s.with_delivery & ch.bit) <> 0)::int) as with_delivery,
+          sum(s.sign * ((s.sent & ch.bit) <> 0)::int) as sent,
+          sum(s.sign * ((s.delivered & ch.bit) <> 0)::int) as delivered,
+          sum(s.sign * ((s.reached & ch.bit) <> 0)::int) as reached,
+          sum(s.sign * ((s.engaged & ch.bit) <> 0)::int) as engaged
+        from signed s join channels ch on (s.targeted & ch.bit) <> 0
+        group by 1, 2, 3, 4, 5
+      ),
+      counted as (
+        insert into reach_rollup (policy_id, channel, district, industry_section, size, targeted, with_delivery, sent, delivered, reached, engaged)
+        select policy_id, channel, district, industry_section, size, targeted, with_delivery, sent, delivered, reached, engaged
+        from delta where (targeted, with_delivery, sent, delivered, reached, engaged) <> (0, 0, 0, 0, 0, 0)
+        on conflict (policy_id, channel, district, industry_section, size) do update set
+          targeted = reach_rollup.targeted + excluded.targeted,
+          with_delivery = reach_rollup.with_delivery + excluded.with_delivery,
+          sent = reach_rollup.sent + excluded.sent,
+          delivered = reach_rollup.delivered + excluded.delivered,
+          reached = reach_rollup.reached + excluded.reached,
+          engaged = reach_rollup.engaged + excluded.engaged
+        returning 1
+      ),
+      failure_delta as (
+        select policy_id, split_part(f, ':', 1) as channel, substr(f, strpos(f, ':') + 1) as error_code, sum(sign)::int as n
+        from (
+          select policy_id, -1 as sign, unnest(failures) as f from old
+          union all
+          select policy_id, 1, unnest(failures) from fresh
+        ) x
+        group by 1, 2, 3
+      ),
+      failures_counted as (
+        insert into reach_failures (policy_id, channel, error_code, deliveries)
+        select policy_id, channel, error_code, n from failure_delta where n <> 0
+        on conflict (policy_id, channel, error_code) do update set deliveries = reach_failures.deliveries + excluded.deliveries
+        returning 1
+      ),
+      saved as (
+        insert into reach_enterprises (policy_id, enterprise_id, district, industry_section, size,
+          targeted, with_delivery, sent, delivered, reached, engaged, failures, delivery_ids, updated_at)
+        select policy_id, enterprise_id, district, industry_section, size,
+          targeted, with_delivery, sent, delivered, reached, engaged, failures, delivery_ids, now()
+        from fresh
+        on conflict (policy_id, enterprise_id) do update set
+          district = excluded.district, industry_section = excluded.industry_section, size = excluded.size,
+          targeted = excluded.targeted, with_delivery = excluded.with_delivery, sent = excluded.sent,
+          delivered = excluded.delivered, reached = excluded.reached, engaged = excluded.engaged,
+          failures = excluded.failures, delivery_ids = excluded.delivery_ids, updated_at = now()
+        returning 1
+      )
+      select (select count(*) from taken)::int as taken,
+        (select count(*) from saved)::int as pairs,
+        (select count(*) from counted)::int + (select count(*) from failures_counted)::int as counters`),
+  );
+  return { taken: row.taken, pairs: row.pairs };
+}
+
+export interface ReachRefresh {
+  /** Distinct (policy, enterprise) pairs recounted. */
+  pairs: number;
+  /** Changes may still be queued: the batch limit was reached, or another process is refreshing. */
+  more: boolean;
+}
+
+/**
+ * Brings the reach counters up to date with the queued changes, a batch per transaction, at most
+ * `maxBatches` batches. Only one process refreshes at a time; a caller that finds another at work
+ * returns at once (more: true).
+ */
+export async function refreshReach(db: Database, opts: { batchSize?: number; maxBatches?: number } = {}): Promise<ReachRefresh> {
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH;
+  const maxBatches = opts.maxBatches ?? 200;
+  let pairs = 0;
+  for (let i = 0; i < maxBatches; i++) {
+    const batch = await db.transaction(async (tx) => {
+      const [lock] = rowsOf<{ ok: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${REACH_REFRESH_LOCK}) as ok`));
+      return lock.ok ? refreshBatch(tx, batchSize) : null;
+    });
+    if (!batch) return { pairs, more: true };
+    pairs += batch.pairs;
+    if (batch.taken < batchSize) return { pairs, more: false };
+  }
+  return { pairs, more: true };
+}
+
+/** Whether changes are waiting to be counted (the answer's upToDate is its negation). */
+export async function reachChangesQueued(db: Queryable): Promise<boolean> {
+  const [row] = rowsOf<{ queued: boolean }>(await db.execute(sql`select exists (select 1 from reach_dirty) as queued`));
+  return row.queued;
+}
+
+export interface ReachBreakdown {
+  totals: ReachCounts;
+  byChannel: (ReachCounts & { channel: string })[];
+  byDistrict: (ReachCounts & { district: string })[];
+  bySection: (ReachCounts & { section: string })[];
+  bySize: (ReachCounts & { size: string })[];
+  failures: { channel: string; errorCode: string; deliveries: number }[];
+}
+
+const ZERO: ReachCounts = { targeted: 0, withDelivery: 0, sent: 0, delivered: 0, reached: 0, engaged: 0 };
+
+const SUMS = sql`sum(r.targeted)::int as targeted, sum(r.with_delivery)::int as with_delivery, sum(r.sent)::int as sent,
+  sum(r.delivered)::int as delivered, sum(r.reached)::int as reached, sum(r.engaged)::int as engaged`;
+
+const counts = (r: Record<string, unknown>): ReachCounts => ({
+  targeted: Number(r.targeted ?? 0),
+  withDelivery: Number(r.with_delivery ?? 0),
+  sent: Number(r.sent ?? 0),
+  delivered: Number(r.delivered ?? 0),
+  reached: Number(r.reached ?? 0),
+  engaged: Number(r.engaged ?? 0),
+});
+
+/**
+ * The funnel over the policies `scope` (a subquery of policy ids) selects, with its breakdowns:
+ * one grouping-sets pass over their counter rows and one over their failure rows.
+ */
+async function breakdown(db: Queryable, scope: SQL): Promise<ReachBreakdown> {
+  const rows = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select r.channel, r.district, r.industry_section, r.size,
+        grouping(r.district) = 0 as by_district, grouping(r.industry_section) = 0 as by_section, grouping(r.size) = 0 as by_size,
+        ${SUMS}
+      from reach_rollup r
+      where r.policy_id in (${scope})
+      group by grouping sets ((r.channel), (r.channel, r.district), (r.channel, r.industry_section), (r.channel, r.size))
+      having sum(r.targeted) > 0
+      order by r.channel, r.district, r.industry_section, r.size`),
+  );
+  const failures = rowsOf<{ channel: string; error_code: string; n: number }>(
+    await db.execute(sql`
+      select f.channel, f.error_code, sum(f.deliveries)::int as n
+      from reach_failures f
+      where f.policy_id in (${scope})
+      group by f.channel, f.error_code
+      having sum(f.deliveries) > 0
+      order by n desc, f.channel, f.error_code`),
+  );
+  const all = rows.filter((r) => r.channel === 'all');
+  const whole = (r: Record<string, unknown>) => !r.by_district && !r.by_section && !r.by_size;
+  return {
+    totals: all.find(whole) ? counts(all.find(whole)!) : { ...ZERO },
+    byChannel: rows.filter((r) => r.channel !== 'all' && whole(r)).map((r) => ({ channel: r.channel as string, ...counts(r) })),
+    byDistrict: all.filter((r) => r.by_district).map((r) => ({ district: r.district as string, ...counts(r) })),
+    bySection: all.filter((r) => r.by_section).map((r) => ({ section: r.industry_section as string, ...counts(r) })),
+    bySize: all.filter((r) => r.by_size).map((r) => ({ size: r.size as string, ...counts(r) })),
+    failures: failures.map((f) => ({ channel: f.channel, errorCode: f.error_code, deliveries: Number(f.n) })),
+  };
+}
+
+/** One policy's funnel and breakdowns, from the counters (refreshReach first for the latest). */
+export async function policyReach(db: Queryable, policyId: number): Promise<ReachBreakdown> {
+  return breakdown(db, sql`select ${policyId}::bigint`);
+}
+
+export interface ReachReportFilter {
+  departmentId?: number;
+  /** The category or any of its descendants. */
+  categoryId?: number;
+  /** Policies published at or after. */
+  from?: Date;
+  /** Policies published before. */
+  to?: Date;
+}
+
+export interface ReachReport extends ReachBreakdown {
+  policies: number;
+  byDepartment: (ReachCounts & { departmentId: number })[];
+  byCategory: (ReachCounts & { categoryId: number })[];
+}
+
+function reportScope(f: ReachReportFilter): SQL {
+  const conditions: SQL[] = [sql`true`];
+  if (f.departmentId !== undefined) conditions.push(sql`p.department_id = ${f.departmentId}`);
+  if (f.categoryId !== undefined) {
+    conditions.push(sql`p.category_ids && array(
+      with recursive below as (
+        select id from categories where id = ${f.categoryId}
+        union
+        select c.id from categories c join below on c.parent_id = below.id
+      )
+      select id from below)`);
+  }
+  if (f.from) conditions.push(sql`p.publish_at >= ${f.from.toISOString()}::timestamptz`);
+  if (f.to) conditions.push(sql`p.publish_at < ${f.to.toISOString()}::timestamptz`);
+  return sql`select p.id from policies p where ${sql.join(conditions, sql` and `)}`;
+}
+
+/**
+ * The funnel over every policy of a department and/or category (with its subcategories) published
+ * in [from, to), by department and by category besides the breakdowns of one policy. A policy in
+ * two categories counts in both of byCategory.
+ */
+export async function reachReport(db: Queryable, filter: ReachReportFilter): Promise<ReachReport> {
+  const scope = reportScope(filter);
+  const base = await breakdown(db, scope);
+  const [{ n }] = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from (${scope}) s`));
+  const departments = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select p.department_id, ${SUMS}
+      from reach_rollup r join policies p on p.id = r.policy_id
+      where r.channel = 'all' and r.policy_id in (${scope})
+      group by p.department_id having sum(r.targeted) > 0 order by p.department_id`),
+  );
+  const categories = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select c.category_id, ${SUMS}
+      from reach_rollup r join policies p on p.id = r.policy_id cross join unnest(p.category_ids) as c(category_id)
+      where r.channel = 'all' and r.policy_id in (${scope})
+      group by c.category_id having sum(r.targeted) > 0 order by c.category_id`),
+  );
+  return {
+    ...base,
+    policies: n,
+    byDepartment: departments.map((r) => ({ departmentId: Number(r.department_id), ...counts(r) })),
+    byCategory: categories.map((r) => ({ categoryId: Number(r.category_id), ...counts(r) })),
+  };
+}

@@ -1,0 +1,32 @@
+import { bigint, pgTable, primaryKey, smallint, text } from 'drizzle-orm/pg-core';
+import { ref, updatedAt } from './columns';
+
+// How far one policy got with one enterprise, as last counted into reach_rollup: per funnel stage,
+// a bit per channel that got there (wechat 1, sms 2, email 4). The refresher subtracts a pair's old
+// row from the counters and adds its recomputed one, so the counters are exact sums of these rows.
+// The enterprise's district, section and size are kept as counted, so the subtraction hits the
+// counters the addition went to even after the enterprise changed.
+export const reachEnterprises = pgTable(
+  'reach_enterprises',
+  {
+    policyId: ref('policy_id').notNull(),
+    enterpriseId: ref('enterprise_id').notNull(),
+    district: text('district').notNull(),
+    industrySection: text('industry_section').notNull(),
+    size: text('size').notNull(),
+    targeted: smallint('targeted').notNull().default(0),
+    withDelivery: smallint('with_delivery').notNull().default(0),
+    sent: smallint('sent').notNull().default(0),
+    delivered: smallint('delivered').notNull().default(0),
+    reached: smallint('reached').notNull().default(0),
+    engaged: smallint('engaged').notNull().default(0),
+    // One 'channel:error code' per delivery that ended failed or undelivered.
+    failures: text('failures').array().notNull().default([]),
+    // The policy deliveries this pair is counted from: a recount reads them by primary key, so it
+    // needs no index on (policy, enterprise) in the outbox and still finds the deliveries of a
+    // contact deleted since.
+    deliveryIds: bigint('delivery_ids', { mode: 'number' }).array().notNull().default([]),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.policyId, t.enterpriseId] })],
+);

@@ -1,0 +1,24 @@
+import { integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { ref } from './columns';
+
+// The reach funnel, counted: enterprises per policy at each stage, by channel ('all' = on any
+// channel), district, industry section and size. A policy has at most a few thousand rows here
+// however many deliveries it made, so reach reports read this, never the deliveries.
+// Maintained by refreshReach (queries/reach-queries.ts).
+export const reachRollup = pgTable(
+  'reach_rollup',
+  {
+    policyId: ref('policy_id').notNull(),
+    channel: text('channel').notNull(), // all | wechat | sms | email
+    district: text('district').notNull(),
+    industrySection: text('industry_section').notNull(),
+    size: text('size').notNull(),
+    targeted: integer('targeted').notNull().default(0),
+    withDelivery: integer('with_delivery').notNull().default(0),
+    sent: integer('sent').notNull().default(0),
+    delivered: integer('delivered').notNull().default(0),
+    reached: integer('reached').notNull().default(0),
+    engaged: integer('engaged').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.policyId, t.channel, t.district, t.industrySection, t.size] })],
+);

@@ -1,0 +1,270 @@
+// Reach counters: hand-computed numbers on a known fixture, and equality with a direct count of the
+// deliveries after every kind of change (acks, receipts, digests, opens, revocations).
+import { createTestDb, seedReachFixture, type TestDb, testDatabaseUrl } from '@policy-push/testkit';
+import postgres from 'postgres';
+import { type SQL, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ackDeliveries,
+  cancelUnsent,
+  claimDeliveries,
+  foldDigests,
+  policyReach,
+  type ReachBreakdown,
+  reachReport,
+  recordOpen,
+  recordReceipt,
+  refreshReach,
+  rowsOf,
+} from '../src';
+
+type Counts = { targeted: number; withDelivery: number; sent: number; delivered: number; reached: number; engaged: number };
+const c = (targeted: number, withDelivery: number, sent: number, delivered: number, reached: number, engaged: number): Counts => ({
+  targeted,
+  withDelivery,
+  sent,
+  delivered,
+  reached,
+  engaged,
+});
+
+/**
+ * The funnel counted straight from the deliveries, written apart from the counters' SQL: what the
+ * counters must always equal once refreshed.
+ */
+async function directReach(t: TestDb, scope: SQL): Promise<Omit<ReachBreakdown, never>> {
+  const base = sql`
+    with d as (
+      select d.policy_id, d.enterprise_id, d.channel, d.status, d.error_code, e.district, e.industry_section, e.size,
+        coalesce(m.status, d.status) as cs, coalesce(m.sent_at, d.sent_at) as csa, coalesce(m.id, d.id) as cid
+      from deliveries d
+      join enterprises e on e.id = d.enterprise_id
+      left join deliveries m on m.id = case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end
+      where d.policy_id in (${scope}) and d.kind = 'policy'
+    ), f as (
+      select *, cs not in ('cancelled', 'suppressed') as w, (csa is not null or cs in ('sent', 'delivered', 'undelivered')) as s,
+        cs = 'delivered' as dl, exists (select 1 from delivery_opens o where o.delivery_id = cid) as en
+      from d
+    )`;
+  const stages = sql`
+    count(distinct (policy_id, enterprise_id))::int as targeted,
+    (count(distinct (policy_id, enterprise_id)) filter (where w))::int as "withDelivery",
+    (count(distinct (policy_id, enterprise_id)) filter (where s))::int as sent,
+    (count(distinct (policy_id, enterprise_id)) filter (where dl))::int as delivered,
+    (count(distinct (policy_id, enterprise_id)) filter (where dl or (cs = 'sent' and channel = 'email')))::int as reached,
+    (count(distinct (policy_id, enterprise_id)) filter (where en))::int as engaged`;
+  const by = async (column: string, as: string) =>
+    rowsOf<Record<string, unknown>>(
+      await t.db.execute(sql`${base} select ${sql.raw(column)} as "${sql.raw(as)}", ${stages} from f group by 1 order by 1`),
+    );
+  const [totals] = rowsOf<Counts>(await t.db.execute(sql`${base} select ${stages} from f`));
+  const failures = rowsOf<{ channel: string; errorCode: string; deliveries: number }>(
+    await t.db.execute(sql`${base}
+      select channel, coalesce(error_code, 'unknown') as "errorCode", count(*)::int as deliveries from f
+      where status in ('failed', 'undelivered') group by 1, 2 order by 3 desc, 1, 2`),
+  );
+  return {
+    totals,
+    byChannel: (await by('channel', 'channel')) as ReachBreakdown['byChannel'],
+    byDistrict: (await by('district', 'district')) as ReachBreakdown['byDistrict'],
+    bySection: (await by('industry_section', 'section')) as ReachBreakdown['bySection'],
+    bySize: (await by('size', 'size')) as ReachBreakdown['bySize'],
+    failures,
+  };
+}
+
+const sorted = (b: ReachBreakdown) => ({
+  ...b,
+  byChannel: [...b.byChannel].sort((x, y) => x.channel.localeCompare(y.channel)),
+  byDistrict: [...b.byDistrict].sort((x, y) => x.district.localeCompare(y.district)),
+  bySection: [...b.bySection].sort((x, y) => x.section.localeCompare(y.section)),
+  bySize: [...b.bySize].sort((x, y) => x.size.localeCompare(y.size)),
+});
+
+describe('reach counters', () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createTestDb();
+  });
+  afterAll(() => t.drop());
+
+  const expectCountersEqualDirect = async (policyId: number) => {
+    await refreshReach(t.db);
+    expect(sorted(await policyReach(t.db, policyId))).toEqual(sorted(await directReach(t, sql`select ${policyId}::bigint`)));
+  };
+
+  it('count the fixture as computed by hand', async () => {
+    const f = await seedReachFixture(t.db);
+    expect(await refreshReach(t.db)).toMatchObject({ more: false });
+    const reach = await policyReach(t.db, f.policyId);
+    // e1…e8 are targeted (e9 only got an update notice); e4's only delivery was suppressed; e1 (sms,
+    // email), e2 (undelivered sms), e5 (merged into e1's sms), e7 (email), e8 (wechat) were sent;
+    // e1, e5 and e8 were delivered; e7's and e1's emails count as reached besides; e1's sms (and so
+    // e5 with it) and e7 were opened.
+    expect(reach.totals).toEqual(c(8, 7, 5, 3, 4, 3));
+    expect(sorted(reach).byChannel).toEqual([
+      { channel: 'email', ...c(4, 4, 2, 0, 2, 1) },
+      { channel: 'sms', ...c(4, 3, 3, 2, 2, 2) },
+      { channel: 'wechat', ...c(2, 2, 1, 1, 1, 0) },
+    ]);
+    expect(sorted(reach).byDistrict).toEqual([
+      { district: '440104', ...c(2, 1, 0, 0, 0, 0) },
+      { district: '440106', ...c(3, 3, 3, 1, 2, 2) },
+      { district: '440111', ...c(2, 2, 1, 1, 1, 1) },
+      { district: '440112', ...c(1, 1, 1, 1, 1, 0) },
+    ]);
+    expect(sorted(reach).bySection).toEqual([
+      { section: 'C', ...c(5, 5, 4, 2, 3, 3) },
+      { section: 'F', ...c(1, 1, 1, 1, 1, 0) },
+      { section: 'G', ...c(2, 1, 0, 0, 0, 0) },
+    ]);
+    expect(sorted(reach).bySize).toEqual([
+      { size: 'large', ...c(1, 1, 1, 1, 1, 0) },
+      { size: 'medium', ...c(1, 1, 1, 0, 0, 0) },
+      { size: 'micro', ...c(1, 0, 0, 0, 0, 0) },
+      { size: 'small', ...c(5, 5, 3, 2, 3, 3) },
+    ]);
+    expect(reach.failures).toEqual([
+      { channel: 'sms', errorCode: '30005', deliveries: 1 },
+      { channel: 'wechat', errorCode: '43004', deliveries: 1 },
+    ]);
+    expect(sorted(reach)).toEqual(sorted(await directReach(t, sql`select ${f.policyId}::bigint`)));
+  });
+
+  it('stay equal to a direct count as deliveries move: acks, receipts, digests, opens, a revocation', async () => {
+    const f = await seedReachFixture(t.db);
+    await refreshReach(t.db);
+
+    // e3's pending email is claimed and accepted: sent, and (email) reached.
+    const claimed = await claimDeliveries(t.db, { limit: 100, leaseSeconds: 60 });
+    expect(claimed.map((d) => d.id)).toContain(f.deliveries.e3email);
+    await ackDeliveries(
+      t.db,
+      claimed.map((d) => ({
+        id: d.id,
+        attempt: d.attempts,
+        status: 'sent' as const,
+        providerMessageId: `pm-${d.id}`,
+        errorCode: null,
+        retryInMs: 0,
+        attemptRecord: { outcome: 'accepted', provider: 'sandbox', providerCode: null, error: null, latencyMs: 5, response: {} },
+      })),
+      'test-worker',
+    );
+    await expectCountersEqualDirect(f.policyId);
+    expect((await policyReach(t.db, f.policyId)).totals).toEqual(c(8, 7, 6, 3, 5, 3));
+
+    // e6's held email is folded into a digest, which is then sent: e6 is sent and reached through it.
+    await foldDigests(t.db, 'daily', `daily:test-${f.policyId}`);
+    await expectCountersEqualDirect(f.policyId);
+    await t.db.execute(sql`
+      update deliveries set status = 'sent', sent_at = now(), provider_message_id = ${'digest-' + f.policyId}
+      where kind = 'digest' and digest_period = ${`daily:test-${f.policyId}`}`);
+    await expectCountersEqualDirect(f.policyId);
+    expect((await policyReach(t.db, f.policyId)).totals).toEqual(c(8, 7, 7, 3, 6, 3));
+
+    // A receipt: e7's email bounces later (undelivered, 550): still sent, no longer counted as reached.
+    await t.db.execute(sql`update deliveries set provider_message_id = 'pm-e7' where id = ${f.deliveries.e7email}`);
+    await recordReceipt(t.db, {
+      channel: 'email',
+      providerMessageId: 'pm-e7',
+      status: 'undelivered',
+      errorCode: '550',
+      occurredAt: new Date(),
+    });
+    await expectCountersEqualDirect(f.policyId);
+    const afterBounce = await policyReach(t.db, f.policyId);
+    expect(afterBounce.totals).toEqual(c(8, 7, 7, 3, 5, 3));
+    expect(afterBounce.failures).toContainEqual({ channel: 'email', errorCode: '550', deliveries: 1 });
+
+    // e8 opens its WeChat message: engaged.
+    await t.db.transaction((tx) => recordOpen(tx, { deliveryId: f.deliveries.e8wechat, channel: 'wechat', at: new Date() }));
+    await expectCountersEqualDirect(f.policyId);
+    expect((await policyReach(t.db, f.policyId)).totals.engaged).toBe(4);
+
+    // Revoking cancels what is unsent: e3's email, put back to pending for the purpose.
+    await t.db.execute(sql`update deliveries set status = 'pending', sent_at = null where id = ${f.deliveries.e3email}`);
+    await t.db.transaction((tx) => cancelUnsent(tx, f.policyId));
+    await expectCountersEqualDirect(f.policyId);
+    expect((await policyReach(t.db, f.policyId)).totals).toEqual(c(8, 6, 6, 3, 4, 4));
+  });
+
+  it('queue no work for a claim, and queue the merged deliveries with the one they were merged into', async () => {
+    const f = await seedReachFixture(t.db);
+    await refreshReach(t.db);
+    const queued = async () => rowsOf<{ n: number }>(await t.db.execute(sql`select count(*)::int as n from reach_dirty`))[0].n;
+    await t.db.execute(sql`update deliveries set status = 'pending', sent_at = null where id = ${f.deliveries.e3email}`);
+    await refreshReach(t.db);
+    // pending → sending (a claim) and back (a swept lease) are invisible to the funnel.
+    await t.db.execute(sql`update deliveries set status = 'sending' where id = ${f.deliveries.e3email}`);
+    await t.db.execute(sql`update deliveries set status = 'pending' where id = ${f.deliveries.e3email}`);
+    expect(await queued()).toBe(0);
+    // e1's sms moving (here: back to sent, which only a test does) queues e1 and e5, merged into it.
+    await t.db.execute(sql`update deliveries set status = 'sent' where id = ${f.deliveries.e1sms}`);
+    const pairs = rowsOf<{ enterprise_id: string | number }>(
+      await t.db.execute(sql`select distinct enterprise_id from reach_dirty order by 1`),
+    ).map((r) => Number(r.enterprise_id));
+    expect(pairs).toEqual([f.enterprises.e1, f.enterprises.e5].sort((a, b) => a - b));
+    await expectCountersEqualDirect(f.policyId);
+  });
+
+  it("keep counting a deleted contact's deliveries", async () => {
+    const f = await seedReachFixture(t.db);
+    await refreshReach(t.db);
+    await t.db.execute(sql`delete from contacts where id = (select contact_id from deliveries where id = ${f.deliveries.e3email})`);
+    await t.db.execute(sql`update deliveries set status = 'delivered', sent_at = now() where id = ${f.deliveries.e3email}`);
+    await expectCountersEqualDirect(f.policyId);
+    expect((await policyReach(t.db, f.policyId)).totals).toEqual(c(8, 7, 6, 4, 5, 3));
+  });
+
+  it.skipIf(!testDatabaseUrl())('count a change that commits after a refresh began at the next refresh (Postgres)', async () => {
+    const f = await seedReachFixture(t.db);
+    await refreshReach(t.db);
+    // Another connection changes e3's email to delivered and holds its transaction open while a
+    // refresh runs: the refresh cannot see the change or its queue entry, and must not lose it.
+    const other = postgres(t.config.url!, { max: 1, onnotice: () => {} });
+    try {
+      await other.begin(async (tx) => {
+        await tx`update deliveries set status = 'delivered', sent_at = now() where id = ${f.deliveries.e3email}`;
+        await refreshReach(t.db);
+        expect((await policyReach(t.db, f.policyId)).totals.delivered).toBe(3);
+      });
+    } finally {
+      await other.end();
+    }
+    await expectCountersEqualDirect(f.policyId);
+    expect((await policyReach(t.db, f.policyId)).totals.delivered).toBe(4);
+  });
+
+  it('report over a department, a category and a time range equals a direct count of the policies it selects', async () => {
+    const a = await seedReachFixture(t.db, { publishAt: new Date('2026-01-10T00:00:00Z') });
+    const b = await seedReachFixture(t.db, { departmentId: a.departmentId, publishAt: new Date('2026-02-10T00:00:00Z') });
+    const other = await seedReachFixture(t.db, { categoryId: a.categoryId, publishAt: new Date('2026-01-20T00:00:00Z') });
+    // Move b a little so the policies differ.
+    await t.db.execute(sql`update deliveries set status = 'delivered' where id = ${b.deliveries.e7email}`);
+    await refreshReach(t.db);
+
+    const department = await reachReport(t.db, { departmentId: a.departmentId });
+    expect(department.policies).toBe(2);
+    expect(sorted(department)).toMatchObject(
+      sorted(await directReach(t, sql`select unnest(array[${a.policyId}, ${b.policyId}]::bigint[])`)),
+    );
+    expect(department.totals).toEqual(c(16, 14, 10, 7, 8, 6));
+    expect(department.byDepartment).toEqual([{ departmentId: a.departmentId, ...department.totals }]);
+
+    const january = await reachReport(t.db, {
+      categoryId: a.categoryId,
+      from: new Date('2026-01-01T00:00:00Z'),
+      to: new Date('2026-02-01T00:00:00Z'),
+    });
+    expect(january.policies).toBe(2);
+    expect(sorted(january)).toMatchObject(
+      sorted(await directReach(t, sql`select unnest(array[${a.policyId}, ${other.policyId}]::bigint[])`)),
+    );
+    expect(january.byDepartment.map((d) => d.departmentId).sort()).toEqual([a.departmentId, other.departmentId].sort());
+    expect(january.byCategory).toEqual([{ categoryId: a.categoryId, ...january.totals }]);
+
+    const nothing = await reachReport(t.db, { from: new Date('2030-01-01T00:00:00Z') });
+    expect(nothing).toMatchObject({ policies: 0, totals: c(0, 0, 0, 0, 0, 0), byChannel: [], failures: [] });
+  });
+});

@@ -1,0 +1,248 @@
+// The process's Prometheus registry (prom-client) and every series /metrics shows (issue 5,
+// "Health and metrics"). One registry per app: in embedded mode the dispatcher runs in the same
+// process and is handed this object as its DispatcherMetrics, so its send latencies and errors
+// land here too. It lives in the API because the API serves /metrics and is the package that
+// depends on prom-client; the dispatcher only knows the small DispatcherMetrics interface.
+//
+// Two kinds of series:
+// - counted as things happen: HTTP requests, provider calls (latency, outcome, error code),
+//   circuit breaker states;
+// - read from the database at scrape time (refreshFromDatabase): queues, deliveries by status,
+//   live pushes, stalled pushes, provider failure rates. Each read is cheap (see ops-queries.ts).
+import type { Channel } from '@policy-push/channels';
+import type { DispatcherSettings } from '@policy-push/core';
+import {
+  activeDeliveryCounts,
+  estimatedDeliveryRows,
+  livePushes,
+  type Queryable,
+  queueDepths,
+  recentDeliveryCounts,
+} from '@policy-push/db';
+import { checkHealth, type DispatcherMetrics, type HealthReport, type SendObservation } from '@policy-push/dispatcher';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The newest deliveries the all-statuses gauge counts over. */
+export const RECENT_DELIVERIES_WINDOW = 50_000;
+/** Live pushes exposed one series each; more than this are summed into the count only. */
+export const LIVE_PUSH_SERIES = 50;
+
+const CHANNELS: Channel[] = ['wechat', 'sms', 'email'];
+const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
+
+export interface Metrics extends DispatcherMetrics {
+  registry: Registry;
+  observeHttp(method: string, route: string, status: number, seconds: number): void;
+  /** Sets the database-backed gauges; answers the health report it computed, for the console. */
+  refreshFromDatabase(
+    db: Queryable,
+    p: { settings: DispatcherSettings; providers: Record<Channel, string>; now: Date },
+  ): Promise<HealthReport>;
+  /** Breaker state per channel as last reported by a dispatcher in this process (none when it runs elsewhere). */
+  breakerStates(): Map<Channel, { provider: string; state: string }>;
+  /** Provider calls seen by this process: count and total seconds per provider, channel and outcome. */
+  sendTotals(): Promise<{ provider: string; channel: string; outcome: string; count: number }[]>;
+  render(): Promise<string>;
+}
+
+export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const httpRequests = new Counter({
+    name: 'policy_push_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers,
+  });
+  const httpDuration = new Histogram({
+    name: 'policy_push_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+
+  const sends = new Counter({
+    name: 'policy_push_sends_total',
+    help: 'Provider calls made by the dispatcher in this process, by provider, channel and outcome (accepted, retryable, permanent)',
+    labelNames: ['provider', 'channel', 'outcome'] as const,
+    registers,
+  });
+  const sendDuration = new Histogram({
+    name: 'policy_push_send_duration_seconds',
+    help: 'Latency of one provider call, by provider and channel',
+    labelNames: ['provider', 'channel'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const providerErrors = new Counter({
+    name: 'policy_push_provider_errors_total',
+    help: 'Provider calls that were not accepted, by provider, channel and provider error code',
+    labelNames: ['provider', 'channel', 'code'] as const,
+    registers,
+  });
+  const breaker = new Gauge({
+    name: 'policy_push_circuit_breaker_state',
+    help: "1 for the channel's current circuit breaker state in this process (closed, half-open, open), 0 for the others",
+    labelNames: ['provider', 'channel', 'state'] as const,
+    registers,
+  });
+  const breakers = new Map<Channel, { provider: string; state: string }>();
+
+  const deliveries = new Gauge({
+    name: 'policy_push_deliveries',
+    help: 'Deliveries waiting or in flight, by channel and status (pending, sending, held); exact, from partial indexes',
+    labelNames: ['channel', 'status'] as const,
+    registers,
+  });
+  const recentDeliveries = new Gauge({
+    name: 'policy_push_recent_deliveries',
+    help: `Deliveries by channel and status among the newest ${RECENT_DELIVERIES_WINDOW} (a bounded read, not the whole table)`,
+    labelNames: ['channel', 'status'] as const,
+    registers,
+  });
+  const estimatedRows = new Gauge({
+    name: 'policy_push_deliveries_estimated_rows',
+    help: "All deliveries ever made, as the planner estimates them (pg_class.reltuples; 0 until the table's first analyze)",
+    registers,
+  });
+  const queueDepth = new Gauge({
+    name: 'policy_push_queue_depth',
+    help: 'Pending deliveries per channel, including those waiting for a later time',
+    labelNames: ['channel'] as const,
+    registers,
+  });
+  const queueReady = new Gauge({
+    name: 'policy_push_queue_ready',
+    help: 'Pending deliveries per channel that are due now',
+    labelNames: ['channel'] as const,
+    registers,
+  });
+  const queueOldest = new Gauge({
+    name: 'policy_push_queue_oldest_age_seconds',
+    help: 'How long the longest-waiting due delivery per channel has been due (0 when none is)',
+    labelNames: ['channel'] as const,
+    registers,
+  });
+  const pushesLive = new Gauge({
+    name: 'policy_push_live_pushes',
+    help: 'Pushes still at work (fanning out, or with deliveries pending or sending), by push status',
+    labelNames: ['status'] as const,
+    registers,
+  });
+  const pushPending = new Gauge({
+    name: 'policy_push_push_pending_deliveries',
+    help: `Deliveries pending or sending per live push (the newest ${LIVE_PUSH_SERIES})`,
+    labelNames: ['push_id', 'policy_id', 'status'] as const,
+    registers,
+  });
+  const pushMatched = new Gauge({
+    name: 'policy_push_push_matched',
+    help: `Deliveries a live push has fanned out so far (the newest ${LIVE_PUSH_SERIES})`,
+    labelNames: ['push_id', 'policy_id'] as const,
+    registers,
+  });
+  const stalled = new Gauge({
+    name: 'policy_push_stalled_pushes',
+    help: 'Pushes with work waiting and nothing moving for STALLED_PUSH_MINUTES',
+    registers,
+  });
+  const unhealthy = new Gauge({
+    name: 'policy_push_provider_unhealthy',
+    help: 'Providers failing more than PROVIDER_FAILURE_RATE of their last 100 sends (1 = unhealthy)',
+    labelNames: ['provider', 'channel'] as const,
+    registers,
+  });
+  const failureRatio = new Gauge({
+    name: 'policy_push_provider_failure_ratio',
+    help: "Share of each provider's last 100 sends (every dispatcher's, from delivery_attempts) that failed",
+    labelNames: ['provider', 'channel'] as const,
+    registers,
+  });
+
+  return {
+    registry,
+
+    observeHttp(method, route, status, seconds) {
+      const labels = { method, route, status: String(status) };
+      httpRequests.inc(labels);
+      httpDuration.observe(labels, seconds);
+    },
+
+    observeSend(o: SendObservation) {
+      sends.inc({ provider: o.provider, channel: o.channel, outcome: o.outcome });
+      sendDuration.observe({ provider: o.provider, channel: o.channel }, o.latencyMs / 1000);
+      if (o.outcome !== 'accepted') providerErrors.inc({ provider: o.provider, channel: o.channel, code: o.code ?? 'unknown' });
+    },
+
+    observeBreaker(channel, provider, state) {
+      breakers.set(channel, { provider, state });
+      for (const s of BREAKER_STATES) breaker.set({ provider, channel, state: s }, s === state ? 1 : 0);
+    },
+
+    breakerStates: () => new Map(breakers),
+
+    async sendTotals() {
+      const values = (await sends.get()).values;
+      return values.map((v) => ({
+        provider: String(v.labels.provider),
+        channel: String(v.labels.channel),
+        outcome: String(v.labels.outcome),
+        count: v.value,
+      }));
+    },
+
+    async refreshFromDatabase(db, { settings, providers, now }) {
+      const [active, recent, estimate, queues, live, health] = await Promise.all([
+        activeDeliveryCounts(db),
+        recentDeliveryCounts(db, RECENT_DELIVERIES_WINDOW),
+        estimatedDeliveryRows(db),
+        queueDepths(db, now),
+        livePushes(db, now, 1_000),
+        checkHealth(db, settings, providers, now),
+      ]);
+
+      // Every channel has a series, at 0 when idle: a missing series reads as "no data", not "empty".
+      deliveries.reset();
+      for (const channel of CHANNELS) for (const status of ['pending', 'sending', 'held']) deliveries.set({ channel, status }, 0);
+      for (const r of active) deliveries.set({ channel: r.channel, status: r.status }, r.n);
+      recentDeliveries.reset();
+      for (const r of recent) recentDeliveries.set({ channel: r.channel, status: r.status }, r.n);
+      estimatedRows.set(estimate);
+
+      for (const channel of CHANNELS) {
+        const q = queues.find((x) => x.channel === channel);
+        queueDepth.set({ channel }, q?.pending ?? 0);
+        queueReady.set({ channel }, q?.ready ?? 0);
+        queueOldest.set({ channel }, q?.oldestReadyAt ? Math.max(0, (now.getTime() - q.oldestReadyAt.getTime()) / 1000) : 0);
+      }
+
+      pushesLive.reset();
+      for (const status of ['scheduled', 'fanning_out', 'fanned_out'])
+        pushesLive.set({ status }, live.filter((p) => p.status === status).length);
+      pushPending.reset();
+      pushMatched.reset();
+      for (const p of live.slice(0, LIVE_PUSH_SERIES)) {
+        const ids = { push_id: String(p.pushId), policy_id: String(p.policyId) };
+        pushPending.set({ ...ids, status: 'pending' }, p.pending);
+        pushPending.set({ ...ids, status: 'sending' }, p.sending);
+        pushMatched.set(ids, p.matched);
+      }
+
+      stalled.set(health.stalledPushes.length);
+      unhealthy.reset();
+      failureRatio.reset();
+      for (const channel of CHANNELS) {
+        const h = health.providers.find((x) => x.channel === channel);
+        const labels = { provider: providers[channel], channel };
+        unhealthy.set(labels, h?.unhealthy ? 1 : 0);
+        failureRatio.set(labels, h?.rate ?? 0);
+      }
+      return health;
+    },
+
+    render: () => registry.metrics(),
+  };
+}

@@ -1,0 +1,131 @@
+import { Type } from 'typebox';
+import { Id, PageQuery, Timestamp } from '../../schemas/common';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+export const STATUSES = [
+  'pending',
+  'sending',
+  'sent',
+  'delivered',
+  'undelivered',
+  'failed',
+  'cancelled',
+  'suppressed',
+  'held',
+  'digested',
+  'merged',
+];
+const Channel = Type.String({ enum: ['wechat', 'sms', 'email'] });
+
+export const DeliverySchema = Type.Object({
+  id: Id,
+  policyId: Nullable(Id),
+  policyVersion: Nullable(Type.Integer()),
+  enterpriseId: Id,
+  contactId: Id,
+  channel: Type.String(),
+  kind: Type.String(),
+  status: Type.String(),
+  priority: Type.String({ description: 'urgent | normal' }),
+  attempts: Type.Integer(),
+  nextAttemptAt: Timestamp,
+  providerMessageId: Nullable(Type.String()),
+  errorCode: Nullable(Type.String()),
+  why: Type.Object({ categoryIds: Type.Array(Id), groupIds: Type.Array(Id) }),
+  fallbackOf: Nullable(Id),
+  sentAt: Nullable(Timestamp),
+  finishedAt: Nullable(Timestamp),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+/** The filters the log, the export and the console share. */
+export const FilterQuery = {
+  policyId: Type.Optional(Id),
+  enterpriseId: Type.Optional(Id),
+  contactId: Type.Optional(Id),
+  channel: Type.Optional(Channel),
+  status: Type.Optional(Type.String({ enum: STATUSES })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'created at or after' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'created before' })),
+  provider: Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9_-]{1,40}$',
+      description: 'a provider that handled one of its attempts: twilio, wechat, smtp, sandbox…',
+    }),
+  ),
+  errorCode: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\s]+$', description: "the delivery's last error code" }),
+  ),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "free text in the policy's title" })),
+};
+
+export const ListQuery = Type.Object({ ...PageQuery, ...FilterQuery }, { additionalProperties: false });
+export const ExportQuery = Type.Object(FilterQuery, { additionalProperties: false });
+
+const TimelineEntry = Type.Object(
+  {
+    at: Timestamp,
+    type: Type.String({
+      enum: ['matched', 'attempt', 'receipt', 'event', 'opened', 'last_opened', 'fallback_of', 'fallback', 'merged', 'digested'],
+      description:
+        'matched: the delivery was made; attempt: a provider call; receipt: a provider receipt; event: another event (unsubscribed…); opened / last_opened: its link was opened; fallback_of: it took over from an earlier delivery; fallback: a later one took over from it; merged / digested: another delivery carried its message',
+    }),
+    attempt: Type.Optional(Type.Integer()),
+    outcome: Type.Optional(Type.String()),
+    provider: Type.Optional(Nullable(Type.String())),
+    providerCode: Type.Optional(Nullable(Type.String())),
+    providerMessageId: Type.Optional(Nullable(Type.String())),
+    error: Type.Optional(Nullable(Type.String())),
+    latencyMs: Type.Optional(Type.Integer()),
+    worker: Type.Optional(Type.String()),
+    response: Type.Optional(Type.Unknown({ description: "the provider's raw answer" })),
+    event: Type.Optional(Type.String()),
+    errorCode: Type.Optional(Nullable(Type.String())),
+    payload: Type.Optional(Type.Unknown({ description: 'the receipt as the provider sent it' })),
+    deliveryId: Type.Optional(Id),
+    channel: Type.Optional(Type.String()),
+    status: Type.Optional(Type.String()),
+    opens: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: false },
+);
+
+export const DeliveryDetail = Type.Object({
+  ...DeliverySchema.properties,
+  why: Type.Object({
+    categoryIds: Type.Array(Id),
+    groupIds: Type.Array(Id),
+    categories: Type.Array(Type.Object({ id: Id, code: Type.String(), nameZh: Type.String() })),
+    groups: Type.Array(Type.Object({ id: Id, name: Type.String() })),
+  }),
+  engagement: Type.Object({ firstOpenedAt: Nullable(Timestamp), lastOpenedAt: Nullable(Timestamp), opens: Type.Integer() }),
+  timeline: Type.Array(TimelineEntry, { description: 'everything that happened to it, oldest first' }),
+  history: Type.Object({
+    attempts: Type.Array(
+      Type.Object({
+        attempt: Type.Integer(),
+        outcome: Type.String(),
+        providerCode: Nullable(Type.String()),
+        providerMessageId: Nullable(Type.String()),
+        error: Nullable(Type.String()),
+        latencyMs: Type.Integer(),
+        worker: Type.String(),
+        at: Timestamp,
+      }),
+    ),
+    events: Type.Array(Type.Object({ type: Type.String(), errorCode: Nullable(Type.String()), at: Timestamp })),
+  }),
+});
+
+export const RetryBody = Type.Object(
+  {
+    policyId: Id,
+    channel: Type.Optional(Channel),
+    errorCode: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\s]+$' })),
+    status: Type.Optional(Type.String({ enum: ['failed', 'undelivered'], description: 'both when absent' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RetryResponse = Type.Object({ requeued: Type.Integer({ minimum: 0 }) });

@@ -1,0 +1,190 @@
+// The delivery log: one delivery's story as a timeline, and the audited retry.
+import {
+  auditLog,
+  type Database,
+  type Delivery,
+  type DeliveryFilter,
+  deliveryWhy,
+  getDeliveryStory,
+  getPolicy,
+  notifyWork,
+  requeueFailedDeliveries,
+  type RetryFilter,
+} from '@policy-push/db';
+import type { Static } from 'typebox';
+import { ApiError, notFound } from '../../errors';
+import type { DeliveryDetail, ExportQuery } from './deliveries-schemas';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const idOrNull = (n: number | null) => (n === null ? null : String(n));
+
+export const toDelivery = (d: Delivery) => ({
+  id: String(d.id),
+  policyId: idOrNull(d.policyId),
+  policyVersion: d.policyVersion,
+  enterpriseId: String(d.enterpriseId),
+  contactId: String(d.contactId),
+  channel: d.channel,
+  kind: d.kind,
+  status: d.status,
+  priority: d.priority === 0 ? 'urgent' : 'normal',
+  attempts: d.attempts,
+  nextAttemptAt: d.nextAttemptAt.toISOString(),
+  providerMessageId: d.providerMessageId,
+  errorCode: d.errorCode,
+  why: { categoryIds: (d.matchedCategoryIds ?? []).map(String), groupIds: (d.matchedGroupIds ?? []).map(String) },
+  fallbackOf: idOrNull(d.fallbackOf),
+  sentAt: iso(d.sentAt),
+  finishedAt: iso(d.finishedAt),
+  createdAt: d.createdAt.toISOString(),
+  updatedAt: d.updatedAt.toISOString(),
+});
+
+/** The query string's filters, as the queries take them. */
+export function filterOf(q: Static<typeof ExportQuery>): DeliveryFilter {
+  return {
+    policyId: q.policyId ? Number(q.policyId) : undefined,
+    enterpriseId: q.enterpriseId ? Number(q.enterpriseId) : undefined,
+    contactId: q.contactId ? Number(q.contactId) : undefined,
+    channel: q.channel,
+    status: q.status,
+    from: q.from ? new Date(q.from) : undefined,
+    to: q.to ? new Date(q.to) : undefined,
+    provider: q.provider,
+    errorCode: q.errorCode,
+    q: q.q,
+  };
+}
+
+const RECEIPTS = new Set(['sent', 'delivered', 'undelivered', 'failed']);
+type Entry = Static<typeof DeliveryDetail>['timeline'][number];
+// Same instant: the order things happen in.
+const ORDER: Record<Entry['type'], number> = {
+  fallback_of: 0,
+  matched: 1,
+  merged: 2,
+  digested: 2,
+  attempt: 3,
+  receipt: 4,
+  event: 5,
+  opened: 6,
+  last_opened: 7,
+  fallback: 8,
+};
+
+/** One delivery with why it matched and everything that happened to it, oldest first. */
+export async function deliveryDetail(db: Database, id: number): Promise<Static<typeof DeliveryDetail>> {
+  const story = await getDeliveryStory(db, id);
+  if (!story) throw notFound('delivery');
+  const d = story.delivery;
+  const why = await deliveryWhy(db, d);
+  const timeline: (Entry & { time: number })[] = [];
+  const add = (at: Date, entry: Omit<Entry, 'at'>) => timeline.push({ at: at.toISOString(), time: at.getTime(), ...entry });
+
+  if (story.fallbackOf) {
+    const f = story.fallbackOf;
+    add(f.finishedAt ?? d.createdAt, {
+      type: 'fallback_of',
+      deliveryId: String(f.id),
+      channel: f.channel,
+      status: f.status,
+      errorCode: f.errorCode,
+    });
+  }
+  add(d.createdAt, { type: 'matched', channel: d.channel });
+  if (story.carriedBy) {
+    const c = story.carriedBy;
+    add(d.updatedAt, {
+      type: d.status === 'merged' ? 'merged' : 'digested',
+      deliveryId: String(c.id),
+      channel: c.channel,
+      status: c.status,
+    });
+  }
+  for (const a of story.attempts) {
+    add(a.createdAt, {
+      type: 'attempt',
+      attempt: a.attempt,
+      outcome: a.outcome,
+      provider: a.provider,
+      providerCode: a.providerCode,
+      providerMessageId: a.providerMessageId,
+      error: a.error,
+      latencyMs: a.latencyMs,
+      worker: a.worker,
+      response: a.response ?? null,
+    });
+  }
+  for (const e of story.events) {
+    // Opens are shown from their own record (first and last), not twice.
+    if (e.type === 'opened') continue;
+    add(e.occurredAt, {
+      type: RECEIPTS.has(e.type) ? 'receipt' : 'event',
+      event: e.type,
+      errorCode: e.errorCode,
+      payload: e.payload ?? null,
+    });
+  }
+  if (story.opens) {
+    add(story.opens.firstOpenedAt, { type: 'opened', opens: story.opens.opens });
+    if (story.opens.opens > 1) add(story.opens.lastOpenedAt, { type: 'last_opened', opens: story.opens.opens });
+  }
+  for (const f of story.fallbacks) add(f.createdAt, { type: 'fallback', deliveryId: String(f.id), channel: f.channel, status: f.status });
+  timeline.sort((a, b) => a.time - b.time || ORDER[a.type] - ORDER[b.type]);
+
+  return {
+    ...toDelivery(d),
+    why: {
+      categoryIds: (d.matchedCategoryIds ?? []).map(String),
+      groupIds: (d.matchedGroupIds ?? []).map(String),
+      categories: why.categories.map((c) => ({ ...c, id: String(c.id) })),
+      groups: why.groups.map((g) => ({ ...g, id: String(g.id) })),
+    },
+    engagement: {
+      firstOpenedAt: iso(story.opens?.firstOpenedAt ?? null),
+      lastOpenedAt: iso(story.opens?.lastOpenedAt ?? null),
+      opens: story.opens?.opens ?? 0,
+    },
+    timeline: timeline.map(({ time, ...entry }) => entry),
+    history: {
+      attempts: story.attempts.map((a) => ({
+        attempt: a.attempt,
+        outcome: a.outcome,
+        providerCode: a.providerCode,
+        providerMessageId: a.providerMessageId,
+        error: a.error,
+        latencyMs: a.latencyMs,
+        worker: a.worker,
+        at: a.createdAt.toISOString(),
+      })),
+      events: story.events.map((e) => ({ type: e.type, errorCode: e.errorCode, at: e.occurredAt.toISOString() })),
+    },
+  };
+}
+
+/**
+ * Re-queues the failed deliveries a filter names (requeueFailedDeliveries says which), audits it
+ * and wakes the dispatchers, in one transaction. Only a published policy's can be retried.
+ */
+export async function retryDeliveries(db: Database, filter: RetryFilter, by: { apiKeyId: number; ip: string }): Promise<number> {
+  return db.transaction(async (tx) => {
+    const policy = await getPolicy(tx, filter.policyId);
+    if (!policy) throw notFound('policy');
+    if (policy.status !== 'published') {
+      throw new ApiError(409, 'policy_not_published', `a ${policy.status} policy's deliveries cannot be retried`, [
+        { path: 'policyId', code: 'policy_not_published' },
+      ]);
+    }
+    const ids = await requeueFailedDeliveries(tx, filter);
+    await tx.insert(auditLog).values({
+      apiKeyId: by.apiKeyId,
+      action: 'deliveries.retry',
+      subjectType: 'policy',
+      subjectId: String(filter.policyId),
+      details: { filter: { ...filter, policyId: String(filter.policyId) }, count: ids.length },
+      ip: by.ip,
+    });
+    if (ids.length) await notifyWork(tx);
+    return ids.length;
+  });
+}

@@ -1,0 +1,250 @@
+// The console through inject(): signing in, the cookie's flags, CSRF on every form, helmet's
+// headers, and pages that show what the API knows. The browser test (test/ops-console.browser.test.ts)
+// drives the same pages in Chromium.
+import { fanOutNextChunk, sql } from '@policy-push/db';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, call, policyBody, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
+import { csrfToken } from './ops-session';
+
+const hidden = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
+const cookieOf = (res: LightMyRequestResponse, name: string) =>
+  (
+    res.cookies as {
+      name: string;
+      value: string;
+      httpOnly?: boolean;
+      sameSite?: string;
+      secure?: boolean;
+      path?: string;
+      maxAge?: number;
+    }[]
+  ).find((c) => c.name === name);
+const form = (fields: Record<string, string | string[]>) => {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) p.append(k, one);
+  return p.toString();
+};
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+describe('/ops', () => {
+  let h: TestApp;
+  let key: string;
+  beforeAll(async () => {
+    h = await buildTestApp();
+    key = h.auth.authorization.replace('Bearer ', '');
+  });
+  afterAll(() => h.close());
+
+  async function signIn(headers: Record<string, string> = {}) {
+    const page = await h.app.inject({ method: 'GET', url: '/ops/login', headers });
+    const nonce = cookieOf(page, 'pp_ops_login')!.value;
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/ops/login',
+      headers: { ...FORM, ...headers, cookie: `pp_ops_login=${nonce}` },
+      payload: form({ key, _csrf: nonce }),
+    });
+    return { res, session: cookieOf(res, 'pp_ops_session') };
+  }
+
+  async function signedIn() {
+    const { session } = await signIn();
+    const cookie = `pp_ops_session=${session!.value}`;
+    const csrf = csrfToken(h.app.deps.signingSecret, session!.value);
+    return { cookie, csrf };
+  }
+
+  it('sends a visitor without a session to the sign-in page, and refuses their POSTs', async () => {
+    const get = await h.app.inject({ method: 'GET', url: '/ops' });
+    expect(get.statusCode).toBe(303);
+    expect(get.headers.location).toBe('/ops/login');
+    const post = await h.app.inject({ method: 'POST', url: '/ops/compose/publish', headers: FORM, payload: form({ title: 'x' }) });
+    expect(post.statusCode).toBe(401);
+    expect(post.body).toContain('data-code="unauthorized"');
+    const forged = await h.app.inject({
+      method: 'GET',
+      url: '/ops',
+      headers: { cookie: 'pp_ops_session=1-abc.zzzzzz.AAAAAAAAAAAAAAAAAAAAAA' },
+    });
+    expect(forged.statusCode).toBe(303);
+  });
+
+  it('serves the sign-in form with helmet headers and a double-submit nonce', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/ops/login' });
+    expect(res.statusCode).toBe(200);
+    const nonce = cookieOf(res, 'pp_ops_login');
+    expect(nonce).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/ops' });
+    expect(hidden(res.body, '_csrf')).toBe(nonce!.value);
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('refuses a bad key and a sign-in without its nonce, setting no session', async () => {
+    const page = await h.app.inject({ method: 'GET', url: '/ops/login' });
+    const nonce = cookieOf(page, 'pp_ops_login')!.value;
+    const bad = await h.app.inject({
+      method: 'POST',
+      url: '/ops/login',
+      headers: { ...FORM, cookie: `pp_ops_login=${nonce}` },
+      payload: form({ key: 'pp_thisisnotarealkeyatallnoreally0123456789', _csrf: nonce }),
+    });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.body).toContain('data-code="bad_key"');
+    expect(cookieOf(bad, 'pp_ops_session')).toBeUndefined();
+
+    const noNonce = await h.app.inject({ method: 'POST', url: '/ops/login', headers: FORM, payload: form({ key }) });
+    expect(noNonce.statusCode).toBe(403);
+    expect(noNonce.body).toContain('data-code="csrf"');
+    expect(cookieOf(noNonce, 'pp_ops_session')).toBeUndefined();
+    const otherNonce = await h.app.inject({
+      method: 'POST',
+      url: '/ops/login',
+      headers: { ...FORM, cookie: `pp_ops_login=${nonce}` },
+      payload: form({ key, _csrf: 'someone-elses-nonce' }),
+    });
+    expect(otherNonce.statusCode).toBe(403);
+  });
+
+  it('trades a good key for an HttpOnly, SameSite=Strict session cookie, Secure over https, not holding the key', async () => {
+    const { res, session } = await signIn();
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe('/ops');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/ops' });
+    expect(session!.secure).toBeFalsy();
+    expect(session!.value).not.toContain(key);
+    const https = await signIn({ 'x-forwarded-proto': 'https' });
+    expect(https.session!.secure).toBe(true);
+
+    const overview = await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie: `pp_ops_session=${session!.value}` } });
+    expect(overview.statusCode).toBe(200);
+    expect(overview.body).toContain('data-health="ok"');
+    expect(overview.body).toContain('data-role="admin"');
+    expect(overview.headers['content-security-policy']).toContain("default-src 'none'");
+  });
+
+  it('refuses every form posted without the session’s CSRF token, writing nothing', async () => {
+    const world = await seedWorld(h, [{ email: 'csrf@example.com' }]);
+    const { cookie, csrf } = await signedIn();
+    const other = await signedIn();
+    expect(other.csrf).not.toBe(csrf);
+    const fields = { ...policyBody(world.department.id, world.category.id) } as Record<string, string | string[]>;
+    const before = await tableCounts(h.t);
+    for (const token of [undefined, '', other.csrf, csrf.slice(0, -1)]) {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/ops/compose/publish',
+        headers: { ...FORM, cookie },
+        payload: form(token === undefined ? fields : { ...fields, _csrf: token }),
+      });
+      expect(res.statusCode).toBe(403);
+      expect(res.body).toContain('data-code="csrf"');
+    }
+    const logout = await h.app.inject({ method: 'POST', url: '/ops/logout', headers: { ...FORM, cookie }, payload: form({}) });
+    expect(logout.statusCode).toBe(403);
+    expect(await tableCounts(h.t)).toEqual(before);
+  });
+
+  it('previews without writing, refuses a bad form with 422, then publishes once and shows the API’s numbers', async () => {
+    const world = await seedWorld(h, [{ email: 'one@example.com' }, { phone: '+12025550150', channels: ['sms'] }]);
+    const { cookie, csrf } = await signedIn();
+    const body = policyBody(world.department.id, world.category.id, { docNumber: `OPS-${Date.now()}` });
+    const fields = { ...(body as Record<string, string | string[]>), _csrf: csrf };
+
+    const compose = await h.app.inject({ method: 'GET', url: '/ops/compose', headers: { cookie } });
+    expect(compose.statusCode).toBe(200);
+    expect(compose.body).toContain(`name="categoryIds" value="${world.category.id}"`);
+
+    const before = await tableCounts(h.t);
+    const bad = await h.app.inject({
+      method: 'POST',
+      url: '/ops/compose/preview',
+      headers: { ...FORM, cookie },
+      payload: form({ ...fields, url: 'javascript:alert(1)', categoryIds: [] }),
+    });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.body).toContain('data-field="url"');
+    expect(bad.body).toContain('data-field="categoryIds"');
+
+    const preview = await h.app.inject({
+      method: 'POST',
+      url: '/ops/compose/preview',
+      headers: { ...FORM, cookie },
+      payload: form(fields),
+    });
+    expect(preview.statusCode).toBe(200);
+    expect(preview.body).toContain('data-count="enterprises">2<');
+    expect(preview.body).toContain('data-count="sms">1<');
+    expect(preview.body).toMatch(/data-sms-segments="[12]"/);
+    expect(preview.body).toContain('data-email-subject');
+    expect(preview.body).not.toContain('one@example.com'); // addresses are masked
+    expect(preview.body).toContain('o***@example.com');
+    expect(await tableCounts(h.t)).toEqual(before);
+
+    const publish = () =>
+      h.app.inject({ method: 'POST', url: '/ops/compose/publish', headers: { ...FORM, cookie }, payload: form(fields) });
+    const published = await publish();
+    expect(published.statusCode).toBe(303);
+    const policyId = /^\/ops\/policies\/(\d+)$/.exec(published.headers.location as string)![1];
+    // A second click answers the first publish.
+    expect((await publish()).headers.location).toBe(published.headers.location);
+
+    while (await fanOutNextChunk(h.t.db, 100)) {}
+    const api = await call(h, 'GET', `/v1/policies/${policyId}/push`, undefined, 200);
+    const page = await h.app.inject({ method: 'GET', url: `/ops/policies/${policyId}`, headers: { cookie } });
+    expect(page.statusCode).toBe(200);
+    for (const field of ['matched', 'pending', 'sent', 'delivered', 'failed']) {
+      expect(page.body).toContain(`data-field="${field}">${api[field]}<`);
+    }
+    expect(api.matched).toBe(2);
+  });
+
+  it('shows a stalled push on the overview, and finds deliveries in the log', async () => {
+    const world = await seedWorld(h, [{ email: 'stall@example.com' }]);
+    const published = await call(h, 'POST', '/v1/policies', policyBody(world.department.id, world.category.id), 202);
+    while (await fanOutNextChunk(h.t.db, 100)) {}
+    await h.t.db.execute(sql`
+      update deliveries set next_attempt_at = now() - interval '11 minutes', updated_at = now() - interval '11 minutes'
+      where policy_id = ${Number(published.policy.id)}`);
+    const { cookie } = await signedIn();
+    const overview = await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie } });
+    expect(overview.body).toContain('data-health="alert"');
+    expect(overview.body).toContain(`data-alert="stalled-push" data-push="${published.push.id}"`);
+
+    const log = await h.app.inject({
+      method: 'GET',
+      url: `/ops/deliveries?policyId=${published.policy.id}&status=pending&channel=email`,
+      headers: { cookie },
+    });
+    expect(log.statusCode).toBe(200);
+    const deliveryId = /data-delivery="(\d+)"/.exec(log.body)![1];
+    const one = await h.app.inject({ method: 'GET', url: `/ops/deliveries/${deliveryId}`, headers: { cookie } });
+    expect(one.statusCode).toBe(200);
+    expect(one.body).toContain('data-timeline');
+
+    for (const [url, code] of [
+      ['/ops/deliveries?status=lost', 'invalid_status'],
+      ['/ops/deliveries?policyId=abc', 'invalid_policyId'],
+      ['/ops/deliveries/0', 'invalid_id'],
+      ['/ops/outbox?channel=fax', 'invalid_filter'],
+    ]) {
+      const res = await h.app.inject({ method: 'GET', url, headers: { cookie } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.body).toContain(`data-code="${code}"`);
+    }
+    expect((await h.app.inject({ method: 'GET', url: '/ops/deliveries/999999999', headers: { cookie } })).statusCode).toBe(404);
+  });
+
+  it('ends the sessions of a key revoked since', async () => {
+    const { cookie } = await signedIn();
+    expect((await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie } })).statusCode).toBe(200);
+    await h.t.db.execute(sql`update api_keys set revoked_at = now()`);
+    const res = await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie } });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe('/ops/login');
+  });
+});

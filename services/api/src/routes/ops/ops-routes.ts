@@ -1,0 +1,305 @@
+// The ops console (issue 5, "The console"): server-rendered pages under /ops, signed in with an
+// API key through a form (ops-session.ts). Registered among the public routes because it does its
+// own authentication with a cookie instead of the API's Authorization header.
+//   GET  /ops/login, POST /ops/login, POST /ops/logout
+//   GET  /ops                     overview: alerts, live pushes, queues, throughput, provider health
+//   GET  /ops/deliveries          the delivery log (policyId, status, channel), GET /ops/deliveries/:id its timeline
+//   GET  /ops/outbox              what the sandbox would have sent
+//   GET  /ops/compose, POST /ops/compose/preview | /ops/compose/edit | /ops/compose/publish
+//   GET  /ops/policies/:id        a push's numbers, as GET /v1/policies/{id}/push gives them, and its reach funnel
+// Every POST carries the session's CSRF token. Roles come with access control (a later issue):
+// for now every valid, unrevoked key sees and does everything here, as on /v1.
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import { safeError } from '@policy-push/core';
+import {
+  getDeliveryWithHistory,
+  getPolicy,
+  latestPush,
+  listCategories,
+  listDeliveries,
+  listDepartments,
+  listSandboxMessages,
+  listServiceGroups,
+  policyReach,
+  type ReachBreakdown,
+} from '@policy-push/db';
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppInstance } from '../../app';
+import { ApiError } from '../../errors';
+import { authenticate } from '../../services/api-keys';
+import { pushProgress, publishPolicy } from '../policies/policies-service';
+import { type ComposeChoices, composePage, policyPage, previewPage } from './ops-compose-pages';
+import { errorPage } from './ops-layout';
+import { dashboardPage, deliveriesPage, deliveryPage, loginPage, outboxPage } from './ops-pages';
+import { composePreview, loadDashboard, type PolicyForm, policyFromForm } from './ops-service';
+import {
+  cookieOptions,
+  csrfToken,
+  LOGIN_COOKIE,
+  loginNonce,
+  newSessionToken,
+  type OpsUser,
+  SESSION_COOKIE,
+  sameToken,
+  sessionUser,
+  setSessionCookie,
+} from './ops-session';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    opsUser: OpsUser | null;
+  }
+}
+
+const ID = /^[1-9][0-9]{0,14}$/;
+const STATUSES = [
+  'pending',
+  'sending',
+  'sent',
+  'delivered',
+  'undelivered',
+  'failed',
+  'cancelled',
+  'suppressed',
+  'held',
+  'digested',
+  'merged',
+];
+const CHANNELS = ['wechat', 'sms', 'email'];
+const PAGE_SIZE = 50;
+const OPEN_PATHS = new Set(['/ops/login']);
+
+function sendPage(reply: FastifyReply, status: number, html: string) {
+  return reply.code(status).type('text/html; charset=utf-8').send(html);
+}
+
+export default async function opsRoutes(app: AppInstance) {
+  const { db } = app.deps.db;
+  const secret = app.deps.signingSecret;
+  await app.register(cookie);
+  // Form bodies in this scope only; the API speaks JSON.
+  await app.register(formbody);
+  await app.register(helmet, {
+    // Nothing on these pages comes from elsewhere: no script at all, styles inline, forms post here.
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+
+  app.decorateRequest('opsUser', null);
+  app.addHook('onSend', async (_req, reply) => {
+    // Operational data: never kept by a cache.
+    reply.header('cache-control', 'no-store');
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0];
+    if (!path.startsWith('/ops') || OPEN_PATHS.has(path)) return;
+    req.opsUser = await sessionUser(db, secret, req.cookies[SESSION_COOKIE]);
+    if (req.opsUser) return;
+    if (req.method === 'GET' || req.method === 'HEAD') return reply.redirect('/ops/login', 303);
+    return sendPage(reply, 401, errorPage(401, 'unauthorized', '请先登录。', 'Sign in first.'));
+  });
+  // After the body is parsed: every POST of a signed-in page carries the session's token.
+  app.addHook('preHandler', async (req, reply) => {
+    if (req.method !== 'POST' || !req.opsUser) return;
+    const given = (req.body as Record<string, unknown> | undefined)?._csrf;
+    if (!sameToken(given, csrfToken(secret, req.opsUser.session))) {
+      return sendPage(
+        reply,
+        403,
+        errorPage(
+          403,
+          'csrf',
+          '表单已失效或不是从本站提交的，请返回重试。',
+          'This form is stale or was not sent from these pages; go back and try again.',
+        ),
+      );
+    }
+  });
+
+  const user = (req: FastifyRequest) => req.opsUser as OpsUser;
+  const csrf = (req: FastifyRequest) => csrfToken(secret, user(req).session);
+  const hide = { schema: { hide: true } };
+
+  // -------------------------------------------------------------------------------------------
+  // Signing in and out
+
+  app.get('/ops/login', hide, async (req, reply) => {
+    const nonce = req.cookies[LOGIN_COOKIE] ?? loginNonce();
+    reply.setCookie(LOGIN_COOKIE, nonce, cookieOptions(req, 3600));
+    return sendPage(reply, 200, loginPage(nonce));
+  });
+
+  app.post('/ops/login', hide, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const expected = req.cookies[LOGIN_COOKIE];
+    if (!sameToken(body._csrf, expected)) {
+      const nonce = loginNonce();
+      reply.setCookie(LOGIN_COOKIE, nonce, cookieOptions(req, 3600));
+      return sendPage(reply, 403, loginPage(nonce, { code: 'csrf', zh: '表单已失效，请重试。', en: 'The form was stale; try again.' }));
+    }
+    const identity = typeof body.key === 'string' ? await authenticate(db, body.key.trim()) : null;
+    if (!identity) {
+      req.log.info({ event: 'ops_sign_in_refused' }, 'ops sign-in refused');
+      return sendPage(
+        reply,
+        401,
+        loginPage(expected!, { code: 'bad_key', zh: 'API 密钥无效或已吊销。', en: 'The API key is unknown or revoked.' }),
+      );
+    }
+    setSessionCookie(req, reply, newSessionToken(secret, identity.id));
+    reply.clearCookie(LOGIN_COOKIE, { path: '/ops' });
+    req.log.info({ keyId: identity.id }, 'ops signed in');
+    return reply.redirect('/ops', 303);
+  });
+
+  app.post('/ops/logout', hide, async (_req, reply) => {
+    reply.clearCookie(SESSION_COOKIE, { path: '/ops' });
+    return reply.redirect('/ops/login', 303);
+  });
+
+  // -------------------------------------------------------------------------------------------
+  // Operators
+
+  app.get('/ops', hide, async (req, reply) => {
+    const dashboard = await loadDashboard(app, new Date());
+    return sendPage(reply, 200, dashboardPage(dashboard, user(req), csrf(req)));
+  });
+
+  app.get('/ops/deliveries', hide, async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const filter = { policyId: q.policyId?.trim() || undefined, status: q.status || undefined, channel: q.channel || undefined };
+    const bad =
+      (filter.policyId && !ID.test(filter.policyId) && 'policyId') ||
+      (filter.status && !STATUSES.includes(filter.status) && 'status') ||
+      (filter.channel && !CHANNELS.includes(filter.channel) && 'channel') ||
+      (q.cursor && !ID.test(q.cursor) && 'cursor');
+    if (bad) {
+      return sendPage(
+        reply,
+        400,
+        errorPage(400, `invalid_${bad}`, `筛选条件 ${bad} 无效。`, `The ${bad} filter is not valid.`, user(req), csrf(req)),
+      );
+    }
+    const rows = await listDeliveries(
+      db,
+      { policyId: filter.policyId ? Number(filter.policyId) : undefined, status: filter.status, channel: filter.channel },
+      { before: q.cursor ? Number(q.cursor) : undefined, limit: PAGE_SIZE },
+    );
+    const more = rows.length > PAGE_SIZE;
+    const kept = rows.slice(0, PAGE_SIZE);
+    return sendPage(reply, 200, deliveriesPage(filter, kept, more ? String(kept.at(-1)!.id) : null, user(req), csrf(req)));
+  });
+
+  app.get('/ops/deliveries/:id', hide, async (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    if (!ID.test(id))
+      return sendPage(reply, 400, errorPage(400, 'invalid_id', '投递编号无效。', 'Not a delivery id.', user(req), csrf(req)));
+    const found = await getDeliveryWithHistory(db, Number(id));
+    if (!found) return sendPage(reply, 404, errorPage(404, 'not_found', '没有这条投递。', 'No such delivery.', user(req), csrf(req)));
+    const sandbox = await listSandboxMessages(db, { limit: 10, deliveryId: Number(id) });
+    return sendPage(reply, 200, deliveryPage(found.delivery, found.attempts, found.events, sandbox, user(req), csrf(req)));
+  });
+
+  app.get('/ops/outbox', hide, async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const channel = q.channel || undefined;
+    if ((channel && !CHANNELS.includes(channel)) || (q.cursor && !ID.test(q.cursor))) {
+      return sendPage(reply, 400, errorPage(400, 'invalid_filter', '筛选条件无效。', 'The filter is not valid.', user(req), csrf(req)));
+    }
+    const rows = await listSandboxMessages(db, { limit: PAGE_SIZE, channel, before: q.cursor ? Number(q.cursor) : undefined });
+    const more = rows.length > PAGE_SIZE;
+    const kept = rows.slice(0, PAGE_SIZE);
+    return sendPage(reply, 200, outboxPage(channel, kept, more ? String(kept.at(-1)!.id) : null, user(req), csrf(req)));
+  });
+
+  // -------------------------------------------------------------------------------------------
+  // Publishers
+
+  async function choices(): Promise<ComposeChoices> {
+    const [departments, categories, groups] = await Promise.all([
+      listDepartments(db, { limit: 500 }),
+      listCategories(db, { limit: 1000 }),
+      listServiceGroups(db, { limit: 500 }),
+    ]);
+    return { departments, categories, groups };
+  }
+
+  async function composeAgain(req: FastifyRequest, reply: FastifyReply, form: PolicyForm, status: number, problems: ApiError['fields']) {
+    return sendPage(reply, status, composePage(form, await choices(), problems, user(req), csrf(req)));
+  }
+
+  /** An ApiError from the publish checks becomes the form again, with its fields marked. */
+  const refusal = (err: unknown) => {
+    if (!(err instanceof ApiError) || err.statusCode >= 500) throw err;
+    return { status: err.statusCode, problems: err.fields.length ? err.fields : [{ path: 'form', code: err.code }] };
+  };
+
+  app.get('/ops/compose', hide, async (req, reply) => composeAgain(req, reply, {}, 200, []));
+
+  app.post('/ops/compose/edit', hide, async (req, reply) => composeAgain(req, reply, req.body as PolicyForm, 200, []));
+
+  app.post('/ops/compose/preview', hide, async (req, reply) => {
+    const form = req.body as PolicyForm;
+    const { input, problems } = policyFromForm(form);
+    if (problems.length) return composeAgain(req, reply, form, 422, problems);
+    try {
+      const preview = await composePreview(db, app.deps.config, secret, input);
+      return sendPage(reply, 200, previewPage(form, preview, user(req), csrf(req)));
+    } catch (err) {
+      const r = refusal(err);
+      return composeAgain(req, reply, form, r.status, r.problems);
+    }
+  });
+
+  app.post('/ops/compose/publish', hide, async (req, reply) => {
+    const form = req.body as PolicyForm;
+    const { input, problems } = policyFromForm(form);
+    if (problems.length) return composeAgain(req, reply, form, 422, problems);
+    // A double click posts the same form twice: the same idempotency key answers the first publish.
+    const idempotencyKey = `ops:${createHash('sha256')
+      .update(`${user(req).session}|${input.departmentId}|${input.docNumber}`)
+      .digest('hex')}`;
+    try {
+      const answer = await publishPolicy(db, input, user(req).keyId, idempotencyKey, async (policy, push, tx) => ({
+        policy: { id: String(policy.id) },
+        push: await pushProgress(tx, push),
+      }));
+      const policyId = (answer.body as { policy: { id: string } }).policy.id;
+      req.log.info({ policyId, keyId: user(req).keyId }, 'policy published from the ops console');
+      return reply.redirect(`/ops/policies/${policyId}`, 303);
+    } catch (err) {
+      const r = refusal(err);
+      return composeAgain(req, reply, form, r.status, r.problems);
+    }
+  });
+
+  app.get('/ops/policies/:id', hide, async (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    if (!ID.test(id)) return sendPage(reply, 400, errorPage(400, 'invalid_id', '政策编号无效。', 'Not a policy id.', user(req), csrf(req)));
+    const policy = await getPolicy(db, Number(id));
+    if (!policy) return sendPage(reply, 404, errorPage(404, 'not_found', '没有这项政策。', 'No such policy.', user(req), csrf(req)));
+    const push = await latestPush(db, policy.id);
+    const progress = push ? await pushProgress(db, push) : null;
+    // Reach analytics are built beside this console: their absence must not take the page down.
+    let reach: ReachBreakdown | null = null;
+    try {
+      reach = await policyReach(db, policy.id);
+    } catch (err) {
+      req.log.warn({ err: safeError(err), policyId: policy.id }, 'reach counters unavailable');
+    }
+    return sendPage(reply, 200, policyPage({ policy, progress, reach }, user(req), csrf(req)));
+  });
+}

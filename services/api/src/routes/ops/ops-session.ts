@@ -1,0 +1,68 @@
+// Signing in to /ops with an API key (issue 5, "The console"). The key itself is never stored in
+// the browser: the sign-in form trades it for a signed session token naming the key's id, held in
+// an HttpOnly, SameSite=Strict cookie (Secure when the request came over https). Every page
+// re-reads the key, so a revoked key ends its sessions at once.
+//
+// CSRF: each session has its own token, an HMAC of the session cookie, put in a hidden field of
+// every form and checked on every POST. The sign-in form, which has no session yet, uses a
+// double-submit nonce: a random value in a short-lived cookie and in the form.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { signToken, verifyToken } from '@policy-push/core';
+import { and, apiKeys, eq, isNull, type Queryable } from '@policy-push/db';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export const SESSION_COOKIE = 'pp_ops_session';
+export const LOGIN_COOKIE = 'pp_ops_login';
+const SESSION_PURPOSE = 'ops-session';
+const SESSION_HOURS = 8;
+
+export interface OpsUser {
+  keyId: number;
+  keyName: string;
+  role: string;
+  /** The session cookie's value, which the CSRF token is derived from. */
+  session: string;
+}
+
+export function newSessionToken(secret: string, keyId: number, now = new Date()): string {
+  // A random part makes every sign-in a new session with its own CSRF token.
+  const subject = `${keyId}-${randomBytes(9)
+    .toString('base64url')
+    .replace(/[^A-Za-z0-9]/g, 'x')}`;
+  return signToken(secret, SESSION_PURPOSE, subject, new Date(now.getTime() + SESSION_HOURS * 3_600_000));
+}
+
+/** The signed-in key, or null: no cookie, a forged or expired one, or a key revoked since. */
+export async function sessionUser(db: Queryable, secret: string, cookie: string | undefined, now = new Date()): Promise<OpsUser | null> {
+  if (!cookie) return null;
+  const subject = verifyToken(secret, SESSION_PURPOSE, cookie, now);
+  const keyId = Number(subject?.split('-')[0]);
+  if (!subject || !Number.isSafeInteger(keyId) || keyId <= 0) return null;
+  const [key] = await db
+    .select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)));
+  return key ? { keyId: key.id, keyName: key.name, role: key.role, session: cookie } : null;
+}
+
+export const csrfToken = (secret: string, session: string) =>
+  createHmac('sha256', secret).update(`ops-csrf|${session}`).digest('base64url');
+
+/** Constant-time comparison of two tokens; false when either is missing. */
+export function sameToken(given: unknown, expected: string | undefined): boolean {
+  if (typeof given !== 'string' || !expected) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export const loginNonce = () => randomBytes(18).toString('base64url');
+
+/** HttpOnly and SameSite=Strict always; Secure when the browser reached us over https. */
+export function cookieOptions(req: FastifyRequest, maxAgeSeconds: number) {
+  return { path: '/ops', httpOnly: true, sameSite: 'strict' as const, secure: req.protocol === 'https', maxAge: maxAgeSeconds };
+}
+
+export function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token: string) {
+  reply.setCookie(SESSION_COOKIE, token, cookieOptions(req, SESSION_HOURS * 3600));
+}

@@ -1,0 +1,66 @@
+import { REACH_RULES } from '@policy-push/db';
+import { Type } from 'typebox';
+import { Id, Timestamp } from '../../schemas/common';
+
+export const REACH_DESCRIPTION = REACH_RULES;
+
+const Rate = Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], { description: 'null when nothing was targeted' });
+
+const Counts = {
+  targeted: Type.Integer({ minimum: 0 }),
+  withDelivery: Type.Integer({ minimum: 0 }),
+  sent: Type.Integer({ minimum: 0 }),
+  delivered: Type.Integer({ minimum: 0 }),
+  reached: Type.Integer({ minimum: 0 }),
+  engaged: Type.Integer({ minimum: 0 }),
+  reachRate: { ...Rate, description: '到達率: reached ÷ targeted' },
+  awareness: { ...Rate, description: '知曉度: engaged ÷ targeted' },
+};
+const Named = { nameZh: Type.Union([Type.String(), Type.Null()]), nameEn: Type.Union([Type.String(), Type.Null()]) };
+
+const Failure = Type.Object({ channel: Type.String(), errorCode: Type.String(), deliveries: Type.Integer({ minimum: 0 }) });
+
+const Breakdown = {
+  upToDate: Type.Boolean({ description: 'false while changes were still waiting to be counted (a few seconds behind)' }),
+  totals: Type.Object(Counts),
+  byChannel: Type.Array(Type.Object({ channel: Type.String(), ...Counts })),
+  byDistrict: Type.Array(Type.Object({ district: Type.String({ description: 'GB/T 2260 code' }), ...Named, ...Counts })),
+  bySection: Type.Array(Type.Object({ section: Type.String({ description: 'GB/T 4754 section letter' }), ...Named, ...Counts })),
+  bySize: Type.Array(Type.Object({ size: Type.String(), ...Named, ...Counts })),
+  failures: Type.Array(Failure, { description: 'failed and undelivered deliveries by channel and provider error code, most first' }),
+};
+
+export const PolicyReach = Type.Object({ policyId: Id, ...Breakdown }, { description: REACH_DESCRIPTION });
+
+export const ReachReportQuery = Type.Object(
+  {
+    departmentId: Type.Optional(Id),
+    categoryId: Type.Optional({ ...Id, description: 'the category and its subcategories' }),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'policies published at or after' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'policies published before' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ReachReport = Type.Object(
+  {
+    filter: Type.Object({
+      departmentId: Type.Union([Id, Type.Null()]),
+      categoryId: Type.Union([Id, Type.Null()]),
+      from: Type.Union([Timestamp, Type.Null()]),
+      to: Type.Union([Timestamp, Type.Null()]),
+    }),
+    policies: Type.Integer({ minimum: 0, description: 'policies in the report' }),
+    ...Breakdown,
+    byDepartment: Type.Array(Type.Object({ departmentId: Id, code: Type.Union([Type.String(), Type.Null()]), ...Named, ...Counts })),
+    byCategory: Type.Array(
+      Type.Object(
+        { categoryId: Id, code: Type.Union([Type.String(), Type.Null()]), ...Named, ...Counts },
+        {
+          description: 'a policy counts under each of its own categories',
+        },
+      ),
+    ),
+  },
+  { description: REACH_DESCRIPTION },
+);
