@@ -64,7 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
     logController: new DebugRequestLogs(),
     bodyLimit: 1024 * 1024,
     // Signed tokens travel in paths (/u/…, /p/…): allow more than the default 100 characters.
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     trustProxy: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -1,20 +1,9 @@
+import { DELIVERY_STATUSES } from '@policy-push/db';
 import { Type } from 'typebox';
 import { Id, PageQuery, Timestamp } from '../../schemas/common';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-export const STATUSES = [
-  'pending',
-  'sending',
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'cancelled',
-  'suppressed',
-  'held',
-  'digested',
-  'merged',
-];
+export const STATUSES = [...DELIVERY_STATUSES];
 const Channel = Type.String({ enum: ['wechat', 'sms', 'email'] });
 
 export const DeliverySchema = Type.Object({

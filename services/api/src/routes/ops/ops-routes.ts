@@ -24,6 +24,7 @@ import {
   listServiceGroups,
   policyReach,
   type ReachBreakdown,
+  DELIVERY_STATUSES,
 } from '@policy-push/db';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -55,19 +56,7 @@ declare module 'fastify' {
 }
 
 const ID = /^[1-9][0-9]{0,14}$/;
-const STATUSES = [
-  'pending',
-  'sending',
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'cancelled',
-  'suppressed',
-  'held',
-  'digested',
-  'merged',
-];
+const STATUSES: readonly string[] = DELIVERY_STATUSES;
 const CHANNELS = ['wechat', 'sms', 'email'];
 const PAGE_SIZE = 50;
 const OPEN_PATHS = new Set(['/ops/login']);
