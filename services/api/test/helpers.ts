@@ -1,5 +1,6 @@
 import { createLogger, generateCreditCode, parseConfig } from '@policy-push/core';
 import { rowsOf, signingSecret, sql } from '@policy-push/db';
+import { createAdapters, startDispatcher } from '@policy-push/dispatcher';
 import { expect } from 'vitest';
 import { createTestDb, type TestDb } from '@policy-push/testkit';
 import { type AppInstance, buildApp } from '../src/app';
@@ -114,4 +115,30 @@ export async function expectRefused(
   if (status !== 400) expect(res.json().error.code).toBe(code);
   expect(res.json().error.fields).toContainEqual({ path, code });
   expect(await tableCounts(h.t)).toEqual(before);
+}
+
+/**
+ * A dispatcher on the sandbox channels for an app under test, with quiet hours off and a short
+ * poll; `env` adds settings. stop() stops it and closes its adapters (flushing the sandbox log).
+ */
+export async function startSandboxDispatcher(h: TestApp, env: Record<string, string> = {}) {
+  const config = parseConfig({ LOG_LEVEL: 'silent', QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20', ...env });
+  const logger = createLogger({ level: 'silent' });
+  const adapters = createAdapters(config, h.t.db, logger, { receiptDelayMs: 5 });
+  const dispatcher = await startDispatcher({
+    config,
+    db: h.t,
+    logger,
+    adapters: adapters.byChannel,
+    withJobs: false,
+    signingSecret: h.app.deps.signingSecret,
+  });
+  return {
+    dispatcher,
+    adapters,
+    async stop() {
+      await dispatcher.stop();
+      await adapters.close();
+    },
+  };
 }

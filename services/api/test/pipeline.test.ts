@@ -1,38 +1,18 @@
 // publish → fan-out → claim → send → receipt, through the API and a real dispatcher on the sandbox.
-import { createLogger, parseConfig } from '@policy-push/core';
 import { rowsOf, sql } from '@policy-push/db';
-import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildTestApp, call, policyBody, seedWorld, tableCounts, type TestApp } from './helpers';
+import { buildTestApp, call, policyBody, seedWorld, tableCounts, type TestApp, startSandboxDispatcher } from './helpers';
 
 describe('the push pipeline', () => {
   let h: TestApp;
-  let dispatcher: Dispatcher;
-  let adapters: ReturnType<typeof createAdapters>;
+  let sandbox: Awaited<ReturnType<typeof startSandboxDispatcher>>;
 
   beforeAll(async () => {
     h = await buildTestApp();
-    const config = parseConfig({
-      LOG_LEVEL: 'silent',
-      QUIET_HOURS: '00:00-00:00',
-      DISPATCH_POLL_MS: '20',
-      RETRY_BASE_MS: '1',
-      RETRY_CAP_MS: '5',
-      MAX_ATTEMPTS: '3',
-    });
-    adapters = createAdapters(config, h.t.db, createLogger({ level: 'silent' }), { receiptDelayMs: 5 });
-    dispatcher = await startDispatcher({
-      config,
-      db: h.t,
-      logger: createLogger({ level: 'silent' }),
-      adapters: adapters.byChannel,
-      withJobs: false,
-      signingSecret: h.app.deps.signingSecret,
-    });
+    sandbox = await startSandboxDispatcher(h, { RETRY_BASE_MS: '1', RETRY_CAP_MS: '5', MAX_ATTEMPTS: '3' });
   });
   afterAll(async () => {
-    await dispatcher.stop();
-    await adapters.close();
+    await sandbox.stop();
     await h.close();
   });
 
@@ -73,7 +53,7 @@ describe('the push pipeline', () => {
     expect(detail.history.events.map((e: any) => e.type)).toEqual(['delivered']);
 
     // The sandbox recorded the real rendered message.
-    await adapters.close();
+    await sandbox.adapters.close();
     const [recorded] = rowsOf<{ content: { text: string } }>(
       await h.t.db.execute(sql`select content from sandbox_messages where delivery_id = ${Number(sms.id)}`),
     );

@@ -1,34 +1,21 @@
 // Reach end to end on the sandbox: publish → send → receipts → the funnel; the link in each message
 // is the signed open redirect, and following it moves awareness.
-import { createLogger, parseConfig } from '@policy-push/core';
 import { rowsOf, sql } from '@policy-push/db';
-import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildTestApp, call, policyBody, seedWorld, type TestApp } from './helpers';
+import { buildTestApp, call, policyBody, seedWorld, type TestApp, startSandboxDispatcher } from './helpers';
 
 const PUBLIC_BASE_URL = 'https://push.example.org';
 
 describe('reach through the pipeline', () => {
   let h: TestApp;
-  let dispatcher: Dispatcher;
-  let adapters: ReturnType<typeof createAdapters>;
+  let sandbox: Awaited<ReturnType<typeof startSandboxDispatcher>>;
 
   beforeAll(async () => {
     h = await buildTestApp({ PUBLIC_BASE_URL });
-    const config = parseConfig({ LOG_LEVEL: 'silent', QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20', PUBLIC_BASE_URL });
-    adapters = createAdapters(config, h.t.db, createLogger({ level: 'silent' }), { receiptDelayMs: 5 });
-    dispatcher = await startDispatcher({
-      config,
-      db: h.t,
-      logger: createLogger({ level: 'silent' }),
-      adapters: adapters.byChannel,
-      withJobs: false,
-      signingSecret: h.app.deps.signingSecret,
-    });
+    sandbox = await startSandboxDispatcher(h, { PUBLIC_BASE_URL });
   });
   afterAll(async () => {
-    await dispatcher.stop();
-    await adapters.close();
+    await sandbox.stop();
     await h.close();
   });
 
@@ -71,7 +58,7 @@ describe('reach through the pipeline', () => {
     const smsDelivery = (
       await call(h, 'GET', `/v1/deliveries?policyId=${policy.id}&contactId=${world.enterprises[0].contact.id}`, undefined, 200)
     ).items[0];
-    await adapters.close(); // flushes the sandbox recorder
+    await sandbox.adapters.close(); // flushes the sandbox recorder
     const messages = rowsOf<{ delivery_id: string; channel: string; content: Record<string, string> }>(
       await h.t.db.execute(sql`select delivery_id, channel, content from sandbox_messages order by id`),
     );
