@@ -228,4 +228,26 @@ describe('one address, one message', () => {
     const sent = all.find((r) => r.status === 'sent')!;
     expect(all.filter((r) => r.status === 'merged').map((r) => r.duplicate_of)).toEqual(Array(4).fill(sent.id));
   });
+
+  it('merges across fan-out chunks: an address met again chunks later joins the first delivery', async () => {
+    const s = await seedSubscribers(t.db, 6);
+    // The 1st, 3rd and 6th enterprises share a mailbox (written with different case); each enterprise is its own chunk.
+    const ids = rowsOf<{ id: string }>(await t.db.execute(sql`select id::text as id from enterprises order by id`)).map((r) => r.id);
+    await t.db.execute(sql`update contacts set email = 'office@example.com' where enterprise_id in (${ids[0]}, ${ids[5]})`);
+    await t.db.execute(sql`update contacts set email = 'Office@Example.com' where enterprise_id = ${ids[2]}`);
+    await seedPolicy(t.db, s);
+    while ((await fanOutNextChunk(t.db, 1))?.done === false);
+    const all = rowsOf<{ enterprise_id: string; id: string; status: string; duplicate_of: string | null }>(
+      await t.db.execute(
+        sql`select enterprise_id::text as enterprise_id, id::text as id, status, duplicate_of::text as duplicate_of from deliveries order by enterprise_id`,
+      ),
+    );
+    const first = all[0];
+    expect(first.status).toBe('pending');
+    expect(all.filter((r) => r.status === 'merged').map((r) => [r.enterprise_id, r.duplicate_of])).toEqual([
+      [ids[2], first.id],
+      [ids[5], first.id],
+    ]);
+    expect(all.filter((r) => r.status === 'pending')).toHaveLength(4);
+  });
 });

@@ -80,7 +80,7 @@ export async function insertMatchedDeliveries(
           where p.policy_id = ${push.policyId} and p.policy_version < ${push.policyVersion} and p.contact_id = m.contact_id
             and p.kind in ('policy', 'update') and p.status in ('sent', 'delivered'))`
       : sql``;
-  const [row] = rowsOf<{ n: number }>(
+  const [row] = rowsOf<{ n: number; first: string | number | null; last: string | number | null }>(
     await tx.execute(sql`
       with inserted as (
         insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
@@ -90,40 +90,48 @@ export async function insertMatchedDeliveries(
         from (${matchedDeliveriesSql(target, range)}) m
         ${notReachedBefore}
         on conflict do nothing
-        returning 1
+        returning id
       )
-      select count(*)::int as n from inserted`),
+      select count(*)::int as n, min(id) as first, max(id) as last from inserted`),
   );
-  await mergeSharedAddresses(tx, push, range);
+  if (row.n > 0) await mergeSharedAddresses(tx, push, { first: Number(row.first), last: Number(row.last) });
   return row.n;
 }
 
-// The address a delivery goes to, from its contact row `c`.
-const ADDRESS = sql`case d.channel when 'sms' then c.phone when 'email' then lower(c.email) else c.wechat_openid end`;
-
 /**
- * One address, one message: one accountant's phone often serves many enterprises. Of the new
- * deliveries in (from, to], those whose address already has this policy on this channel are
- * not sent but linked to the first one (`merged`, duplicate_of), and count as reached with it.
+ * One address, one message: one accountant's phone often serves many enterprises. Each new
+ * delivery claims its address for this policy version and channel in policy_addresses; those
+ * whose address was claimed already (by an earlier chunk, or a lower id in this one) are not sent
+ * but linked to the claimant (`merged`, duplicate_of), and count as reached with it. The new
+ * deliveries are found by their id range, so the cost of a chunk does not grow with the push.
  */
-async function mergeSharedAddresses(tx: Queryable, push: { policyId: number; policyVersion: number }, range: { from: number; to: number }) {
+async function mergeSharedAddresses(
+  tx: Queryable,
+  push: { policyId: number; policyVersion: number },
+  ids: { first: number; last: number },
+) {
   await tx.execute(sql`
     with fresh as (
-      select d.id, d.channel, ${ADDRESS} as address
+      select d.id, d.channel, md5(case d.channel when 'sms' then c.phone when 'email' then lower(c.email) else c.wechat_openid end) as hash
       from deliveries d join contacts c on c.id = d.contact_id
-      where d.policy_id = ${push.policyId} and d.policy_version = ${push.policyVersion} and d.kind = 'policy'
-        and d.status in ('pending', 'held') and d.enterprise_id > ${range.from} and d.enterprise_id <= ${range.to}
-    ), firsts as (
-      select f.id, (
-        select min(d.id) from contacts c
-        join deliveries d on d.contact_id = c.id and d.policy_id = ${push.policyId} and d.policy_version = ${push.policyVersion}
-          and d.channel = f.channel and d.kind = 'policy' and d.status <> 'merged'
-        where case f.channel when 'sms' then c.phone = f.address when 'email' then lower(c.email) = f.address else c.wechat_openid = f.address end
-      ) as first_id
+      where d.id between ${ids.first} and ${ids.last} and d.policy_id = ${push.policyId} and d.policy_version = ${push.policyVersion}
+        and d.kind = 'policy' and d.status in ('pending', 'held')
+    ), claimed as (
+      insert into policy_addresses (policy_id, policy_version, channel, address_hash, delivery_id)
+      select distinct on (channel, hash) ${push.policyId}, ${push.policyVersion}, channel, hash, id
+      from fresh where hash is not null order by channel, hash, id
+      on conflict do nothing
+      returning channel, address_hash, delivery_id
+    ), carriers as (
+      -- Claims made by this statement are not yet visible in the table: read both.
+      select f.id, coalesce(now_claimed.delivery_id, earlier.delivery_id) as carrier_id
       from fresh f
+      left join claimed now_claimed on now_claimed.channel = f.channel and now_claimed.address_hash = f.hash
+      left join policy_addresses earlier on earlier.policy_id = ${push.policyId} and earlier.policy_version = ${push.policyVersion}
+        and earlier.channel = f.channel and earlier.address_hash = f.hash
     )
-    update deliveries d set status = 'merged', duplicate_of = firsts.first_id, updated_at = now()
-    from firsts where d.id = firsts.id and firsts.first_id < firsts.id`);
+    update deliveries d set status = 'merged', duplicate_of = carriers.carrier_id, updated_at = now()
+    from carriers where d.id = carriers.id and carriers.carrier_id <> carriers.id`);
 }
 
 export interface ChunkResult {
