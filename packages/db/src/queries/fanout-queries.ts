@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { AudienceRule } from '@policy-push/core';
 import type { Database, Queryable } from '../create-db';
 import { rowsOf } from '../rows';
+import { bigintArray, textArray } from '../sql-arrays';
 import { loadMatchTarget, matchedDeliveriesSql, type MatchTarget } from './matching-queries';
 
 export interface PushToFanOut {
@@ -80,7 +81,7 @@ export async function insertMatchedDeliveries(
           where p.policy_id = ${push.policyId} and p.policy_version < ${push.policyVersion} and p.contact_id = m.contact_id
             and p.kind in ('policy', 'update') and p.status in ('sent', 'delivered'))`
       : sql``;
-  const [row] = rowsOf<{ n: number; first: string | number | null; last: string | number | null }>(
+  const [row] = rowsOf<{ n: number; ids: (string | number)[] | null; contact_ids: (string | number)[] | null; channels: string[] | null }>(
     await tx.execute(sql`
       with inserted as (
         insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
@@ -90,45 +91,57 @@ export async function insertMatchedDeliveries(
         from (${matchedDeliveriesSql(target, range)}) m
         ${notReachedBefore}
         on conflict do nothing
-        returning id
+        returning id, contact_id, channel
       )
-      select count(*)::int as n, min(id) as first, max(id) as last from inserted`),
+      select count(*)::int as n, array_agg(id order by id) as ids, array_agg(contact_id order by id) as contact_ids,
+        array_agg(channel order by id) as channels
+      from inserted`),
   );
-  if (row.n > 0) await mergeSharedAddresses(tx, push, { first: Number(row.first), last: Number(row.last) });
+  if (row.n > 0) {
+    await mergeSharedAddresses(tx, push, {
+      ids: row.ids!.map(Number),
+      contactIds: row.contact_ids!.map(Number),
+      channels: row.channels!,
+    });
+  }
   return row.n;
 }
 
 /**
  * One address, one message: one accountant's phone often serves many enterprises. Each new
  * delivery claims its address for this policy version and channel in policy_addresses; those
- * whose address was claimed already (by an earlier chunk, or a lower id in this one) are not sent
- * but linked to the claimant (`merged`, duplicate_of), and count as reached with it. The new
- * deliveries are found by their id range, so the cost of a chunk does not grow with the push.
+ * whose address was claimed already (by an earlier chunk, or a lower id in this chunk) are not
+ * sent but linked to the claimant (`merged`, duplicate_of), and count as reached with it.
+ *
+ * The chunk's new deliveries come in as arrays and every look-up is by a whole key (contacts by
+ * id, policy_addresses by its primary key, deliveries by id), so the cost of a chunk does not
+ * grow with the push, whatever the planner believes about a table filled since its last ANALYZE.
  */
 async function mergeSharedAddresses(
   tx: Queryable,
   push: { policyId: number; policyVersion: number },
-  ids: { first: number; last: number },
+  fresh: { ids: number[]; contactIds: number[]; channels: string[] },
 ) {
   await tx.execute(sql`
     with fresh as (
-      select d.id, d.channel, md5(case d.channel when 'sms' then c.phone when 'email' then lower(c.email) else c.wechat_openid end) as hash
-      from deliveries d join contacts c on c.id = d.contact_id
-      where d.id between ${ids.first} and ${ids.last} and d.policy_id = ${push.policyId} and d.policy_version = ${push.policyVersion}
-        and d.kind = 'policy' and d.status in ('pending', 'held')
+      select f.id, f.channel,
+        md5(case f.channel when 'sms' then c.phone when 'email' then lower(c.email) else c.wechat_openid end) as hash
+      from unnest(${bigintArray(fresh.ids)}, ${bigintArray(fresh.contactIds)}, ${textArray(fresh.channels)}) as f(id, contact_id, channel)
+      join contacts c on c.id = f.contact_id
+    ), carriers as (
+      select f.id, f.channel, f.hash, coalesce(earlier.delivery_id, min(f.id) over (partition by f.channel, f.hash)) as carrier_id
+      from fresh f
+      left join lateral (
+        select a.delivery_id from policy_addresses a
+        where a.policy_id = ${push.policyId} and a.policy_version = ${push.policyVersion} and a.channel = f.channel and a.address_hash = f.hash
+        -- limit 1 keeps this a look-up per row: flattened, it becomes a hash of every address the push has claimed.
+        limit 1
+      ) earlier on true
+      where f.hash is not null
     ), claimed as (
       insert into policy_addresses (policy_id, policy_version, channel, address_hash, delivery_id)
-      select distinct on (channel, hash) ${push.policyId}, ${push.policyVersion}, channel, hash, id
-      from fresh where hash is not null order by channel, hash, id
+      select ${push.policyId}, ${push.policyVersion}, channel, hash, id from carriers where carrier_id = id
       on conflict do nothing
-      returning channel, address_hash, delivery_id
-    ), carriers as (
-      -- Claims made by this statement are not yet visible in the table: read both.
-      select f.id, coalesce(now_claimed.delivery_id, earlier.delivery_id) as carrier_id
-      from fresh f
-      left join claimed now_claimed on now_claimed.channel = f.channel and now_claimed.address_hash = f.hash
-      left join policy_addresses earlier on earlier.policy_id = ${push.policyId} and earlier.policy_version = ${push.policyVersion}
-        and earlier.channel = f.channel and earlier.address_hash = f.hash
     )
     update deliveries d set status = 'merged', duplicate_of = carriers.carrier_id, updated_at = now()
     from carriers where d.id = carriers.id and carriers.carrier_id <> carriers.id`);
