@@ -3,10 +3,10 @@
 // docker-compose.yml and infra/k8s parse, have the shape the docs promise, and set only real
 // settings to values parseConfig accepts; the Dockerfile installs every workspace package.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '@policy-push/core';
 import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
 
 const root = resolve(import.meta.dirname, '../../..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -14,16 +14,8 @@ const read = (path: string) => readFileSync(join(root, path), 'utf8');
 type Env = Record<string, string>;
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-// `yaml` is in the lockfile as @fastify/swagger's dependency, not one of ours: reach it through
-// that package until it is a direct dev dependency.
-const requireFromSwagger = createRequire(createRequire(import.meta.url).resolve('@fastify/swagger'));
-interface YamlModule {
-  parse(text: string, options: { merge: boolean }): unknown;
-  parseAllDocuments(text: string, options: { merge: boolean }): { toJS(): unknown }[];
-}
-const YAML = requireFromSwagger('yaml') as YamlModule;
-const parseYaml = (text: string) => YAML.parse(text, { merge: true }) as Obj;
-const parseYamlDocs = (text: string) => YAML.parseAllDocuments(text, { merge: true }).map((d) => d.toJS() as Obj);
+const parseYaml = (text: string) => parse(text, { merge: true }) as Obj;
+const parseYamlDocs = (text: string) => parseAllDocuments(text, { merge: true }).map((d) => d.toJS() as Obj);
 
 /** Every variable name config.ts mentions: the settings, as the source states them. */
 function settingsInSource(): Set<string> {
