@@ -29,6 +29,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../create-db';
 import { rowsOf } from '../rows';
+import { bigintArray } from '../sql-arrays';
 
 /** The reach funnel's definitions, stated once (also the OpenAPI description of the reach endpoints). */
 export const REACH_RULES = [
@@ -52,6 +53,13 @@ export type ReachCounts = Record<(typeof REACH_STAGES)[number], number>;
 // Any constant shared by every process; it names the refresher's lock.
 const REACH_REFRESH_LOCK = 7_100_517;
 const DEFAULT_BATCH = 5_000;
+
+// The outbox and its archive (queries/archive-queries.ts) together: a pair recounted after some of
+// its deliveries were archived still counts them. Each branch is read by primary key.
+const EVERY_DELIVERY = sql`(
+  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, duplicate_of, digest_id from deliveries
+  union all
+  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, duplicate_of, digest_id from deliveries_archive)`;
 
 /**
  * One batch of the queue, recounted, in one statement (see the file header). Returns how many
@@ -104,9 +112,10 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
               (coalesce(m.sent_at, d.sent_at) is not null or coalesce(m.status, d.status) in ('sent', 'delivered', 'undelivered')) as sent,
               coalesce(m.status, d.status) = 'delivered' as delivered,
               (d.channel = 'email' and coalesce(m.status, d.status) = 'sent') as accepted_email,
-              exists (select 1 from delivery_opens o where o.delivery_id = coalesce(m.id, d.id)) as engaged
-            from deliveries d
-            left join deliveries m on m.id = case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end
+              (exists (select 1 from delivery_opens o where o.delivery_id = coalesce(m.id, d.id))
+                or exists (select 1 from delivery_opens_archive o where o.delivery_id = coalesce(m.id, d.id))) as engaged
+            from ${EVERY_DELIVERY} d
+            left join ${EVERY_DELIVERY} m on m.id = case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end
             where d.id = any(coalesce(s.delivery_ids, '{}') || p.queued_ids)
               and d.policy_id = p.policy_id and d.enterprise_id = p.enterprise_id and d.kind = 'policy'
           ) delivery
@@ -279,6 +288,8 @@ export async function policyReach(db: Queryable, policyId: number): Promise<Reac
 
 export interface ReachReportFilter {
   departmentId?: number;
+  /** Only these departments' policies (a publisher's report). */
+  departmentIds?: number[];
   /** The category or any of its descendants. */
   categoryId?: number;
   /** Policies published at or after. */
@@ -294,8 +305,10 @@ export interface ReachReport extends ReachBreakdown {
 }
 
 function reportScope(f: ReachReportFilter): SQL {
-  const conditions: SQL[] = [sql`true`];
+  // Policies published with a test key reached nobody real: reports are of live data only.
+  const conditions: SQL[] = [sql`not p.test`];
   if (f.departmentId !== undefined) conditions.push(sql`p.department_id = ${f.departmentId}`);
+  if (f.departmentIds !== undefined) conditions.push(sql`p.department_id = any(${bigintArray(f.departmentIds)})`);
   if (f.categoryId !== undefined) {
     conditions.push(sql`p.category_ids && array(
       with recursive below as (

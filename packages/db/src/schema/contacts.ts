@@ -26,6 +26,9 @@ export const contacts = pgTable(
     emailConfirmedAt: at('email_confirmed_at'),
     // The contact's own quiet hours, 'HH:MM-HH:MM' in Asia/Shanghai; null = the deployment's.
     quietHours: text('quiet_hours'),
+    // Set when the contact's personal data was erased on request: its addresses and name are gone
+    // and it is never matched again; its deliveries stay, so the statistics still count them.
+    erasedAt: at('erased_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
