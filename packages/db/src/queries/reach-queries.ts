@@ -54,12 +54,14 @@ export type ReachCounts = Record<(typeof REACH_STAGES)[number], number>;
 const REACH_REFRESH_LOCK = 7_100_517;
 const DEFAULT_BATCH = 5_000;
 
-// The outbox and its archive (queries/archive-queries.ts) together: a pair recounted after some of
-// its deliveries were archived still counts them. Each branch is read by primary key.
-const EVERY_DELIVERY = sql`(
-  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, duplicate_of, digest_id from deliveries
+// The outbox and its archive (queries/archive-queries.ts) together, one delivery by its id: a
+// pair recounted after some of its deliveries were archived still counts them. Looked up by
+// primary key in each: given a policy's id as well, the planner may walk the policy's whole
+// unique-key range instead, once per pair.
+const deliveryById = (id: SQL) => sql`(
+  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, duplicate_of, digest_id from deliveries where id = ${id}
   union all
-  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, duplicate_of, digest_id from deliveries_archive)`;
+  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, duplicate_of, digest_id from deliveries_archive where id = ${id})`;
 
 /**
  * One batch of the queue, recounted, in one statement (see the file header). Returns how many
@@ -114,10 +116,10 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
               (d.channel = 'email' and coalesce(m.status, d.status) = 'sent') as accepted_email,
               (exists (select 1 from delivery_opens o where o.delivery_id = coalesce(m.id, d.id))
                 or exists (select 1 from delivery_opens_archive o where o.delivery_id = coalesce(m.id, d.id))) as engaged
-            from ${EVERY_DELIVERY} d
-            left join ${EVERY_DELIVERY} m on m.id = case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end
-            where d.id = any(coalesce(s.delivery_ids, '{}') || p.queued_ids)
-              and d.policy_id = p.policy_id and d.enterprise_id = p.enterprise_id and d.kind = 'policy'
+            from (select distinct unnest(coalesce(s.delivery_ids, '{}') || p.queued_ids) as id) q
+            cross join lateral ${deliveryById(sql`q.id`)} d
+            left join lateral ${deliveryById(sql`case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end`)} m on true
+            where d.policy_id = p.policy_id and d.enterprise_id = p.enterprise_id and d.kind = 'policy'
           ) delivery
         ) r
       ),
