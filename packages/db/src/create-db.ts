@@ -23,6 +23,12 @@ export interface DbConfig {
   dataDir?: string;
   poolSize?: number;
   applicationName?: string;
+  /**
+   * statement_timeout of every connection of this pool, in ms (Postgres only; none when absent).
+   * The API sets one: its reporting queries (reach, exports, the ops console) must not run for
+   * ever; the dispatcher's fan-out chunks and claims are short by construction.
+   */
+  statementTimeoutMs?: number;
 }
 
 export interface Db {
@@ -47,19 +53,61 @@ async function createPostgresDb(url: string, config: DbConfig): Promise<Db> {
     onnotice: () => {},
     connection: {
       application_name: config.applicationName ?? 'policy-push',
-      // A forgotten open transaction stops vacuum and makes claims walk dead rows.
+      // A forgotten open transaction stops vacuum and makes claims walk dead rows (PERFORMANCE.md);
+      // infra/postgres/postgresql.conf sets the same for sessions that are not ours.
       idle_in_transaction_session_timeout: 60_000,
+      ...(config.statementTimeoutMs ? { statement_timeout: config.statementTimeoutMs } : {}),
     },
   });
   const db = drizzlePostgres(client, { schema }) as unknown as Database;
   return {
     db,
     driver: 'postgres',
-    async listen(channel, onNotify) {
-      const { unlisten } = await client.listen(channel, () => onNotify());
-      return unlisten;
-    },
+    listen: (channel, onNotify) => listenWithRetry(url, config, channel, onNotify),
     close: () => client.end({ timeout: 5 }),
+  };
+}
+
+/**
+ * LISTEN on a connection of its own that subscribes again whenever it closes (a server restart, a
+ * failover), retrying with backoff until the server is back, then wakes the listener once: work
+ * may have arrived meanwhile. (postgres.js's own listen re-subscribes once on close, and gives up
+ * when that one attempt finds the server still down.)
+ */
+async function listenWithRetry(url: string, config: DbConfig, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const options = {
+    max: 1,
+    idle_timeout: null,
+    max_lifetime: null,
+    fetch_types: false,
+    onnotice: () => {},
+    connection: { application_name: config.applicationName ?? 'policy-push' },
+    onnotify: (name: string) => {
+      if (name === channel) onNotify();
+    },
+    onclose: () => {
+      if (!stopped) resubscribe(500);
+    },
+  };
+  const listener = postgres(url, options as unknown as postgres.Options<Record<string, never>>);
+  const subscribe = () => listener.unsafe(`listen "${channel.replace(/"/g, '""')}"`);
+  function resubscribe(delayMs: number) {
+    clearTimeout(retry);
+    retry = setTimeout(() => {
+      if (stopped) return;
+      subscribe().then(
+        () => onNotify(),
+        () => resubscribe(Math.min(delayMs * 2, 5_000)),
+      );
+    }, delayMs);
+  }
+  await subscribe();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await listener.end({ timeout: 5 });
   };
 }
 
@@ -84,7 +132,8 @@ async function createPgliteDb(dataDir: string | undefined): Promise<Db> {
   };
 }
 
-function lockDataDir(dataDir: string): () => void {
+/** Claims a PGlite data directory for this process (a lock file with its pid); throws while another live process holds it. */
+export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
   const lockFile = join(dataDir, '.policy-push.lock');
   if (existsSync(lockFile)) {

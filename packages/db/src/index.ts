@@ -1,4 +1,6 @@
+export * from './backup';
 export * from './create-db';
+export * from './db-errors';
 export * from './rows';
 export * from './sql-arrays';
 export * as schema from './schema';
@@ -28,6 +30,8 @@ export * from './queries/recipient-cap-queries';
 export * from './queries/reach-queries';
 export * from './queries/engagement-queries';
 export * from './queries/ops-queries';
+export * from './queries/archive-queries';
+export * from './queries/erasure-queries';
 // The query builder's operators, from the one drizzle-orm instance the schema was built with
 // (a second copy, resolved with other peers, would not accept these tables' types).
 export { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';

@@ -1,4 +1,5 @@
 // The one error shape clients see: { error: { code, message, fields: [{ path, code }] } }.
+import { isDatabaseUnavailable } from '@policy-push/db';
 export interface FieldProblem {
   path: string;
   code: string;
@@ -46,3 +47,11 @@ export function pgError(err: unknown): { code: string; constraint?: string } | n
 
 export const isUniqueViolation = (err: unknown) => pgError(err)?.code === '23505';
 export const isForeignKeyViolation = (err: unknown) => pgError(err)?.code === '23503';
+
+/**
+ * The database cannot take requests now (down or restarting, refusing connections, disk full,
+ * read-only: see packages/db db-errors.ts): 503, retry later. The write was refused whole, since
+ * writes that belong together share one transaction.
+ */
+export const databaseUnavailable = () => new ApiError(503, 'database_unavailable', 'the database is unavailable; try again later');
+export { isDatabaseUnavailable };

@@ -22,7 +22,8 @@ async function main() {
     );
   }
   const dbConfig: DbConfig = config.databaseUrl
-    ? { url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: 'policy-push-api' }
+    ? // Reporting queries (reach, exports, ops) are the API's long ones: a minute at most.
+      { url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: 'policy-push-api', statementTimeoutMs: 60_000 }
     : { dataDir: resolve(config.dataDir, 'pglite') };
   const db = await createDb(dbConfig);
   await migrate(dbConfig, db);
@@ -34,7 +35,15 @@ async function main() {
   const app = await buildApp({ config, db, logger, signingSecret: secret, metrics });
   const adapters = withDispatcher ? createAdapters(config, db.db, logger) : undefined;
   const dispatcher = adapters
-    ? await startDispatcher({ config, db, logger, adapters: adapters.byChannel, signingSecret: secret, metrics })
+    ? await startDispatcher({
+        config,
+        db,
+        logger,
+        adapters: adapters.byChannel,
+        testAdapters: adapters.sandbox,
+        signingSecret: secret,
+        metrics,
+      })
     : undefined;
 
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {

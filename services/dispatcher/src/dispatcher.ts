@@ -15,10 +15,12 @@ import {
   extendLeases,
   type Db,
   fanOutNextChunk,
+  isDatabaseUnavailable,
   loadSendContext,
   optOutContact,
   pauseChannel,
   releaseDeliveries,
+  type SendOutcome,
   takeUnits,
   WORK_CHANNEL,
 } from '@policy-push/db';
@@ -36,6 +38,8 @@ export interface DispatcherDeps {
   db: Db;
   logger: Logger;
   adapters: Record<Channel, ChannelAdapter>;
+  /** The sandbox adapters that test keys' policies go through (Adapters.sandbox). */
+  testAdapters?: Record<Channel, ChannelAdapter>;
   /** Key for the signed links in messages (unsubscribe). */
   signingSecret: string;
   /** Cron jobs off in tests that drive them by hand. */
@@ -73,6 +77,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   const breaker = () => new CircuitBreaker({ failureThreshold: settings.breaker.failures, cooldownMs: settings.breaker.cooldownMs });
   const sendDeps = {
     adapters: deps.adapters,
+    testAdapters: deps.testAdapters,
     breakers: { wechat: breaker(), sms: breaker(), email: breaker() },
     limiter,
     settings,
@@ -104,13 +109,16 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
         ).catch((err) => log.warn({ err: safeError(err) }, 'lease not renewed')),
       (settings.leaseSeconds * 1000) / 3,
     );
+    const leaseEnds = Date.now() + settings.leaseSeconds * 1000;
+    let sending = false;
     try {
       const ctx = await loadSendContext(db.db, batch);
       const cap = await capState(batch, ctx);
-      const decisions = await mapLimit(batch, settings.sendConcurrency, (d) => sendOne(d, ctx, sendDeps, cap));
+      sending = true;
+      const decisions = await mapLimit(batch, settings.sendConcurrency, (d) => sendOrDefer(d, ctx, cap));
       observeBatch(deps.metrics ?? noDispatcherMetrics, batch, decisions, deps.adapters, sendDeps.breakers);
       const outcomes = decisions.map((x) => x.outcome);
-      await ackDeliveries(db.db, outcomes, worker);
+      await ackWithRetry(outcomes, leaseEnds);
       await applyEffects(batch, decisions);
       if (cap)
         await countSends(
@@ -120,16 +128,62 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
         );
       log.info({ claimed: batch.length, sent: outcomes.filter((o) => o.status === 'sent').length }, 'batch sent');
     } catch (err) {
-      // Nothing was acked: give the batch back rather than wait for the lease to expire.
-      await releaseDeliveries(
-        db.db,
-        batch.map((d) => d.id),
-      ).catch(() => {});
+      // Nothing was sent: give the batch back rather than wait for the lease to expire. Once sends
+      // have gone out, releasing would only send them again sooner; the lease decides instead.
+      if (!sending)
+        await releaseDeliveries(
+          db.db,
+          batch.map((d) => d.id),
+        ).catch(() => {});
       throw err;
     } finally {
       clearInterval(renew);
     }
     return true;
+  }
+
+  /**
+   * One send; when the database goes away before it is made (the rate limiter counts in Postgres),
+   * it is deferred, uncounted, instead of failing the batch: the sends already made stay ackable.
+   */
+  async function sendOrDefer(d: ClaimedDelivery, ctx: SendContext, cap: CapState | undefined): Promise<SendDecision> {
+    try {
+      return await sendOne(d, ctx, sendDeps, cap);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      return {
+        outcome: {
+          id: d.id,
+          attempt: d.attempts,
+          status: 'pending',
+          providerMessageId: null,
+          errorCode: 'DATABASE_UNAVAILABLE',
+          retryInMs: settings.pollIntervalMs,
+          uncounted: true,
+          attemptRecord: null,
+        },
+      };
+    }
+  }
+
+  /**
+   * The sends of a batch have gone out: their ack must not be lost to a database restart, or the
+   * lease sweep would send them all again. Retried with backoff while the database is unavailable
+   * and the lease still holds (renewed meanwhile); after that the batch is the sweep's.
+   */
+  async function ackWithRetry(outcomes: SendOutcome[], leaseEnds: number): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      try {
+        await ackDeliveries(db.db, outcomes, worker);
+        if (tries > 1) log.warn({ tries, deliveries: outcomes.length }, 'batch acked after the database came back');
+        return;
+      } catch (err) {
+        const wait = backoffMs(tries, settings.pollIntervalMs);
+        if (!isDatabaseUnavailable(err) || Date.now() + wait > leaseEnds - 1000) throw err;
+        log.warn({ err: safeError(err), tries, deliveries: outcomes.length }, 'ack failed: database unavailable; retrying');
+        await clock.sleep(wait);
+      }
+    }
   }
 
   /** Today's counts for the batch's addresses, when the per-recipient cap is on. */
@@ -159,14 +213,22 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   }
 
   async function loop(name: string, step: () => Promise<boolean>): Promise<void> {
+    // Consecutive failures: while the database is down or restarting, wait longer each time
+    // (up to MAX_BACKOFF_MS) instead of hammering it and the log every poll.
+    let failures = 0;
     while (!stopping) {
       let worked = false;
       try {
         worked = await step();
+        if (failures) log.warn({ loop: name, failures }, 'loop recovered');
+        failures = 0;
       } catch (err) {
-        log.error({ err: safeError(err), loop: name }, 'loop step failed');
+        failures++;
+        if (isDatabaseUnavailable(err)) log.warn({ err: safeError(err), loop: name, failures }, 'database unavailable; backing off');
+        else log.error({ err: safeError(err), loop: name, failures }, 'loop step failed');
       }
-      if (!worked && !stopping) await signal.wait(settings.pollIntervalMs);
+      if (failures && !stopping) await signal.wait(backoffMs(failures, settings.pollIntervalMs));
+      else if (!worked && !stopping) await signal.wait(settings.pollIntervalMs);
     }
   }
 
@@ -183,7 +245,9 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
             try {
               if (await claimJobRun(db.db, job.name, date.toISOString())) await job.run(jobDeps, date);
             } catch (err) {
-              log.error({ err: safeError(err), job: job.name }, 'job failed');
+              // A firing missed while the database is down is caught up by the next one (jobs work from stored state).
+              if (isDatabaseUnavailable(err)) log.warn({ err: safeError(err), job: job.name }, 'job skipped: database unavailable');
+              else log.error({ err: safeError(err), job: job.name }, 'job failed');
             }
           },
           { name: job.name, noOverlap: true, timezone: job.timezone },
@@ -207,6 +271,13 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
       log.info('dispatcher stopped');
     },
   };
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/** Exponential backoff after `failures` failures in a row, from the poll interval up to MAX_BACKOFF_MS. */
+export function backoffMs(failures: number, baseMs: number): number {
+  return Math.min(MAX_BACKOFF_MS, Math.max(baseMs, 100) * 2 ** Math.min(failures - 1, 10));
 }
 
 /** Provider allowances, from the providers configured (the sandbox has none). */

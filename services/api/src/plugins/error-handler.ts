@@ -1,6 +1,6 @@
 import { safeError } from '@policy-push/core';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ApiError, type FieldProblem } from '../errors';
+import { ApiError, databaseUnavailable, type FieldProblem, isDatabaseUnavailable } from '../errors';
 
 interface AjvProblem {
   instancePath: string;
@@ -28,6 +28,14 @@ export function errorHandler(app: FastifyInstance): void {
           fields,
         },
       });
+    }
+    if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err: safeError(err) }, 'database unavailable');
+      const e = databaseUnavailable();
+      return reply
+        .code(e.statusCode)
+        .header('retry-after', '5')
+        .send({ error: { code: e.code, message: e.message, fields: [] } });
     }
     const status = err.statusCode ?? 500;
     if (status < 500) {

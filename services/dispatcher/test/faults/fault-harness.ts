@@ -3,10 +3,14 @@
 // delivery), one published policy, the fake Twilio behind a switchable proxy, dispatcher child
 // processes (services/dispatcher/src/main.ts), and the books checked at the end.
 import { rowsOf } from '@policy-push/db';
-import { createTestDb, type FakeTwilio, seedPolicy, seedSubscribers, startFakeTwilio, type TestDb } from '@policy-push/testkit';
+import { createTestDb, type FakeTwilio, freePort, seedPolicy, seedSubscribers, startFakeTwilio, type TestDb } from '@policy-push/testkit';
 import { sql } from 'drizzle-orm';
 import { type ServiceProcess, startService, waitFor } from '../../../../bench/processes';
 import { type FaultProxy, startFaultProxy } from './fault-proxy';
+
+/** FAULTS_SCALE=small (CI): fewer deliveries and shorter outages, the same checks. */
+export const SMALL_SCALE = process.env.FAULTS_SCALE === 'small';
+export const scaled = (full: number, small: number) => (SMALL_SCALE ? small : full);
 
 export const SIGNING_SECRET = 'fault-signing-secret-0123456789abcdef';
 // Statuses a delivery rests in once our side is done with it (sent waits only for a receipt).
@@ -14,6 +18,10 @@ export const SETTLED = ['sent', 'delivered', 'undelivered', 'failed', 'cancelled
 
 export interface Scenario {
   t: TestDb;
+  /** The seeded department and category, for publishing more policies to the same subscribers. */
+  seed: { departmentId: number; categoryId: number };
+  /** The dispatchers' environment. */
+  env: Record<string, string>;
   fake: FakeTwilio;
   proxy: FaultProxy;
   dispatchers: ServiceProcess[];
@@ -69,6 +77,8 @@ export async function startScenario(
   await seedPolicy(t.db, s);
   return {
     t,
+    seed: s,
+    env,
     fake,
     proxy,
     dispatchers,
@@ -116,7 +126,7 @@ export interface Books {
   byStatus: Record<string, number>;
   /** Sent deliveries whose provider id the fake never created: must be none. */
   unknownProviderIds: number;
-  /** Deliveries (To numbers) the fake created more than one message for. */
+  /** Deliveries the fake created more than one message for (see smsKey). */
   acceptedTwice: number;
   /**
    * Deliveries with an attempt that timed out (TIMEOUT): the one way the adapter can send twice
@@ -137,7 +147,7 @@ export async function checkBooks(s: Scenario): Promise<Books> {
     await s.t.db.execute(sql`select count(distinct delivery_id)::int as n from delivery_attempts where provider_code = 'TIMEOUT'`),
   );
   const byTo = new Map<string, number>();
-  for (const r of s.fake.messages) if (r.sid) byTo.set(r.form.To, (byTo.get(r.form.To) ?? 0) + 1);
+  for (const r of s.fake.messages) if (r.sid) byTo.set(smsKey(r.form), (byTo.get(smsKey(r.form)) ?? 0) + 1);
   const books: Books = {
     deliveries: rows.length,
     byStatus: await s.counts(),
@@ -151,4 +161,62 @@ export async function checkBooks(s: Scenario): Promise<Books> {
   return books;
 }
 
+/**
+ * Which delivery an SMS was for: its open link carries the delivery id in base 36
+ * (/r/<id36>.<expiry>.<mac>, packages/core links.ts); the number where a body has no link.
+ */
+export function smsKey(form: Record<string, string>): string {
+  const id = /\/r\/([0-9a-z]+)\./.exec(form.Body ?? '')?.[1];
+  return id ? `delivery ${parseInt(id, 36)}` : `to ${form.To}`;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const ADMIN_KEY = 'pp_faultsuiteadminkey0123456789abc';
+
+export interface ApiProcess {
+  url: string;
+  proc: ServiceProcess;
+  /** A request with the admin key; answers the status and the parsed body (null on a network error). */
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
+
+/** The API as its own process (services/api/src/server.ts) on a free port, ready when /readyz is. */
+export async function startApi(env: Record<string, string>): Promise<ApiProcess> {
+  const port = await freePort();
+  const proc = startService('services/api/src/server.ts', {
+    ...env,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ADMIN_API_KEY: ADMIN_KEY,
+    DEMO_DATA: '0',
+    RATE_LIMIT_PER_KEY: '1000000',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const api: ApiProcess = {
+    url,
+    proc,
+    async request(method, path, body) {
+      try {
+        const res = await fetch(url + path, {
+          method,
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const text = await res.text();
+        return { status: res.status, body: text ? JSON.parse(text) : null };
+      } catch (err) {
+        return { status: 0, body: { error: String(err) } };
+      }
+    },
+  };
+  try {
+    await waitFor(async () => (await fetch(url + '/readyz').catch(() => null))?.status === 200, 60_000, 'the API to be ready', 200);
+  } catch (err) {
+    console.error(proc.output());
+    await proc.stop();
+    throw err;
+  }
+  return api;
+}

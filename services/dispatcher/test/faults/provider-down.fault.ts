@@ -5,9 +5,9 @@
 import { testDatabaseUrl } from '@policy-push/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../../bench/processes';
-import { checkBooks, type Scenario, sleep, startScenario, waitSettled } from './fault-harness';
+import { checkBooks, type Scenario, sleep, startScenario, waitSettled, scaled } from './fault-harness';
 
-const N = 1000;
+const N = scaled(1000, 500);
 
 describe.skipIf(!testDatabaseUrl())('fault: provider down, then back', () => {
   let s: Scenario;

@@ -8,9 +8,9 @@ import { freePort, testDatabaseUrl } from '@policy-push/testkit';
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../api/src/app';
-import { checkBooks, faultEnv, SIGNING_SECRET, type Scenario, startScenario, waitSettled } from './fault-harness';
+import { checkBooks, faultEnv, SIGNING_SECRET, type Scenario, startScenario, waitSettled, scaled } from './fault-harness';
 
-const N = 600;
+const N = scaled(600, 300);
 
 describe.skipIf(!testDatabaseUrl())('fault: receipts early, twice, out of order', () => {
   let s: Scenario;
