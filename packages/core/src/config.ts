@@ -27,6 +27,24 @@ export interface Config {
   /** HMAC key for signed links (unsubscribe, binding); absent = one kept in the database. */
   signingSecret?: string;
   providers: ProviderSettings;
+  limits: LimitSettings;
+}
+
+/**
+ * Guards against floods and mistakes (README "Limits"). Rate limits count per API process, in
+ * memory, over one-minute windows; caps and the large-audience threshold are checked at publish.
+ */
+export interface LimitSettings {
+  /** Requests per minute per API key (by its public prefix), or per address without a key. */
+  perKeyPerMinute: number;
+  /** Requests per minute per client address on the signed-link pages /r/, /u/, /p/, /c/. */
+  linksPerIpPerMinute: number;
+  /** Requests per minute per client address on the provider webhooks. */
+  webhooksPerIpPerMinute: number;
+  /** Messages a department may queue per channel per day (Asia/Shanghai); 0 = no cap. */
+  departmentDailyCap: { wechat: number; sms: number; email: number };
+  /** A publish reaching more contacts than this needs `confirmLargeAudience: true`; 0 = never. */
+  largeAudienceThreshold: number;
 }
 
 /** A provider is switched on when its settings are present; otherwise its channel stays sandboxed. */
@@ -78,6 +96,21 @@ export interface DispatcherSettings {
   stalledPushMinutes: number;
   /** A provider failing more than this share of its last 100 sends is reported as unhealthy. */
   providerFailureRate: number;
+  /** How long deliveries stay in the outbox, and their archive after them (README "Retention and erasure"). */
+  retention: RetentionSettings;
+  /** A file the standalone dispatcher touches while it and its database answer, for container health checks. */
+  heartbeatFile?: string;
+}
+
+export interface RetentionSettings {
+  /** A revoked or expired policy's settled deliveries move to the archive this many days after it ended. */
+  days: number;
+  /** Archived deliveries are purged this many days after archiving; 0 keeps them for ever. */
+  archiveDays: number;
+  /** Deliveries moved per short transaction. */
+  batchSize: number;
+  /** When the archiving job runs (node-cron, with seconds). */
+  cron: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -105,6 +138,17 @@ export function parseConfig(env: Env): Config {
     smsSegmentBudget: int(env, 'SMS_SEGMENT_BUDGET', 2, 1, 10),
     signingSecret: optionalMatch(env, 'SIGNING_SECRET', /^.{32,}$/, 'must be at least 32 characters'),
     providers: parseProviders(env),
+    limits: {
+      perKeyPerMinute: int(env, 'RATE_LIMIT_PER_KEY', 1_200, 1, 1_000_000),
+      linksPerIpPerMinute: int(env, 'RATE_LIMIT_LINKS_PER_IP', 120, 1, 1_000_000),
+      webhooksPerIpPerMinute: int(env, 'RATE_LIMIT_WEBHOOKS_PER_IP', 3_000, 1, 1_000_000),
+      departmentDailyCap: {
+        wechat: int(env, 'DEPARTMENT_DAILY_CAP_WECHAT', 1_000_000, 0, 100_000_000),
+        sms: int(env, 'DEPARTMENT_DAILY_CAP_SMS', 100_000, 0, 100_000_000),
+        email: int(env, 'DEPARTMENT_DAILY_CAP_EMAIL', 1_000_000, 0, 100_000_000),
+      },
+      largeAudienceThreshold: int(env, 'LARGE_AUDIENCE_THRESHOLD', 50_000, 0, 100_000_000),
+    },
     dispatcher: {
       claimBatchSize: int(env, 'DISPATCH_BATCH_SIZE', 200, 1, 10_000),
       sendConcurrency: int(env, 'DISPATCH_CONCURRENCY', 32, 1, 1_000),
@@ -135,6 +179,8 @@ export function parseConfig(env: Env): Config {
       },
       stalledPushMinutes: int(env, 'STALLED_PUSH_MINUTES', 10, 1, 1_440),
       providerFailureRate: fraction(env, 'PROVIDER_FAILURE_RATE', 0.2),
+      retention: parseRetention(env),
+      heartbeatFile: env.DISPATCHER_HEARTBEAT_FILE || undefined,
     },
   };
 }
@@ -176,6 +222,15 @@ function parseProviders(env: Env): ProviderSettings {
       maxConnections: int(env, 'SMTP_MAX_CONNECTIONS', 5, 1, 100),
       perSecond: int(env, 'SMTP_PER_SECOND', 50, 1, 100_000),
     },
+  };
+}
+
+function parseRetention(env: Env): RetentionSettings {
+  return {
+    days: int(env, 'RETENTION_DAYS', 180, 1, 36_500),
+    archiveDays: int(env, 'ARCHIVE_RETENTION_DAYS', 0, 0, 36_500),
+    batchSize: int(env, 'ARCHIVE_BATCH_SIZE', 5_000, 100, 50_000),
+    cron: str(env, 'ARCHIVE_CRON', '0 17 * * * *'),
   };
 }
 

@@ -32,12 +32,26 @@ export function createLogger(opts: { level: string; pretty?: boolean; name?: str
       name: opts.name ?? 'policy-push',
       level: opts.level,
       redact: { paths: redactPaths, censor: '[redacted]' },
-      // Database errors carry query parameters (phones, emails): keep only what is safe.
-      serializers: { err: safeError },
+      // Database errors carry query parameters (phones, emails): keep only what is safe. Request
+      // logs name the path without its query string, which can hold a phone or an email
+      // (/v1/deliveries?q=…) or a webhook's openid.
+      serializers: { err: safeError, req: requestWithoutQuery },
       ...(opts.pretty && !destination ? { transport: { target: 'pino-pretty' } } : {}),
     },
     destination,
   );
+}
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+}
+
+/** A request for the log: method, path (no query string), host and client address. */
+export function requestWithoutQuery(req: LoggedRequest): Record<string, unknown> {
+  return { method: req.method, url: req.url?.split('?')[0], host: req.host, remoteAddress: req.ip };
 }
 
 /** An error's name, message, code and stack, without the driver's parameters or query text. */

@@ -15,8 +15,12 @@ import Fastify, {
 } from 'fastify';
 import { createMetrics, type Metrics } from './metrics/metrics-registry';
 import { requireApiKey } from './plugins/auth';
+import { authorize } from './plugins/authorize';
 import { errorHandler } from './plugins/error-handler';
 import { httpMetrics } from './plugins/http-metrics';
+import { rateLimits } from './plugins/rate-limits';
+import { routerErrors } from './plugins/router-errors';
+import { refuseUnsafeText } from './plugins/text-guard';
 import { strictValidation } from './plugins/validation';
 import healthRoutes from './routes/health/health-routes';
 import { publicRoutes, v1Routes } from './routes';
@@ -65,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
     bodyLimit: 1024 * 1024,
     // Signed tokens travel in paths (/u/…, /p/…): allow more than the default 100 characters.
     routerOptions: { maxParamLength: 512 },
+    frameworkErrors: routerErrors,
     trustProxy: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -72,9 +77,11 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   app.decorate('metrics', deps.metrics ?? createMetrics());
   httpMetrics(app, app.metrics);
   strictValidation(app);
+  refuseUnsafeText(app);
   // The API speaks JSON; anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   errorHandler(app);
+  const limiters = await rateLimits(app, deps.config.limits);
 
   await app.register(swagger, {
     openapi: {
@@ -89,10 +96,15 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
 
   await app.register(healthRoutes);
   // Webhooks and signed links: no API key; each checks its own signature.
-  await app.register(async (open) => publicRoutes(open as AppInstance));
+  await app.register(async (open) => {
+    open.addHook('onRequest', limiters.perAddress);
+    await publicRoutes(open as AppInstance);
+  });
   await app.register(
     async (v1) => {
+      v1.addHook('onRequest', limiters.perKey);
       requireApiKey(v1, deps.db.db);
+      authorize(v1, deps.db.db);
       await v1Routes(v1 as AppInstance);
     },
     { prefix: '/v1' },

@@ -14,11 +14,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+const UNLIMITED = { RATE_LIMIT_PER_KEY: '1000000', RATE_LIMIT_LINKS_PER_IP: '1000000', RATE_LIMIT_WEBHOOKS_PER_IP: '1000000' };
+
 /** An app on a database of its own, with an admin key; close() drops both. */
 export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const t = await createTestDb();
   // Quiet hours off unless a test turns them on: tests must not depend on the time of day.
-  const config = parseConfig({ LOG_LEVEL: 'silent', QUIET_HOURS: '00:00-00:00', ...env });
+  // Rate limits out of the way too (one key and one address make every request of a test file);
+  // rate-limits.test.ts sets its own.
+  const config = parseConfig({ LOG_LEVEL: 'silent', QUIET_HOURS: '00:00-00:00', ...UNLIMITED, ...env });
   const logger = createLogger({ level: config.logLevel });
   const app = await buildApp({ config, db: t, logger, signingSecret: await signingSecret(t.db, config.signingSecret) });
   const { key } = await createApiKey(t.db, { name: 'test admin', role: 'admin' });
@@ -31,6 +35,12 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
       await t.drop();
     },
   };
+}
+
+/** Headers carrying a new key of this role and scope (buildTestApp's own key is an admin's). */
+export async function keyHeaders(h: TestApp, input: Omit<Parameters<typeof createApiKey>[1], 'name'> & { name?: string }) {
+  const { key } = await createApiKey(h.t.db, { name: `test ${input.role}`, ...input });
+  return { authorization: `Bearer ${key}` };
 }
 
 /** Row counts of every table, to prove a rejected request wrote nothing. */
@@ -130,6 +140,7 @@ export async function startSandboxDispatcher(h: TestApp, env: Record<string, str
     db: h.t,
     logger,
     adapters: adapters.byChannel,
+    testAdapters: adapters.sandbox,
     withJobs: false,
     signingSecret: h.app.deps.signingSecret,
   });

@@ -14,6 +14,8 @@ import { type Database, recordReceipt } from '@policy-push/db';
 
 export interface Adapters {
   byChannel: Record<Channel, ChannelAdapter>;
+  /** Always the sandbox: what test keys' policies are sent through, whatever providers are configured. */
+  sandbox: Record<Channel, ChannelAdapter>;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export function createAdapters(config: Config, db: Database, logger: Logger, opt
       (err) => log.error({ err: safeError(err) }, 'receipt not recorded'),
     );
   const sandbox = (channel: Channel) => createSandboxAdapter(channel, { recorder, onReceipt, receiptDelayMs: opts.receiptDelayMs });
+  const sandboxes: Record<Channel, ChannelAdapter> = { wechat: sandbox('wechat'), sms: sandbox('sms'), email: sandbox('email') };
 
   const byChannel: Record<Channel, ChannelAdapter> = {
     wechat: providers.wechat
@@ -43,21 +46,22 @@ export function createAdapters(config: Config, db: Database, logger: Logger, opt
           // The stable token lives in Postgres for every dispatcher; one refreshes it at a time.
           tokens: createWechatTokenSource({ db, settings: providers.wechat, timeoutMs: providers.timeoutMs }),
         })
-      : sandbox('wechat'),
+      : sandboxes.wechat,
     sms: providers.twilio
       ? createTwilioSmsAdapter({
           settings: providers.twilio,
           timeoutMs: providers.timeoutMs,
           statusCallbackUrl: `${config.publicBaseUrl}/webhooks/twilio/status`,
         })
-      : sandbox('sms'),
-    email: providers.smtp ? createSmtpEmailAdapter({ settings: providers.smtp, timeoutMs: providers.timeoutMs }) : sandbox('email'),
+      : sandboxes.sms,
+    email: providers.smtp ? createSmtpEmailAdapter({ settings: providers.smtp, timeoutMs: providers.timeoutMs }) : sandboxes.email,
   };
   log.info({ providers: Object.fromEntries(Object.entries(byChannel).map(([c, a]) => [c, a.provider])) }, 'channels ready');
   return {
     byChannel,
+    sandbox: sandboxes,
     async close() {
-      for (const a of Object.values(byChannel)) await a.close?.();
+      for (const a of new Set([...Object.values(byChannel), ...Object.values(sandboxes)])) await a.close?.();
       await recorder.close();
     },
   };

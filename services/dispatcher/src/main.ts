@@ -1,8 +1,9 @@
 // The dispatcher as its own process, against Postgres (PGlite is one process: use `pnpm start`).
 import { ConfigError, createLogger, parseConfig, safeError } from '@policy-push/core';
-import { createDb, migrate, signingSecret } from '@policy-push/db';
+import { createDb, migrate, signingSecret, sql } from '@policy-push/db';
 import { createAdapters } from './adapters';
 import { startDispatcher } from './dispatcher';
+import { startHeartbeat } from './heartbeat';
 
 async function main() {
   const config = parseConfig(process.env);
@@ -18,14 +19,18 @@ async function main() {
     db,
     logger,
     adapters: adapters.byChannel,
+    testAdapters: adapters.sandbox,
     signingSecret: await signingSecret(db.db, config.signingSecret),
   });
+  const heartbeatFile = config.dispatcher.heartbeatFile;
+  const heartbeat = heartbeatFile ? startHeartbeat(heartbeatFile, () => db.db.execute(sql`select 1`)) : undefined;
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: no new claims, finishing what is held');
+    heartbeat?.stop();
     await dispatcher.stop();
     await adapters.close();
     await db.close();

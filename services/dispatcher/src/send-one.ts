@@ -24,6 +24,8 @@ import type { RateLimiter } from './rate-limiter';
 
 export interface SendDeps {
   adapters: Record<Channel, ChannelAdapter>;
+  /** The sandbox, for policies published with a test key; absent, only a sandbox live adapter will do. */
+  testAdapters?: Record<Channel, ChannelAdapter>;
   breakers: Record<Channel, CircuitBreaker>;
   limiter: RateLimiter;
   settings: DispatcherSettings;
@@ -94,6 +96,9 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
         : ctx.policies.get(d.policyId ?? 0);
   if (!policy || !stillWanted(d, policy)) return end('cancelled', 'policy_withdrawn');
   if (d.attempts > deps.settings.maxAttempts[d.channel]) return end('failed', 'attempts_exhausted');
+  // A test key's policy never reaches a provider, whatever is configured.
+  const adapter = policy.test ? sandboxFor(d.channel, deps) : deps.adapters[d.channel];
+  if (!adapter) return end('failed', 'no_sandbox');
   const urgent = policy.priority === 'urgent';
   if (!urgent && d.channel !== 'email') {
     // Nobody gets a text or a WeChat message at night; email is read when the reader chooses.
@@ -102,7 +107,7 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
   }
   // The per-recipient cap: one accountant's phone must not get twenty pushes a day. What is over
   // it waits for the contact's next daily digest instead of being dropped. Urgent ones go through.
-  const capKey = cap && !urgent && (d.kind === 'policy' || d.kind === 'update') ? addressKey(d.channel, to) : undefined;
+  const capKey = cap && !urgent && !policy.test && (d.kind === 'policy' || d.kind === 'update') ? addressKey(d.channel, to) : undefined;
   if (capKey && cap) {
     const used = cap.counts.get(capKey) ?? 0;
     if (used >= deps.settings.recipientDailyCap) {
@@ -139,6 +144,13 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
           smsSegmentBudget: deps.smsSegmentBudget,
         });
 
+  // Test sends spend none of a provider's quota and say nothing about its health.
+  if (policy.test) {
+    const result = await sendThrough(adapter, message);
+    // A simulated 429 must not pause the real channel for everyone.
+    if (result.outcome === 'retryable') result.pauseChannel = false;
+    return decide(d, policy, result, adapter, deps);
+  }
   const permit = await deps.limiter.acquire(d.channel, message.channel === 'sms' ? message.content.segments : 1);
   if (!permit.ok) {
     return { ...wait(d, policy, deps, permit.until.getTime(), 'quota_spent', null), pause: { until: permit.until, reason: 'quota_spent' } };
@@ -146,25 +158,40 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
   const breaker = deps.breakers[d.channel];
   if (!breaker.allow()) return wait(d, policy, deps, deps.now() + breaker.waitMs(), 'circuit_open', null);
 
+  const result = await sendThrough(adapter, message);
+  // Only the provider failing counts against it; a refused message is the provider working.
+  breaker.record(result.outcome !== 'retryable' || !!result.pauseChannel);
+  const decision = decide(d, policy, result, adapter, deps);
+  return decision.outcome.status === 'sent' && capKey ? { ...decision, addressKey: capKey } : decision;
+}
+
+function sandboxFor(channel: Channel, deps: SendDeps): ChannelAdapter | undefined {
+  return deps.testAdapters?.[channel] ?? (deps.adapters[channel].provider === 'sandbox' ? deps.adapters[channel] : undefined);
+}
+
+async function sendThrough(adapter: ChannelAdapter, message: OutboundMessage): Promise<SendResult & { latencyMs: number }> {
   const started = performance.now();
   let result: SendResult;
   try {
-    result = await deps.adapters[d.channel].send(message);
+    result = await adapter.send(message);
   } catch (err) {
     // An adapter that throws has not told us the message was refused: treat it as temporary.
     result = { outcome: 'retryable', code: 'adapter_error', message: (err as Error).message };
   }
-  const latencyMs = Math.round(performance.now() - started);
-  // Only the provider failing counts against it; a refused message is the provider working.
-  breaker.record(result.outcome !== 'retryable' || !!result.pauseChannel);
-  const decision = decide(d, policy, result, latencyMs, deps);
-  return decision.outcome.status === 'sent' && capKey ? { ...decision, addressKey: capKey } : decision;
+  return { ...result, latencyMs: Math.round(performance.now() - started) };
 }
 
-function decide(d: ClaimedDelivery, policy: PolicyForMessage, result: SendResult, latencyMs: number, deps: SendDeps): SendDecision {
+function decide(
+  d: ClaimedDelivery,
+  policy: PolicyForMessage,
+  result: SendResult & { latencyMs: number },
+  adapter: ChannelAdapter,
+  deps: SendDeps,
+): SendDecision {
+  const latencyMs = result.latencyMs;
   const attemptRecord = {
     outcome: result.outcome,
-    provider: deps.adapters[d.channel].provider,
+    provider: adapter.provider,
     providerCode: result.outcome === 'accepted' ? null : result.code,
     error: result.outcome === 'accepted' ? null : result.message,
     latencyMs,

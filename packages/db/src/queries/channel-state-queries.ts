@@ -46,7 +46,7 @@ export async function bindWechatOpenid(db: Queryable, contactId: number, openid:
   const rows = rowsOf(
     await db.execute(sql`
       update contacts set wechat_openid = ${openid}, opted_out = array_remove(opted_out, 'wechat'), updated_at = now()
-      where id = ${contactId}
+      where id = ${contactId} and erased_at is null -- an erased contact's old QR code must not give it an address again
       returning id`),
   );
   return rows.length > 0;

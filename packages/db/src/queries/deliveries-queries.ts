@@ -5,6 +5,7 @@ import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
 import { deliveries, deliveryAttempts, deliveryEvents } from '../schema';
+import { getArchivedDeliveryStory } from './archive-queries';
 
 export type Delivery = typeof deliveries.$inferSelect;
 export type DeliveryAttempt = typeof deliveryAttempts.$inferSelect;
@@ -24,6 +25,8 @@ export interface DeliveryFilter {
   errorCode?: string;
   /** Free text in the policy's title (Chinese or English), case-insensitive. */
   q?: string;
+  /** Only deliveries of these departments' policies (none when empty); all when absent. */
+  departmentIds?: number[];
 }
 
 // LIKE treats % _ and \ as special: a search for "100%" means the characters.
@@ -46,6 +49,9 @@ function filterSql(f: DeliveryFilter): SQL | undefined {
     // Policies are few next to deliveries: match their titles once, then filter by id.
     f.q
       ? sql`${deliveries.policyId} in (select id from policies where title ilike ${likePattern(f.q)} or title_en ilike ${likePattern(f.q)})`
+      : undefined,
+    f.departmentIds
+      ? sql`${deliveries.policyId} in (select id from policies where department_id = any(${bigintArray(f.departmentIds)}))`
       : undefined,
   );
 }
@@ -106,12 +112,14 @@ export interface DeliveryStory {
   fallbacks: Delivery[];
   /** The delivery that carried its message: the one it was merged into, or its digest. */
   carriedBy: Delivery | null;
+  /** When it moved to the archive (queries/archive-queries.ts); null while it is in the outbox. */
+  archivedAt: Date | null;
 }
 
 /** Everything that happened to one delivery, for its timeline. */
 export async function getDeliveryStory(db: Queryable, id: number): Promise<DeliveryStory | undefined> {
   const history = await getDeliveryWithHistory(db, id);
-  if (!history) return undefined;
+  if (!history) return getArchivedDeliveryStory(db, id);
   const d = history.delivery;
   const [opens] = rowsOf<{ first_opened_at: string; last_opened_at: string; opens: number }>(
     await db.execute(sql`select first_opened_at, last_opened_at, opens from delivery_opens where delivery_id = ${id}`),
@@ -142,6 +150,7 @@ export async function getDeliveryStory(db: Queryable, id: number): Promise<Deliv
     fallbackOf: await byId(d.fallbackOf),
     fallbacks,
     carriedBy: await byId(d.status === 'merged' ? d.duplicateOf : d.status === 'digested' ? d.digestId : null),
+    archivedAt: null,
   };
 }
 

@@ -16,6 +16,7 @@ export async function foldDigests(db: Queryable, frequency: 'daily' | 'weekly', 
       with held as (
         select d.id, d.enterprise_id, d.contact_id, d.channel
         from deliveries d join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
+          and not p.test
         where d.status = 'held' and d.digest_period = ${frequency}
       ), digests as (
         insert into deliveries (enterprise_id, contact_id, channel, kind, status, priority, digest_period)

@@ -86,9 +86,13 @@ export async function insertMatchedDeliveries(
       with inserted as (
         insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
           matched_category_ids, matched_group_ids, fallback_channels, digest_period)
-        select ${push.policyId}, ${push.policyVersion}, m.enterprise_id, m.contact_id, m.channel, 'policy', m.status,
-          ${target.urgent ? 0 : 1}, m.category_ids, m.group_ids, m.fallback_channels, m.digest_period
+        select ${push.policyId}, ${push.policyVersion}, m.enterprise_id, m.contact_id, m.channel, 'policy',
+          -- A test key's policy goes to the sandbox at once: it never waits for (or joins) a digest.
+          case when pol.test then 'pending' else m.status end,
+          ${target.urgent ? 0 : 1}, m.category_ids, m.group_ids, m.fallback_channels,
+          case when pol.test then null else m.digest_period end
         from (${matchedDeliveriesSql(target, range)}) m
+        cross join (select test from policies where id = ${push.policyId}) pol
         ${notReachedBefore}
         on conflict do nothing
         returning id, contact_id, channel

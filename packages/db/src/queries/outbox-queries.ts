@@ -85,6 +85,8 @@ export interface PolicyForMessage {
   publishAt: Date;
   interpretationUrls: string[];
   validUntil: Date | null;
+  /** Published with a test key: sent through the sandbox only, whatever providers are configured. */
+  test?: boolean;
   /** The version before this one, for update notices that say what changed. */
   previous: { title: string; summary: string; url: string; interpretationUrls: string[]; validUntil: Date | null } | null;
   department: {
@@ -106,7 +108,7 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
   const policies = rowsOf<Record<string, unknown>>(
     await db.execute(sql`
       select p.id, p.version, p.status, p.doc_number, p.title, p.summary, p.title_en, p.summary_en, p.url, p.priority, p.publish_at,
-        p.interpretation_urls, p.valid_until, d.name_zh, d.name_en, d.sms_signature, d.wechat_template,
+        p.interpretation_urls, p.valid_until, p.test, d.name_zh, d.name_en, d.sms_signature, d.wechat_template,
         pv.title as previous_title, pv.summary as previous_summary, pv.url as previous_url,
         pv.interpretation_urls as previous_interpretation_urls, pv.valid_until as previous_valid_until
       from policies p join departments d on d.id = p.department_id
@@ -150,6 +152,7 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
           publishAt: new Date(p.publish_at as string),
           interpretationUrls: p.interpretation_urls as string[],
           validUntil: p.valid_until ? new Date(p.valid_until as string) : null,
+          test: p.test === true,
           previous:
             p.previous_title === null
               ? null

@@ -65,7 +65,11 @@ export async function getPolicy(db: Queryable, id: number, opts: { forUpdate?: b
   return (await (opts.forUpdate ? query.for('update') : query))[0];
 }
 
-export const listPolicies = (db: Queryable, p: { before?: number; limit: number; departmentId?: number; status?: string }) =>
+/** departmentIds: only these departments' policies (none when empty); all when absent. */
+export const listPolicies = (
+  db: Queryable,
+  p: { before?: number; limit: number; departmentId?: number; departmentIds?: number[]; status?: string },
+) =>
   db
     .select()
     .from(policies)
@@ -73,6 +77,7 @@ export const listPolicies = (db: Queryable, p: { before?: number; limit: number;
       and(
         p.before ? lt(policies.id, p.before) : undefined,
         p.departmentId ? eq(policies.departmentId, p.departmentId) : undefined,
+        p.departmentIds ? sql`${policies.departmentId} = any(${bigintArray(p.departmentIds)})` : undefined,
         p.status ? eq(policies.status, p.status) : undefined,
       ),
     )

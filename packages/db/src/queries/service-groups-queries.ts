@@ -15,12 +15,17 @@ export const getServiceGroup = async (db: Queryable, id: number): Promise<Servic
 export const getServiceGroupForUpdate = async (db: Queryable, id: number): Promise<ServiceGroup | undefined> =>
   (await db.select().from(serviceGroups).where(eq(serviceGroups.id, id)).for('update'))[0];
 
-export const listServiceGroups = (db: Queryable, p: { after?: number; limit: number; departmentId?: number }) =>
+/** departmentIds: only these departments' groups (none when empty); all when absent. */
+export const listServiceGroups = (db: Queryable, p: { after?: number; limit: number; departmentId?: number; departmentIds?: number[] }) =>
   db
     .select()
     .from(serviceGroups)
     .where(
-      and(p.after ? gt(serviceGroups.id, p.after) : undefined, p.departmentId ? eq(serviceGroups.departmentId, p.departmentId) : undefined),
+      and(
+        p.after ? gt(serviceGroups.id, p.after) : undefined,
+        p.departmentId ? eq(serviceGroups.departmentId, p.departmentId) : undefined,
+        p.departmentIds ? sql`${serviceGroups.departmentId} = any(${bigintArray(p.departmentIds)})` : undefined,
+      ),
     )
     .orderBy(asc(serviceGroups.id))
     .limit(p.limit + 1);

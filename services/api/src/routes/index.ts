@@ -1,4 +1,6 @@
 import type { AppInstance } from '../app';
+import apiKeysRoutes from './api-keys/api-keys-routes';
+import auditRoutes from './audit/audit-routes';
 import categoriesRoutes from './categories/categories-routes';
 import contactsRoutes from './contacts/contacts-routes';
 import deliveriesRoutes from './deliveries/deliveries-routes';
@@ -32,6 +34,8 @@ export async function v1Routes(app: AppInstance): Promise<void> {
   await app.register(deliveriesRoutes);
   await app.register(reachRoutes);
   await app.register(wechatBindingRoutes);
+  await app.register(apiKeysRoutes);
+  await app.register(auditRoutes);
 }
 
 // Routes the outside world calls without an API key: provider webhooks and signed links.

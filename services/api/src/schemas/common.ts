@@ -20,6 +20,7 @@ export const ErrorResponse = Type.Object(
 export const errorResponses = {
   400: ErrorResponse,
   401: ErrorResponse,
+  403: ErrorResponse,
   404: ErrorResponse,
   409: ErrorResponse,
   422: ErrorResponse,

@@ -1,32 +1,66 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { apiKeys, type Queryable, and, eq, isNull, lt, or, sql } from '@policy-push/db';
 
+export type ApiKey = typeof apiKeys.$inferSelect;
+
 // A key is `pp_` + 40 random characters. Its first 13 characters are the public prefix used to
 // find it; only the SHA-256 of the whole key is stored.
 const PREFIX_LENGTH = 13;
+
+export const ROLES = ['admin', 'publisher', 'enterprise', 'ops'] as const;
+export type Role = (typeof ROLES)[number];
+export const MODES = ['live', 'test'] as const;
+export type KeyMode = (typeof MODES)[number];
 
 export function generateApiKey(): string {
   return `pp_${randomBytes(30).toString('base64url').replace(/[-]/g, 'x').slice(0, 40)}`;
 }
 
 const hash = (key: string) => createHash('sha256').update(key).digest('hex');
+export const prefixOf = (key: string) => key.slice(0, PREFIX_LENGTH);
 
+/** Who a request acts as: the key's role and the scope it is limited to. */
 export interface KeyIdentity {
   id: number;
-  role: string;
+  role: Role;
+  /** A test key's policies are sent through the sandbox only. */
+  mode: KeyMode;
+  /** The departments a publisher key acts for; empty for other roles. */
+  departmentIds: number[];
+  /** The enterprise an enterprise key is; null for other roles. */
+  enterpriseId: number | null;
 }
 
 export async function createApiKey(
   db: Queryable,
-  input: { name: string; role: string; key?: string },
-): Promise<{ key: string; id: number }> {
+  input: { name: string; role: Role; mode?: KeyMode; departmentIds?: number[]; enterpriseId?: number | null; key?: string },
+): Promise<{ key: string; id: number; row: ApiKey }> {
   const key = input.key ?? generateApiKey();
   const [row] = await db
     .insert(apiKeys)
-    .values({ name: input.name, role: input.role, prefix: key.slice(0, PREFIX_LENGTH), secretHash: hash(key) })
+    .values({
+      name: input.name,
+      role: input.role,
+      mode: input.mode ?? 'live',
+      departmentIds: input.departmentIds ?? [],
+      enterpriseId: input.enterpriseId ?? null,
+      prefix: prefixOf(key),
+      secretHash: hash(key),
+    })
     .onConflictDoUpdate({ target: apiKeys.prefix, set: { secretHash: hash(key), revokedAt: null } })
-    .returning({ id: apiKeys.id });
-  return { key, id: row.id };
+    .returning();
+  return { key, id: row.id, row };
+}
+
+/** A new secret for the key; the old one stops working at once (its prefix no longer exists). */
+export async function rotateApiKey(db: Queryable, id: number): Promise<{ key: string; row: ApiKey } | undefined> {
+  const key = generateApiKey();
+  const [row] = await db
+    .update(apiKeys)
+    .set({ prefix: prefixOf(key), secretHash: hash(key), lastUsedAt: null })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning();
+  return row && { key, row };
 }
 
 export async function countApiKeys(db: Queryable): Promise<number> {
@@ -34,13 +68,21 @@ export async function countApiKeys(db: Queryable): Promise<number> {
   return row.n;
 }
 
+export const identityOf = (row: Pick<ApiKey, 'id' | 'role' | 'mode' | 'departmentIds' | 'enterpriseId'>): KeyIdentity => ({
+  id: row.id,
+  role: row.role as Role,
+  mode: row.mode as KeyMode,
+  departmentIds: row.departmentIds,
+  enterpriseId: row.enterpriseId,
+});
+
 /** The key's identity, or null when it is unknown, wrong or revoked. */
 export async function authenticate(db: Queryable, key: string): Promise<KeyIdentity | null> {
   if (key.length < 24 || key.length > 200) return null;
   const [row] = await db
-    .select({ id: apiKeys.id, role: apiKeys.role, secretHash: apiKeys.secretHash })
+    .select()
     .from(apiKeys)
-    .where(and(eq(apiKeys.prefix, key.slice(0, PREFIX_LENGTH)), isNull(apiKeys.revokedAt)));
+    .where(and(eq(apiKeys.prefix, prefixOf(key)), isNull(apiKeys.revokedAt)));
   if (!row) return null;
   const given = Buffer.from(hash(key), 'hex');
   if (!timingSafeEqual(given, Buffer.from(row.secretHash, 'hex'))) return null;
@@ -49,5 +91,5 @@ export async function authenticate(db: Queryable, key: string): Promise<KeyIdent
     .update(apiKeys)
     .set({ lastUsedAt: sql`now()` })
     .where(and(eq(apiKeys.id, row.id), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`now() - interval '1 minute'`))));
-  return { id: row.id, role: row.role };
+  return identityOf(row);
 }

@@ -8,6 +8,10 @@ import { changeCategory, createCategory, removeCategory } from './categories-ser
 
 const tags = ['categories'];
 
+// Reference data: every role reads it, admins change it.
+const readers = { access: { publisher: true, enterprise: true, ops: true } } as const;
+const admins = { access: {} };
+
 export const toCategory = (c: CategoryRow) => ({
   id: String(c.id),
   code: c.code,
@@ -20,13 +24,15 @@ export const toCategory = (c: CategoryRow) => ({
 export default async function categoriesRoutes(app: AppInstance) {
   const { db } = app.deps.db;
 
-  app.post('/categories', { schema: { tags, body: CategoryCreate, response: { 201: Category, ...errorResponses } } }, async (req, reply) =>
-    reply.code(201).send(toCategory(await createCategory(db, req.body))),
+  app.post(
+    '/categories',
+    { config: admins, schema: { tags, body: CategoryCreate, response: { 201: Category, ...errorResponses } } },
+    async (req, reply) => reply.code(201).send(toCategory(await createCategory(db, req.body))),
   );
 
   app.get(
     '/categories',
-    { schema: { tags, querystring: CategoryListQuery, response: { 200: Page(Category), ...errorResponses } } },
+    { config: readers, schema: { tags, querystring: CategoryListQuery, response: { 200: Page(Category), ...errorResponses } } },
     async (req) => {
       const limit = req.query.limit ?? 50;
       const rows = await listCategories(db, {
@@ -38,21 +44,25 @@ export default async function categoriesRoutes(app: AppInstance) {
     },
   );
 
-  app.get('/categories/:id', { schema: { tags, params: IdParams, response: { 200: Category, ...errorResponses } } }, async (req) => {
-    const c = await getCategory(db, Number(req.params.id));
-    if (!c) throw notFound('category');
-    return toCategory(c);
-  });
+  app.get(
+    '/categories/:id',
+    { config: readers, schema: { tags, params: IdParams, response: { 200: Category, ...errorResponses } } },
+    async (req) => {
+      const c = await getCategory(db, Number(req.params.id));
+      if (!c) throw notFound('category');
+      return toCategory(c);
+    },
+  );
 
   app.patch(
     '/categories/:id',
-    { schema: { tags, params: IdParams, body: CategoryUpdate, response: { 200: Category, ...errorResponses } } },
+    { config: admins, schema: { tags, params: IdParams, body: CategoryUpdate, response: { 200: Category, ...errorResponses } } },
     async (req) => toCategory(await changeCategory(db, Number(req.params.id), req.body)),
   );
 
   app.delete(
     '/categories/:id',
-    { schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    { config: admins, schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (req, reply) => {
       await removeCategory(db, Number(req.params.id));
       return reply.code(204).send(null);

@@ -9,10 +9,12 @@ import {
 } from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
+import { scope } from '../../plugins/authorize';
 import { ApiError, invalidField, notFound } from '../../errors';
 import { errorResponses, IdParams, iso, Page, page } from '../../schemas/common';
 import { Contact, ContactCreate, ContactListQuery, ContactUpdate } from './contacts-schemas';
 import { changeContact, type ConsentSource, createContact } from './contacts-service';
+import { eraseContact, eraseEnterprisePersonalData } from './erasure-service';
 
 const tags = ['contacts'];
 
@@ -40,6 +42,7 @@ export default async function contactsRoutes(app: AppInstance) {
   app.post(
     '/enterprises/:id/contacts',
     {
+      config: { access: { enterprise: scope.ownEnterprise() } },
       schema: {
         tags,
         description: 'Adds a contact to the enterprise `id`; the contact is then at /v1/contacts/{contactId}.',
@@ -54,6 +57,7 @@ export default async function contactsRoutes(app: AppInstance) {
   app.get(
     '/enterprises/:id/contacts',
     {
+      config: { access: { ops: true, enterprise: scope.ownEnterprise() } },
       schema: {
         tags,
         description: 'The contacts of the enterprise `id`, ordered by id.',
@@ -75,7 +79,10 @@ export default async function contactsRoutes(app: AppInstance) {
 
   app.get(
     '/contacts/:id',
-    { schema: { tags, description: byId, params: IdParams, response: { 200: Contact, ...errorResponses } } },
+    {
+      config: { access: { ops: true, enterprise: scope.contactOfEnterprise() } },
+      schema: { tags, description: byId, params: IdParams, response: { 200: Contact, ...errorResponses } },
+    },
     async (req) => {
       const c = await getContact(db, Number(req.params.id));
       if (!c) throw notFound('contact');
@@ -85,13 +92,19 @@ export default async function contactsRoutes(app: AppInstance) {
 
   app.patch(
     '/contacts/:id',
-    { schema: { tags, description: byId, params: IdParams, body: ContactUpdate, response: { 200: Contact, ...errorResponses } } },
+    {
+      config: { access: { enterprise: scope.contactOfEnterprise() } },
+      schema: { tags, description: byId, params: IdParams, body: ContactUpdate, response: { 200: Contact, ...errorResponses } },
+    },
     async (req) => toContact(await changeContact(db, Number(req.params.id), req.body)),
   );
 
   app.delete(
     '/contacts/:id',
-    { schema: { tags, description: byId, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { access: { enterprise: scope.contactOfEnterprise() } },
+      schema: { tags, description: byId, params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (req, reply) => {
       if (!(await deleteContact(db, Number(req.params.id)))) throw notFound('contact');
       return reply.code(204).send(null);
@@ -101,6 +114,7 @@ export default async function contactsRoutes(app: AppInstance) {
   app.post(
     '/contacts/:id/email-confirmation',
     {
+      config: { access: { enterprise: scope.contactOfEnterprise() } },
       schema: {
         tags,
         summary: 'Send the contact a link that confirms its email address (needed for bulk email where REQUIRE_CONFIRMED_EMAIL is set)',
@@ -120,5 +134,47 @@ export default async function contactsRoutes(app: AppInstance) {
       });
       return reply.code(202).send({ deliveryId: String(deliveryId) });
     },
+  );
+
+  // Erasure on request: admin only (no other role is granted). What goes and what stays is
+  // packages/db erasure-queries.ts; the answer and the audit row carry counts, never an address.
+  const Erasure = Type.Object({
+    erasedContacts: Type.Integer({ description: 'contacts whose name, phone, email and openid were erased' }),
+    cancelledDeliveries: Type.Integer({ description: 'their pending and held deliveries, cancelled' }),
+  });
+  const erasureDescription =
+    'Erases personal data for good: name, phone, email and WeChat openid, and every copy of them in provider answers, receipts, ' +
+    'sandbox records and address counters, archive included. The contact stays, suppressed and without addresses, so it is never ' +
+    'matched again; its deliveries stay (unsent ones cancelled), so delivery counts and reach do not change. Audited. ' +
+    '409 delivery_in_flight when a message to it is being sent at this moment: nothing is erased, try again a minute later.';
+
+  app.post(
+    '/contacts/:id/erase',
+    {
+      config: { access: {} },
+      schema: {
+        tags,
+        summary: "Erase a contact's personal data",
+        description: erasureDescription,
+        params: IdParams,
+        response: { 200: Erasure, ...errorResponses },
+      },
+    },
+    async (req) => eraseContact(db, Number(req.params.id), { apiKeyId: req.apiKey.id, ip: req.ip }),
+  );
+
+  app.delete(
+    '/enterprises/:id/personal-data',
+    {
+      config: { access: {} },
+      schema: {
+        tags,
+        summary: 'Erase the personal data of every contact of an enterprise',
+        description: erasureDescription + ' The enterprise itself (a business record) is kept.',
+        params: IdParams,
+        response: { 200: Erasure, ...errorResponses },
+      },
+    },
+    async (req) => eraseEnterprisePersonalData(db, Number(req.params.id), { apiKeyId: req.apiKey.id, ip: req.ip }),
   );
 }

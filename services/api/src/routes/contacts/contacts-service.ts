@@ -1,6 +1,6 @@
 import { parsePhone } from '@policy-push/core';
 import { type Contact, type Database, type NewContact, getContactForUpdate, insertContact, updateContact } from '@policy-push/db';
-import { isForeignKeyViolation, notFound, rejected } from '../../errors';
+import { ApiError, isForeignKeyViolation, notFound, rejected } from '../../errors';
 
 type Channel = 'wechat' | 'sms' | 'email';
 export type ConsentSource = 'imported' | 'self-service' | 'agency-entered';
@@ -79,6 +79,8 @@ export async function changeContact(db: Database, id: number, input: ContactInpu
     // Locked, so that two partial updates clearing different addresses cannot both pass the check.
     const current = await getContactForUpdate(tx, id);
     if (!current) throw notFound('contact');
+    // Erased on request: it must never be reachable again (a new address means a new contact).
+    if (current.erasedAt) throw new ApiError(409, 'contact_erased', 'the contact was erased; add a new contact instead');
     const missing = noAddress({ ...current, ...values });
     if (missing.length) throw rejected(missing);
     // A confirmation was of one address: a new address is unconfirmed.

@@ -20,6 +20,7 @@ export const DeliverySchema = Type.Object({
   nextAttemptAt: Timestamp,
   providerMessageId: Nullable(Type.String()),
   errorCode: Nullable(Type.String()),
+  test: Type.Boolean({ description: 'its policy was published with a test key: sent through the sandbox only' }),
   why: Type.Object({ categoryIds: Type.Array(Id), groupIds: Type.Array(Id) }),
   fallbackOf: Nullable(Id),
   sentAt: Nullable(Timestamp),
@@ -90,6 +91,9 @@ export const DeliveryDetail = Type.Object({
   }),
   engagement: Type.Object({ firstOpenedAt: Nullable(Timestamp), lastOpenedAt: Nullable(Timestamp), opens: Type.Integer() }),
   timeline: Type.Array(TimelineEntry, { description: 'everything that happened to it, oldest first' }),
+  archivedAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'when it moved to the archive (RETENTION_DAYS after its policy ended); null while it is in the outbox',
+  }),
   history: Type.Object({
     attempts: Type.Array(
       Type.Object({

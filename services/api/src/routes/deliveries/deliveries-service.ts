@@ -1,6 +1,5 @@
 // The delivery log: one delivery's story as a timeline, and the audited retry.
 import {
-  auditLog,
   type Database,
   type Delivery,
   type DeliveryFilter,
@@ -8,9 +7,16 @@ import {
   getDeliveryStory,
   getPolicy,
   notifyWork,
+  type Queryable,
   requeueFailedDeliveries,
   type RetryFilter,
+  rowsOf,
+  sql,
+  bigintArray,
 } from '@policy-push/db';
+import type { KeyIdentity } from '../../services/api-keys';
+import { departmentsInScope, enterpriseInScope } from '../../plugins/authorize';
+import { audit } from '../../services/audit';
 import type { Static } from 'typebox';
 import { ApiError, notFound } from '../../errors';
 import type { DeliveryDetail, ExportQuery } from './deliveries-schemas';
@@ -18,7 +24,17 @@ import type { DeliveryDetail, ExportQuery } from './deliveries-schemas';
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const idOrNull = (n: number | null) => (n === null ? null : String(n));
 
-export const toDelivery = (d: Delivery) => ({
+/** The policies among these deliveries' that were published with a test key. */
+export async function testPolicyIds(db: Queryable, rows: Pick<Delivery, 'policyId'>[]): Promise<Set<number>> {
+  const ids = [...new Set(rows.flatMap((d) => (d.policyId === null ? [] : [d.policyId])))];
+  if (!ids.length) return new Set();
+  const found = rowsOf<{ id: string | number }>(
+    await db.execute(sql`select id from policies where id = any(${bigintArray(ids)}) and test`),
+  );
+  return new Set(found.map((r) => Number(r.id)));
+}
+
+export const toDelivery = (d: Delivery, testPolicies: Set<number>) => ({
   id: String(d.id),
   policyId: idOrNull(d.policyId),
   policyVersion: d.policyVersion,
@@ -32,6 +48,7 @@ export const toDelivery = (d: Delivery) => ({
   nextAttemptAt: d.nextAttemptAt.toISOString(),
   providerMessageId: d.providerMessageId,
   errorCode: d.errorCode,
+  test: d.policyId !== null && testPolicies.has(d.policyId),
   why: { categoryIds: (d.matchedCategoryIds ?? []).map(String), groupIds: (d.matchedGroupIds ?? []).map(String) },
   fallbackOf: idOrNull(d.fallbackOf),
   sentAt: iso(d.sentAt),
@@ -40,11 +57,14 @@ export const toDelivery = (d: Delivery) => ({
   updatedAt: d.updatedAt.toISOString(),
 });
 
-/** The query string's filters, as the queries take them. */
-export function filterOf(q: Static<typeof ExportQuery>): DeliveryFilter {
+/** The query string's filters, as the queries take them, narrowed to the key's scope; null when nothing is in it. */
+export function filterOf(q: Static<typeof ExportQuery>, key: KeyIdentity): DeliveryFilter | null {
+  const enterpriseId = enterpriseInScope(key, q.enterpriseId ? Number(q.enterpriseId) : undefined);
+  if (enterpriseId === null) return null;
   return {
+    departmentIds: departmentsInScope(key),
     policyId: q.policyId ? Number(q.policyId) : undefined,
-    enterpriseId: q.enterpriseId ? Number(q.enterpriseId) : undefined,
+    enterpriseId,
     contactId: q.contactId ? Number(q.contactId) : undefined,
     channel: q.channel,
     status: q.status,
@@ -133,7 +153,7 @@ export async function deliveryDetail(db: Database, id: number): Promise<Static<t
   timeline.sort((a, b) => a.time - b.time || ORDER[a.type] - ORDER[b.type]);
 
   return {
-    ...toDelivery(d),
+    ...toDelivery(d, await testPolicyIds(db, [d])),
     why: {
       categoryIds: (d.matchedCategoryIds ?? []).map(String),
       groupIds: (d.matchedGroupIds ?? []).map(String),
@@ -146,6 +166,7 @@ export async function deliveryDetail(db: Database, id: number): Promise<Static<t
       opens: story.opens?.opens ?? 0,
     },
     timeline: timeline.map(({ time, ...entry }) => entry),
+    archivedAt: iso(story.archivedAt),
     history: {
       attempts: story.attempts.map((a) => ({
         attempt: a.attempt,
@@ -176,13 +197,11 @@ export async function retryDeliveries(db: Database, filter: RetryFilter, by: { a
       ]);
     }
     const ids = await requeueFailedDeliveries(tx, filter);
-    await tx.insert(auditLog).values({
-      apiKeyId: by.apiKeyId,
+    await audit(tx, by, {
       action: 'deliveries.retry',
       subjectType: 'policy',
-      subjectId: String(filter.policyId),
+      subjectId: filter.policyId,
       details: { filter: { ...filter, policyId: String(filter.policyId) }, count: ids.length },
-      ip: by.ip,
     });
     if (ids.length) await notifyWork(tx);
     return ids.length;

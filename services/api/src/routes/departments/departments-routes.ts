@@ -13,6 +13,10 @@ import { conflict, isForeignKeyViolation, isUniqueViolation, notFound } from '..
 import { errorResponses, IdParams, Page, PageQuery, page } from '../../schemas/common';
 import { Department, DepartmentCreate, DepartmentUpdate } from './departments-schemas';
 
+// Reference data: every role reads it, admins change it.
+const readers = { access: { publisher: true, enterprise: true, ops: true } } as const;
+const admins = { access: {} };
+
 const tags = ['departments'];
 
 export const toDepartment = (d: DepartmentRow) => ({
@@ -40,13 +44,14 @@ export default async function departmentsRoutes(app: AppInstance) {
 
   app.post(
     '/departments',
-    { schema: { tags, body: DepartmentCreate, response: { 201: Department, ...errorResponses } } },
+    { config: admins, schema: { tags, body: DepartmentCreate, response: { 201: Department, ...errorResponses } } },
     async (req, reply) => reply.code(201).send(toDepartment(await uniqueCode(() => insertDepartment(db, req.body)))),
   );
 
   app.get(
     '/departments',
     {
+      config: readers,
       schema: {
         tags,
         querystring: Type.Object(PageQuery, { additionalProperties: false }),
@@ -59,15 +64,19 @@ export default async function departmentsRoutes(app: AppInstance) {
     },
   );
 
-  app.get('/departments/:id', { schema: { tags, params: IdParams, response: { 200: Department, ...errorResponses } } }, async (req) => {
-    const d = await getDepartment(db, Number(req.params.id));
-    if (!d) throw notFound('department');
-    return toDepartment(d);
-  });
+  app.get(
+    '/departments/:id',
+    { config: readers, schema: { tags, params: IdParams, response: { 200: Department, ...errorResponses } } },
+    async (req) => {
+      const d = await getDepartment(db, Number(req.params.id));
+      if (!d) throw notFound('department');
+      return toDepartment(d);
+    },
+  );
 
   app.patch(
     '/departments/:id',
-    { schema: { tags, params: IdParams, body: DepartmentUpdate, response: { 200: Department, ...errorResponses } } },
+    { config: admins, schema: { tags, params: IdParams, body: DepartmentUpdate, response: { 200: Department, ...errorResponses } } },
     async (req) => {
       const d = await uniqueCode(() => updateDepartment(db, Number(req.params.id), req.body));
       if (!d) throw notFound('department');
@@ -77,7 +86,7 @@ export default async function departmentsRoutes(app: AppInstance) {
 
   app.delete(
     '/departments/:id',
-    { schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    { config: admins, schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (req, reply) => {
       const id = Number(req.params.id);
       if (await departmentSubscribed(db, id)) throw conflict('id', 'in_use', 'enterprises subscribe to the department');

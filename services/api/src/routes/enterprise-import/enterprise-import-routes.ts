@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { AppInstance } from '../../app';
+import { actorOf, audit } from '../../services/audit';
 import { errorResponses } from '../../schemas/common';
 import { acceptCsvStream, CsvBody, csvRouteOptions } from './csv-body';
 import { csvErrorResponses, EnterpriseImportReport, IMPORT_DESCRIPTION, REPORTED_SUCCESS_LIMIT } from './enterprise-import-schemas';
@@ -14,6 +15,7 @@ export default async function enterpriseImportRoutes(app: AppInstance) {
     '/enterprises/import',
     {
       ...csvRouteOptions,
+      config: { access: {} },
       schema: {
         tags: ['enterprises'],
         summary: 'Import enterprises and contacts from CSV',
@@ -34,6 +36,10 @@ export default async function enterpriseImportRoutes(app: AppInstance) {
         }
       });
       req.log.info(totals, 'enterprises imported');
+      // A file with no rows changed nothing: only imports that read rows are audited.
+      if (totals.created + totals.updated + totals.failed > 0 || totals.stoppedAt !== null) {
+        await audit(db, actorOf(req), { action: 'enterprises.import', subjectType: 'enterprises', details: { ...totals } });
+      }
       return { ...totals, rows };
     },
   );

@@ -1,6 +1,7 @@
 import { deleteEnterprise, type Enterprise as EnterpriseRow, getEnterprise, listEnterprises } from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
+import { scope } from '../../plugins/authorize';
 import { notFound } from '../../errors';
 import { errorResponses, IdParams, Page, page } from '../../schemas/common';
 import { Enterprise, EnterpriseCreate, EnterpriseListQuery, EnterpriseUpdate } from './enterprises-schemas';
@@ -25,34 +26,48 @@ export default async function enterprisesRoutes(app: AppInstance) {
 
   app.post(
     '/enterprises',
-    { schema: { tags, body: EnterpriseCreate, response: { 201: Enterprise, ...errorResponses } } },
+    { config: { access: {} }, schema: { tags, body: EnterpriseCreate, response: { 201: Enterprise, ...errorResponses } } },
     async (req, reply) => reply.code(201).send(toEnterprise(await createEnterprise(db, req.body))),
   );
 
   app.get(
     '/enterprises',
-    { schema: { tags, querystring: EnterpriseListQuery, response: { 200: Page(Enterprise), ...errorResponses } } },
+    {
+      config: { access: { ops: true } },
+      schema: { tags, querystring: EnterpriseListQuery, response: { 200: Page(Enterprise), ...errorResponses } },
+    },
     async (req) => {
       const { limit = 50, cursor, ...filter } = req.query;
       return page(await listEnterprises(db, { ...filter, after: Number(cursor ?? 0), limit }), limit, toEnterprise);
     },
   );
 
-  app.get('/enterprises/:id', { schema: { tags, params: IdParams, response: { 200: Enterprise, ...errorResponses } } }, async (req) => {
-    const e = await getEnterprise(db, Number(req.params.id));
-    if (!e) throw notFound('enterprise');
-    return toEnterprise(e);
-  });
+  app.get(
+    '/enterprises/:id',
+    {
+      config: { access: { ops: true, enterprise: scope.ownEnterprise() } },
+      schema: { tags, params: IdParams, response: { 200: Enterprise, ...errorResponses } },
+    },
+    async (req) => {
+      const e = await getEnterprise(db, Number(req.params.id));
+      if (!e) throw notFound('enterprise');
+      return toEnterprise(e);
+    },
+  );
 
   app.patch(
     '/enterprises/:id',
-    { schema: { tags, params: IdParams, body: EnterpriseUpdate, response: { 200: Enterprise, ...errorResponses } } },
+    {
+      config: { access: { enterprise: scope.ownEnterprise() } },
+      schema: { tags, params: IdParams, body: EnterpriseUpdate, response: { 200: Enterprise, ...errorResponses } },
+    },
     async (req) => toEnterprise(await changeEnterprise(db, Number(req.params.id), req.body)),
   );
 
   app.delete(
     '/enterprises/:id',
     {
+      config: { access: {} },
       schema: {
         tags,
         description: 'Deletes the enterprise with its contacts, subscriptions and group memberships.',

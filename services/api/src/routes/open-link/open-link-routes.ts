@@ -12,6 +12,7 @@ import { getOpenTarget, type OpenTarget, recordOpen } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
+import { pageSecurityHeaders } from '../../plugins/page-headers';
 import { ErrorResponse } from '../../schemas/common';
 import { invalidOpenLinkPage, unknownOpenLinkPage } from './open-link-pages';
 
@@ -53,6 +54,7 @@ function destination(target: OpenTarget, to: 'policy' | 'interpretation' | undef
 
 export default async function openLinkRoutes(app: AppInstance) {
   const { db, signingSecret, config } = app.deps;
+  await pageSecurityHeaders(app);
 
   app.get(
     '/r/*',
@@ -79,7 +81,10 @@ export default async function openLinkRoutes(app: AppInstance) {
     async (req, reply) => {
       const now = new Date();
       const deliveryId = deliveryIdFromOpenToken(signingSecret, req.params['*'], now);
-      if (deliveryId === null) return html(reply, 400, invalidOpenLinkPage());
+      if (deliveryId === null) {
+        req.log.warn({ link: 'open' }, 'signed link refused: invalid or expired token');
+        return html(reply, 400, invalidOpenLinkPage());
+      }
       const target = await getOpenTarget(db.db, deliveryId);
       const to =
         target && destination(target, req.query.to, () => preferencesLink(config.publicBaseUrl, signingSecret, target.contactId, now));

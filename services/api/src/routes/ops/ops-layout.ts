@@ -2,7 +2,7 @@
 // scroll inside themselves on a phone, SVG bars and charts. Rendered on the server, no script,
 // nothing loaded from elsewhere. Every value put into a page goes through escapeHtml.
 import { escapeHtml } from '@policy-push/core';
-import type { OpsUser } from './ops-session';
+import { mayOpen, type OpsUser } from './ops-session';
 
 export const e = escapeHtml;
 
@@ -121,6 +121,13 @@ export interface PageOptions {
   refreshSeconds?: number;
 }
 
+// What the signed-in key may do here, said next to its name.
+const ROLE_NOTE: Record<string, [string, string]> = {
+  admin: ['可见全部页面', 'sees every page'],
+  ops: ['只读，联系方式已遮蔽', 'read only, contact details masked'],
+  publisher: ['本部门政策的撰写与发布', "its departments' policies"],
+};
+
 const NAV: [PageOptions['nav'], string, string, string][] = [
   ['dashboard', '/ops', '总览', 'Overview'],
   ['deliveries', '/ops/deliveries', '投递记录', 'Delivery log'],
@@ -135,10 +142,11 @@ export function page(o: PageOptions, body: string[]): string {
         '<header>',
         `<a class="brand" href="/ops">${t('政策推送运维台', 'Policy Push ops')}</a>`,
         '<nav>',
-        ...NAV.map(([key, href, z, n]) => `<a href="${href}"${key === o.nav ? ' aria-current="page"' : ''}>${t(z, n)}</a>`),
+        ...NAV.filter(([key]) => mayOpen(o.user!.role, key!)).map(
+          ([key, href, z, n]) => `<a href="${href}"${key === o.nav ? ' aria-current="page"' : ''}>${t(z, n)}</a>`,
+        ),
         '</nav>',
-        // Roles come with access control (a later issue): every valid key sees every page for now.
-        `<span class="who" data-role="${e(o.user.role)}">${e(o.user.keyName)} · ${e(o.user.role)} · ${t('可见全部页面', 'sees all pages')}</span>`,
+        `<span class="who" data-role="${e(o.user.role)}" data-mode="${e(o.user.mode)}">${e(o.user.keyName)} · ${e(o.user.role)}${o.user.mode === 'test' ? ` · ${t('测试密钥：仅发往沙箱', 'test key: sandbox only')}` : ''} · ${t(...(ROLE_NOTE[o.user.role] ?? ['', '']))}</span>`,
         `<form method="post" action="/ops/logout">${csrfField(o.csrf)}<button type="submit">${t('退出', 'Sign out')}</button></form>`,
         '</header>',
       ].join('')

@@ -7,8 +7,10 @@
 //   GET  /ops/outbox              what the sandbox would have sent
 //   GET  /ops/compose, POST /ops/compose/preview | /ops/compose/edit | /ops/compose/publish
 //   GET  /ops/policies/:id        a push's numbers, as GET /v1/policies/{id}/push gives them, and its reach funnel
-// Every POST carries the session's CSRF token. Roles come with access control (a later issue):
-// for now every valid, unrevoked key sees and does everything here, as on /v1.
+// Every POST carries the session's CSRF token. Each role sees what it may do on /v1
+// (CONSOLE_PAGES in ops-session.ts): admins everything; ops the read-only views, with phone numbers
+// and emails masked; publishers compose, publish and follow their own departments' policies;
+// enterprise keys cannot sign in.
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
@@ -31,12 +33,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../app';
 import { ApiError } from '../../errors';
 import { authenticate } from '../../services/api-keys';
+import { maskText } from '../../services/mask-contacts';
 import { pushProgress, publishPolicy } from '../policies/policies-service';
+import { checkPublishLimits } from '../policies/publish-limits';
 import { type ComposeChoices, composePage, policyPage, previewPage } from './ops-compose-pages';
 import { errorPage } from './ops-layout';
 import { dashboardPage, deliveriesPage, deliveryPage, loginPage, outboxPage } from './ops-pages';
 import { composePreview, loadDashboard, type PolicyForm, policyFromForm } from './ops-service';
 import {
+  type ConsolePage,
+  mayOpen,
   cookieOptions,
   csrfToken,
   LOGIN_COOKIE,
@@ -96,10 +102,31 @@ export default async function opsRoutes(app: AppInstance) {
     const path = req.url.split('?')[0];
     if (!path.startsWith('/ops') || OPEN_PATHS.has(path)) return;
     req.opsUser = await sessionUser(db, secret, req.cookies[SESSION_COOKIE]);
-    if (req.opsUser) return;
-    if (req.method === 'GET' || req.method === 'HEAD') return reply.redirect('/ops/login', 303);
-    return sendPage(reply, 401, errorPage(401, 'unauthorized', '请先登录。', 'Sign in first.'));
+    if (!req.opsUser) {
+      if (req.method === 'GET' || req.method === 'HEAD') return reply.redirect('/ops/login', 303);
+      return sendPage(reply, 401, errorPage(401, 'unauthorized', '请先登录。', 'Sign in first.'));
+    }
+    const wanted = pageOf(path);
+    if (!wanted || mayOpen(req.opsUser.role, wanted)) return;
+    // A publisher's home is its compose page, not the operators' overview.
+    if (wanted === 'dashboard' && mayOpen(req.opsUser.role, 'compose')) return reply.redirect('/ops/compose', 303);
+    return sendPage(
+      reply,
+      403,
+      errorPage(
+        403,
+        'forbidden',
+        '您的密钥无权查看此页面。',
+        'Your key may not open this page.',
+        req.opsUser,
+        csrfToken(secret, req.opsUser.session),
+      ),
+    );
   });
+  // Operators never see whom to call: phone numbers and emails on every page they get are masked.
+  app.addHook('onSend', async (req, _reply, payload) =>
+    req.opsUser?.role === 'ops' && typeof payload === 'string' ? maskText(payload) : payload,
+  );
   // After the body is parsed: every POST of a signed-in page carries the session's token.
   app.addHook('preHandler', async (req, reply) => {
     if (req.method !== 'POST' || !req.opsUser) return;
@@ -140,6 +167,18 @@ export default async function opsRoutes(app: AppInstance) {
       return sendPage(reply, 403, loginPage(nonce, { code: 'csrf', zh: '表单已失效，请重试。', en: 'The form was stale; try again.' }));
     }
     const identity = typeof body.key === 'string' ? await authenticate(db, body.key.trim()) : null;
+    if (identity?.role === 'enterprise') {
+      req.log.info({ event: 'ops_sign_in_refused', keyId: identity.id }, 'enterprise key refused at the ops console');
+      return sendPage(
+        reply,
+        403,
+        loginPage(expected!, {
+          code: 'enterprise_key',
+          zh: '企业密钥不能登录运维台；请通过 API 或消息中的偏好设置链接管理订阅。',
+          en: 'Enterprise keys cannot sign in to the console; use the API, or the preferences link in any message.',
+        }),
+      );
+    }
     if (!identity) {
       req.log.info({ event: 'ops_sign_in_refused' }, 'ops sign-in refused');
       return sendPage(
@@ -217,17 +256,35 @@ export default async function opsRoutes(app: AppInstance) {
   // -------------------------------------------------------------------------------------------
   // Publishers
 
-  async function choices(): Promise<ComposeChoices> {
+  /** A publisher composes for its own departments and their service groups only. */
+  const ownDepartments = (u: OpsUser) => (u.role === 'publisher' ? u.departmentIds : undefined);
+
+  async function choices(u: OpsUser): Promise<ComposeChoices> {
+    const departmentIds = ownDepartments(u);
     const [departments, categories, groups] = await Promise.all([
       listDepartments(db, { limit: 500 }),
       listCategories(db, { limit: 1000 }),
-      listServiceGroups(db, { limit: 500 }),
+      listServiceGroups(db, { limit: 500, departmentIds }),
     ]);
-    return { departments, categories, groups };
+    return { departments: departmentIds ? departments.filter((d) => departmentIds.includes(d.id)) : departments, categories, groups };
   }
 
   async function composeAgain(req: FastifyRequest, reply: FastifyReply, form: PolicyForm, status: number, problems: ApiError['fields']) {
-    return sendPage(reply, status, composePage(form, await choices(), problems, user(req), csrf(req)));
+    return sendPage(reply, status, composePage(form, await choices(user(req)), problems, user(req), csrf(req)));
+  }
+
+  /** Another department's id or group in a publisher's form: refused as if it did not exist. */
+  async function outOfScope(u: OpsUser, input: { departmentId: string; audience?: { groupIds?: string[] } }) {
+    const departmentIds = ownDepartments(u);
+    if (!departmentIds) return [];
+    const problems: ApiError['fields'] = [];
+    if (!departmentIds.includes(Number(input.departmentId))) problems.push({ path: 'departmentId', code: 'unknown_department' });
+    const groupIds = input.audience?.groupIds ?? [];
+    if (groupIds.length) {
+      const own = new Set((await listServiceGroups(db, { limit: 500, departmentIds })).map((g) => String(g.id)));
+      groupIds.forEach((id, i) => own.has(id) || problems.push({ path: `audience.groupIds.${i}`, code: 'unknown_group' }));
+    }
+    return problems;
   }
 
   /** An ApiError from the publish checks becomes the form again, with its fields marked. */
@@ -244,6 +301,8 @@ export default async function opsRoutes(app: AppInstance) {
     const form = req.body as PolicyForm;
     const { input, problems } = policyFromForm(form);
     if (problems.length) return composeAgain(req, reply, form, 422, problems);
+    const foreign = await outOfScope(user(req), input);
+    if (foreign.length) return composeAgain(req, reply, form, 422, foreign);
     try {
       const preview = await composePreview(db, app.deps.config, secret, input);
       return sendPage(reply, 200, previewPage(form, preview, user(req), csrf(req)));
@@ -257,15 +316,27 @@ export default async function opsRoutes(app: AppInstance) {
     const form = req.body as PolicyForm;
     const { input, problems } = policyFromForm(form);
     if (problems.length) return composeAgain(req, reply, form, 422, problems);
+    const foreign = await outOfScope(user(req), input);
+    if (foreign.length) return composeAgain(req, reply, form, 422, foreign);
     // A double click posts the same form twice: the same idempotency key answers the first publish.
     const idempotencyKey = `ops:${createHash('sha256')
       .update(`${user(req).session}|${input.departmentId}|${input.docNumber}`)
       .digest('hex')}`;
     try {
-      const answer = await publishPolicy(db, input, user(req).keyId, idempotencyKey, async (policy, push, tx) => ({
-        policy: { id: String(policy.id) },
-        push: await pushProgress(tx, push),
-      }));
+      const by = { apiKeyId: user(req).keyId, ip: req.ip, test: user(req).mode === 'test' };
+      const answer = await publishPolicy(
+        db,
+        input,
+        by,
+        idempotencyKey,
+        async (policy, push, tx) => ({ policy: { id: String(policy.id) }, push: await pushProgress(tx, push) }),
+        // The daily caps hold here too (README "Limits"); the console has no large-audience confirmation yet.
+        (values) =>
+          checkPublishLimits(db, values, {
+            limits: app.deps.config.limits,
+            requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail,
+          }),
+      );
       const policyId = (answer.body as { policy: { id: string } }).policy.id;
       req.log.info({ policyId, keyId: user(req).keyId }, 'policy published from the ops console');
       return reply.redirect(`/ops/policies/${policyId}`, 303);
@@ -279,7 +350,9 @@ export default async function opsRoutes(app: AppInstance) {
     const id = (req.params as { id: string }).id;
     if (!ID.test(id)) return sendPage(reply, 400, errorPage(400, 'invalid_id', '政策编号无效。', 'Not a policy id.', user(req), csrf(req)));
     const policy = await getPolicy(db, Number(id));
-    if (!policy) return sendPage(reply, 404, errorPage(404, 'not_found', '没有这项政策。', 'No such policy.', user(req), csrf(req)));
+    const departmentIds = ownDepartments(user(req));
+    if (!policy || (departmentIds && !departmentIds.includes(policy.departmentId)))
+      return sendPage(reply, 404, errorPage(404, 'not_found', '没有这项政策。', 'No such policy.', user(req), csrf(req)));
     const push = await latestPush(db, policy.id);
     const progress = push ? await pushProgress(db, push) : null;
     // Reach analytics are built beside this console: their absence must not take the page down.
@@ -291,4 +364,14 @@ export default async function opsRoutes(app: AppInstance) {
     }
     return sendPage(reply, 200, policyPage({ policy, progress, reach }, user(req), csrf(req)));
   });
+}
+
+/** Which console page a path is, for CONSOLE_PAGES; undefined for signing out. */
+function pageOf(path: string): ConsolePage | undefined {
+  if (path === '/ops') return 'dashboard';
+  if (path.startsWith('/ops/deliveries')) return 'deliveries';
+  if (path.startsWith('/ops/outbox')) return 'outbox';
+  if (path.startsWith('/ops/compose')) return 'compose';
+  if (path.startsWith('/ops/policies/')) return 'policy';
+  return undefined;
 }

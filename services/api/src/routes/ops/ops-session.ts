@@ -16,10 +16,29 @@ export const LOGIN_COOKIE = 'pp_ops_login';
 const SESSION_PURPOSE = 'ops-session';
 const SESSION_HOURS = 8;
 
+/**
+ * What each role may open in the console (the API's rules, plugins/authorize.ts, in page terms).
+ * Enterprise keys do not sign in: an enterprise uses the API or its preferences page.
+ */
+export const CONSOLE_PAGES = {
+  dashboard: ['admin', 'ops'],
+  deliveries: ['admin', 'ops'],
+  outbox: ['admin', 'ops'],
+  compose: ['admin', 'publisher'],
+  policy: ['admin', 'ops', 'publisher'],
+} as const satisfies Record<string, readonly string[]>;
+export type ConsolePage = keyof typeof CONSOLE_PAGES;
+
+export const mayOpen = (role: string, p: ConsolePage) => (CONSOLE_PAGES[p] as readonly string[]).includes(role);
+
 export interface OpsUser {
   keyId: number;
   keyName: string;
   role: string;
+  /** live | test: a test key's publishes go to the sandbox only. */
+  mode: string;
+  /** A publisher's departments. */
+  departmentIds: number[];
   /** The session cookie's value, which the CSRF token is derived from. */
   session: string;
 }
@@ -39,10 +58,11 @@ export async function sessionUser(db: Queryable, secret: string, cookie: string 
   const keyId = Number(subject?.split('-')[0]);
   if (!subject || !Number.isSafeInteger(keyId) || keyId <= 0) return null;
   const [key] = await db
-    .select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role })
+    .select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role, mode: apiKeys.mode, departmentIds: apiKeys.departmentIds })
     .from(apiKeys)
     .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)));
-  return key ? { keyId: key.id, keyName: key.name, role: key.role, session: cookie } : null;
+  if (!key || key.role === 'enterprise') return null;
+  return { keyId: key.id, keyName: key.name, role: key.role, mode: key.mode, departmentIds: key.departmentIds, session: cookie };
 }
 
 export const csrfToken = (secret: string, session: string) =>

@@ -15,20 +15,26 @@ import {
 import { policies as schemaPolicies } from '@policy-push/db';
 import { type Static, Type } from 'typebox';
 import type { AppInstance } from '../../app';
+import { departmentsInScope, scope } from '../../plugins/authorize';
+import { actorOf, audit } from '../../services/audit';
 import { ApiError, invalidField, notFound } from '../../errors';
 import { errorResponses, Id, IdParams, Page, PageQuery, page } from '../../schemas/common';
 import { Policy, PolicyAmendment, PolicyBody, PreviewResponse, PublishResponse, PushProgress, Revocation } from './policies-schemas';
 import { checkPolicy, publishPolicy, pushProgress, toPolicy } from './policies-service';
+import { checkPublishLimits } from './publish-limits';
 
 const tags = ['policies'];
 const PREVIEW_SAMPLE = 20;
 
 export default async function policiesRoutes(app: AppInstance) {
   const { db } = app.deps.db;
+  const { limits, dispatcher } = app.deps.config;
+  const limitCheck = { limits, requireConfirmedEmail: dispatcher.requireConfirmedEmail };
 
   app.post(
     '/policies',
     {
+      config: { access: { publisher: scope.bodyDepartment } },
       schema: {
         tags,
         summary: 'Publish a policy now or at publishAt; its push runs in the background',
@@ -41,12 +47,13 @@ export default async function policiesRoutes(app: AppInstance) {
       const answer = await publishPolicy(
         db,
         req.body,
-        req.apiKey.id,
+        { ...actorOf(req), test: req.apiKey.mode === 'test' },
         req.headers['idempotency-key'] as string | undefined,
         async (policy, push, tx) => ({
           policy: toPolicy(policy),
           push: await pushProgress(tx, push),
         }),
+        (values) => checkPublishLimits(db, values, { ...limitCheck, confirmLargeAudience: req.body.confirmLargeAudience ?? false }),
       );
       // A replayed answer is the stored body of the first request, already in this shape.
       return reply.code(202).send(answer.body as Static<typeof PublishResponse>);
@@ -56,6 +63,7 @@ export default async function policiesRoutes(app: AppInstance) {
   app.post(
     '/policies/preview',
     {
+      config: { access: { publisher: scope.bodyDepartment } },
       schema: {
         tags,
         summary: 'Who a publish would reach, per channel, with a sample and why each matched; writes nothing',
@@ -94,6 +102,7 @@ export default async function policiesRoutes(app: AppInstance) {
   app.get(
     '/policies',
     {
+      config: { access: { ops: true, publisher: scope.filtered } },
       schema: {
         tags,
         querystring: Type.Object(
@@ -112,22 +121,32 @@ export default async function policiesRoutes(app: AppInstance) {
       const rows = await listPolicies(db, {
         before: req.query.cursor ? Number(req.query.cursor) : undefined,
         limit,
-        departmentId: req.query.departmentId ? Number(req.query.departmentId) : undefined,
+        departmentIds: departmentsInScope(req.apiKey, req.query.departmentId ? Number(req.query.departmentId) : undefined),
         status: req.query.status,
       });
       return page(rows, limit, toPolicy);
     },
   );
 
-  app.get('/policies/:id', { schema: { tags, params: IdParams, response: { 200: Policy, ...errorResponses } } }, async (req) => {
-    const policy = await getPolicy(db, Number(req.params.id));
-    if (!policy) throw notFound('policy');
-    return toPolicy(policy);
-  });
+  app.get(
+    '/policies/:id',
+    {
+      config: { access: { ops: true, publisher: scope.policyOfDepartment(), enterprise: scope.policyReceived() } },
+      schema: { tags, params: IdParams, response: { 200: Policy, ...errorResponses } },
+    },
+    async (req) => {
+      const policy = await getPolicy(db, Number(req.params.id));
+      if (!policy) throw notFound('policy');
+      return toPolicy(policy);
+    },
+  );
 
   app.get(
     '/policies/:id/push',
-    { schema: { tags, summary: 'Progress of the latest push', params: IdParams, response: { 200: PushProgress, ...errorResponses } } },
+    {
+      config: { access: { ops: true, publisher: scope.policyOfDepartment() } },
+      schema: { tags, summary: 'Progress of the latest push', params: IdParams, response: { 200: PushProgress, ...errorResponses } },
+    },
     async (req) => {
       const push = await latestPush(db, Number(req.params.id));
       if (!push) throw notFound('policy');
@@ -138,6 +157,7 @@ export default async function policiesRoutes(app: AppInstance) {
   app.post(
     '/policies/:id/push',
     {
+      config: { access: { publisher: scope.policyOfDepartment(), policyChanged: (req) => Number((req.params as { id: string }).id) } },
       schema: {
         tags,
         summary: 'Push the same version again: reaches only what is new, creates no duplicate',
@@ -151,8 +171,14 @@ export default async function policiesRoutes(app: AppInstance) {
       if (policy.status !== 'published' && policy.status !== 'scheduled') {
         throw new ApiError(409, 'policy_not_pushable', `a ${policy.status} policy cannot be pushed`);
       }
+      await checkPublishLimits(db, policy, {
+        ...limitCheck,
+        policyId: policy.id,
+        pushAgain: { policyId: policy.id, version: policy.version },
+      });
       const push = await db.transaction(async (tx) => {
         const restarted = await restartPush(tx, policy);
+        await audit(tx, actorOf(req), { action: 'policy.push', subjectType: 'policy', subjectId: policy.id });
         await notifyWork(tx);
         return restarted;
       });
@@ -164,6 +190,7 @@ export default async function policiesRoutes(app: AppInstance) {
   app.patch(
     '/policies/:id',
     {
+      config: { access: { publisher: scope.policyOfDepartment(), policyChanged: (req) => Number((req.params as { id: string }).id) } },
       schema: {
         tags,
         summary: 'Amend a policy (a new version), or edit a scheduled one',
@@ -199,12 +226,26 @@ export default async function policiesRoutes(app: AppInstance) {
             .where(eq(schemaPolicies.id, policy.id))
             .returning();
           await reschedule(tx, edited, publishAt);
+          await audit(tx, actorOf(req), {
+            action: 'policy.amend',
+            subjectType: 'policy',
+            subjectId: policy.id,
+            details: { scheduled: true, fields: Object.keys(body) },
+          });
           return edited;
         }
         if (policy.status !== 'published') throw new ApiError(409, 'policy_not_amendable', `a ${policy.status} policy cannot be amended`);
         if (body.publishAt !== undefined) throw invalidField('publishAt', 'already_published', 'a published policy cannot be rescheduled');
         if (validUntil && validUntil <= now) throw invalidField('validUntil', 'valid_until_in_past', 'validUntil is in the past');
+        // Every prior recipient gets an update notice: the whole audience counts against the caps.
+        await checkPublishLimits(tx, policy, { ...limitCheck, policyId: policy.id });
         const amended = await amendPolicy(tx, policy, changes);
+        await audit(tx, actorOf(req), {
+          action: 'policy.amend',
+          subjectType: 'policy',
+          subjectId: policy.id,
+          details: { version: amended.version, fields: Object.keys(body) },
+        });
         await notifyWork(tx);
         return amended;
       });
@@ -215,6 +256,7 @@ export default async function policiesRoutes(app: AppInstance) {
   app.post(
     '/policies/:id/revoke',
     {
+      config: { access: { publisher: scope.policyOfDepartment(), policyChanged: (req) => Number((req.params as { id: string }).id) } },
       schema: {
         tags,
         summary: 'Revoke: unsent deliveries are cancelled at once; optionally tell those already reached',
@@ -229,6 +271,12 @@ export default async function policiesRoutes(app: AppInstance) {
         if (!policy) throw notFound('policy');
         if (policy.status !== 'published') throw new ApiError(409, 'policy_not_revocable', `a ${policy.status} policy cannot be revoked`);
         const result = await revokePolicy(tx, policy, req.body.reason, req.body.notifyRecipients ?? false);
+        await audit(tx, actorOf(req), {
+          action: 'policy.revoke',
+          subjectType: 'policy',
+          subjectId: policy.id,
+          details: { notifyRecipients: req.body.notifyRecipients ?? false },
+        });
         await notifyWork(tx);
         return result.policy;
       });
@@ -239,6 +287,7 @@ export default async function policiesRoutes(app: AppInstance) {
   app.post(
     '/policies/:id/cancel',
     {
+      config: { access: { publisher: scope.policyOfDepartment(), policyChanged: (req) => Number((req.params as { id: string }).id) } },
       schema: {
         tags,
         summary: 'Cancel a scheduled policy before it is published',
@@ -252,6 +301,7 @@ export default async function policiesRoutes(app: AppInstance) {
         if (!policy) throw notFound('policy');
         if (policy.status !== 'scheduled')
           throw new ApiError(409, 'policy_not_scheduled', `a ${policy.status} policy cannot be cancelled; revoke it instead`);
+        await audit(tx, actorOf(req), { action: 'policy.cancel', subjectType: 'policy', subjectId: policy.id });
         return cancelScheduled(tx, policy);
       });
       return toPolicy(cancelled);

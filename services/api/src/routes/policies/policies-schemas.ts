@@ -27,6 +27,9 @@ export const PolicyBody = Type.Object(
     priority: Type.Optional(Type.Union([Type.Literal('normal'), Type.Literal('urgent')], { default: 'normal' })),
     publishAt: Type.Optional(Type.String({ format: 'date-time', description: 'push later; now when absent' })),
     validUntil: Type.Optional(Type.String({ format: 'date-time' })),
+    confirmLargeAudience: Type.Optional(
+      Type.Boolean({ description: 'required (true) when the audience is larger than LARGE_AUDIENCE_THRESHOLD contacts' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -46,6 +49,7 @@ export const Policy = Type.Object({
   priority: Type.String(),
   status: Type.String({ description: 'scheduled | published | revoked | expired | cancelled' }),
   version: Type.Integer(),
+  test: Type.Boolean({ description: 'published with a test key: sent through the sandbox only, left out of reach reports' }),
   publishAt: Timestamp,
   validUntil: Type.Union([Timestamp, Type.Null()]),
   createdAt: Timestamp,

@@ -16,6 +16,7 @@ import {
 } from '@policy-push/db';
 import type { Static } from 'typebox';
 import { ApiError, conflict, type FieldProblem, isUniqueViolation, unprocessable } from '../../errors';
+import { audit } from '../../services/audit';
 import type { PolicyBody } from './policies-schemas';
 
 export type PolicyInput = Static<typeof PolicyBody>;
@@ -68,27 +69,44 @@ export interface Answer {
   body: unknown;
 }
 
+/** Who publishes: the key (and its mode: a test key's policies go through the sandbox only) and the client address. */
+export interface Publisher {
+  apiKeyId: number;
+  ip: string;
+  test: boolean;
+}
+
 /**
- * Publishes a policy: the policy and its push are written in one transaction and the dispatchers
- * are woken at commit. With an Idempotency-Key, the same key and body answer what the first
- * request answered, for 24 hours; the same key with another body is refused.
+ * Publishes a policy: the policy, its push and the audit row are written in one transaction and
+ * the dispatchers are woken at commit. With an Idempotency-Key, the same key and body answer what
+ * the first request answered, for 24 hours; the same key with another body is refused.
  */
 export async function publishPolicy(
   db: Database,
   body: PolicyInput,
-  apiKeyId: number,
+  by: Publisher,
   idempotencyKey: string | undefined,
   present: (policy: Policy, push: Push, tx: Queryable) => Promise<unknown>,
+  /** Limits on what the publish may send (publish-limits.ts), checked before anything is written. */
+  checkLimits?: (values: NewPolicy) => Promise<void>,
 ): Promise<Answer> {
+  const { apiKeyId } = by;
   const requestHash = hashBody(body);
   if (idempotencyKey) {
     const earlier = await getIdempotentAnswer(db, apiKeyId, idempotencyKey);
     if (earlier) return replay(earlier, requestHash);
   }
-  const values = await checkPolicy(db, body);
+  const values = { ...(await checkPolicy(db, body)), test: by.test };
+  await checkLimits?.(values);
   try {
     return await db.transaction(async (tx) => {
       const { policy, push } = await insertPolicyWithPush(tx, values);
+      await audit(tx, by, {
+        action: 'policy.publish',
+        subjectType: 'policy',
+        subjectId: policy.id,
+        details: { departmentId: String(policy.departmentId), docNumber: policy.docNumber, status: policy.status, test: policy.test },
+      });
       const answer = { statusCode: 202, body: await present(policy, push, tx) };
       if (idempotencyKey) await saveIdempotentAnswer(tx, { apiKeyId, key: idempotencyKey, requestHash, ...answer });
       await notifyWork(tx);
@@ -168,6 +186,7 @@ export const toPolicy = (p: Policy) => ({
   priority: p.priority,
   status: p.status,
   version: p.version,
+  test: p.test,
   publishAt: p.publishAt.toISOString(),
   validUntil: p.validUntil ? p.validUntil.toISOString() : null,
   createdAt: p.createdAt.toISOString(),

@@ -11,6 +11,7 @@ import { getPreferencesContact } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
+import { pageSecurityHeaders } from '../../plugins/page-headers';
 import { ApiError } from '../../errors';
 import { ID_PATTERN } from '../../schemas/common';
 import { contactGonePage, emailConfirmedPage, invalidLinkPage, type Notice, preferencesPage } from './preferences-pages';
@@ -72,6 +73,7 @@ function sendPage(reply: FastifyReply, status: number, body: string) {
 export default async function preferencesRoutes(app: AppInstance) {
   // Form bodies are parsed in this plugin's scope only; the rest of the API speaks JSON.
   await app.register(formbody);
+  await pageSecurityHeaders(app);
   const { db } = app.deps.db;
   const secret = app.deps.signingSecret;
 
@@ -87,7 +89,10 @@ export default async function preferencesRoutes(app: AppInstance) {
     { logSerializers, schema: { tags, summary: 'The preferences page and inbox', params: TokenParams, response: pageResponses } },
     async (req, reply) => {
       const contactId = contactIdFromPreferencesToken(secret, req.params['*']);
-      if (contactId === null) return sendPage(reply, 400, invalidLinkPage());
+      if (contactId === null) {
+        req.log.warn({ link: 'preferences' }, 'signed link refused: invalid or expired token');
+        return sendPage(reply, 400, invalidLinkPage());
+      }
       return renderFor(reply, contactId, 200);
     },
   );
@@ -102,7 +107,10 @@ export default async function preferencesRoutes(app: AppInstance) {
     },
     async (req, reply) => {
       const contactId = contactIdFromPreferencesToken(secret, req.params['*']);
-      if (contactId === null) return sendPage(reply, 400, invalidLinkPage());
+      if (contactId === null) {
+        req.log.warn({ link: 'preferences' }, 'signed link refused: invalid or expired token');
+        return sendPage(reply, 400, invalidLinkPage());
+      }
       const contact = await getPreferencesContact(db, contactId);
       if (!contact) return sendPage(reply, 404, contactGonePage());
       let notice: Notice;
@@ -137,7 +145,10 @@ export default async function preferencesRoutes(app: AppInstance) {
     },
     async (req, reply) => {
       const result = await confirmEmail(db, secret, req.params['*']);
-      if (result.outcome === 'invalid') return sendPage(reply, 400, invalidLinkPage());
+      if (result.outcome === 'invalid') {
+        req.log.warn({ link: 'confirm-email' }, 'signed link refused: invalid or expired token, or the address changed');
+        return sendPage(reply, 400, invalidLinkPage());
+      }
       if (result.outcome === 'gone') return sendPage(reply, 404, contactGonePage());
       return sendPage(reply, 200, emailConfirmedPage(result.at, result.justNow));
     },

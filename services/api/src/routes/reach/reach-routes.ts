@@ -3,6 +3,7 @@
 // explains how they are kept), never the deliveries themselves.
 import { categories, departments, eq, getPolicy } from '@policy-push/db';
 import type { AppInstance } from '../../app';
+import { departmentsInScope, scope } from '../../plugins/authorize';
 import { invalidField, notFound, unprocessable, type FieldProblem } from '../../errors';
 import { errorResponses, IdParams } from '../../schemas/common';
 import { PolicyReach, REACH_DESCRIPTION, ReachReport, ReachReportQuery } from './reach-schemas';
@@ -16,6 +17,7 @@ export default async function reachRoutes(app: AppInstance) {
   app.get(
     '/policies/:id/reach',
     {
+      config: { access: { ops: true, publisher: scope.policyOfDepartment() } },
       schema: {
         tags,
         summary:
@@ -35,6 +37,7 @@ export default async function reachRoutes(app: AppInstance) {
   app.get(
     '/reports/reach',
     {
+      config: { access: { ops: true, publisher: scope.filtered } },
       schema: {
         tags,
         summary: 'Reach over the policies of a department and/or category published in a time range',
@@ -49,15 +52,18 @@ export default async function reachRoutes(app: AppInstance) {
       const to = q.to ? new Date(q.to) : undefined;
       if (from && to && from >= to) throw invalidField('querystring.to', 'to_not_after_from', 'to must be after from');
       const problems: FieldProblem[] = [];
+      const departmentIds = departmentsInScope(req.apiKey, q.departmentId ? Number(q.departmentId) : undefined);
       if (
         q.departmentId &&
-        !(
-          await db
-            .select({ id: departments.id })
-            .from(departments)
-            .where(eq(departments.id, Number(q.departmentId)))
-        ).length
+        (departmentIds?.length === 0 ||
+          !(
+            await db
+              .select({ id: departments.id })
+              .from(departments)
+              .where(eq(departments.id, Number(q.departmentId)))
+          ).length)
       )
+        // Another department's, for a publisher: answered as if it did not exist.
         problems.push({ path: 'querystring.departmentId', code: 'unknown_department' });
       if (
         q.categoryId &&
@@ -72,6 +78,7 @@ export default async function reachRoutes(app: AppInstance) {
       if (problems.length) throw unprocessable(problems, 'unknown department or category');
       return reachReportAnswer(db, {
         departmentId: q.departmentId ? Number(q.departmentId) : undefined,
+        departmentIds: req.apiKey.role === 'publisher' ? departmentIds : undefined,
         categoryId: q.categoryId ? Number(q.categoryId) : undefined,
         from,
         to,

@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import { getServiceGroup, listMembers, listServiceGroups, type ServiceGroup as ServiceGroupRow } from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
+import { audit, actorOf } from '../../services/audit';
+import { departmentsInScope, scope } from '../../plugins/authorize';
 import { notFound } from '../../errors';
 import { errorResponses, Id, IdParams, Page, page } from '../../schemas/common';
 import { acceptCsvStream, CsvBody, csvRouteOptions } from '../enterprise-import/csv-body';
@@ -51,19 +53,25 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
 
   app.post(
     '/service-groups',
-    { schema: { tags, body: ServiceGroupCreate, response: { 201: ServiceGroup, ...errorResponses } } },
+    {
+      config: { access: { publisher: scope.bodyDepartment } },
+      schema: { tags, body: ServiceGroupCreate, response: { 201: ServiceGroup, ...errorResponses } },
+    },
     async (req, reply) => reply.code(201).send(toServiceGroup(await createServiceGroup(db, req.body))),
   );
 
   app.get(
     '/service-groups',
-    { schema: { tags, querystring: ServiceGroupListQuery, response: { 200: Page(ServiceGroup), ...errorResponses } } },
+    {
+      config: { access: { ops: true, publisher: scope.filtered } },
+      schema: { tags, querystring: ServiceGroupListQuery, response: { 200: Page(ServiceGroup), ...errorResponses } },
+    },
     async (req) => {
       const limit = req.query.limit ?? 50;
       const rows = await listServiceGroups(db, {
         after: Number(req.query.cursor ?? 0),
         limit,
-        departmentId: req.query.departmentId ? Number(req.query.departmentId) : undefined,
+        departmentIds: departmentsInScope(req.apiKey, req.query.departmentId ? Number(req.query.departmentId) : undefined),
       });
       return page(rows, limit, toServiceGroup);
     },
@@ -71,7 +79,10 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
 
   app.get(
     '/service-groups/:id',
-    { schema: { tags, params: IdParams, response: { 200: ServiceGroup, ...errorResponses } } },
+    {
+      config: { access: { ops: true, publisher: scope.groupOfDepartment() } },
+      schema: { tags, params: IdParams, response: { 200: ServiceGroup, ...errorResponses } },
+    },
     async (req) => {
       const g = await getServiceGroup(db, Number(req.params.id));
       if (!g) throw notFound('service group');
@@ -81,13 +92,17 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
 
   app.patch(
     '/service-groups/:id',
-    { schema: { tags, params: IdParams, body: ServiceGroupUpdate, response: { 200: ServiceGroup, ...errorResponses } } },
+    {
+      config: { access: { publisher: scope.groupOfDepartment() } },
+      schema: { tags, params: IdParams, body: ServiceGroupUpdate, response: { 200: ServiceGroup, ...errorResponses } },
+    },
     async (req) => toServiceGroup(await changeServiceGroup(db, Number(req.params.id), req.body)),
   );
 
   app.delete(
     '/service-groups/:id',
     {
+      config: { access: { publisher: scope.groupOfDepartment() } },
       schema: {
         tags,
         description: 'Deletes the group and its member list; refused (409 in_use) while a policy targets it.',
@@ -105,6 +120,7 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
   app.get(
     '/service-groups/:id/members',
     {
+      config: { access: { ops: true, publisher: scope.groupOfDepartment() } },
       schema: {
         tags,
         description: 'Member enterprise ids of a static group, ordered by id.',
@@ -123,6 +139,7 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
   app.put(
     '/service-groups/:id/members',
     {
+      config: { access: { publisher: scope.groupOfDepartment() } },
       schema: {
         tags,
         description: 'Replaces the member list of a static group with exactly these enterprises, in one transaction.',
@@ -137,6 +154,7 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
   app.post(
     '/service-groups/:id/members',
     {
+      config: { access: { publisher: scope.groupOfDepartment() } },
       schema: {
         tags,
         description: 'Adds these enterprises to a static group; those already in it stay.',
@@ -151,6 +169,7 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
   app.delete(
     '/service-groups/:id/members/:enterpriseId',
     {
+      config: { access: { publisher: scope.groupOfDepartment() } },
       schema: {
         tags,
         description: 'Removes one enterprise from a static group.',
@@ -168,6 +187,7 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
     '/service-groups/:id/members/import',
     {
       ...csvRouteOptions,
+      config: { access: { publisher: scope.groupOfDepartment() } },
       schema: {
         tags,
         summary: 'Replace the members of a static group from a CSV of credit codes',
@@ -178,7 +198,16 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
         response: { 200: MemberImportReport, ...errorResponses, ...csvErrorResponses },
       },
     },
-    async (req) => importMembers(db, Number(req.params.id), req.body as Readable),
+    async (req) => {
+      const report = await importMembers(db, Number(req.params.id), req.body as Readable);
+      await audit(db, actorOf(req), {
+        action: 'service_group.members_import',
+        subjectType: 'service_group',
+        subjectId: req.params.id,
+        details: { memberCount: report.memberCount, failed: report.failed },
+      });
+      return report;
+    },
   );
 
   // `empty` is given here only: for a rule group, proving that no enterprise matches is a scan of
@@ -186,6 +215,7 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
   app.get(
     '/service-groups/:id/audience',
     {
+      config: { access: { ops: true, publisher: scope.groupOfDepartment() } },
       schema: {
         tags,
         description:

@@ -1,6 +1,7 @@
 import { deleteSubscription, getSubscription, listSubscriptions, type Subscription as SubscriptionRow } from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
+import { emptyPage, enterpriseInScope, scope } from '../../plugins/authorize';
 import { notFound } from '../../errors';
 import { errorResponses, IdParams, Page, page } from '../../schemas/common';
 import { Subscription, SubscriptionCreate, SubscriptionListQuery, SubscriptionUpdate } from './subscriptions-schemas';
@@ -25,39 +26,56 @@ export default async function subscriptionsRoutes(app: AppInstance) {
 
   app.post(
     '/subscriptions',
-    { schema: { tags, body: SubscriptionCreate, response: { 201: Subscription, ...errorResponses } } },
+    {
+      config: { access: { enterprise: scope.bodyEnterprise } },
+      schema: { tags, body: SubscriptionCreate, response: { 201: Subscription, ...errorResponses } },
+    },
     async (req, reply) => reply.code(201).send(toSubscription(await createSubscription(db, req.body))),
   );
 
   app.get(
     '/subscriptions',
-    { schema: { tags, querystring: SubscriptionListQuery, response: { 200: Page(Subscription), ...errorResponses } } },
+    {
+      config: { access: { ops: true, enterprise: scope.filtered } },
+      schema: { tags, querystring: SubscriptionListQuery, response: { 200: Page(Subscription), ...errorResponses } },
+    },
     async (req) => {
       const limit = req.query.limit ?? 50;
-      const rows = await listSubscriptions(db, {
-        after: Number(req.query.cursor ?? 0),
-        limit,
-        enterpriseId: req.query.enterpriseId ? Number(req.query.enterpriseId) : undefined,
-      });
+      const enterpriseId = enterpriseInScope(req.apiKey, req.query.enterpriseId ? Number(req.query.enterpriseId) : undefined);
+      if (enterpriseId === null) return emptyPage;
+      const rows = await listSubscriptions(db, { after: Number(req.query.cursor ?? 0), limit, enterpriseId });
       return page(rows, limit, toSubscription);
     },
   );
 
-  app.get('/subscriptions/:id', { schema: { tags, params: IdParams, response: { 200: Subscription, ...errorResponses } } }, async (req) => {
-    const s = await getSubscription(db, Number(req.params.id));
-    if (!s) throw notFound('subscription');
-    return toSubscription(s);
-  });
+  app.get(
+    '/subscriptions/:id',
+    {
+      config: { access: { ops: true, enterprise: scope.subscriptionOfEnterprise() } },
+      schema: { tags, params: IdParams, response: { 200: Subscription, ...errorResponses } },
+    },
+    async (req) => {
+      const s = await getSubscription(db, Number(req.params.id));
+      if (!s) throw notFound('subscription');
+      return toSubscription(s);
+    },
+  );
 
   app.patch(
     '/subscriptions/:id',
-    { schema: { tags, params: IdParams, body: SubscriptionUpdate, response: { 200: Subscription, ...errorResponses } } },
+    {
+      config: { access: { enterprise: scope.subscriptionOfEnterprise() } },
+      schema: { tags, params: IdParams, body: SubscriptionUpdate, response: { 200: Subscription, ...errorResponses } },
+    },
     async (req) => toSubscription(await changeSubscription(db, Number(req.params.id), req.body)),
   );
 
   app.delete(
     '/subscriptions/:id',
-    { schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { access: { enterprise: scope.subscriptionOfEnterprise() } },
+      schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (req, reply) => {
       if (!(await deleteSubscription(db, Number(req.params.id)))) throw notFound('subscription');
       return reply.code(204).send(null);

@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
+import { pageSecurityHeaders } from '../../plugins/page-headers';
 import { ApiError } from '../../errors';
 import { ErrorResponse } from '../../schemas/common';
 import { confirmPage, invalidLinkPage, unknownMessagePage, unsubscribedPage } from './unsubscribe-pages';
@@ -56,6 +57,7 @@ export default async function unsubscribeRoutes(app: AppInstance) {
   // Form bodies in this plugin's scope only; the rest of the API speaks JSON. RFC 8058 says
   // mail providers SHOULD post multipart/form-data and MAY post urlencoded: both are read.
   await app.register(formbody, { bodyLimit: FORM_LIMIT });
+  await pageSecurityHeaders(app);
   app.addContentTypeParser(
     'multipart/form-data',
     { parseAs: 'buffer', bodyLimit: FORM_LIMIT },
@@ -88,7 +90,10 @@ export default async function unsubscribeRoutes(app: AppInstance) {
     },
     async (req, reply) => {
       const deliveryId = deliveryIdFromToken(signingSecret, req.params['*']);
-      if (deliveryId === null) return html(reply, 400, invalidLinkPage());
+      if (deliveryId === null) {
+        req.log.warn({ link: 'unsubscribe' }, 'signed link refused: invalid or expired token');
+        return html(reply, 400, invalidLinkPage());
+      }
       const recipient = await linkRecipient(db.db, deliveryId);
       if (!recipient) return html(reply, 404, unknownMessagePage());
       return html(reply, 200, confirmPage(recipient.channel));
@@ -116,7 +121,10 @@ export default async function unsubscribeRoutes(app: AppInstance) {
     },
     async (req, reply) => {
       const deliveryId = deliveryIdFromToken(signingSecret, req.params['*']);
-      if (deliveryId === null) return html(reply, 400, invalidLinkPage());
+      if (deliveryId === null) {
+        req.log.warn({ link: 'unsubscribe' }, 'signed link refused: invalid or expired token');
+        return html(reply, 400, invalidLinkPage());
+      }
       const done = await unsubscribeByLink(db.db, deliveryId);
       if (!done) return html(reply, 404, unknownMessagePage());
       if (done.changed) req.log.info({ deliveryId, channel: done.channel }, 'unsubscribed by signed link');

@@ -65,7 +65,7 @@ const sha1 = (parts: string[]) =>
   createHash('sha1')
     .update([...parts].sort().join(''))
     .digest('hex');
-const signedQuery = (token = APP.token, timestamp = '1714960000', nonce = '424242') =>
+const signedQuery = (token = APP.token, timestamp = String(Math.floor(Date.now() / 1000)), nonce = '424242') =>
   new URLSearchParams({ signature: sha1([token, timestamp, nonce]), timestamp, nonce });
 
 describe('the WeChat webhook (plain mode)', () => {

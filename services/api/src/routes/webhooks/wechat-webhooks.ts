@@ -39,6 +39,19 @@ const VerifyQuery = Type.Object(
 const Plain = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
 const refusals = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse };
 
+// The signature covers the timestamp, so a callback recorded and replayed later keeps a valid
+// signature: only its age gives it away. WeChat retries within about 15 seconds; five minutes
+// either way leaves room for clock drift.
+const MAX_CLOCK_SKEW_SECONDS = 300;
+
+/** Refuses a callback whose timestamp is missing or too far from now (a replay, or a stale copy). */
+function requireFreshTimestamp(req: FastifyRequest, timestamp: string | undefined): void {
+  const seconds = timestamp && /^[0-9]{1,12}$/.test(timestamp) ? Number(timestamp) : NaN;
+  if (Number.isFinite(seconds) && Math.abs(Date.now() / 1000 - seconds) <= MAX_CLOCK_SKEW_SECONDS) return;
+  req.log.warn({ webhook: 'wechat', reason: 'timestamp' }, 'wechat callback refused: timestamp missing or outside the window');
+  throw new ApiError(401, 'stale_timestamp', `the timestamp is missing or more than ${MAX_CLOCK_SKEW_SECONDS} s from now`);
+}
+
 // Request logs show the route only: the query carries the follower's openid.
 const logSerializers = { req: (req: FastifyRequest) => ({ method: req.method, url: '/webhooks/wechat' }) };
 
@@ -73,6 +86,7 @@ export default async function wechatWebhooks(app: AppInstance) {
       },
     },
     async (req, reply) => {
+      requireFreshTimestamp(req, (req.query as WechatCallbackQuery).timestamp);
       const echo = wechatUrlCheckEcho(settings(), req.query as WechatCallbackQuery);
       if (echo === null) {
         req.log.warn({ webhook: 'wechat', reason: 'signature' }, 'wechat url check refused');
@@ -100,6 +114,7 @@ export default async function wechatWebhooks(app: AppInstance) {
       },
     },
     async (req, reply) => {
+      requireFreshTimestamp(req, (req.query as WechatCallbackQuery).timestamp);
       const body = typeof req.body === 'string' ? req.body : '';
       const opened = openWechatCallback(settings(), req.query as WechatCallbackQuery, body);
       if (!opened.ok && opened.problem !== 'xml') {

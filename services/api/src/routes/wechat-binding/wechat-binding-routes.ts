@@ -4,6 +4,7 @@ import { createWechatTokenSource, WechatApiError, WechatTokenError, WechatTransp
 import { getContact } from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
+import { scope } from '../../plugins/authorize';
 import { ApiError, notFound } from '../../errors';
 import { ErrorResponse, errorResponses, IdParams, Timestamp } from '../../schemas/common';
 import { createWechatBinding } from './wechat-binding-service';
@@ -26,6 +27,7 @@ export default async function wechatBindingRoutes(app: AppInstance) {
   app.post(
     '/contacts/:id/wechat-binding',
     {
+      config: { access: { enterprise: scope.contactOfEnterprise() } },
       schema: {
         tags: ['contacts'],
         description:

@@ -1,0 +1,41 @@
+// The audit log: who did what, when, from where. Rows are only ever inserted; no route updates or
+// deletes them. Details name ids, counts and field names, never a phone number, email or openid.
+import { auditLog, type Queryable } from '@policy-push/db';
+import type { FastifyRequest } from 'fastify';
+
+export type AuditAction =
+  | 'policy.publish'
+  | 'policy.amend'
+  | 'policy.revoke'
+  | 'policy.cancel'
+  | 'policy.push'
+  | 'deliveries.retry'
+  | 'api_key.create'
+  | 'api_key.rotate'
+  | 'api_key.revoke'
+  | 'enterprises.import'
+  | 'service_group.members_import'
+  | 'contact.erase'
+  | 'enterprise.erase_personal_data';
+
+export interface AuditEntry {
+  action: AuditAction;
+  subjectType: string;
+  subjectId?: string | number | null;
+  details?: Record<string, unknown>;
+}
+
+/** Who acted: the request's key and client address. */
+export const actorOf = (req: FastifyRequest) => ({ apiKeyId: req.apiKey.id, ip: req.ip });
+
+/** Writes one audit row; pass the transaction of the change so both commit or neither. */
+export async function audit(db: Queryable, by: { apiKeyId: number; ip: string }, entry: AuditEntry): Promise<void> {
+  await db.insert(auditLog).values({
+    apiKeyId: by.apiKeyId,
+    action: entry.action,
+    subjectType: entry.subjectType,
+    subjectId: entry.subjectId === undefined || entry.subjectId === null ? null : String(entry.subjectId),
+    details: entry.details ?? null,
+    ip: by.ip,
+  });
+}
