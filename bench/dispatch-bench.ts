@@ -170,18 +170,31 @@ export async function processesRate(b: BenchDb, fake: FakeTwilio, m: number, n: 
   await resetSms(b);
   const from = fake.messages.length;
   const env = dispatcherEnv(b, fake);
-  const t0 = performance.now();
   const procs: ServiceProcess[] = Array.from({ length: n }, () => startService('services/dispatcher/src/main.ts', env));
   const rss = sampleRss(() => procs.map((p) => p.pid));
+  // Timed from the first send seen to the last: start-up (loading tsx, the migration check) is
+  // the same for 1 and 3 processes and would otherwise dominate a small M.
+  let t0 = 0;
+  let t1 = 0;
   try {
-    await waitFor(async () => (await countSent(b)) >= m, 600_000, `${n} dispatcher(s) to send everything`, 50);
+    await waitFor(
+      async () => {
+        const sent = await countSent(b);
+        if (sent > 0 && !t0) t0 = performance.now();
+        return sent >= m;
+      },
+      600_000,
+      `${n} dispatcher(s) to send everything`,
+      20,
+    );
+    t1 = performance.now();
   } catch (err) {
     for (const p of procs) console.error(p.output());
     throw err;
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
   }
-  // The start-up (tsx loading, migrate check) is part of the time, the same for 1 and 3 processes.
-  const rate = m / ((performance.now() - t0) / 1000);
+  // The first send seen counts as the start: m - 1 more were sent in the window.
+  const rate = (m - 1) / ((t1 - t0) / 1000);
   return { rate, acceptedTwice: acceptedTwice(fake, from), rssMiB: rss.stop() };
 }
