@@ -75,7 +75,7 @@ describe('renderOutbound', () => {
     it('uses the default fields and the sandbox template without a department template', () => {
       const msg = wechat(deliveryContext('wechat', 'oAbC', { locale, policy: LONG }));
       expect(msg.content.templateId).toBe('sandbox-default');
-      expect(Object.keys(msg.content.data)).toEqual(['thing1', 'thing2', 'time3', 'character_string4']);
+      expect(Object.keys(msg.content.data)).toEqual(['thing1', 'thing2', 'time3', 'thing4']);
       expect(msg.content.url).toBe(base.links.policy);
       expect([...msg.content.data.thing1.value].length).toBeLessThanOrEqual(20);
       expect(msg.content.data.time3.value).toBe('2024年5月6日 09:30');

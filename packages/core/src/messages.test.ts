@@ -98,7 +98,7 @@ describe('renderWechat', () => {
         thing1: { value: '广州市加快生物医药产业发展若干规定' },
         thing2: { value: '广州市发展和改革委员会' },
         time3: { value: '2020年3月2日 00:30' },
-        character_string4: { value: 'DEMO-2020-001' },
+        thing4: { value: 'DEMO-2020-001' },
       },
       cut: [],
       url: policy.url,
@@ -286,7 +286,7 @@ describe('locales', () => {
       const r = renderWechat(zh, kindFields);
       expect(r.fields.thing1.value).toBe('政策更新：关于优化政府门户网站应用服务…');
       expect(r.fields.thing2.value).toBe('广州市政务服务数据管理局');
-      expect(r.fields.character_string4.value).toBe('穗政数〔2024〕3号');
+      expect(r.fields.thing4.value).toBe('穗政数〔2024〕3号');
       expect(r.fields.phrase5.value).toBe('政策更新');
     });
 
@@ -296,7 +296,7 @@ describe('locales', () => {
         thing1: { value: '政策撤銷：關於優化政府門户網站應用服務…' },
         thing2: { value: '廣州市政務服務數據管理局' },
         time3: { value: '2020年3月2日 00:30' },
-        character_string4: { value: '穗政數〔2024〕3號' },
+        thing4: { value: '穗政數〔2024〕3號' },
         phrase5: { value: '政策撤銷' },
       });
       expect(r.cut).toEqual(['thing1']);

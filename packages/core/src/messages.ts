@@ -240,7 +240,9 @@ export const defaultWechatFields: WechatTemplateField[] = [
   { key: 'thing1', type: 'thing', source: 'title' },
   { key: 'thing2', type: 'thing', source: 'department' },
   { key: 'time3', type: 'time', source: 'publishedAt' },
-  { key: 'character_string4', type: 'character_string', source: 'docNumber' },
+  // A `thing`, not a `character_string`: the latter is for digits, letters and symbols, and a
+  // Chinese document number (穗府办〔2020〕12号) is neither.
+  { key: 'thing4', type: 'thing', source: 'docNumber' },
 ];
 
 // Code points per field type; `phrase` is meant for up to 5 Chinese characters.
