@@ -131,8 +131,10 @@ function renderedMessage(r: RenderedSample): string {
   return `${head}${table([t('字段', 'Field'), t('类型', 'Type'), t('内容', 'Value'), t('字数', 'Chars')], rows)}<p class="muted">${t('链接', 'Link')}: ${e(m.content.url)}</p>`;
 }
 
-export function previewPage(form: PolicyForm, p: ComposePreview, user: OpsUser, csrf: string): string {
+/** `largeAudience`: LARGE_AUDIENCE_THRESHOLD; past it, publishing needs the confirmation box ticked. */
+export function previewPage(form: PolicyForm, p: ComposePreview, user: OpsUser, csrf: string, largeAudience: number): string {
   const a = p.audience;
+  const needsConfirmation = largeAudience > 0 && a.contacts > largeAudience;
   const counts = [
     [t('企业', 'Enterprises'), a.enterprises, 'enterprises'],
     [t('联系人', 'Contacts'), a.contacts, 'contacts'],
@@ -179,6 +181,12 @@ export function previewPage(form: PolicyForm, p: ComposePreview, user: OpsUser, 
         '<form method="post" action="/ops/compose/publish">',
         csrfField(csrf),
         hiddenFields(form),
+        needsConfirmation
+          ? `<p><label><input type="checkbox" name="confirmLargeAudience" value="yes" required> ${t(
+              `确认发送给 ${num(a.contacts)} 个联系人（超过 ${num(largeAudience)}）`,
+              `I confirm sending to ${num(a.contacts)} contacts (more than ${num(largeAudience)})`,
+            )}</label></p>`
+          : '',
         `<button type="submit" id="publish">${t('确认发布', 'Publish now')}</button>`,
         '</form>',
         '<form method="post" action="/ops/compose/edit">',

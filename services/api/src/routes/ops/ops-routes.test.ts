@@ -248,3 +248,60 @@ describe('/ops', () => {
     expect(res.headers.location).toBe('/ops/login');
   });
 });
+
+describe('/ops publishing a large audience', () => {
+  let h: TestApp;
+  beforeAll(async () => {
+    h = await buildTestApp({ LARGE_AUDIENCE_THRESHOLD: '1' });
+  });
+  afterAll(() => h.close());
+
+  it('asks for the confirmation box past LARGE_AUDIENCE_THRESHOLD, refuses without it, and publishes with it', async () => {
+    const world = await seedWorld(h, [{ email: 'a@example.com' }, { email: 'b@example.com' }]);
+    const key = h.auth.authorization.replace('Bearer ', '');
+    const page = await h.app.inject({ method: 'GET', url: '/ops/login' });
+    const nonce = cookieOf(page, 'pp_ops_login')!.value;
+    const login = await h.app.inject({
+      method: 'POST',
+      url: '/ops/login',
+      headers: { ...FORM, cookie: `pp_ops_login=${nonce}` },
+      payload: form({ key, _csrf: nonce }),
+    });
+    const session = cookieOf(login, 'pp_ops_session')!.value;
+    const cookie = `pp_ops_session=${session}`;
+    const fields = {
+      ...(policyBody(world.department.id, world.category.id, { docNumber: `OPS-LARGE-${Date.now()}` }) as Record<
+        string,
+        string | string[]
+      >),
+      _csrf: csrfToken(h.app.deps.signingSecret, session),
+    };
+
+    const preview = await h.app.inject({
+      method: 'POST',
+      url: '/ops/compose/preview',
+      headers: { ...FORM, cookie },
+      payload: form(fields),
+    });
+    expect(preview.body).toContain('name="confirmLargeAudience" value="yes" required');
+
+    const before = await tableCounts(h.t);
+    const unconfirmed = await h.app.inject({
+      method: 'POST',
+      url: '/ops/compose/publish',
+      headers: { ...FORM, cookie },
+      payload: form(fields),
+    });
+    expect(unconfirmed.statusCode).toBe(422);
+    expect(unconfirmed.body).toContain('data-field="confirmLargeAudience"');
+    expect(await tableCounts(h.t)).toEqual(before);
+
+    const confirmed = await h.app.inject({
+      method: 'POST',
+      url: '/ops/compose/publish',
+      headers: { ...FORM, cookie },
+      payload: form({ ...fields, confirmLargeAudience: 'yes' }),
+    });
+    expect(confirmed.statusCode).toBe(303);
+  });
+});

@@ -305,7 +305,7 @@ export default async function opsRoutes(app: AppInstance) {
     if (foreign.length) return composeAgain(req, reply, form, 422, foreign);
     try {
       const preview = await composePreview(db, app.deps.config, secret, input);
-      return sendPage(reply, 200, previewPage(form, preview, user(req), csrf(req)));
+      return sendPage(reply, 200, previewPage(form, preview, user(req), csrf(req), app.deps.config.limits.largeAudienceThreshold));
     } catch (err) {
       const r = refusal(err);
       return composeAgain(req, reply, form, r.status, r.problems);
@@ -330,11 +330,12 @@ export default async function opsRoutes(app: AppInstance) {
         by,
         idempotencyKey,
         async (policy, push, tx) => ({ policy: { id: String(policy.id) }, push: await pushProgress(tx, push) }),
-        // The daily caps hold here too (README "Limits"); the console has no large-audience confirmation yet.
+        // The daily caps and the large-audience confirmation hold here too (README "Limits").
         (values) =>
           checkPublishLimits(db, values, {
             limits: app.deps.config.limits,
             requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail,
+            confirmLargeAudience: form.confirmLargeAudience === 'yes',
           }),
       );
       const policyId = (answer.body as { policy: { id: string } }).policy.id;
