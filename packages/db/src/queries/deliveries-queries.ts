@@ -197,7 +197,9 @@ export async function exportDeliveryPage(
     await db.execute(sql`
       select d.id, d.created_at, d.policy_id, d.policy_version, p.doc_number, p.title, d.kind, d.enterprise_id, d.contact_id,
         d.channel, d.status, d.attempts, d.error_code, d.provider_message_id, d.sent_at, d.finished_at,
-        (select a.provider from delivery_attempts a where a.delivery_id = d.id order by a.id desc limit 1) as provider,
+        -- An aggregate, not ORDER BY id DESC LIMIT 1: with that, the planner may walk the attempts'
+        -- primary key backwards for each delivery that has none (5 ms each on a 40,000-attempt table).
+        (select (array_agg(a.provider order by a.id desc))[1] from delivery_attempts a where a.delivery_id = d.id) as provider,
         o.first_opened_at
       from (
         select * from deliveries
