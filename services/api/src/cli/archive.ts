@@ -5,14 +5,8 @@
 // embedded database under DATA_DIR: stop `pnpm start` first). Safe next to running dispatchers:
 // the archiver's lock lets one work at a time. Exit code 0 when done, 2 when another archiver held
 // the lock, 1 on a bad configuration.
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ConfigError, parseConfig, safeError } from '@policy-push/core';
-import { createDb, type DbConfig, migrate, runArchive } from '@policy-push/db';
-
-interface Output {
-  write(line: string): unknown;
-}
+import { createDb, migrate, runArchive } from '@policy-push/db';
+import { commandDb, type Output, readConfig, runAsScript } from './cli';
 
 export async function archiveCli(args: string[], env: Record<string, string | undefined>, out: Output, err: Output): Promise<number> {
   const unknown = args.filter((a) => a !== '--json');
@@ -20,19 +14,9 @@ export async function archiveCli(args: string[], env: Record<string, string | un
     err.write(`unknown argument ${unknown[0]}\nusage: pnpm archive [--json]\n`);
     return 1;
   }
-  let config;
-  try {
-    config = parseConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      err.write(`configuration error: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
-  const dbConfig: DbConfig = config.databaseUrl
-    ? { url: config.databaseUrl, poolSize: 1, applicationName: 'policy-push-archive' }
-    : { dataDir: resolve(config.dataDir, 'pglite') };
+  const config = readConfig(env, err);
+  if (!config) return 1;
+  const dbConfig = commandDb(config, 'archive');
   const db = await createDb(dbConfig);
   try {
     await migrate(dbConfig, db);
@@ -56,14 +40,4 @@ export async function archiveCli(args: string[], env: Record<string, string | un
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  archiveCli(process.argv.slice(2), process.env, process.stdout, process.stderr).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      console.error(safeError(e));
-      process.exitCode = 1;
-    },
-  );
-}
+runAsScript(import.meta.url, () => archiveCli(process.argv.slice(2), process.env, process.stdout, process.stderr));

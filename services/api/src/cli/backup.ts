@@ -4,13 +4,8 @@
 // --force, and then keeps the old directory beside the new one. With DATABASE_URL set, Postgres
 // is backed up with pg_dump instead (docs/CITY.md, "Backups"). Exit code 0 done, 1 refused.
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ConfigError, parseConfig, safeError } from '@policy-push/core';
 import { BackupError, backupDataDir, restoreDataDir } from '@policy-push/db';
-
-interface Output {
-  write(line: string): unknown;
-}
+import { type Output, readConfig, runAsScript } from './cli';
 
 export async function backupCli(
   mode: 'backup' | 'restore',
@@ -25,16 +20,8 @@ export async function backupCli(
     err.write(`usage: pnpm ${mode} <file> [--force]\n`);
     return 1;
   }
-  let config;
-  try {
-    config = parseConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      err.write(`configuration error: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  const config = readConfig(env, err);
+  if (!config) return 1;
   if (config.databaseUrl) {
     err.write(
       `DATABASE_URL is set: this command is for the embedded database. For PostgreSQL use ${
@@ -64,20 +51,9 @@ export async function backupCli(
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+runAsScript(import.meta.url, async () => {
   const [mode, ...args] = process.argv.slice(2);
-  if (mode !== 'backup' && mode !== 'restore') {
-    console.error('usage: backup.ts backup|restore <file> [--force]');
-    process.exitCode = 1;
-  } else {
-    backupCli(mode, args, process.env, process.stdout, process.stderr).then(
-      (code) => {
-        process.exitCode = code;
-      },
-      (e) => {
-        console.error(safeError(e));
-        process.exitCode = 1;
-      },
-    );
-  }
-}
+  if (mode === 'backup' || mode === 'restore') return backupCli(mode, args, process.env, process.stdout, process.stderr);
+  console.error('usage: backup.ts backup|restore <file> [--force]');
+  return 1;
+});

@@ -5,16 +5,10 @@
 // lines, and the totals to stderr. Exit code: 0 every row imported, 2 some rows failed or the file
 // stopped at a malformed line, 1 nothing imported (bad file, header or configuration).
 import { createReadStream } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ConfigError, parseConfig, safeError } from '@policy-push/core';
-import { createDb, type DbConfig, migrate } from '@policy-push/db';
+import { createDb, migrate } from '@policy-push/db';
 import { ApiError } from '../errors';
 import { importEnterprises, type RowReport } from '../routes/enterprise-import/enterprise-import-service';
-
-interface Output {
-  write(line: string): unknown;
-}
+import { commandDb, type Output, readConfig, runAsScript } from './cli';
 
 const USAGE = 'usage: pnpm import:enterprises <file.csv> [--json]';
 
@@ -31,19 +25,9 @@ export async function importEnterprisesCli(
     err.write(`${USAGE}\n`);
     return 1;
   }
-  let config;
-  try {
-    config = parseConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      err.write(`configuration error: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
-  const dbConfig: DbConfig = config.databaseUrl
-    ? { url: config.databaseUrl, poolSize: 2, applicationName: 'policy-push-import' }
-    : { dataDir: resolve(config.dataDir, 'pglite') };
+  const config = readConfig(env, err);
+  if (!config) return 1;
+  const dbConfig = commandDb(config, 'import', 2);
   const db = await createDb(dbConfig);
   try {
     await migrate(dbConfig, db);
@@ -86,14 +70,4 @@ function csvLine(r: RowReport): string {
 // RFC 4180: a cell with a comma, quote or line break is quoted, its quotes doubled.
 const csvCell = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  importEnterprisesCli(process.argv.slice(2), process.env, process.stdout, process.stderr).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      console.error(safeError(e));
-      process.exitCode = 1;
-    },
-  );
-}
+runAsScript(import.meta.url, () => importEnterprisesCli(process.argv.slice(2), process.env, process.stdout, process.stderr));

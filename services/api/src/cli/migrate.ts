@@ -3,29 +3,13 @@
 // Reads the configuration as the server does: DATABASE_URL, or the embedded database under
 // DATA_DIR (stop `pnpm start` first: PGlite allows one process). On Postgres the migration holds
 // an advisory lock, so two of these at once are safe. Exit code 0 when the schema is current.
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ConfigError, parseConfig, safeError } from '@policy-push/core';
-import { createDb, type Database, type DbConfig, expectedMigrationCount, migrate, rowsOf, sql } from '@policy-push/db';
-
-interface Output {
-  write(line: string): unknown;
-}
+import { createDb, type Database, expectedMigrationCount, migrate, rowsOf, sql } from '@policy-push/db';
+import { commandDb, type Output, readConfig, runAsScript } from './cli';
 
 export async function migrateCli(env: Record<string, string | undefined>, out: Output, err: Output): Promise<number> {
-  let config;
-  try {
-    config = parseConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      err.write(`configuration error: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
-  const dbConfig: DbConfig = config.databaseUrl
-    ? { url: config.databaseUrl, poolSize: 1, applicationName: 'policy-push-migrate' }
-    : { dataDir: resolve(config.dataDir, 'pglite') };
+  const config = readConfig(env, err);
+  if (!config) return 1;
+  const dbConfig = commandDb(config, 'migrate');
   let db;
   try {
     db = await createDb(dbConfig);
@@ -57,14 +41,4 @@ async function appliedMigrations(db: Database): Promise<number> {
   return row.n;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  migrateCli(process.env, process.stdout, process.stderr).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      console.error(safeError(e));
-      process.exitCode = 1;
-    },
-  );
-}
+runAsScript(import.meta.url, () => migrateCli(process.env, process.stdout, process.stderr));
