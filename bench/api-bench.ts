@@ -5,7 +5,7 @@
 import { freePort } from '@policy-push/testkit';
 import type { BenchDb } from './bench-db';
 import { load, percentile } from './load-generator';
-import { sampleRss, startService, waitFor } from './processes';
+import { sampleRss, startService, untilListening } from './processes';
 
 const ADMIN_KEY = 'pp_benchadminkey0123456789abcdef';
 
@@ -33,16 +33,7 @@ export async function apiRuns(b: BenchDb, runs: number, opts: { requests: number
   });
   const out: ApiRun[] = [];
   try {
-    await waitFor(
-      () =>
-        fetch(`http://127.0.0.1:${port}/healthz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      60_000,
-      'the API to listen',
-      200,
-    );
+    await untilListening(port);
     const base = { port, connections: 100, ...opts };
     // Warm up both routes (JIT, the pool's connections).
     await load({ ...base, path: '/healthz', requests: 2000, seconds: 5 });

@@ -5,14 +5,13 @@
 // one district is published; the bulk push is then followed to its end. Then the delivery-log
 // export streams a policy of at least 100,000 deliveries (issue 5), its memory sampled.
 import { request } from 'node:http';
-import { type FakeTwilio, freePort, startFakeWechat, startSmtpTestServer } from '@policy-push/testkit';
+import { freePort, startProviderFakes } from '@policy-push/testkit';
 import type { BenchDb } from './bench-db';
 import { dispatcherEnv } from './dispatch-bench';
 import type { GeneratedCity } from './generate';
-import { sampleRss, type ServiceProcess, startService, waitFor } from './processes';
+import { sampleRss, type ServiceProcess, startService, untilListening, waitFor } from './processes';
 
 const ADMIN_KEY = 'pp_benche2eadminkey0123456789abcdef';
-const WECHAT = { appId: 'wx0123456789abcdef', appSecret: 'bench-wechat-secret', token: 'bench-wechat-token' };
 
 export interface EndToEndRun {
   /** policies.publish_at of the urgent policy → sent_at of its first delivery, from the database clock. */
@@ -55,24 +54,12 @@ async function resetPushes(b: BenchDb) {
   await b.sql.unsafe('vacuum analyze deliveries');
 }
 
-export async function endToEndRun(
-  b: BenchDb,
-  city: GeneratedCity,
-  twilio: FakeTwilio,
-  dispatchers: number,
-  run: number,
-): Promise<EndToEndRun> {
+export async function endToEndRun(b: BenchDb, city: GeneratedCity, dispatchers: number, run: number): Promise<EndToEndRun> {
   await resetPushes(b);
-  const wechat = await startFakeWechat({ ...WECHAT });
-  const smtp = await startSmtpTestServer();
+  const fakes = await startProviderFakes();
   const port = await freePort();
-  const env = dispatcherEnv(b, twilio, {
-    WECHAT_APP_ID: WECHAT.appId,
-    WECHAT_APP_SECRET: WECHAT.appSecret,
-    WECHAT_TOKEN: WECHAT.token,
-    WECHAT_API_URL: wechat.url,
-    SMTP_URL: smtp.url,
-    MAIL_FROM: 'Policy Push <push@example.org>',
+  const env = dispatcherEnv(b, fakes.twilio, {
+    ...fakes.env,
     HOST: '127.0.0.1',
     PORT: String(port),
     ADMIN_API_KEY: ADMIN_KEY,
@@ -88,16 +75,7 @@ export async function endToEndRun(
   const dispRss = sampleRss(() => procs.map((p) => p.pid));
   const apiRss = sampleRss(() => [api.pid]);
   try {
-    await waitFor(
-      () =>
-        fetch(`http://127.0.0.1:${port}/healthz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      60_000,
-      'the API to listen',
-      200,
-    );
+    await untilListening(port);
     const common = {
       departmentId: String(city.departmentIds[0]),
       summary: '对吸纳就业的企业给予补贴。',
@@ -176,8 +154,7 @@ export async function endToEndRun(
     dispRss.stop();
     apiRss.stop();
     await Promise.all([api.stop(), ...procs.map((p) => p.stop())]);
-    await wechat.close();
-    await smtp.close();
+    await fakes.close();
   }
 }
 
@@ -217,16 +194,7 @@ export async function exportRun(b: BenchDb, city: GeneratedCity, rows: number): 
     DEMO_DATA: 'no',
   });
   try {
-    await waitFor(
-      () =>
-        fetch(`http://127.0.0.1:${port}/healthz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      60_000,
-      'the API to listen',
-      200,
-    );
+    await untilListening(port);
     await new Promise((r) => setTimeout(r, 2000));
     const idle = sampleRss(() => [api.pid], 100);
     await new Promise((r) => setTimeout(r, 1000));

@@ -82,3 +82,16 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Waits until the API process on `port` answers /healthz. */
+export const untilListening = (port: number): Promise<void> =>
+  waitFor(
+    () =>
+      fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    60_000,
+    'the API to listen',
+    200,
+  );

@@ -99,7 +99,7 @@ async function main() {
     // P9, P11 and P10 during a real push: API and dispatcher processes, every channel on the fakes.
     const e2e: EndToEndRun[] = [];
     for (let i = 0; i < runs; i++) {
-      e2e.push(await endToEndRun(b, city, fake, 2, i));
+      e2e.push(await endToEndRun(b, city, 2, i));
       const r = e2e[i];
       log(
         `push run ${i + 1}: urgent first send ${fmt(r.urgentFirstSendSeconds)} s after its publish; bulk push ${r.bulkAccepted} accepted in ${fmt(r.bulkSeconds)} s (${fmt(r.bulkAccepted / r.bulkSeconds, 0)}/s); RSS max dispatcher ${fmt(Math.max(...r.dispatcherRssMiB), 0)} MiB, API ${fmt(Math.max(...r.apiRssMiB), 0)} MiB`,

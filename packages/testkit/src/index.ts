@@ -6,3 +6,4 @@ export * from './smtp-test-server';
 export * from './fake-wechat';
 export * from './free-port';
 export * from './reach-fixture';
+export * from './provider-fakes';

@@ -6,15 +6,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@policy-push/core';
 import { sql } from '@policy-push/db';
 import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
-import {
-  type FakeTwilio,
-  type FakeWechat,
-  freePort,
-  type SmtpTestServer,
-  startFakeTwilio,
-  startFakeWechat,
-  startSmtpTestServer,
-} from '@policy-push/testkit';
+import { freePort, type ProviderFakes, startProviderFakes } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AppInstance, buildApp } from '../src/app';
 import { createApiKey } from '../src/services/api-keys';
@@ -28,9 +20,7 @@ const OPENIDS = ['openid-pii-follower', 'openid-pii-not-following'];
 describe('the log of a whole run', () => {
   let h: TestApp;
   let app: AppInstance;
-  let twilio: FakeTwilio;
-  let wechat: FakeWechat;
-  let smtp: SmtpTestServer;
+  let fakes: ProviderFakes;
   let adapters: ReturnType<typeof createAdapters>;
   let dispatcher: Dispatcher;
   const log: string[] = [];
@@ -39,23 +29,12 @@ describe('the log of a whole run', () => {
   beforeAll(async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    twilio = await startFakeTwilio();
-    twilio.setBehaviour({ autoStatus: { statuses: ['sent', 'delivered'] }, errorsByTo: { '+12025550177': 21211 } });
-    wechat = await startFakeWechat({ ...WECHAT, callbackUrl: `${base}/webhooks/wechat` });
-    wechat.setBehaviour({ errorFor: { 'openid-pii-not-following': 43004 } });
-    smtp = await startSmtpTestServer();
+    fakes = await startProviderFakes({ wechat: WECHAT, wechatCallbackUrl: `${base}/webhooks/wechat` });
+    fakes.twilio.setBehaviour({ autoStatus: { statuses: ['sent', 'delivered'] }, errorsByTo: { '+12025550177': 21211 } });
+    fakes.wechat.setBehaviour({ errorFor: { 'openid-pii-not-following': 43004 } });
     h = await buildTestApp({
+      ...fakes.env,
       PUBLIC_BASE_URL: base,
-      TWILIO_ACCOUNT_SID: twilio.accountSid,
-      TWILIO_AUTH_TOKEN: twilio.authToken,
-      TWILIO_FROM: '+15005550006',
-      TWILIO_API_URL: twilio.url,
-      WECHAT_APP_ID: WECHAT.appId,
-      WECHAT_APP_SECRET: WECHAT.appSecret,
-      WECHAT_TOKEN: WECHAT.token,
-      WECHAT_API_URL: wechat.url,
-      SMTP_URL: smtp.url,
-      MAIL_FROM: 'Policy Push <push@example.org>',
       DISPATCH_POLL_MS: '20',
     });
     const sink = new Writable({
@@ -81,7 +60,7 @@ describe('the log of a whole run', () => {
     secrets = [
       h.auth.authorization.slice('Bearer '.length),
       publisherKey,
-      twilio.authToken,
+      fakes.twilio.authToken,
       WECHAT.appSecret,
       WECHAT.token,
       h.app.deps.signingSecret,
@@ -92,7 +71,7 @@ describe('the log of a whole run', () => {
     await adapters.close();
     await app.close();
     await h.close();
-    await Promise.all([twilio.close(), wechat.close(), smtp.close()]);
+    await fakes.close();
   });
 
   /** Through the listening app, so its log sees every request. */
@@ -138,8 +117,8 @@ describe('the log of a whole run', () => {
     const published = await api('POST', '/v1/policies', policyBody(world.department.id, world.category.id));
     expect(published.statusCode, published.body).toBe(202);
     const policyId = published.json().policy.id;
-    await vi.waitFor(() => expect(wechat.messages).toHaveLength(1), { timeout: 15_000 });
-    await wechat.sendReceipt(wechat.messages[0].msgid, 'success');
+    await vi.waitFor(() => expect(fakes.wechat.messages).toHaveLength(1), { timeout: 15_000 });
+    await fakes.wechat.sendReceipt(fakes.wechat.messages[0].msgid, 'success');
     await vi.waitFor(
       async () => {
         const items = (await api('GET', `/v1/deliveries?policyId=${policyId}&limit=100`)).json().items as { status: string }[];
@@ -148,7 +127,7 @@ describe('the log of a whole run', () => {
       { timeout: 20_000, interval: 100 },
     );
     // A follower unfollows (the callback carries the openid in its query).
-    await wechat.sendEvent({ Event: 'unsubscribe', FromUserName: OPENIDS[0] });
+    await fakes.wechat.sendEvent({ Event: 'unsubscribe', FromUserName: OPENIDS[0] });
 
     const text = log.join('');
     expect(text).toContain('request completed'); // debug logs were captured

@@ -5,51 +5,25 @@
 import { createLogger } from '@policy-push/core';
 import { rowsOf, sql } from '@policy-push/db';
 import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
-import {
-  type FakeTwilio,
-  type FakeWechat,
-  freePort,
-  type SmtpTestServer,
-  startFakeTwilio,
-  startFakeWechat,
-  startSmtpTestServer,
-} from '@policy-push/testkit';
+import { freePort, type ProviderFakes, startProviderFakes } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, call, policyBody, seedWorld, type TestApp } from './helpers';
 
 describe('all three providers, end to end', () => {
   let h: TestApp;
-  let twilio: FakeTwilio;
-  let wechat: FakeWechat;
-  let smtp: SmtpTestServer;
+  let fakes: ProviderFakes;
   let adapters: ReturnType<typeof createAdapters>;
   let dispatcher: Dispatcher;
 
   beforeAll(async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    twilio = await startFakeTwilio();
-    twilio.setBehaviour({ autoStatus: { statuses: ['sent', 'delivered'] }, errorsByTo: { '+12025550177': 21211 } });
-    wechat = await startFakeWechat({
-      appId: 'wx0123456789abcdef',
-      appSecret: 'wechat-secret',
-      token: 'wechat-token',
-      callbackUrl: `${base}/webhooks/wechat`,
-    });
-    wechat.setBehaviour({ errorFor: { 'openid-not-following': 43004 } });
-    smtp = await startSmtpTestServer();
+    fakes = await startProviderFakes({ wechatCallbackUrl: `${base}/webhooks/wechat` });
+    fakes.twilio.setBehaviour({ autoStatus: { statuses: ['sent', 'delivered'] }, errorsByTo: { '+12025550177': 21211 } });
+    fakes.wechat.setBehaviour({ errorFor: { 'openid-not-following': 43004 } });
     h = await buildTestApp({
+      ...fakes.env,
       PUBLIC_BASE_URL: base,
-      TWILIO_ACCOUNT_SID: twilio.accountSid,
-      TWILIO_AUTH_TOKEN: twilio.authToken,
-      TWILIO_FROM: '+15005550006',
-      TWILIO_API_URL: twilio.url,
-      WECHAT_APP_ID: 'wx0123456789abcdef',
-      WECHAT_APP_SECRET: 'wechat-secret',
-      WECHAT_TOKEN: 'wechat-token',
-      WECHAT_API_URL: wechat.url,
-      SMTP_URL: smtp.url,
-      MAIL_FROM: 'Policy Push <push@example.org>',
       QUIET_HOURS: '00:00-00:00',
       DISPATCH_POLL_MS: '20',
       // WeChat's quota reopens at midnight in Beijing: a one-minute deliver-by is past it at any hour but 23:59.
@@ -71,7 +45,7 @@ describe('all three providers, end to end', () => {
     await dispatcher.stop();
     await adapters.close();
     await h.close();
-    await Promise.all([twilio.close(), wechat.close(), smtp.close()]);
+    await fakes.close();
   });
 
   it('reaches every reachable contact and logs every receipt', async () => {
@@ -101,8 +75,8 @@ describe('all three providers, end to end', () => {
     const { policy } = await call(h, 'POST', '/v1/policies', policyBody(world.department.id, world.category.id), 202);
 
     // WeChat reports TEMPLATESENDJOBFINISH to our webhook once the message is taken.
-    await vi.waitFor(() => expect(wechat.messages).toHaveLength(1), { timeout: 15_000 });
-    await wechat.sendReceipt(wechat.messages[0].msgid, 'success');
+    await vi.waitFor(() => expect(fakes.wechat.messages).toHaveLength(1), { timeout: 15_000 });
+    await fakes.wechat.sendReceipt(fakes.wechat.messages[0].msgid, 'success');
 
     const log = () => call(h, 'GET', `/v1/deliveries?policyId=${policy.id}&limit=100`, undefined, 200);
     await vi.waitFor(
@@ -141,15 +115,19 @@ describe('all three providers, end to end', () => {
     expect(smsDetail.providerMessageId).toMatch(/^SM[0-9a-f]{32}$/);
 
     // What the providers received: a WeChat template with the delivery id, Twilio forms, real mail.
-    expect(wechat.messages[0].body).toMatchObject({ touser: 'openid-follower', template_id: 'tmpl-policy', client_msg_id: of(0)[0].id });
-    const smsForms = twilio.messages.map((m) => m.form);
+    expect(fakes.wechat.messages[0].body).toMatchObject({
+      touser: 'openid-follower',
+      template_id: 'tmpl-policy',
+      client_msg_id: of(0)[0].id,
+    });
+    const smsForms = fakes.twilio.messages.map((m) => m.form);
     expect(smsForms.map((f) => f.To).sort()).toEqual(['+12025550150', '+12025550160', '+12025550177']);
     expect(
       smsForms.every(
         (f) => f.Body.startsWith('【广州测试】') && f.StatusCallback === `${h.app.deps.config.publicBaseUrl}/webhooks/twilio/status`,
       ),
     ).toBe(true);
-    expect(smtp.messages.flatMap((m) => m.envelope.to).sort()).toEqual(['contact@example.com', 'fallback@example.com']);
+    expect(fakes.smtp.messages.flatMap((m) => m.envelope.to).sort()).toEqual(['contact@example.com', 'fallback@example.com']);
     const counts = rowsOf<{ n: number }>(await h.t.db.execute(sql`select count(*)::int as n from sandbox_messages`));
     expect(counts[0].n).toBe(0); // nothing went to the sandbox
   });
@@ -165,7 +143,7 @@ describe('all three providers, end to end', () => {
       },
       200,
     );
-    wechat.setBehaviour({ errorFor: { 'openid-quota': 45009 } });
+    fakes.wechat.setBehaviour({ errorFor: { 'openid-quota': 45009 } });
     const { policy } = await call(
       h,
       'POST',

@@ -5,50 +5,24 @@
 import { createLogger } from '@policy-push/core';
 import { rowsOf, sql } from '@policy-push/db';
 import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
-import {
-  type FakeTwilio,
-  type FakeWechat,
-  freePort,
-  type SmtpTestServer,
-  startFakeTwilio,
-  startFakeWechat,
-  startSmtpTestServer,
-} from '@policy-push/testkit';
+import { freePort, type ProviderFakes, startProviderFakes } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, call, keyHeaders, policyBody, seedWorld, type TestApp } from './helpers';
 
 describe('test keys', () => {
   let h: TestApp;
-  let twilio: FakeTwilio;
-  let wechat: FakeWechat;
-  let smtp: SmtpTestServer;
+  let fakes: ProviderFakes;
   let adapters: ReturnType<typeof createAdapters>;
   let dispatcher: Dispatcher;
 
   beforeAll(async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    twilio = await startFakeTwilio();
-    twilio.setBehaviour({ autoStatus: { statuses: ['sent', 'delivered'] } });
-    wechat = await startFakeWechat({
-      appId: 'wx0123456789abcdef',
-      appSecret: 'wechat-secret',
-      token: 'wechat-token',
-      callbackUrl: `${base}/webhooks/wechat`,
-    });
-    smtp = await startSmtpTestServer();
+    fakes = await startProviderFakes({ wechatCallbackUrl: `${base}/webhooks/wechat` });
+    fakes.twilio.setBehaviour({ autoStatus: { statuses: ['sent', 'delivered'] } });
     h = await buildTestApp({
+      ...fakes.env,
       PUBLIC_BASE_URL: base,
-      TWILIO_ACCOUNT_SID: twilio.accountSid,
-      TWILIO_AUTH_TOKEN: twilio.authToken,
-      TWILIO_FROM: '+15005550006',
-      TWILIO_API_URL: twilio.url,
-      WECHAT_APP_ID: 'wx0123456789abcdef',
-      WECHAT_APP_SECRET: 'wechat-secret',
-      WECHAT_TOKEN: 'wechat-token',
-      WECHAT_API_URL: wechat.url,
-      SMTP_URL: smtp.url,
-      MAIL_FROM: 'Policy Push <push@example.org>',
       QUIET_HOURS: '00:00-00:00',
       DISPATCH_POLL_MS: '20',
     });
@@ -69,7 +43,7 @@ describe('test keys', () => {
     await dispatcher.stop();
     await adapters.close();
     await h.close();
-    await Promise.all([twilio.close(), wechat.close(), smtp.close()]);
+    await fakes.close();
   });
 
   it('sends a test key’s policy through the sandbox only, and the same with a live key to the providers', async () => {
@@ -121,7 +95,7 @@ describe('test keys', () => {
     expect(providers.map((p) => p.provider)).toEqual(['sandbox']);
     // Give a stray real send time to arrive: the providers got nothing.
     await new Promise((r) => setTimeout(r, 300));
-    expect([twilio.messages.length, wechat.messages.length, smtp.messages.length]).toEqual([0, 0, 0]);
+    expect([fakes.twilio.messages.length, fakes.wechat.messages.length, fakes.smtp.messages.length]).toEqual([0, 0, 0]);
 
     // A test key may not change a live policy (its update notices would reach real people).
     const live = await h.app.inject({
@@ -136,8 +110,8 @@ describe('test keys', () => {
     const amend = await h.app.inject({ method: 'PATCH', url: `/v1/policies/${livePolicy.id}`, headers: testKey, payload: { title: '改' } });
     expect([amend.statusCode, amend.json().error.code]).toEqual([403, 'live_policy']);
 
-    await vi.waitFor(() => expect(wechat.messages).toHaveLength(1), { timeout: 15_000 });
-    await wechat.sendReceipt(wechat.messages[0].msgid, 'success');
+    await vi.waitFor(() => expect(fakes.wechat.messages).toHaveLength(1), { timeout: 15_000 });
+    await fakes.wechat.sendReceipt(fakes.wechat.messages[0].msgid, 'success');
     await vi.waitFor(
       async () =>
         expect((await log(livePolicy.id)).map((d: { status: string }) => d.status).sort()).toEqual([
@@ -149,8 +123,8 @@ describe('test keys', () => {
       { timeout: 20_000, interval: 100 },
     );
     expect((await log(livePolicy.id)).some((d: { test: boolean }) => d.test)).toBe(false);
-    expect(twilio.messages.map((m) => m.form.To)).toEqual(['+12025550160']);
-    expect(smtp.messages.flatMap((m) => m.envelope.to)).toEqual(['contact@example.com']);
+    expect(fakes.twilio.messages.map((m) => m.form.To)).toEqual(['+12025550160']);
+    expect(fakes.smtp.messages.flatMap((m) => m.envelope.to)).toEqual(['contact@example.com']);
 
     // Reports are of live data: the test policy is not counted.
     const report = await call(h, 'GET', `/v1/reports/reach?departmentId=${world.department.id}`, undefined, 200);
