@@ -100,6 +100,8 @@ export interface DispatcherSettings {
   retention: RetentionSettings;
   /** A file the standalone dispatcher touches while it and its database answer, for container health checks. */
   heartbeatFile?: string;
+  /** Where the standalone dispatcher serves GET /metrics (on HOST); none when absent. */
+  metricsPort?: number;
 }
 
 export interface RetentionSettings {
@@ -181,6 +183,7 @@ export function parseConfig(env: Env): Config {
       providerFailureRate: fraction(env, 'PROVIDER_FAILURE_RATE', 0.2),
       retention: parseRetention(env),
       heartbeatFile: env.DISPATCHER_HEARTBEAT_FILE || undefined,
+      metricsPort: env.DISPATCHER_METRICS_PORT ? int(env, 'DISPATCHER_METRICS_PORT', 9464, 1, 65535) : undefined,
     },
   };
 }

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config, Logger } from '@policy-push/core';
 import type { Db } from '@policy-push/db';
+import { createMetrics, type Metrics } from '@policy-push/dispatcher';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -13,7 +14,6 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
-import { createMetrics, type Metrics } from './metrics/metrics-registry';
 import { requireApiKey } from './plugins/auth';
 import { authorize } from './plugins/authorize';
 import { errorHandler } from './plugins/error-handler';

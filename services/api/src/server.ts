@@ -4,10 +4,9 @@
 import { resolve } from 'node:path';
 import { type Config, ConfigError, createLogger, type Logger, parseConfig, safeError } from '@policy-push/core';
 import { createDb, type Db, type DbConfig, migrate, signingSecret } from '@policy-push/db';
-import { createAdapters, startDispatcher } from '@policy-push/dispatcher';
+import { createAdapters, createMetrics, startDispatcher } from '@policy-push/dispatcher';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app';
-import { createMetrics } from './metrics/metrics-registry';
 import { demoDataPresent, seedDemoData } from './demo/demo-data';
 import { countApiKeys, createApiKey } from './services/api-keys';
 

@@ -4,6 +4,8 @@ import { createDb, migrate, signingSecret, sql } from '@policy-push/db';
 import { createAdapters } from './adapters';
 import { startDispatcher } from './dispatcher';
 import { startHeartbeat } from './heartbeat';
+import { createMetrics } from './metrics-registry';
+import { serveMetrics } from './metrics-server';
 
 async function main() {
   const config = parseConfig(process.env);
@@ -14,6 +16,7 @@ async function main() {
   await migrate(dbConfig);
   const db = await createDb(dbConfig);
   const adapters = createAdapters(config, db.db, logger);
+  const metrics = createMetrics({ databaseSeries: false });
   const dispatcher = await startDispatcher({
     config,
     db,
@@ -21,7 +24,10 @@ async function main() {
     adapters: adapters.byChannel,
     testAdapters: adapters.sandbox,
     signingSecret: await signingSecret(db.db, config.signingSecret),
+    metrics,
   });
+  const { metricsPort } = config.dispatcher;
+  const metricsServer = metricsPort ? await serveMetrics(metrics, { port: metricsPort, host: config.host }) : undefined;
   const heartbeatFile = config.dispatcher.heartbeatFile;
   const heartbeat = heartbeatFile ? startHeartbeat(heartbeatFile, () => db.db.execute(sql`select 1`)) : undefined;
 
@@ -31,6 +37,7 @@ async function main() {
     stopping = true;
     logger.info({ signal }, 'stopping: no new claims, finishing what is held');
     heartbeat?.stop();
+    await metricsServer?.close();
     await dispatcher.stop();
     await adapters.close();
     await db.close();

@@ -1,8 +1,8 @@
 // The process's Prometheus registry (prom-client) and every series /metrics shows (issue 5,
-// "Health and metrics"). One registry per app: in embedded mode the dispatcher runs in the same
-// process and is handed this object as its DispatcherMetrics, so its send latencies and errors
-// land here too. It lives in the API because the API serves /metrics and is the package that
-// depends on prom-client; the dispatcher only knows the small DispatcherMetrics interface.
+// "Health and metrics"). One registry per process: the API serves it at /metrics, and in embedded
+// mode the dispatcher in the same process is handed it as its DispatcherMetrics, so its send
+// latencies and errors land there too. A standalone dispatcher serves its own on METRICS_PORT
+// (metrics-server.ts): the series it counts, not the database-backed ones the API already shows.
 //
 // Two kinds of series:
 // - counted as things happen: HTTP requests, provider calls (latency, outcome, error code),
@@ -19,8 +19,9 @@ import {
   queueDepths,
   recentDeliveryCounts,
 } from '@policy-push/db';
-import { checkHealth, type DispatcherMetrics, type HealthReport, type SendObservation } from '@policy-push/dispatcher';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { checkHealth, type HealthReport } from './jobs/health-check';
+import type { DispatcherMetrics, SendObservation } from './metrics';
 
 /** The newest deliveries the all-statuses gauge counts over. */
 export const RECENT_DELIVERIES_WINDOW = 50_000;
@@ -45,10 +46,15 @@ export interface Metrics extends DispatcherMetrics {
   render(): Promise<string>;
 }
 
-export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics {
+/**
+ * `databaseSeries: false` leaves out the series read from the database at scrape time: a standalone
+ * dispatcher never refreshes them, and zeros from it would contradict the API's real values.
+ */
+export function createMetrics(opts: { processMetrics?: boolean; databaseSeries?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const databaseRegisters = opts.databaseSeries === false ? [] : registers;
 
   const httpRequests = new Counter({
     name: 'policy_push_http_requests_total',
@@ -95,71 +101,71 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     name: 'policy_push_deliveries',
     help: 'Deliveries waiting or in flight, by channel and status (pending, sending, held); exact, from partial indexes',
     labelNames: ['channel', 'status'] as const,
-    registers,
+    registers: databaseRegisters,
   });
   const recentDeliveries = new Gauge({
     name: 'policy_push_recent_deliveries',
     help: `Deliveries by channel and status among the newest ${RECENT_DELIVERIES_WINDOW} (a bounded read, not the whole table)`,
     labelNames: ['channel', 'status'] as const,
-    registers,
+    registers: databaseRegisters,
   });
   const estimatedRows = new Gauge({
     name: 'policy_push_deliveries_estimated_rows',
     help: "All deliveries ever made, as the planner estimates them (pg_class.reltuples; 0 until the table's first analyze)",
-    registers,
+    registers: databaseRegisters,
   });
   const queueDepth = new Gauge({
     name: 'policy_push_queue_depth',
     help: 'Pending deliveries per channel, including those waiting for a later time',
     labelNames: ['channel'] as const,
-    registers,
+    registers: databaseRegisters,
   });
   const queueReady = new Gauge({
     name: 'policy_push_queue_ready',
     help: 'Pending deliveries per channel that are due now',
     labelNames: ['channel'] as const,
-    registers,
+    registers: databaseRegisters,
   });
   const queueOldest = new Gauge({
     name: 'policy_push_queue_oldest_age_seconds',
     help: 'How long the longest-waiting due delivery per channel has been due (0 when none is)',
     labelNames: ['channel'] as const,
-    registers,
+    registers: databaseRegisters,
   });
   const pushesLive = new Gauge({
     name: 'policy_push_live_pushes',
     help: 'Pushes still at work (fanning out, or with deliveries pending or sending), by push status',
     labelNames: ['status'] as const,
-    registers,
+    registers: databaseRegisters,
   });
   const pushPending = new Gauge({
     name: 'policy_push_push_pending_deliveries',
     help: `Deliveries pending or sending per live push (the newest ${LIVE_PUSH_SERIES})`,
     labelNames: ['push_id', 'policy_id', 'status'] as const,
-    registers,
+    registers: databaseRegisters,
   });
   const pushMatched = new Gauge({
     name: 'policy_push_push_matched',
     help: `Deliveries a live push has fanned out so far (the newest ${LIVE_PUSH_SERIES})`,
     labelNames: ['push_id', 'policy_id'] as const,
-    registers,
+    registers: databaseRegisters,
   });
   const stalled = new Gauge({
     name: 'policy_push_stalled_pushes',
     help: 'Pushes with work waiting and nothing moving for STALLED_PUSH_MINUTES',
-    registers,
+    registers: databaseRegisters,
   });
   const unhealthy = new Gauge({
     name: 'policy_push_provider_unhealthy',
     help: 'Providers failing more than PROVIDER_FAILURE_RATE of their last 100 sends (1 = unhealthy)',
     labelNames: ['provider', 'channel'] as const,
-    registers,
+    registers: databaseRegisters,
   });
   const failureRatio = new Gauge({
     name: 'policy_push_provider_failure_ratio',
     help: "Share of each provider's last 100 sends (every dispatcher's, from delivery_attempts) that failed",
     labelNames: ['provider', 'channel'] as const,
-    registers,
+    registers: databaseRegisters,
   });
 
   return {
