@@ -63,6 +63,19 @@ async function main() {
     const config = parseConfig(dispatcherEnv(b, fake));
     const d = config.dispatcher;
 
+    // P7 first, on a database that only holds the city: it fills deliveries with its own pending ones
+    // (every later measure starts from an empty outbox).
+    const p7Pending = await preparePending(b, city, scale.p7Rows);
+    const idle: IdleRun[] = [];
+    for (let i = 0; i < runs; i++) {
+      idle.push(await idleTransactionRun(b, d.claimBatchSize, IDLE_SECONDS[scaleName]));
+      const r = idle[i];
+      log(
+        `idle-transaction run ${i + 1} (${p7Pending} pending, ${r.seconds} s each): claims ${fmt(r.normalPerSecond, 0)}/s normal, ${fmt(r.idlePerSecond, 0)}/s with a session idle in transaction${r.ranOut ? ' (ran out of pending deliveries)' : ''}`,
+      );
+    }
+
+
     const fan = [];
     for (let i = 0; i < runs; i++) {
       fan.push(await fanOutRun(b, city, d.fanoutChunkSize, i, Number(flag('fanout-budget', '30'))));
@@ -110,17 +123,6 @@ async function main() {
     log(
       `export: ${exp.rows} rows in ${fmt(exp.seconds)} s, first byte after ${fmt(exp.firstByteSeconds)} s; API RSS ${fmt(exp.idleRssMiB, 0)} MiB idle, ${fmt(exp.maxRssMiB, 0)} MiB at most`,
     );
-
-    // P7 last: it replaces the deliveries with its own pending ones.
-    const p7Pending = await preparePending(b, city, scale.p7Rows);
-    const idle: IdleRun[] = [];
-    for (let i = 0; i < runs; i++) {
-      idle.push(await idleTransactionRun(b, d.claimBatchSize, IDLE_SECONDS[scaleName]));
-      const r = idle[i];
-      log(
-        `idle-transaction run ${i + 1} (${p7Pending} pending, ${r.seconds} s each): claims ${fmt(r.normalPerSecond, 0)}/s normal, ${fmt(r.idlePerSecond, 0)}/s with a session idle in transaction${r.ranOut ? ' (ran out of pending deliveries)' : ''}`,
-      );
-    }
 
     const ratio = (xs: number[], ys: number[]) => median(xs.map((x, i) => x / ys[i]));
     const p1 = ratio(
