@@ -76,7 +76,7 @@ export async function seedReachFixture(
     contacts[name] = await one(
       db,
       sql`insert into contacts (enterprise_id, phone, email, wechat_openid)
-        values (${enterprises[name]}, '+8613800138000', ${name + '@example.com'}, ${'o-' + name}) returning id`,
+        values (${enterprises[name]}, '+8613800138000', ${name + '@example.com'}, ${'openid-fixture-' + name}) returning id`,
     );
   }
   // e1 has a second contact for email.

@@ -11,6 +11,7 @@
 // minute); FUZZ_SEED replays a run. `FUZZ_RUNS=200 pnpm vitest run services/api/test/fuzz.test.ts`
 // digs deeper.
 import { rowsOf, sql } from '@policy-push/db';
+import { type ProviderFakes, startProviderFakes } from '@policy-push/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, seedWorld, type TestApp } from './helpers';
@@ -235,21 +236,15 @@ function caseArbitrary(op: Operation): fc.Arbitrary<Case> {
 // ---------------------------------------------------------------------------------------------
 
 let h: TestApp;
+let fakes: ProviderFakes;
 let operations: Operation[];
 let countSql: ReturnType<typeof sql.raw>;
 
 beforeAll(async () => {
-  h = await buildTestApp({
-    PUBLIC_BASE_URL: 'https://push.example.org',
-    WECHAT_APP_ID: 'wxfuzz0000000001',
-    WECHAT_APP_SECRET: 'fuzz-wechat-secret',
-    WECHAT_TOKEN: 'fuzz-wechat-token',
-    WECHAT_API_URL: 'http://127.0.0.1:9',
-    TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`,
-    TWILIO_AUTH_TOKEN: 'fuzz-twilio-auth-token',
-    TWILIO_FROM: '+15005550006',
-    TWILIO_API_URL: 'http://127.0.0.1:9',
-  });
+  // Every provider configured and answering (the testkit's fakes), so the routes that call one
+  // (a WeChat binding's QR code) are fuzzed too, and an upstream outage is not mistaken for ours.
+  fakes = await startProviderFakes();
+  h = await buildTestApp({ PUBLIC_BASE_URL: 'https://push.example.org', ...fakes.env });
   // Some rows for ids and filters to find.
   const world = await seedWorld(h, [{ phone: '+8613800000001', email: 'fuzz.one@example.com' }]);
   await call(h, 'POST', '/v1/service-groups', {
@@ -277,7 +272,10 @@ beforeAll(async () => {
   ).map((r) => r.table_name);
   countSql = sql.raw(`select ${tables.map((t) => `(select count(*) from "${t}")::int as "${t}"`).join(', ')}`);
 }, 60_000);
-afterAll(() => h.close());
+afterAll(async () => {
+  await h.close();
+  await fakes.close();
+});
 
 const statuses: Record<number, number> = {};
 const counts = async () => rowsOf<Record<string, number>>(await h.t.db.execute(countSql))[0];

@@ -283,7 +283,7 @@ describe('erasure', () => {
 
     const answer = await call(h, 'DELETE', `/v1/enterprises/${f.enterprises.e1}/personal-data`, undefined, 200);
     expect(answer).toEqual({ erasedContacts: 2, cancelledDeliveries: 0 });
-    expect(await traces(['e1@example.com', 'e1b@example.com', 'o-e1'])).toEqual([]);
+    expect(await traces(['e1@example.com', 'e1b@example.com', 'openid-fixture-e1'])).toEqual([]);
     const [archived] = rowsOf<{ response: unknown }>(
       await h.t.db.execute(sql`select response from delivery_attempts_archive where delivery_id = ${f.deliveries.e1sms}`),
     );

@@ -2,7 +2,7 @@
 // demos to read. Sends are hot and rows are many, so entries are buffered and written in
 // multi-row inserts; recording never slows down or fails a send.
 import { safeError } from '@policy-push/core';
-import { type Database, sandboxMessages } from '@policy-push/db';
+import { blankErasedSandboxMessages, type Database, sandboxMessages } from '@policy-push/db';
 import type { Channel, SendResult } from '../channel';
 
 export interface SandboxRecord {
@@ -46,6 +46,10 @@ export function createSandboxRecorder(db: Database, opts: SandboxRecorderOptions
   async function insert(rows: Row[]): Promise<void> {
     try {
       await db.insert(sandboxMessages).values(rows);
+      await blankErasedSandboxMessages(
+        db,
+        rows.map((r) => r.deliveryId),
+      );
     } catch (err) {
       onError(err, rows.length);
     }

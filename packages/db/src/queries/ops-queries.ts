@@ -6,6 +6,8 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
+import { bigintArray } from '../sql-arrays';
+import { ERASED } from './erasure-queries';
 
 type Channel = 'wechat' | 'sms' | 'email';
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
@@ -315,4 +317,16 @@ export async function listSandboxMessages(
     outcome: r.outcome as string,
     createdAt: date(r.created_at)!,
   }));
+}
+
+/**
+ * Sandbox records wait in the recorder's buffer for a moment after their send, so the contact may
+ * have been erased meanwhile: once written, records of erased contacts are blanked as the erasure
+ * would have (erasure-queries.ts).
+ */
+export async function blankErasedSandboxMessages(db: Queryable, deliveryIds: number[]): Promise<void> {
+  await db.execute(sql`
+    update sandbox_messages s set recipient = ${ERASED}, content = '{"erased": true}'::jsonb
+    from deliveries d join contacts c on c.id = d.contact_id
+    where s.delivery_id = any(${bigintArray(deliveryIds)}) and d.id = s.delivery_id and c.erased_at is not null`);
 }
