@@ -5,7 +5,7 @@
 import { freePort } from '@policy-push/testkit';
 import type { BenchDb } from './bench-db';
 import { load, percentile } from './load-generator';
-import { sampleRss, startService, untilListening } from './processes';
+import { apiEnv, sampleRss, startService, untilListening } from './processes';
 
 const ADMIN_KEY = 'pp_benchadminkey0123456789abcdef';
 
@@ -21,12 +21,7 @@ export interface ApiRun {
 export async function apiRuns(b: BenchDb, runs: number, opts: { requests: number; seconds: number }): Promise<ApiRun[]> {
   const port = await freePort();
   const api = startService('services/api/src/server.ts', {
-    DATABASE_URL: b.url,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'warn',
-    DEMO_DATA: 'no',
+    ...apiEnv(b.url, port, ADMIN_KEY),
     // The limiter still runs on every request (it is part of the route's cost) but never refuses:
     // P8 measures latency, and one key makes every request here.
     RATE_LIMIT_PER_KEY: '1000000',

@@ -9,7 +9,7 @@ import { freePort, startProviderFakes } from '@policy-push/testkit';
 import type { BenchDb } from './bench-db';
 import { dispatcherEnv } from './dispatch-bench';
 import type { GeneratedCity } from './generate';
-import { sampleRss, type ServiceProcess, startService, untilListening, waitFor } from './processes';
+import { apiEnv, sampleRss, type ServiceProcess, startService, untilListening, waitFor } from './processes';
 
 const ADMIN_KEY = 'pp_benche2eadminkey0123456789abcdef';
 
@@ -60,10 +60,7 @@ export async function endToEndRun(b: BenchDb, city: GeneratedCity, dispatchers: 
   const port = await freePort();
   const env = dispatcherEnv(b, fakes.twilio, {
     ...fakes.env,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ADMIN_API_KEY: ADMIN_KEY,
-    DEMO_DATA: 'no',
+    ...apiEnv(b.url, port, ADMIN_KEY),
     // A whole city subscribes: the per-recipient cap and the department caps are for mistakes, not for this.
     RECIPIENT_DAILY_CAP: '1000',
     DEPARTMENT_DAILY_CAP_SMS: '0',
@@ -185,14 +182,7 @@ async function exportFixture(b: BenchDb, city: GeneratedCity, rows: number): Pro
 export async function exportRun(b: BenchDb, city: GeneratedCity, rows: number): Promise<ExportRun> {
   const policyId = await exportFixture(b, city, rows);
   const port = await freePort();
-  const api = startService('services/api/src/server.ts', {
-    DATABASE_URL: b.url,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'warn',
-    DEMO_DATA: 'no',
-  });
+  const api = startService('services/api/src/server.ts', apiEnv(b.url, port, ADMIN_KEY));
   try {
     await untilListening(port);
     await new Promise((r) => setTimeout(r, 2000));

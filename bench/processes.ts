@@ -95,3 +95,13 @@ export const untilListening = (port: number): Promise<void> =>
     'the API to listen',
     200,
   );
+
+/** The API process's settings on a bench database: its own port, one admin key, no demo data. */
+export const apiEnv = (databaseUrl: string, port: number, adminKey: string): Record<string, string> => ({
+  DATABASE_URL: databaseUrl,
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  ADMIN_API_KEY: adminKey,
+  LOG_LEVEL: 'warn',
+  DEMO_DATA: 'no',
+});

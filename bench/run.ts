@@ -75,7 +75,6 @@ async function main() {
       );
     }
 
-
     const fan = [];
     for (let i = 0; i < runs; i++) {
       fan.push(await fanOutRun(b, city, d.fanoutChunkSize, i, Number(flag('fanout-budget', '30'))));

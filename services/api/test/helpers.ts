@@ -1,4 +1,4 @@
-import { createLogger, generateCreditCode, parseConfig } from '@policy-push/core';
+import { type Config, createLogger, generateCreditCode, type Logger, parseConfig } from '@policy-push/core';
 import { rowsOf, signingSecret, sql } from '@policy-push/db';
 import { createAdapters, startDispatcher } from '@policy-push/dispatcher';
 import { expect } from 'vitest';
@@ -128,12 +128,16 @@ export async function expectRefused(
 }
 
 /**
- * A dispatcher on the sandbox channels for an app under test, with quiet hours off and a short
- * poll; `env` adds settings. stop() stops it and closes its adapters (flushing the sandbox log).
+ * A dispatcher for an app under test, on its database and signing key: with `config` (by default
+ * the app's own) and the adapters it configures — the real providers where it names them, the
+ * sandbox elsewhere and for test keys. stop() stops it and closes its adapters (flushing the
+ * sandbox log).
  */
-export async function startSandboxDispatcher(h: TestApp, env: Record<string, string> = {}) {
-  const config = parseConfig({ LOG_LEVEL: 'silent', QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20', ...env });
-  const logger = createLogger({ level: 'silent' });
+export async function startTestDispatcher(
+  h: TestApp,
+  config: Config = h.app.deps.config,
+  logger: Logger = createLogger({ level: 'silent' }),
+) {
   const adapters = createAdapters(config, h.t.db, logger, { receiptDelayMs: 5 });
   const dispatcher = await startDispatcher({
     config,
@@ -153,3 +157,7 @@ export async function startSandboxDispatcher(h: TestApp, env: Record<string, str
     },
   };
 }
+
+/** startTestDispatcher on the sandbox channels only, quiet hours off and a short poll; `env` adds settings. */
+export const startSandboxDispatcher = (h: TestApp, env: Record<string, string> = {}) =>
+  startTestDispatcher(h, parseConfig({ LOG_LEVEL: 'silent', QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20', ...env }));

@@ -5,12 +5,11 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@policy-push/core';
 import { sql } from '@policy-push/db';
-import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
 import { freePort, type ProviderFakes, startProviderFakes } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AppInstance, buildApp } from '../src/app';
 import { createApiKey } from '../src/services/api-keys';
-import { buildTestApp, call, policyBody, seedWorld, type TestApp } from './helpers';
+import { buildTestApp, call, policyBody, seedWorld, type TestApp, startTestDispatcher } from './helpers';
 
 const WECHAT = { appId: 'wxlogpii00000001', appSecret: 'wechat-app-secret-logpii-77', token: 'wechat-callback-token-logpii' };
 const PHONES = ['+12025550150', '+12025550177', '+12025550160', '+8613912340001'];
@@ -21,8 +20,7 @@ describe('the log of a whole run', () => {
   let h: TestApp;
   let app: AppInstance;
   let fakes: ProviderFakes;
-  let adapters: ReturnType<typeof createAdapters>;
-  let dispatcher: Dispatcher;
+  let dispatcher: Awaited<ReturnType<typeof startTestDispatcher>>;
   const log: string[] = [];
   let secrets: string[];
 
@@ -47,15 +45,7 @@ describe('the log of a whole run', () => {
     // The app under test is this one, logging everything; h.app only lends its database and key.
     app = await buildApp({ ...h.app.deps, logger });
     await app.listen({ port, host: '127.0.0.1' });
-    adapters = createAdapters(h.app.deps.config, h.t.db, logger);
-    dispatcher = await startDispatcher({
-      config: h.app.deps.config,
-      db: h.t,
-      logger,
-      adapters: adapters.byChannel,
-      signingSecret: h.app.deps.signingSecret,
-      withJobs: false,
-    });
+    dispatcher = await startTestDispatcher(h, h.app.deps.config, logger);
     const publisherKey = (await createApiKey(h.t.db, { name: 'log test', role: 'admin' })).key;
     secrets = [
       h.auth.authorization.slice('Bearer '.length),
@@ -68,7 +58,6 @@ describe('the log of a whole run', () => {
   });
   afterAll(async () => {
     await dispatcher.stop();
-    await adapters.close();
     await app.close();
     await h.close();
     await fakes.close();

@@ -2,18 +2,15 @@
 // SDK, the WeChat client and nodemailer talking to the testkit fakes and a real SMTP server —
 // reaches every reachable contact, falls back where a channel fails, and the delivery log shows
 // each receipt that came back through the webhooks.
-import { createLogger } from '@policy-push/core';
 import { rowsOf, sql } from '@policy-push/db';
-import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
 import { freePort, type ProviderFakes, startProviderFakes } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildTestApp, call, policyBody, seedWorld, type TestApp } from './helpers';
+import { buildTestApp, call, policyBody, seedWorld, type TestApp, startTestDispatcher } from './helpers';
 
 describe('all three providers, end to end', () => {
   let h: TestApp;
   let fakes: ProviderFakes;
-  let adapters: ReturnType<typeof createAdapters>;
-  let dispatcher: Dispatcher;
+  let dispatcher: Awaited<ReturnType<typeof startTestDispatcher>>;
 
   beforeAll(async () => {
     const port = await freePort();
@@ -30,20 +27,10 @@ describe('all three providers, end to end', () => {
       URGENT_DELIVER_BY_MINUTES: '1',
     });
     await h.app.listen({ port, host: '127.0.0.1' });
-    const logger = createLogger({ level: 'silent' });
-    adapters = createAdapters(h.app.deps.config, h.t.db, logger);
-    dispatcher = await startDispatcher({
-      config: h.app.deps.config,
-      db: h.t,
-      logger,
-      adapters: adapters.byChannel,
-      signingSecret: h.app.deps.signingSecret,
-      withJobs: false,
-    });
+    dispatcher = await startTestDispatcher(h);
   });
   afterAll(async () => {
     await dispatcher.stop();
-    await adapters.close();
     await h.close();
     await fakes.close();
   });

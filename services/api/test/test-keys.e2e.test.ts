@@ -2,18 +2,15 @@
 // server), a policy published with a test key reaches none of them — every message goes through
 // the sandbox and its deliveries say test — while the same publish with a live key reaches them.
 // Test policies skip digests and stay out of reach reports.
-import { createLogger } from '@policy-push/core';
 import { rowsOf, sql } from '@policy-push/db';
-import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
 import { freePort, type ProviderFakes, startProviderFakes } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildTestApp, call, keyHeaders, policyBody, seedWorld, type TestApp } from './helpers';
+import { buildTestApp, call, keyHeaders, policyBody, seedWorld, type TestApp, startTestDispatcher } from './helpers';
 
 describe('test keys', () => {
   let h: TestApp;
   let fakes: ProviderFakes;
-  let adapters: ReturnType<typeof createAdapters>;
-  let dispatcher: Dispatcher;
+  let dispatcher: Awaited<ReturnType<typeof startTestDispatcher>>;
 
   beforeAll(async () => {
     const port = await freePort();
@@ -27,21 +24,10 @@ describe('test keys', () => {
       DISPATCH_POLL_MS: '20',
     });
     await h.app.listen({ port, host: '127.0.0.1' });
-    const logger = createLogger({ level: 'silent' });
-    adapters = createAdapters(h.app.deps.config, h.t.db, logger, { receiptDelayMs: 5 });
-    dispatcher = await startDispatcher({
-      config: h.app.deps.config,
-      db: h.t,
-      logger,
-      adapters: adapters.byChannel,
-      testAdapters: adapters.sandbox,
-      signingSecret: h.app.deps.signingSecret,
-      withJobs: false,
-    });
+    dispatcher = await startTestDispatcher(h);
   });
   afterAll(async () => {
     await dispatcher.stop();
-    await adapters.close();
     await h.close();
     await fakes.close();
   });
