@@ -56,7 +56,11 @@ export function createAdapters(config: Config, db: Database, logger: Logger, opt
       : sandboxes.sms,
     email: providers.smtp ? createSmtpEmailAdapter({ settings: providers.smtp, timeoutMs: providers.timeoutMs }) : sandboxes.email,
   };
-  log.info({ providers: Object.fromEntries(Object.entries(byChannel).map(([c, a]) => [c, a.provider])) }, 'channels ready');
+  // As one string: the log redacts any field named `email`, the channel's name included.
+  const chosen = Object.entries(byChannel)
+    .map(([channel, adapter]) => `${channel}=${adapter.provider}`)
+    .join(' ');
+  log.info({ providers: chosen }, 'channels ready');
   return {
     byChannel,
     sandbox: sandboxes,
