@@ -129,10 +129,13 @@ export interface Books {
   /** Deliveries the fake created more than one message for (see smsKey). */
   acceptedTwice: number;
   /**
-   * Deliveries with an attempt that timed out (TIMEOUT): the one way the adapter can send twice
-   * without a crash, since a create that timed out may have been accepted (CHANNELS.md).
+   * Deliveries with an attempt whose answer was lost: it timed out (TIMEOUT), or its connection
+   * dropped after the request went out (NETWORK_ERROR other than a refused connection). The one way
+   * the adapter can send twice without a crash: such a create may have been accepted (CHANNELS.md).
    */
-  timedOut: number;
+  answerLost: number;
+  /** Deliveries accepted twice with no such attempt to explain it: must be none. */
+  unexplainedTwice: number;
   /** Provider requests in all, and messages created. */
   requests: number;
   created: number;
@@ -143,17 +146,24 @@ export async function checkBooks(s: Scenario): Promise<Books> {
   const rows = rowsOf<{ provider_message_id: string | null; status: string }>(
     await s.t.db.execute(sql`select provider_message_id, status from deliveries`),
   );
-  const [timeouts] = rowsOf<{ n: number }>(
-    await s.t.db.execute(sql`select count(distinct delivery_id)::int as n from delivery_attempts where provider_code = 'TIMEOUT'`),
+  const lost = rowsOf<{ delivery_id: number }>(
+    await s.t.db.execute(
+      sql`select distinct delivery_id from delivery_attempts
+          where provider_code = 'TIMEOUT'
+             or (provider_code = 'NETWORK_ERROR' and coalesce(response->>'error', '') <> 'ECONNREFUSED')`,
+    ),
   );
+  const answerLost = new Set(lost.map((r) => `delivery ${r.delivery_id}`));
   const byTo = new Map<string, number>();
   for (const r of s.fake.messages) if (r.sid) byTo.set(smsKey(r.form), (byTo.get(smsKey(r.form)) ?? 0) + 1);
+  const twice = [...byTo].filter(([, k]) => k > 1).map(([key]) => key);
   const books: Books = {
     deliveries: rows.length,
     byStatus: await s.counts(),
     unknownProviderIds: rows.filter((r) => r.provider_message_id !== null && !s.fake.created.has(r.provider_message_id)).length,
-    acceptedTwice: [...byTo.values()].filter((k) => k > 1).length,
-    timedOut: timeouts.n,
+    acceptedTwice: twice.length,
+    answerLost: answerLost.size,
+    unexplainedTwice: twice.filter((key) => !answerLost.has(key)).length,
     requests: s.fake.messages.length,
     created: s.fake.created.size,
   };
