@@ -54,7 +54,6 @@ export function createMetrics(opts: { processMetrics?: boolean; databaseSeries?:
   const registry = new Registry();
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const databaseRegisters = opts.databaseSeries === false ? [] : registers;
 
   const httpRequests = new Counter({
     name: 'policy_push_http_requests_total',
@@ -97,76 +96,58 @@ export function createMetrics(opts: { processMetrics?: boolean; databaseSeries?:
   });
   const breakers = new Map<Channel, { provider: string; state: string }>();
 
-  const deliveries = new Gauge({
-    name: 'policy_push_deliveries',
-    help: 'Deliveries waiting or in flight, by channel and status (pending, sending, held); exact, from partial indexes',
-    labelNames: ['channel', 'status'] as const,
-    registers: databaseRegisters,
-  });
-  const recentDeliveries = new Gauge({
-    name: 'policy_push_recent_deliveries',
-    help: `Deliveries by channel and status among the newest ${RECENT_DELIVERIES_WINDOW} (a bounded read, not the whole table)`,
-    labelNames: ['channel', 'status'] as const,
-    registers: databaseRegisters,
-  });
-  const estimatedRows = new Gauge({
-    name: 'policy_push_deliveries_estimated_rows',
-    help: "All deliveries ever made, as the planner estimates them (pg_class.reltuples; 0 until the table's first analyze)",
-    registers: databaseRegisters,
-  });
-  const queueDepth = new Gauge({
-    name: 'policy_push_queue_depth',
-    help: 'Pending deliveries per channel, including those waiting for a later time',
-    labelNames: ['channel'] as const,
-    registers: databaseRegisters,
-  });
-  const queueReady = new Gauge({
-    name: 'policy_push_queue_ready',
-    help: 'Pending deliveries per channel that are due now',
-    labelNames: ['channel'] as const,
-    registers: databaseRegisters,
-  });
-  const queueOldest = new Gauge({
-    name: 'policy_push_queue_oldest_age_seconds',
-    help: 'How long the longest-waiting due delivery per channel has been due (0 when none is)',
-    labelNames: ['channel'] as const,
-    registers: databaseRegisters,
-  });
-  const pushesLive = new Gauge({
-    name: 'policy_push_live_pushes',
-    help: 'Pushes still at work (fanning out, or with deliveries pending or sending), by push status',
-    labelNames: ['status'] as const,
-    registers: databaseRegisters,
-  });
-  const pushPending = new Gauge({
-    name: 'policy_push_push_pending_deliveries',
-    help: `Deliveries pending or sending per live push (the newest ${LIVE_PUSH_SERIES})`,
-    labelNames: ['push_id', 'policy_id', 'status'] as const,
-    registers: databaseRegisters,
-  });
-  const pushMatched = new Gauge({
-    name: 'policy_push_push_matched',
-    help: `Deliveries a live push has fanned out so far (the newest ${LIVE_PUSH_SERIES})`,
-    labelNames: ['push_id', 'policy_id'] as const,
-    registers: databaseRegisters,
-  });
-  const stalled = new Gauge({
-    name: 'policy_push_stalled_pushes',
-    help: 'Pushes with work waiting and nothing moving for STALLED_PUSH_MINUTES',
-    registers: databaseRegisters,
-  });
-  const unhealthy = new Gauge({
-    name: 'policy_push_provider_unhealthy',
-    help: 'Providers failing more than PROVIDER_FAILURE_RATE of their last 100 sends (1 = unhealthy)',
-    labelNames: ['provider', 'channel'] as const,
-    registers: databaseRegisters,
-  });
-  const failureRatio = new Gauge({
-    name: 'policy_push_provider_failure_ratio',
-    help: "Share of each provider's last 100 sends (every dispatcher's, from delivery_attempts) that failed",
-    labelNames: ['provider', 'channel'] as const,
-    registers: databaseRegisters,
-  });
+  // Read from the database at scrape time (refreshFromDatabase); left out with `databaseSeries: false`.
+  const databaseGauge = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Gauge<L>({ name, help, labelNames, registers: opts.databaseSeries === false ? [] : registers });
+  const deliveries = databaseGauge(
+    'policy_push_deliveries',
+    'Deliveries waiting or in flight, by channel and status (pending, sending, held); exact, from partial indexes',
+    ['channel', 'status'],
+  );
+  const recentDeliveries = databaseGauge(
+    'policy_push_recent_deliveries',
+    `Deliveries by channel and status among the newest ${RECENT_DELIVERIES_WINDOW} (a bounded read, not the whole table)`,
+    ['channel', 'status'],
+  );
+  const estimatedRows = databaseGauge(
+    'policy_push_deliveries_estimated_rows',
+    "All deliveries ever made, as the planner estimates them (pg_class.reltuples; 0 until the table's first analyze)",
+  );
+  const queueDepth = databaseGauge('policy_push_queue_depth', 'Pending deliveries per channel, including those waiting for a later time', [
+    'channel',
+  ]);
+  const queueReady = databaseGauge('policy_push_queue_ready', 'Pending deliveries per channel that are due now', ['channel']);
+  const queueOldest = databaseGauge(
+    'policy_push_queue_oldest_age_seconds',
+    'How long the longest-waiting due delivery per channel has been due (0 when none is)',
+    ['channel'],
+  );
+  const pushesLive = databaseGauge(
+    'policy_push_live_pushes',
+    'Pushes still at work (fanning out, or with deliveries pending or sending), by push status',
+    ['status'],
+  );
+  const pushPending = databaseGauge(
+    'policy_push_push_pending_deliveries',
+    `Deliveries pending or sending per live push (the newest ${LIVE_PUSH_SERIES})`,
+    ['push_id', 'policy_id', 'status'],
+  );
+  const pushMatched = databaseGauge(
+    'policy_push_push_matched',
+    `Deliveries a live push has fanned out so far (the newest ${LIVE_PUSH_SERIES})`,
+    ['push_id', 'policy_id'],
+  );
+  const stalled = databaseGauge('policy_push_stalled_pushes', 'Pushes with work waiting and nothing moving for STALLED_PUSH_MINUTES');
+  const unhealthy = databaseGauge(
+    'policy_push_provider_unhealthy',
+    'Providers failing more than PROVIDER_FAILURE_RATE of their last 100 sends (1 = unhealthy)',
+    ['provider', 'channel'],
+  );
+  const failureRatio = databaseGauge(
+    'policy_push_provider_failure_ratio',
+    "Share of each provider's last 100 sends (every dispatcher's, from delivery_attempts) that failed",
+    ['provider', 'channel'],
+  );
 
   return {
     registry,
