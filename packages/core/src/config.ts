@@ -21,6 +21,8 @@ export interface Config {
   logLevel: string;
   logPretty: boolean;
   adminApiKey?: string;
+  /** How long an API process trusts a key it verified (0 = never): see services/api-keys.ts. */
+  apiKeyCacheSeconds: number;
   demoData: 'auto' | 'yes' | 'no';
   dispatcher: DispatcherSettings;
   smsSegmentBudget: number;
@@ -136,6 +138,7 @@ export function parseConfig(env: Env): Config {
       /^pp_[A-Za-z0-9_]{24,}$/,
       'must look like pp_ followed by at least 24 letters, digits or _',
     ),
+    apiKeyCacheSeconds: int(env, 'API_KEY_CACHE_SECONDS', 5, 0, 300),
     demoData: env.DEMO_DATA === undefined || env.DEMO_DATA === '' ? 'auto' : bool(env, 'DEMO_DATA', false) ? 'yes' : 'no',
     smsSegmentBudget: int(env, 'SMS_SEGMENT_BUDGET', 2, 1, 10),
     signingSecret: optionalMatch(env, 'SIGNING_SECRET', /^.{32,}$/, 'must be at least 32 characters'),

@@ -24,6 +24,7 @@ import { refuseUnsafeText } from './plugins/text-guard';
 import { strictValidation } from './plugins/validation';
 import healthRoutes from './routes/health/health-routes';
 import { publicRoutes, v1Routes } from './routes';
+import { VerifiedKeys } from './services/api-keys';
 
 export interface AppDeps {
   config: Config;
@@ -47,6 +48,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
     metrics: Metrics;
+    verifiedKeys: VerifiedKeys;
   }
 }
 
@@ -75,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
 
   app.decorate('deps', deps);
   app.decorate('metrics', deps.metrics ?? createMetrics());
+  app.decorate('verifiedKeys', new VerifiedKeys(deps.config.apiKeyCacheSeconds * 1000));
   httpMetrics(app, app.metrics);
   strictValidation(app);
   refuseUnsafeText(app);
@@ -103,7 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', limiters.perKey);
-      requireApiKey(v1, deps.db.db);
+      requireApiKey(v1, deps.db.db, app.verifiedKeys);
       authorize(v1, deps.db.db);
       await v1Routes(v1 as AppInstance);
     },

@@ -96,3 +96,37 @@ export async function authenticate(db: Queryable, key: string): Promise<KeyIdent
   }
   return identityOf(row);
 }
+
+/**
+ * Keys verified in the last few seconds, by the SHA-256 of the whole key: without it every request
+ * pays a database round trip before its own work (PERFORMANCE.md P8). Only keys that passed are
+ * kept (a wrong key is read each time; the rate limiter bounds those). Revoking or rotating a key
+ * empties the cache of the process that did it; other API processes may accept the old secret for
+ * up to `ttlMs` more (API_KEY_CACHE_SECONDS).
+ */
+export class VerifiedKeys {
+  private readonly byHash = new Map<string, { identity: KeyIdentity; until: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxKeys = 10_000,
+  ) {}
+
+  async authenticate(db: Queryable, key: string): Promise<KeyIdentity | null> {
+    if (this.ttlMs === 0) return authenticate(db, key);
+    const digest = hash(key);
+    const hit = this.byHash.get(digest);
+    if (hit && hit.until > Date.now()) return hit.identity;
+    this.byHash.delete(digest);
+    const identity = await authenticate(db, key);
+    if (identity) {
+      if (this.byHash.size >= this.maxKeys) this.byHash.clear();
+      this.byHash.set(digest, { identity, until: Date.now() + this.ttlMs });
+    }
+    return identity;
+  }
+
+  forgetAll(): void {
+    this.byHash.clear();
+  }
+}

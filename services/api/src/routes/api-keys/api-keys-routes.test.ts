@@ -1,4 +1,5 @@
 import { generateCreditCode } from '@policy-push/core';
+import { buildApp } from '../../app';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, expectRefused, policyBody, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
 
@@ -43,6 +44,23 @@ describe('API keys and the audit log', () => {
     const mine = audit.items.filter((a: { subjectId: string }) => a.subjectId === made.id).map((a: { action: string }) => a.action);
     expect(mine).toEqual(['api_key.revoke', 'api_key.rotate', 'api_key.create']);
     expect(JSON.stringify(audit)).not.toContain(rotated.key);
+  });
+
+  it('another API process on the same database trusts a key it verified for API_KEY_CACHE_SECONDS, then sees it revoked', async () => {
+    const other = await buildApp({ ...h.app.deps, config: { ...h.app.deps.config, apiKeyCacheSeconds: 1 } });
+    try {
+      const made = await call(h, 'POST', '/v1/api-keys', { name: 'other replica', role: 'ops' }, 201);
+      const onOther = () => other.inject({ method: 'GET', url: '/v1/policies', headers: { authorization: `Bearer ${made.key}` } });
+      expect((await onOther()).statusCode).toBe(200);
+      await call(h, 'POST', `/v1/api-keys/${made.id}/revoke`, undefined, 200);
+      // Refused at once where it was revoked; the other process still has it verified.
+      expect((await as(made.key, 'GET', '/v1/policies')).statusCode).toBe(401);
+      expect((await onOther()).statusCode).toBe(200);
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect((await onOther()).statusCode).toBe(401);
+    } finally {
+      await other.close();
+    }
   });
 
   it('refuses a key whose scope does not fit its role, naming the field, writing nothing', async () => {

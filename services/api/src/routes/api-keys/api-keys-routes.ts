@@ -176,6 +176,7 @@ export default async function apiKeysRoutes(app: AppInstance) {
         await audit(tx, actorOf(req), { action: 'api_key.rotate', subjectType: 'api_key', subjectId: id });
         return done;
       });
+      app.verifiedKeys.forgetAll();
       return { ...toApiKey(rotated.row), key: rotated.key };
     },
   );
@@ -201,6 +202,7 @@ export default async function apiKeysRoutes(app: AppInstance) {
         await audit(tx, actorOf(req), { action: 'api_key.revoke', subjectType: 'api_key', subjectId: id });
         return revoked;
       });
+      app.verifiedKeys.forgetAll();
       return toApiKey(row);
     },
   );
