@@ -131,7 +131,7 @@ export async function naiveRate(b: BenchDb, fake: FakeTwilio, seconds: number): 
   let sent = 0;
   const t0 = performance.now();
   while (performance.now() - t0 < seconds * 1000) {
-    const [d] = await claimDeliveries(b.db.db, { channel: 'sms', limit: 1, leaseSeconds: 60 });
+    const [d] = await claimDeliveries(b.db.db, { limit: 1, leaseSeconds: 60 });
     if (!d) break;
     const [c] = await b.sql.unsafe<{ phone: string }[]>('select phone from contacts where id = $1', [d.contactId]);
     const started = performance.now();

@@ -77,7 +77,7 @@ async function claimRate(b: BenchDb, batch: number, seconds: number): Promise<{ 
   await Promise.all(
     Array.from({ length: LOOPS }, async (_, i) => {
       while (performance.now() < until) {
-        const claimed = await claimDeliveries(b.db.db, { channel: 'sms', limit: batch, leaseSeconds: 300 });
+        const claimed = await claimDeliveries(b.db.db, { limit: batch, leaseSeconds: 300 });
         if (!claimed.length) return void (ranOut = true);
         await ackDeliveries(b.db.db, claimed.map(accepted), `p7-${i}`);
         done += claimed.length;

@@ -74,9 +74,7 @@ export interface ProviderSettings {
 
 /** The knobs that decide throughput (PERFORMANCE.md P4–P6), kept together. */
 export interface DispatcherSettings {
-  /** Deliveries per claim; each channel has its own send loop and claims on its own. */
   claimBatchSize: number;
-  /** Provider calls in flight per channel. */
   sendConcurrency: number;
   leaseSeconds: number;
   pollIntervalMs: number;

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { CHANNELS, type Channel, type ChannelAdapter } from '@policy-push/channels';
+import type { Channel, ChannelAdapter } from '@policy-push/channels';
 import type { Config, Logger } from '@policy-push/core';
 import { safeError } from '@policy-push/core';
 import {
@@ -95,8 +95,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     return chunk !== null;
   }
 
-  async function sendStep(channel: Channel): Promise<boolean> {
-    const batch = await claimDeliveries(db.db, { channel, limit: settings.claimBatchSize, leaseSeconds: settings.leaseSeconds });
+  async function sendStep(): Promise<boolean> {
+    const batch = await claimDeliveries(db.db, { limit: settings.claimBatchSize, leaseSeconds: settings.leaseSeconds });
     if (!batch.length) return false;
     // A batch may take longer than its lease (a slow provider, a rate limit): renew it while it is
     // in flight, or the sweep would hand it to another dispatcher and it would be sent twice.
@@ -126,7 +126,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
           decisions.flatMap((x) => (x.addressKey ? [x.addressKey] : [])),
           cap.day,
         );
-      log.info({ channel, claimed: batch.length, sent: outcomes.filter((o) => o.status === 'sent').length }, 'batch sent');
+      log.info({ claimed: batch.length, sent: outcomes.filter((o) => o.status === 'sent').length }, 'batch sent');
     } catch (err) {
       // Nothing was sent: give the batch back rather than wait for the lease to expire. Once sends
       // have gone out, releasing would only send them again sooner; the lease decides instead.
@@ -256,9 +256,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     }
   }
 
-  // One send loop per channel: a batch waits for its slowest send (a provider's allowance, a slow
-  // answer), and an urgent WeChat message must not wait behind a throttled SMS batch.
-  const loops = [loop('fan-out', fanOutStep), ...CHANNELS.map((channel) => loop(`send ${channel}`, () => sendStep(channel)))];
+  const loops = [loop('fan-out', fanOutStep), loop('send', sendStep)];
   log.info('dispatcher started');
 
   return {

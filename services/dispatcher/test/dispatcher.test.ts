@@ -49,56 +49,6 @@ describe('dispatcher', () => {
     expect(claimed).toHaveLength(30);
   });
 
-  it('sends each channel on its own: a channel held up by its provider holds up no other', async () => {
-    const s = await seedSubscribers(t.db, 20);
-    // Half the contacts take SMS, the other half keep email: one batch would hold both.
-    await t.db.execute(sql`
-      update contacts set channels = '{sms}', phone = '+8613800' || lpad(id::text, 6, '0'), email = null
-      where id in (select id from contacts order by id limit 10)`);
-    await seedPolicy(t.db, s);
-    await fanOutAll(t);
-
-    // The SMS provider answers nothing until released (an allowance spent, a slow provider).
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const calls: OutboundMessage[] = [];
-    const dispatcher = await startDispatcher({
-      config,
-      db: t,
-      logger,
-      adapters: adaptersCounting(calls, (c) => {
-        const adapter = acceptingAdapter(c);
-        return c === 'sms' ? { ...adapter, send: async (m) => (await held, adapter.send(m)) } : adapter;
-      }),
-      withJobs: false,
-      signingSecret: 'test-signing-secret-0123456789abcdef',
-    });
-    try {
-      const byChannel = async () =>
-        rowsOf<{ channel: string; status: string; n: number }>(
-          await t.db.execute(sql`select channel, status, count(*)::int as n from deliveries group by 1, 2 order by 1, 2`),
-        );
-      await vi.waitFor(async () =>
-        expect(await byChannel()).toEqual([
-          { channel: 'email', status: 'sent', n: 10 },
-          { channel: 'sms', status: 'sending', n: 10 },
-        ]),
-        { timeout: 10_000 },
-      );
-      release();
-      await vi.waitFor(async () =>
-        expect(await byChannel()).toEqual([
-          { channel: 'email', status: 'sent', n: 10 },
-          { channel: 'sms', status: 'sent', n: 10 },
-        ]),
-        { timeout: 10_000 },
-      );
-    } finally {
-      release();
-      await dispatcher.stop();
-    }
-  });
-
   it('resends deliveries whose dispatcher died between claim and ack, with the delivery id as idempotency key', async () => {
     const s = await seedSubscribers(t.db, 40);
     await seedPolicy(t.db, s);

@@ -21,20 +21,12 @@ export interface ClaimedDelivery {
   priority: number;
 }
 
-/**
- * Claims the next due deliveries, urgent first. The dispatcher claims each channel on its own
- * (`channel`), so that a channel waiting for its provider's allowance holds up no other.
- */
-export async function claimDeliveries(
-  db: Queryable,
-  p: { limit: number; leaseSeconds: number; channel?: ClaimedDelivery['channel'] },
-): Promise<ClaimedDelivery[]> {
+export async function claimDeliveries(db: Queryable, p: { limit: number; leaseSeconds: number }): Promise<ClaimedDelivery[]> {
   const rows = rowsOf<Record<string, string | number | null>>(
     await db.execute(sql`
       with claimable as (
         select id from deliveries
         where status = 'pending' and next_attempt_at <= now()
-          ${p.channel ? sql`and channel = ${p.channel}` : sql``}
           -- a channel its provider closed for a while (429, quota) is left alone until it reopens
           and channel <> all(array(select channel from channel_pauses where paused_until > now()))
         order by priority, next_attempt_at

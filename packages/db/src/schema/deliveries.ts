@@ -45,10 +45,8 @@ export const deliveries = pgTable(
   },
   (t) => [
     unique('deliveries_policy_contact_channel_kind_key').on(t.policyId, t.policyVersion, t.contactId, t.channel, t.kind),
-    // Each channel is claimed on its own (a slow channel's allowance must not hold up the others),
-    // so the claim reads its channel's part of the queue in order.
     index('deliveries_pending_idx')
-      .on(t.channel, t.priority, t.nextAttemptAt)
+      .on(t.priority, t.nextAttemptAt)
       .where(sql`status = 'pending'`),
     index('deliveries_sending_idx')
       .on(t.lockedUntil)
