@@ -71,8 +71,21 @@ describe('rate limiter', () => {
     );
     expect((await limiter.acquire('wechat', 1)).ok).toBe(true);
     expect((await limiter.acquire('wechat', 1)).ok).toBe(true);
-    expect(await limiter.acquire('wechat', 1)).toEqual({ ok: false, until: new Date('2026-11-27T16:00:00Z') });
+    expect(await limiter.acquire('wechat', 1)).toEqual({ ok: false, until: new Date('2026-11-27T16:00:00Z'), quota: true });
     expect(clock.slept).toEqual([]);
+  });
+
+  it('waits for the next window only up to waitUntil, then answers when to come back', async () => {
+    const clock = fakeClock(10_200);
+    const limiter = new RateLimiter(memoryStore(), { sms: [{ bucket: 'sms', limit: 2, windowMs: 1000, whenSpent: 'wait' }] }, clock);
+    const permits = [];
+    for (let i = 0; i < 6; i++) permits.push(await limiter.acquire('sms', 1, 11_200));
+    // Two in this window, two after waiting 800 ms for the next; the window after that opens past
+    // the caller's deadline: come back when it does.
+    expect(permits.slice(0, 4)).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: true }]);
+    expect(clock.slept).toEqual([800]);
+    expect(permits[4]).toEqual({ ok: false, until: new Date(12_000), quota: false });
+    expect(permits[5]).toEqual({ ok: false, until: new Date(12_000), quota: false });
   });
 
   it('lets channels without an allowance through', async () => {

@@ -20,7 +20,11 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
-export type Permit = { ok: true } | { ok: false; until: Date };
+/**
+ * Not now: a quota is spent (`quota`: pause the channel until it reopens), or a short window is
+ * spent past the caller's `waitUntil` (the send goes back to the queue until `until`).
+ */
+export type Permit = { ok: true } | { ok: false; until: Date; quota: boolean };
 
 export class RateLimiter {
   private local = new Map<string, { windowStart: number; left: number; spent: boolean; taking?: Promise<void> }>();
@@ -31,14 +35,18 @@ export class RateLimiter {
     private readonly clock: Clock,
   ) {}
 
-  /** Waits until `units` may be spent on the channel, or answers when its quota reopens. */
-  async acquire(channel: string, units: number): Promise<Permit> {
+  /**
+   * Waits until `units` may be spent on the channel, but not past `waitUntil` (epoch ms); answers
+   * when a quota reopens instead of waiting for it.
+   */
+  async acquire(channel: string, units: number, waitUntil = Infinity): Promise<Permit> {
     for (const a of this.allowances[channel] ?? []) {
       for (;;) {
         const start = windowStart(this.clock.now(), a);
         if (await this.takeLocal(a, start, units)) break;
         const next = start + a.windowMs;
-        if (a.whenSpent === 'pause') return { ok: false, until: new Date(next) };
+        if (a.whenSpent === 'pause') return { ok: false, until: new Date(next), quota: true };
+        if (next > waitUntil) return { ok: false, until: new Date(next), quota: false };
         await this.clock.sleep(next - this.clock.now());
       }
     }

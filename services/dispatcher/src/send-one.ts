@@ -56,6 +56,8 @@ export interface SendDecision {
 }
 
 const ADDRESS = { wechat: 'wechatOpenid', sms: 'phone', email: 'email' } as const;
+/** How long a batch's sends wait for their channels' per-second allowances: one window. */
+export const ALLOWANCE_WAIT_MS = 1_000;
 
 /** An update notice leads with what changed since the version the reader had. */
 function summaries(d: ClaimedDelivery, policy: PolicyForMessage): { summary: string; summaryEn: string | null; titleEn: string | null } {
@@ -79,7 +81,17 @@ function stillWanted(d: ClaimedDelivery, policy: PolicyForMessage): boolean {
  * Decides and performs one claimed delivery: checks it is still wanted, renders it, waits for the
  * provider's allowance, calls the channel and turns the answer into the delivery's next state.
  */
-export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDeps, cap?: CapState): Promise<SendDecision> {
+/**
+ * One claimed delivery, sent or put back. `batch`: the per-recipient counts the batch's sends share,
+ * and until when (epoch ms) a send may wait for its channel's allowance before going back to the queue.
+ */
+export async function sendOne(
+  d: ClaimedDelivery,
+  ctx: SendContext,
+  deps: SendDeps,
+  batch: { cap?: CapState; allowanceWaitUntil: number },
+): Promise<SendDecision> {
+  const { cap } = batch;
   const end = (status: SendOutcome['status'], errorCode: string | null): SendDecision => ({
     outcome: { id: d.id, attempt: d.attempts, status, providerMessageId: null, errorCode, retryInMs: 0, attemptRecord: null },
   });
@@ -151,10 +163,15 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
     if (result.outcome === 'retryable') result.pauseChannel = false;
     return decide(d, policy, result, adapter, deps);
   }
-  const permit = await deps.limiter.acquire(d.channel, message.channel === 'sms' ? message.content.segments : 1);
-  if (!permit.ok) {
+  // A send waits for its channel's allowance only until the batch's deadline, then goes back to the
+  // queue: the batch is acked when its slowest send ends, and the other channels' messages in it
+  // (an urgent WeChat notice among throttled SMS) must not wait with it.
+  const units = message.channel === 'sms' ? message.content.segments : 1;
+  const permit = await deps.limiter.acquire(d.channel, units, batch.allowanceWaitUntil);
+  if (!permit.ok && permit.quota) {
     return { ...wait(d, policy, deps, permit.until.getTime(), 'quota_spent', null), pause: { until: permit.until, reason: 'quota_spent' } };
   }
+  if (!permit.ok) return wait(d, policy, deps, permit.until.getTime(), 'allowance_spent', null);
   const breaker = deps.breakers[d.channel];
   if (!breaker.allow()) return wait(d, policy, deps, deps.now() + breaker.waitMs(), 'circuit_open', null);
 

@@ -49,6 +49,54 @@ describe('dispatcher', () => {
     expect(claimed).toHaveLength(30);
   });
 
+  it("puts back the sends a spent allowance would hold, so the batch's other channels go out at once", async () => {
+    const s = await seedSubscribers(t.db, 20);
+    // Half the contacts take SMS, the other half keep email: one batch holds both.
+    await t.db.execute(sql`
+      update contacts set channels = '{sms}', phone = '+8613800' || lpad(id::text, 6, '0'), email = null
+      where id in (select id from contacts order by id limit 10)`);
+    await seedPolicy(t.db, s);
+    await fanOutAll(t);
+
+    // Twilio configured (its allowance applies) with 4 segments a second: ten SMS take seconds.
+    const throttled = parseConfig({
+      QUIET_HOURS: '00:00-00:00',
+      DISPATCH_POLL_MS: '20',
+      DISPATCH_BATCH_SIZE: '50',
+      TWILIO_ACCOUNT_SID: 'AC' + '0'.repeat(32),
+      TWILIO_AUTH_TOKEN: 'test-token',
+      TWILIO_FROM: '+15005550006',
+      SMS_SEGMENTS_PER_SECOND: '4',
+    });
+    const calls: OutboundMessage[] = [];
+    const dispatcher = await startDispatcher({
+      config: throttled,
+      db: t,
+      logger,
+      adapters: adaptersCounting(calls),
+      withJobs: false,
+      signingSecret: 'test-signing-secret-0123456789abcdef',
+    });
+    try {
+      const sentBy = async (channel: string) =>
+        rowsOf<{ n: number }>(
+          await t.db.execute(sql`select count(*)::int as n from deliveries where channel = ${channel} and status = 'sent'`),
+        )[0].n;
+      await vi.waitFor(async () => expect(await sentBy('email')).toBe(10), { timeout: 10_000, interval: 20 });
+      // Within the first batch: the SMS beyond the allowance were put back, not waited for.
+      expect(await sentBy('sms')).toBeLessThan(10);
+      await vi.waitFor(async () => expect(await sentBy('sms')).toBe(10), { timeout: 30_000, interval: 100 });
+      // Put back uncounted: each SMS was sent once, in one attempt.
+      const sms = rowsOf<{ attempts: number; n: number }>(
+        await t.db.execute(sql`select attempts, count(*)::int as n from deliveries where channel = 'sms' group by attempts`),
+      );
+      expect(sms).toEqual([{ attempts: 1, n: 10 }]);
+      expect(calls.filter((m) => m.channel === 'sms')).toHaveLength(10);
+    } finally {
+      await dispatcher.stop();
+    }
+  });
+
   it('resends deliveries whose dispatcher died between claim and ack, with the delivery id as idempotency key', async () => {
     const s = await seedSubscribers(t.db, 40);
     await seedPolicy(t.db, s);
