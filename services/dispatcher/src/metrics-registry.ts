@@ -9,7 +9,7 @@
 //   circuit breaker states;
 // - read from the database at scrape time (refreshFromDatabase): queues, deliveries by status,
 //   live pushes, stalled pushes, provider failure rates. Each read is cheap (see ops-queries.ts).
-import type { Channel } from '@policy-push/channels';
+import { CHANNELS, type Channel } from '@policy-push/channels';
 import type { DispatcherSettings } from '@policy-push/core';
 import {
   activeDeliveryCounts,
@@ -28,7 +28,6 @@ export const RECENT_DELIVERIES_WINDOW = 50_000;
 /** Live pushes exposed one series each; more than this are summed into the count only. */
 export const LIVE_PUSH_SERIES = 50;
 
-const CHANNELS: Channel[] = ['wechat', 'sms', 'email'];
 const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
 
 export interface Metrics extends DispatcherMetrics {

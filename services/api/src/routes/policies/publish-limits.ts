@@ -10,12 +10,11 @@
 // these are guards against mistakes, not an exact quota.
 //
 // The counting is the matching SQL itself (matchedDeliveriesSql), not a second matcher.
+import { CHANNELS, type Channel } from '@policy-push/channels';
 import type { AudienceRule, LimitSettings } from '@policy-push/core';
 import { loadMatchTarget, matchedDeliveriesSql, type Queryable, rowsOf, sql } from '@policy-push/db';
 import { ApiError, type FieldProblem } from '../../errors';
 
-const CHANNELS = ['wechat', 'sms', 'email'] as const;
-type Channel = (typeof CHANNELS)[number];
 type PerChannel = Record<Channel, number>;
 
 const DAY_MS = 86_400_000;

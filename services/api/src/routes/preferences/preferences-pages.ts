@@ -2,11 +2,9 @@
 // Chinese first with English beneath, plain HTML with a little inline CSS, no script, no fonts or
 // images from anywhere, readable at phone width. Every value put into a page goes through
 // escapeHtml; only http(s) URLs become links (escaping does not stop a `javascript:` URL).
+import { CHANNELS, type Channel } from '@policy-push/channels';
 import { escapeHtml } from '@policy-push/core';
 import type { EnterpriseSubscription, InboxItem, InboxOutcome, NamedItem, PreferencesContact } from '@policy-push/db';
-
-type Channel = 'wechat' | 'sms' | 'email';
-const CHANNELS: Channel[] = ['wechat', 'sms', 'email'];
 
 /** zh and en of one phrase: the page shows the Chinese, with the English beneath or beside it. */
 type Both = { zh: string; en: string };
