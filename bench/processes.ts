@@ -17,8 +17,17 @@ export interface ServiceProcess {
   kill9(): Promise<void>;
 }
 
+/**
+ * The node options each service is deployed with (docker-compose.yml, infra/k8s; kept equal by
+ * services/api/test/deployment-files.test.ts), so that what is measured is what runs. The
+ * dispatcher's heap is capped: under a push V8 otherwise lets garbage grow it past 300 MiB, and
+ * the cap costs it no throughput (docs/BENCHMARKS.md, P10).
+ */
+export const DEPLOYED_NODE_OPTIONS: Record<string, string> = { 'services/dispatcher/src/main.ts': '--max-old-space-size=192' };
+
 export function startService(entry: string, env: Record<string, string>, args: string[] = []): ServiceProcess {
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ') ?? []), '--import', 'tsx', entry, ...args], {
+  const nodeArgs = [...(DEPLOYED_NODE_OPTIONS[entry]?.split(' ') ?? []), ...(process.env.BENCH_NODE_ARGS?.split(' ') ?? [])];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,8 +7,12 @@ import { join, resolve } from 'node:path';
 import { parseConfig } from '@policy-push/core';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { DEPLOYED_NODE_OPTIONS } from '../../../bench/processes';
 
 const root = resolve(import.meta.dirname, '../../..');
+/** Node's own setting, not the service's: the benchmarks measure with the same (bench/processes.ts). */
+const NODE_OPTIONS = 'NODE_OPTIONS';
+const withoutNodeOptions = (env: Env): Env => Object.fromEntries(Object.entries(env).filter(([name]) => name !== NODE_OPTIONS));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 
 type Env = Record<string, string>;
@@ -129,6 +133,13 @@ describe('docker-compose.yml', () => {
     expect(services.api.healthcheck.test[0]).toBe('CMD');
   });
 
+  it('runs each service with the node options the benchmarks measure it with', () => {
+    for (const s of appServices) {
+      const entry = (services[s].command ?? ['tsx', 'services/api/src/server.ts'])[1];
+      expect(services[s].environment[NODE_OPTIONS], s).toBe(DEPLOYED_NODE_OPTIONS[entry]);
+    }
+  });
+
   it('builds one image from infra/Dockerfile and runs files that exist', () => {
     for (const s of appServices) {
       expect(services[s].build.dockerfile).toBe('infra/Dockerfile');
@@ -141,7 +152,7 @@ describe('docker-compose.yml', () => {
   it('sets only real settings, to values parseConfig accepts, with email wired to the mail catcher', () => {
     const settings = settingsInSource();
     for (const s of appServices) {
-      const env = composeDefaults(services[s].environment);
+      const env = withoutNodeOptions(composeDefaults(services[s].environment));
       for (const name of Object.keys(env)) expect(settings, `${s}: ${name}`).toContain(name);
       const config = parseConfig(env);
       expect(config.databaseUrl).toMatch(/@postgres:5432\//);
@@ -200,7 +211,8 @@ describe('infra/k8s', () => {
     const secret = parseYaml(read('infra/k8s/secret.example.yaml')).stringData as Env;
     for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job')) {
       const env = Object.fromEntries((container(d).env ?? []).map((e: Obj) => [e.name, e.value]));
-      const all = { ...configMap, ...secret, ...env };
+      expect(env[NODE_OPTIONS], d.metadata.name).toBe(DEPLOYED_NODE_OPTIONS[container(d).command?.[1]]);
+      const all = withoutNodeOptions({ ...configMap, ...secret, ...env });
       for (const name of Object.keys(all)) expect(settings, name).toContain(name);
       expect(() => parseConfig(all)).not.toThrow();
     }
