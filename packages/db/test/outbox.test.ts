@@ -67,6 +67,21 @@ describe('outbox', () => {
     expect(Number(event.delivery_id)).toBe(d.id);
   });
 
+  it('dates the attempt and sent_at when the provider answered, not when the batch was acked', async () => {
+    const [d] = await claimDeliveries(t.db, { limit: 1, leaseSeconds: 60 });
+    // Answered 4 s before the ack (a batch waiting for its slowest send).
+    await ackDeliveries(t.db, [{ ...accepted(d.id, d.attempts, 'pm-dated'), answeredAt: performance.now() - 4_000 }], 'w');
+    const [row] = rowsOf<{ sent_ago: number; attempt_ago: number }>(
+      await t.db.execute(sql`
+        select extract(epoch from now() - d.sent_at)::float8 as sent_ago, extract(epoch from now() - a.created_at)::float8 as attempt_ago
+        from deliveries d join delivery_attempts a on a.delivery_id = d.id where d.id = ${d.id}`),
+    );
+    for (const ago of [row.sent_ago, row.attempt_ago]) {
+      expect(ago).toBeGreaterThanOrEqual(3.9);
+      expect(ago).toBeLessThan(10);
+    }
+  });
+
   it('acks only rows still sending: a terminal state never moves back', async () => {
     const [d] = await claimDeliveries(t.db, { limit: 1, leaseSeconds: 60 });
     await ackDeliveries(t.db, [{ ...accepted(d.id, d.attempts, 'pm-2'), status: 'failed', errorCode: 'X' }], 'w');

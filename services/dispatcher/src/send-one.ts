@@ -186,7 +186,9 @@ function sandboxFor(channel: Channel, deps: SendDeps): ChannelAdapter | undefine
   return deps.testAdapters?.[channel] ?? (deps.adapters[channel].provider === 'sandbox' ? deps.adapters[channel] : undefined);
 }
 
-async function sendThrough(adapter: ChannelAdapter, message: OutboundMessage): Promise<SendResult & { latencyMs: number }> {
+type Answered = SendResult & { latencyMs: number; answeredAt: number };
+
+async function sendThrough(adapter: ChannelAdapter, message: OutboundMessage): Promise<Answered> {
   const started = performance.now();
   let result: SendResult;
   try {
@@ -195,16 +197,11 @@ async function sendThrough(adapter: ChannelAdapter, message: OutboundMessage): P
     // An adapter that throws has not told us the message was refused: treat it as temporary.
     result = { outcome: 'retryable', code: 'adapter_error', message: (err as Error).message };
   }
-  return { ...result, latencyMs: Math.round(performance.now() - started) };
+  const answeredAt = performance.now();
+  return { ...result, latencyMs: Math.round(answeredAt - started), answeredAt };
 }
 
-function decide(
-  d: ClaimedDelivery,
-  policy: PolicyForMessage,
-  result: SendResult & { latencyMs: number },
-  adapter: ChannelAdapter,
-  deps: SendDeps,
-): SendDecision {
+function decide(d: ClaimedDelivery, policy: PolicyForMessage, result: Answered, adapter: ChannelAdapter, deps: SendDeps): SendDecision {
   const latencyMs = result.latencyMs;
   const attemptRecord = {
     outcome: result.outcome,
@@ -214,7 +211,7 @@ function decide(
     latencyMs,
     response: result.raw,
   };
-  const base = { id: d.id, attempt: d.attempts, attemptRecord, retryInMs: 0 };
+  const base = { id: d.id, attempt: d.attempts, attemptRecord, retryInMs: 0, answeredAt: result.answeredAt };
   switch (result.outcome) {
     case 'accepted':
       return { outcome: { ...base, status: 'sent', providerMessageId: result.providerMessageId, errorCode: null } };

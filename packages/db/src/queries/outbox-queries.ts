@@ -189,6 +189,12 @@ export interface SendOutcome {
   uncounted?: boolean;
   /** With status held: the digest it now waits for (the per-recipient cap was reached). */
   holdFor?: 'daily';
+  /**
+   * performance.now() when the provider answered. The attempt and the delivery's sent_at are dated
+   * that long before the ack, in the database's clock: a batch is acked when its slowest send ends,
+   * and sent_at is when this message went, not when the batch was written.
+   */
+  answeredAt?: number;
   /** Recorded as an attempt when a provider was called. */
   attemptRecord: {
     outcome: string;
@@ -208,18 +214,22 @@ export interface SendOutcome {
  */
 export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], worker: string): Promise<number[]> {
   if (!outcomes.length) return [];
+  const now = performance.now();
+  const msAgo = (o: SendOutcome) => (o.answeredAt === undefined ? 0 : Math.max(0, Math.round(now - o.answeredAt)));
   const attempts = outcomes.filter((o) => o.attemptRecord);
   if (attempts.length) {
     await db.execute(sql`
-      insert into delivery_attempts (delivery_id, attempt, outcome, provider, provider_code, provider_message_id, error, latency_ms, worker, response)
-      select v.id, v.attempt, v.outcome, v.provider, v.code, v.pmid, v.error, v.latency, ${worker}, v.response::jsonb
+      insert into delivery_attempts (delivery_id, attempt, outcome, provider, provider_code, provider_message_id, error, latency_ms, worker, response, created_at)
+      select v.id, v.attempt, v.outcome, v.provider, v.code, v.pmid, v.error, v.latency, ${worker}, v.response::jsonb,
+        now() - v.ago_ms * interval '1 millisecond'
       from unnest(${bigintArray(attempts.map((o) => o.id))}, ${intArray(attempts.map((o) => o.attempt))},
         ${textArray(attempts.map((o) => o.attemptRecord!.outcome))}, ${textArray(attempts.map((o) => o.attemptRecord!.provider ?? null) as string[])},
         ${textArray(attempts.map((o) => o.attemptRecord!.providerCode) as string[])},
         ${textArray(attempts.map((o) => o.providerMessageId) as string[])}, ${textArray(attempts.map((o) => o.attemptRecord!.error) as string[])},
         ${intArray(attempts.map((o) => o.attemptRecord!.latencyMs))},
-        ${textArray(attempts.map((o) => (o.attemptRecord!.response === undefined ? null : JSON.stringify(o.attemptRecord!.response))) as string[])})
-        as v(id, attempt, outcome, provider, code, pmid, error, latency, response)`);
+        ${textArray(attempts.map((o) => (o.attemptRecord!.response === undefined ? null : JSON.stringify(o.attemptRecord!.response))) as string[])},
+        ${intArray(attempts.map(msAgo))})
+        as v(id, attempt, outcome, provider, code, pmid, error, latency, response, ago_ms)`);
   }
   const rows = rowsOf<{ id: string | number }>(
     await db.execute(sql`
@@ -231,14 +241,14 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
           error_code = v.code,
           locked_until = null,
           next_attempt_at = case when v.status = 'pending' then now() + v.retry_ms * interval '1 millisecond' else d.next_attempt_at end,
-          sent_at = case when v.status = 'sent' then now() else d.sent_at end,
+          sent_at = case when v.status = 'sent' then now() - v.ago_ms * interval '1 millisecond' else d.sent_at end,
           finished_at = case when v.status in ('failed', 'suppressed', 'cancelled') then now() else d.finished_at end,
           updated_at = now()
       from unnest(${bigintArray(outcomes.map((o) => o.id))}, ${textArray(outcomes.map((o) => o.status))},
         ${textArray(outcomes.map((o) => o.providerMessageId) as string[])}, ${textArray(outcomes.map((o) => o.errorCode) as string[])},
         ${intArray(outcomes.map((o) => o.retryInMs))}, ${booleanArray(outcomes.map((o) => o.uncounted ?? false))},
-        ${textArray(outcomes.map((o) => o.holdFor ?? null) as string[])})
-        as v(id, status, pmid, code, retry_ms, uncounted, hold_for)
+        ${textArray(outcomes.map((o) => o.holdFor ?? null) as string[])}, ${intArray(outcomes.map(msAgo))})
+        as v(id, status, pmid, code, retry_ms, uncounted, hold_for, ago_ms)
       where d.id = v.id and d.status = 'sending'
       returning d.id`),
   );
