@@ -30,7 +30,7 @@ import { mapLimit } from './map-limit';
 import { type Allowance, RateLimiter } from './rate-limiter';
 import { type DispatcherMetrics, noDispatcherMetrics, observeBatch } from './metrics';
 import { jobs } from './registry';
-import { ALLOWANCE_WAIT_MS, type CapState, type SendDecision, sendOne } from './send-one';
+import { ALLOWANCE_WAIT_MS, type BatchState, type CapState, type SendDecision, sendOne } from './send-one';
 import { WakeSignal } from './wake-signal';
 
 export interface DispatcherDeps {
@@ -115,7 +115,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
       const ctx = await loadSendContext(db.db, batch);
       const cap = await capState(batch, ctx);
       sending = true;
-      const sendBatch = { cap, allowanceWaitUntil: clock.now() + ALLOWANCE_WAIT_MS };
+      const sendBatch: BatchState = { cap, allowanceWaitUntil: clock.now() + ALLOWANCE_WAIT_MS };
       const decisions = await mapLimit(batch, settings.sendConcurrency, (d) => sendOrDefer(d, ctx, sendBatch));
       observeBatch(deps.metrics ?? noDispatcherMetrics, batch, decisions, deps.adapters, sendDeps.breakers);
       const outcomes = decisions.map((x) => x.outcome);
@@ -147,7 +147,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
    * One send; when the database goes away before it is made (the rate limiter counts in Postgres),
    * it is deferred, uncounted, instead of failing the batch: the sends already made stay ackable.
    */
-  async function sendOrDefer(d: ClaimedDelivery, ctx: SendContext, batch: Parameters<typeof sendOne>[3]): Promise<SendDecision> {
+  async function sendOrDefer(d: ClaimedDelivery, ctx: SendContext, batch: BatchState): Promise<SendDecision> {
     try {
       return await sendOne(d, ctx, sendDeps, batch);
     } catch (err) {

@@ -42,6 +42,14 @@ export interface CapState {
   counts: Map<string, number>;
 }
 
+/** What the sends of one claimed batch share. */
+export interface BatchState {
+  /** Today's per-recipient counts, when the cap is on. */
+  cap?: CapState;
+  /** Until when (epoch ms) a send may wait for its channel's allowance before going back to the queue. */
+  allowanceWaitUntil: number;
+}
+
 /** One delivery's next state, and what else the send taught us about the contact or the channel. */
 export interface SendDecision {
   outcome: SendOutcome;
@@ -79,18 +87,10 @@ function stillWanted(d: ClaimedDelivery, policy: PolicyForMessage): boolean {
 
 /**
  * Decides and performs one claimed delivery: checks it is still wanted, renders it, waits for the
- * provider's allowance, calls the channel and turns the answer into the delivery's next state.
+ * provider's allowance (until the batch's deadline), calls the channel and turns the answer into the
+ * delivery's next state.
  */
-/**
- * One claimed delivery, sent or put back. `batch`: the per-recipient counts the batch's sends share,
- * and until when (epoch ms) a send may wait for its channel's allowance before going back to the queue.
- */
-export async function sendOne(
-  d: ClaimedDelivery,
-  ctx: SendContext,
-  deps: SendDeps,
-  batch: { cap?: CapState; allowanceWaitUntil: number },
-): Promise<SendDecision> {
+export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDeps, batch: BatchState): Promise<SendDecision> {
   const { cap } = batch;
   const end = (status: SendOutcome['status'], errorCode: string | null): SendDecision => ({
     outcome: { id: d.id, attempt: d.attempts, status, providerMessageId: null, errorCode, retryInMs: 0, attemptRecord: null },
