@@ -4,6 +4,7 @@ import { createAdapters, startDispatcher } from '@policy-push/dispatcher';
 import { expect } from 'vitest';
 import { createTestDb, type TestDb } from '@policy-push/testkit';
 import { type AppInstance, buildApp } from '../src/app';
+import { csrfToken } from '../src/routes/ops/ops-session';
 import { createApiKey } from '../src/services/api-keys';
 
 export interface TestApp {
@@ -161,3 +162,25 @@ export async function startTestDispatcher(
 /** startTestDispatcher on the sandbox channels only, quiet hours off and a short poll; `env` adds settings. */
 export const startSandboxDispatcher = (h: TestApp, env: Record<string, string> = {}) =>
   startTestDispatcher(h, parseConfig({ LOG_LEVEL: 'silent', QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20', ...env }));
+
+/**
+ * Signs in to the ops console with `key` as a browser does (the login page's nonce, then the form).
+ * Answers the sign-in response, and when it succeeded the session cookie and its forms' CSRF token.
+ */
+export async function opsSignIn(h: TestApp, key: string, headers: Record<string, string> = {}) {
+  const page = await h.app.inject({ method: 'GET', url: '/ops/login', headers });
+  const nonce = page.cookies.find((c) => c.name === 'pp_ops_login')!.value;
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/ops/login',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers, cookie: `pp_ops_login=${nonce}` },
+    payload: new URLSearchParams({ key, _csrf: nonce }).toString(),
+  });
+  const session = res.cookies.find((c) => c.name === 'pp_ops_session');
+  return {
+    res,
+    session,
+    cookie: `pp_ops_session=${session?.value}`,
+    csrf: session ? csrfToken(h.app.deps.signingSecret, session.value) : '',
+  };
+}

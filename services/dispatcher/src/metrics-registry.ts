@@ -1,7 +1,7 @@
 // The process's Prometheus registry (prom-client) and every series /metrics shows (issue 5,
 // "Health and metrics"). One registry per process: the API serves it at /metrics, and in embedded
 // mode the dispatcher in the same process is handed it as its DispatcherMetrics, so its send
-// latencies and errors land there too. A standalone dispatcher serves its own on METRICS_PORT
+// latencies and errors land there too. A standalone dispatcher serves its own on DISPATCHER_METRICS_PORT
 // (metrics-server.ts): the series it counts, not the database-backed ones the API already shows.
 //
 // Two kinds of series:

@@ -1,6 +1,6 @@
 // A standalone dispatcher serves no API, but its provider calls (latency, outcome, error code) and
 // circuit breakers are counted in its own process: this serves them to Prometheus at
-// GET /metrics on METRICS_PORT. The database-backed series (queues, pushes, provider health) are
+// GET /metrics on DISPATCHER_METRICS_PORT. The database-backed series (queues, pushes, provider health) are
 // the API's /metrics; they are the same whichever process reads them.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -4,8 +4,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { fanOutNextChunk } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, call, keyHeaders, policyBody, seedWorld, type TestApp } from '../../../test/helpers';
-import { csrfToken } from './ops-session';
+import { buildTestApp, call, keyHeaders, opsSignIn, policyBody, seedWorld, type TestApp } from '../../../test/helpers';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const cookieOf = (res: LightMyRequestResponse, name: string) =>
@@ -22,18 +21,7 @@ describe('/ops by role', () => {
   });
   afterAll(() => h.close());
 
-  async function signIn(headers: { authorization: string }) {
-    const page = await h.app.inject({ method: 'GET', url: '/ops/login' });
-    const nonce = cookieOf(page, 'pp_ops_login')!.value;
-    const res = await h.app.inject({
-      method: 'POST',
-      url: '/ops/login',
-      headers: { ...FORM, cookie: `pp_ops_login=${nonce}` },
-      payload: new URLSearchParams({ key: headers.authorization.replace('Bearer ', ''), _csrf: nonce }).toString(),
-    });
-    const session = cookieOf(res, 'pp_ops_session')?.value;
-    return { res, cookie: `pp_ops_session=${session}`, csrf: session ? csrfToken(h.app.deps.signingSecret, session) : '' };
-  }
+  const signIn = (headers: { authorization: string }) => opsSignIn(h, headers.authorization.replace('Bearer ', ''));
 
   it('refuses an enterprise key at sign-in with a clear message', async () => {
     const key = await keyHeaders(h, { role: 'enterprise', enterpriseId: Number(world.enterprises[0].enterprise.id) });

@@ -4,8 +4,7 @@
 import { fanOutNextChunk, sql } from '@policy-push/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, call, policyBody, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
-import { csrfToken } from './ops-session';
+import { buildTestApp, call, opsSignIn, policyBody, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
 
 const hidden = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
 const cookieOf = (res: LightMyRequestResponse, name: string) =>
@@ -36,24 +35,8 @@ describe('/ops', () => {
   });
   afterAll(() => h.close());
 
-  async function signIn(headers: Record<string, string> = {}) {
-    const page = await h.app.inject({ method: 'GET', url: '/ops/login', headers });
-    const nonce = cookieOf(page, 'pp_ops_login')!.value;
-    const res = await h.app.inject({
-      method: 'POST',
-      url: '/ops/login',
-      headers: { ...FORM, ...headers, cookie: `pp_ops_login=${nonce}` },
-      payload: form({ key, _csrf: nonce }),
-    });
-    return { res, session: cookieOf(res, 'pp_ops_session') };
-  }
-
-  async function signedIn() {
-    const { session } = await signIn();
-    const cookie = `pp_ops_session=${session!.value}`;
-    const csrf = csrfToken(h.app.deps.signingSecret, session!.value);
-    return { cookie, csrf };
-  }
+  const signIn = (headers: Record<string, string> = {}) => opsSignIn(h, key, headers);
+  const signedIn = () => opsSignIn(h, key);
 
   it('sends a visitor without a session to the sign-in page, and refuses their POSTs', async () => {
     const get = await h.app.inject({ method: 'GET', url: '/ops' });
@@ -258,23 +241,13 @@ describe('/ops publishing a large audience', () => {
 
   it('asks for the confirmation box past LARGE_AUDIENCE_THRESHOLD, refuses without it, and publishes with it', async () => {
     const world = await seedWorld(h, [{ email: 'a@example.com' }, { email: 'b@example.com' }]);
-    const key = h.auth.authorization.replace('Bearer ', '');
-    const page = await h.app.inject({ method: 'GET', url: '/ops/login' });
-    const nonce = cookieOf(page, 'pp_ops_login')!.value;
-    const login = await h.app.inject({
-      method: 'POST',
-      url: '/ops/login',
-      headers: { ...FORM, cookie: `pp_ops_login=${nonce}` },
-      payload: form({ key, _csrf: nonce }),
-    });
-    const session = cookieOf(login, 'pp_ops_session')!.value;
-    const cookie = `pp_ops_session=${session}`;
+    const { cookie, csrf } = await opsSignIn(h, h.auth.authorization.replace('Bearer ', ''));
     const fields = {
       ...(policyBody(world.department.id, world.category.id, { docNumber: `OPS-LARGE-${Date.now()}` }) as Record<
         string,
         string | string[]
       >),
-      _csrf: csrfToken(h.app.deps.signingSecret, session),
+      _csrf: csrf,
     };
 
     const preview = await h.app.inject({
