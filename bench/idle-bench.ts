@@ -58,7 +58,8 @@ async function reset(b: BenchDb): Promise<void> {
   await b.sql.unsafe('vacuum analyze deliveries');
 }
 
-const accepted = (d: { id: number; attempts: number }): SendOutcome => ({
+/** The outcome of a send the provider took, for the real ack without a provider. */
+export const accepted = (d: { id: number; attempts: number }): SendOutcome => ({
   id: d.id,
   attempt: d.attempts,
   status: 'sent',
