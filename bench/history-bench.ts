@@ -70,14 +70,15 @@ export async function addHistory(b: BenchDb, city: GeneratedCity, rows: number):
 }
 
 /**
- * Ends what a measure left pending or in flight (P7's unclaimed rows, a fan-out's pushes), as if
- * sent, so that it stays as history and no later measure sends it. Triggers off, as addHistory.
+ * Ends what a measure left pending, in flight or held for a digest (P7's unclaimed rows, a
+ * fan-out's pushes), as if sent, so that it stays as history and no later measure (or digest job)
+ * sends it. Triggers off, as addHistory.
  */
 export async function settleHistory(b: BenchDb): Promise<void> {
   await b.sql.begin(async (tx) => {
     await tx.unsafe('set local session_replication_role = replica');
     await tx.unsafe(`update deliveries set status = 'sent', sent_at = coalesce(sent_at, now()), finished_at = now(), locked_until = null
-      where status in ('pending', 'sending')`);
+      where status in ('pending', 'sending', 'held')`);
     await tx.unsafe(`update pushes set status = 'fanned_out' where status <> 'fanned_out'`);
   });
 }
@@ -182,11 +183,15 @@ export async function p12Run(
     await claimAndAck(pool, 10, 60);
     await addHistory(b, city, BASE_HISTORY);
     const base = await measure(b, city, pool, o.batch, o.rows, o.budgetSeconds);
-    o.log?.(`P12 at ${base.history} rows: ${base.rows} claimed and acked, ${base.perRowMs.toFixed(3)} ms backend CPU per row, ${base.seqScans} seq scans`);
+    o.log?.(
+      `P12 at ${base.history} rows: ${base.rows} claimed and acked, ${base.perRowMs.toFixed(3)} ms backend CPU per row, ${base.seqScans} seq scans`,
+    );
     const [{ n: now }] = await b.sql.unsafe<{ n: number }[]>('select count(*)::int as n from deliveries');
     await addHistory(b, city, o.history - now);
     const big = await measure(b, city, pool, o.batch, o.rows, o.budgetSeconds);
-    o.log?.(`P12 at ${big.history} rows: ${big.rows} claimed and acked, ${big.perRowMs.toFixed(3)} ms backend CPU per row, ${big.seqScans} seq scans`);
+    o.log?.(
+      `P12 at ${big.history} rows: ${big.rows} claimed and acked, ${big.perRowMs.toFixed(3)} ms backend CPU per row, ${big.seqScans} seq scans`,
+    );
     return { base, big, ratio: big.perRowMs / base.perRowMs, seqScans: base.seqScans + big.seqScans, autovacuum };
   } finally {
     await pool.close();
