@@ -83,7 +83,7 @@ export async function settleHistory(b: BenchDb): Promise<void> {
   });
 }
 
-/** `rows` pending SMS deliveries of a new policy, written as a fan-out writes them (triggers on). */
+/** `rows` pending deliveries of a new policy (contacts × 3 channels), written as a fan-out writes them (triggers on). */
 async function addPending(b: BenchDb, city: GeneratedCity, rows: number, tag: string): Promise<void> {
   const [p] = await b.sql.unsafe<{ id: string }[]>(
     `insert into policies (department_id, doc_number, title, summary, url, category_ids)
@@ -92,7 +92,8 @@ async function addPending(b: BenchDb, city: GeneratedCity, rows: number, tag: st
   );
   await b.sql.unsafe(
     `insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority)
-     select $1, 1, enterprise_id, id, 'sms', 'policy', 'pending', 1 from contacts order by id limit $2`,
+     select $1, 1, c.enterprise_id, c.id, ch, 'policy', 'pending', 1
+     from contacts c cross join unnest(array['sms', 'email', 'wechat']) ch order by c.id, ch limit $2`,
     [p.id, rows],
   );
 }

@@ -347,7 +347,7 @@ async function writeReport(r: {
   const [{ version }] = await r.b.sql.unsafe<{ version: string }[]>('select version()');
   const pkg = (p: string) => JSON.parse(readFileSync(join(ROOT, p, 'package.json'), 'utf8'));
   const d = r.config.dispatcher;
-  const pgSettings = ['shared_buffers', 'work_mem', 'synchronous_commit', 'max_wal_size', 'max_connections'];
+  const pgSettings = ['shared_buffers', 'work_mem', 'synchronous_commit', 'max_wal_size', 'max_connections', 'autovacuum'];
   const pg = await Promise.all(pgSettings.map(async (s) => `${s}=${await show(s)}`));
   const generated = [
     `Run of ${new Date().toISOString()}: \`pnpm bench --scale ${r.scaleName}\`, ${r.runs} runs, median of the per-run ratios; ${r.minutes.toFixed(1)} minutes in all.`,
