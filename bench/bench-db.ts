@@ -14,6 +14,7 @@ export interface PgClient {
   ): Promise<T> & {
     writable(): Promise<NodeJS.WritableStream>;
   };
+  begin<T>(fn: (tx: PgClient) => Promise<T>): Promise<T>;
   end(opts?: { timeout?: number }): Promise<void>;
 }
 

@@ -1,14 +1,17 @@
 // P4–P6 and the dispatcher half of P10: SMS through the real Twilio adapter (the twilio SDK over
-// HTTP) to the testkit's fake Twilio on 127.0.0.1, zero latency. Each run sends the same M
-// pending SMS deliveries, reset between runs; every contact has its own number, so the fake's
-// request log read by `To` counts the deliveries a provider accepted more than once.
+// HTTP) to the testkit's fake Twilio on 127.0.0.1, zero latency (P6: 50 ms). Each run sends the same M
+// pending SMS deliveries of one policy, reset between runs, on an outbox that keeps everything
+// else it holds (the history of the measures before); every contact has its own number, so the
+// fake's request log read by `To` counts the deliveries a provider accepted more than once.
+// P5's ceiling is raw HTTP: undici Pool POSTs of the same requests, no SDK, no database.
 import { createTwilioSmsAdapter, renderOutbound } from '../packages/channels/src';
 import { type Config, createLogger, parseConfig } from '../packages/core/src';
 import { claimDeliveries } from '../packages/db/src';
 import { createAdapters } from '../services/dispatcher/src/adapters';
 import { startDispatcher } from '../services/dispatcher/src/dispatcher';
 import { mapLimit } from '../services/dispatcher/src/map-limit';
-import type { FakeTwilio } from '@policy-push/testkit';
+import type { FakeTwilio, FakeWechat } from '@policy-push/testkit';
+import { Pool } from 'undici';
 import type { BenchDb } from './bench-db';
 import type { GeneratedCity } from './generate';
 import { sampleRss, type ServiceProcess, startService, waitFor } from './processes';
@@ -38,9 +41,14 @@ export function dispatcherEnv(b: BenchDb, fake: FakeTwilio, extra: Record<string
   };
 }
 
-/** M pending SMS deliveries of one published policy, one per contact with a phone. */
-export async function prepareSms(b: BenchDb, city: GeneratedCity, m: number): Promise<number> {
-  await b.sql.unsafe('truncate deliveries, delivery_attempts, delivery_events, pushes cascade');
+/** The SMS deliveries the send measures send, reset between runs. */
+export interface SmsSet {
+  policyId: number;
+  m: number;
+}
+
+/** M pending SMS deliveries of a new published policy, one per contact with a phone; answers the policy. */
+export async function prepareSms(b: BenchDb, city: GeneratedCity, m: number): Promise<SmsSet> {
   const [p] = await b.sql.unsafe<{ id: string }[]>(
     `insert into policies (department_id, doc_number, title, summary, url, category_ids)
      values ($1, $2, $3, $4, 'https://policy.example.gov.cn/bench', $5::bigint[]) returning id`,
@@ -54,18 +62,25 @@ export async function prepareSms(b: BenchDb, city: GeneratedCity, m: number): Pr
      select count(*)::int as n from ins`,
     [p.id, m],
   );
-  return n;
+  return { policyId: Number(p.id), m: n };
 }
 
-export async function resetSms(b: BenchDb): Promise<void> {
-  await b.sql.unsafe(`update deliveries set status = 'pending', attempts = 0, provider_message_id = null, locked_until = null,
-    next_attempt_at = now(), sent_at = null, finished_at = null, error_code = null`);
-  await b.sql.unsafe('truncate delivery_attempts, delivery_events, address_daily_sends, rate_windows, channel_pauses');
+/** The policy's deliveries back to pending, their attempts gone; the sends' daily counters and pauses cleared. */
+export async function resetSms(b: BenchDb, policyId: number): Promise<void> {
+  await b.sql.unsafe(`delete from delivery_attempts where delivery_id in (select id from deliveries where policy_id = $1)`, [policyId]);
+  await b.sql.unsafe(`delete from delivery_events where delivery_id in (select id from deliveries where policy_id = $1)`, [policyId]);
+  await b.sql.unsafe(
+    `update deliveries set status = 'pending', attempts = 0, provider_message_id = null, locked_until = null,
+       next_attempt_at = now(), sent_at = null, finished_at = null, error_code = null where policy_id = $1`,
+    [policyId],
+  );
+  await b.sql.unsafe('truncate address_daily_sends, rate_windows, channel_pauses');
   await b.sql.unsafe('vacuum analyze deliveries');
 }
 
-export const countSent = async (b: BenchDb): Promise<number> =>
-  (await b.sql.unsafe<{ n: number }[]>(`select count(*)::int as n from deliveries where status = 'sent'`))[0].n;
+export const countSent = async (b: BenchDb, policyId: number): Promise<number> =>
+  (await b.sql.unsafe<{ n: number }[]>(`select count(*)::int as n from deliveries where policy_id = $1 and status = 'sent'`, [policyId]))[0]
+    .n;
 
 /** Deliveries (by To number) the fake created more than one message for, among requests from `from` on. */
 export function acceptedTwice(fake: FakeTwilio, from: number): number {
@@ -103,8 +118,8 @@ const adapterFor = (c: Config) =>
   createTwilioSmsAdapter({ settings: c.providers.twilio!, timeoutMs: c.providers.timeoutMs, statusCallbackUrl: 'http://127.0.0.1:9/s' });
 
 /** The dispatcher in this process (its loops, batch sizes and adapters as configured): msgs/s. */
-export async function dispatcherRate(b: BenchDb, fake: FakeTwilio, m: number): Promise<number> {
-  await resetSms(b);
+export async function dispatcherRate(b: BenchDb, fake: FakeTwilio, { policyId, m }: SmsSet): Promise<number> {
+  await resetSms(b, policyId);
   const c = config(b, fake);
   const logger = createLogger({ level: 'warn' });
   const adapters = createAdapters(c, b.db.db, logger);
@@ -117,7 +132,7 @@ export async function dispatcherRate(b: BenchDb, fake: FakeTwilio, m: number): P
     signingSecret: SIGNING_SECRET,
     withJobs: false,
   });
-  await waitFor(async () => (await countSent(b)) >= m, 600_000, 'the dispatcher to send everything', 50);
+  await waitFor(async () => (await countSent(b, policyId)) >= m, 600_000, 'the dispatcher to send everything', 50);
   const seconds = (performance.now() - t0) / 1000;
   await d.stop();
   await adapters.close();
@@ -125,8 +140,8 @@ export async function dispatcherRate(b: BenchDb, fake: FakeTwilio, m: number): P
 }
 
 /** The naive loop: claim one, read its contact, send, insert the attempt, update — for `seconds`. */
-export async function naiveRate(b: BenchDb, fake: FakeTwilio, seconds: number): Promise<number> {
-  await resetSms(b);
+export async function naiveRate(b: BenchDb, fake: FakeTwilio, { policyId }: SmsSet, seconds: number): Promise<number> {
+  await resetSms(b, policyId);
   const adapter = adapterFor(config(b, fake));
   let sent = 0;
   const t0 = performance.now();
@@ -150,15 +165,73 @@ export async function naiveRate(b: BenchDb, fake: FakeTwilio, seconds: number): 
   return sent / ((performance.now() - t0) / 1000);
 }
 
-/** The HTTP-only ceiling: the same adapter and fake, `concurrency` in flight, no database. */
-export async function httpCeilingRate(b: BenchDb, fake: FakeTwilio, m: number, concurrency: number): Promise<number> {
-  const adapter = adapterFor(config(b, fake));
-  const messages = Array.from({ length: m }, (_, i) => render(i + 1, `+8613${String(900_000_000 + i)}`));
+/** One POST of the raw-HTTP ceiling: its path, headers and body. */
+export type RawRequest = (i: number) => { path: string; headers: Record<string, string>; body: string };
+
+/**
+ * The raw-HTTP ceiling (PERFORMANCE.md, P5): `m` POSTs through an undici Pool to `origin`,
+ * `concurrency` in flight and as many connections, no SDK, no database: requests/s the fake took.
+ */
+export async function rawUndiciRate(origin: string, request: RawRequest, m: number, concurrency: number): Promise<number> {
+  const pool = new Pool(origin, { connections: concurrency });
+  let ok = 0;
   const t0 = performance.now();
-  await mapLimit(messages, concurrency, (msg) => adapter.send(msg));
-  const rate = m / ((performance.now() - t0) / 1000);
-  await adapter.close?.();
-  return rate;
+  try {
+    await mapLimit(
+      Array.from({ length: m }, (_, i) => i),
+      concurrency,
+      async (i) => {
+        const res = await pool.request({ method: 'POST', ...request(i) });
+        await res.body.text();
+        if (res.statusCode < 300) ok++;
+      },
+    );
+  } finally {
+    await pool.close();
+  }
+  if (ok < m) throw new Error(`the raw-HTTP ceiling: the fake at ${origin} took ${ok} of ${m} requests`);
+  return m / ((performance.now() - t0) / 1000);
+}
+
+/** A Messages create as the Twilio adapter sends it: basic auth, a form with To, From, Body, StatusCallback. */
+export function twilioRequest(fake: FakeTwilio): RawRequest {
+  const headers = {
+    authorization: `Basic ${Buffer.from(`${fake.accountSid}:${fake.authToken}`).toString('base64')}`,
+    'content-type': 'application/x-www-form-urlencoded',
+  };
+  const msg = render(1, '+8613900000000');
+  const text = msg.channel === 'sms' ? msg.content.text : '';
+  return (i) => ({
+    path: `/2010-04-01/Accounts/${fake.accountSid}/Messages.json`,
+    headers,
+    body: new URLSearchParams({
+      To: `+8613${String(900_000_000 + i)}`,
+      From: '+15005550006',
+      Body: text,
+      StatusCallback: 'http://127.0.0.1:9/s',
+    }).toString(),
+  });
+}
+
+/** A template message as the WeChat adapter sends it, with a token taken once from the fake's stable_token. */
+export async function wechatRequest(fake: FakeWechat, app: { appId: string; appSecret: string }): Promise<RawRequest> {
+  const res = await fetch(`${fake.url}/cgi-bin/stable_token`, {
+    method: 'POST',
+    body: JSON.stringify({ grant_type: 'client_credential', appid: app.appId, secret: app.appSecret }),
+  });
+  const { access_token: token } = (await res.json()) as { access_token: string };
+  if (!token) throw new Error('the fake WeChat gave no access token');
+  const headers = { 'content-type': 'application/json' };
+  return (i) => ({
+    path: `/cgi-bin/message/template/send?access_token=${token}`,
+    headers,
+    body: JSON.stringify({
+      touser: `oBench${String(i).padStart(22, '0')}`,
+      template_id: 'tmpl-policy',
+      url: 'https://policy.example.gov.cn/bench',
+      data: { thing1: { value: TITLE }, thing2: { value: SUMMARY }, time3: { value: '2026-12-07 10:00' } },
+    }),
+  });
 }
 
 export interface ProcessesRun {
@@ -168,20 +241,20 @@ export interface ProcessesRun {
 }
 
 /** `n` dispatcher processes (services/dispatcher/src/main.ts) sending the same M deliveries. */
-export async function processesRate(b: BenchDb, fake: FakeTwilio, m: number, n: number): Promise<ProcessesRun> {
-  await resetSms(b);
+export async function processesRate(b: BenchDb, fake: FakeTwilio, { policyId, m }: SmsSet, n: number): Promise<ProcessesRun> {
+  await resetSms(b, policyId);
   const from = fake.messages.length;
   const env = dispatcherEnv(b, fake);
   const procs: ServiceProcess[] = Array.from({ length: n }, () => startService('services/dispatcher/src/main.ts', env));
   const rss = sampleRss(() => procs.map((p) => p.pid));
   // Timed from the first send seen to the last: start-up (loading tsx, the migration check) is
-  // the same for 1 and 3 processes and would otherwise dominate a small M.
+  // the same for 1 and 2 processes and would otherwise dominate a small M.
   let t0 = 0;
   let t1 = 0;
   try {
     await waitFor(
       async () => {
-        const sent = await countSent(b);
+        const sent = await countSent(b, policyId);
         if (sent > 0 && !t0) t0 = performance.now();
         return sent >= m;
       },

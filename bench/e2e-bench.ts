@@ -1,24 +1,40 @@
-// P9, P11 and the push half of P10: the service as it runs — one API process and dispatcher
-// processes (their own entry points) on the bench database, every channel configured against
-// the testkit's zero-latency fakes (Twilio over HTTP, WeChat over HTTP, a real SMTP server).
-// A broad policy is published through the API; while its push is sending, an urgent policy for
-// one district is published; the bulk push is then followed to its end. Then the delivery-log
-// export streams a policy of at least 100,000 deliveries (issue 5), its memory sampled.
+// P9, P11 and the push half of P10: the service as it runs in production — one API process and
+// dispatcher processes (their own entry points) on the bench database, every channel configured
+// against the testkit's zero-latency fakes (Twilio over HTTP, WeChat over HTTP, a real SMTP
+// server). The processes are started once, on an empty outbox, before the history is written
+// (bench/history-bench.ts), and kept for every push: their connections, and the plans cached on
+// them, are as old as a deployment's. Each push publishes a broad policy through the API; while it
+// is sending, an urgent policy for one district; the bulk push is then followed to its end.
+// Nothing is emptied between pushes: each adds its deliveries to the history of the next.
+// For each push: deliveries/s, and CPU ms per delivery of every process (bench/cpu.ts: the API,
+// each dispatcher, the database's backends; the fakes, in the bench process, are not counted),
+// beside the raw-HTTP ceiling to the same fakes (undici Pool, no SDK, no database).
+// Then the delivery-log export streams a policy of at least 100,000 deliveries (issue 5), its
+// memory sampled.
 import { request } from 'node:http';
-import { freePort, startProviderFakes } from '@policy-push/testkit';
+import { freePort, type ProviderFakes, startProviderFakes } from '@policy-push/testkit';
 import type { BenchDb } from './bench-db';
-import { dispatcherEnv } from './dispatch-bench';
+import { type CpuReport, startCpuMeter } from './cpu';
+import { dispatcherEnv, rawUndiciRate, twilioRequest, wechatRequest } from './dispatch-bench';
 import type { GeneratedCity } from './generate';
 import { apiEnv, sampleRss, type ServiceProcess, startService, untilListening, waitFor } from './processes';
 
 const ADMIN_KEY = 'pp_benche2eadminkey0123456789abcdef';
 
 export interface EndToEndRun {
+  /** Rows in deliveries when the push began. */
+  history: number;
   /** policies.publish_at of the urgent policy → sent_at of its first delivery, from the database clock. */
   urgentFirstSendSeconds: number;
   /** Deliveries of the bulk push a provider accepted (sent or delivered), and the time from publish to the last. */
   bulkAccepted: number;
   bulkSeconds: number;
+  /** Deliveries of both policies accepted: what the CPU is divided by. */
+  accepted: number;
+  /** CPU from the bulk publish to the end of both pushes. */
+  cpu: CpuReport;
+  /** Raw undici POSTs/s to the same fakes, after the push (DISPATCH_CONCURRENCY in flight). */
+  ceilingPerSecond: { sms: number; wechat: number };
   dispatcherRssMiB: number[];
   apiRssMiB: number[];
 }
@@ -44,18 +60,25 @@ async function post(port: number, path: string, body: unknown): Promise<{ status
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-/** Empties what a push writes, so each run starts from the same subscribers. */
-async function resetPushes(b: BenchDb) {
+/** The API and dispatcher processes of the pushes, and the fakes they send to. */
+export interface PushServices {
+  fakes: ProviderFakes;
+  port: number;
+  api: ServiceProcess;
+  dispatchers: ServiceProcess[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the API and `dispatchers` dispatcher processes on `b`, whose outbox must be empty, and
+ * waits until every dispatcher has connected (and so claimed, on the empty outbox, at least once).
+ */
+export async function startPushServices(b: BenchDb, dispatchers: number): Promise<PushServices> {
+  const [{ n }] = await b.sql.unsafe<{ n: number }[]>('select count(*)::int as n from deliveries');
+  if (n > 0) throw new Error(`the push services must start on an empty outbox; deliveries holds ${n} rows`);
   // A department sends WeChat only through its own template (CHANNELS.md).
   await b.sql.unsafe(`update departments set wechat_template = '{"templateId": "tmpl-policy", "fields": [{"key": "thing1", "type": "thing"},
     {"key": "thing2", "type": "thing"}, {"key": "time3", "type": "time"}]}'::jsonb`);
-  await b.sql.unsafe(`truncate deliveries, delivery_attempts, delivery_events, delivery_opens, pushes, policy_addresses,
-    address_daily_sends, rate_windows, channel_pauses, reach_dirty, reach_enterprises, reach_failures, reach_rollup cascade`);
-  await b.sql.unsafe('vacuum analyze deliveries');
-}
-
-export async function endToEndRun(b: BenchDb, city: GeneratedCity, dispatchers: number, run: number): Promise<EndToEndRun> {
-  await resetPushes(b);
   const fakes = await startProviderFakes();
   const port = await freePort();
   const env = dispatcherEnv(b, fakes.twilio, {
@@ -68,11 +91,51 @@ export async function endToEndRun(b: BenchDb, city: GeneratedCity, dispatchers: 
     DEPARTMENT_DAILY_CAP_EMAIL: '0',
   });
   const api = startService('services/api/src/server.ts', env);
-  const procs: ServiceProcess[] = Array.from({ length: dispatchers }, () => startService('services/dispatcher/src/main.ts', env));
-  const dispRss = sampleRss(() => procs.map((p) => p.pid));
-  const apiRss = sampleRss(() => [api.pid]);
+  const procs = Array.from({ length: dispatchers }, () => startService('services/dispatcher/src/main.ts', env));
+  const stop = async () => {
+    await Promise.all([api.stop(), ...procs.map((p) => p.stop())]);
+    await fakes.close();
+  };
   try {
     await untilListening(port);
+    await waitFor(
+      async () =>
+        (await countOf(
+          b,
+          `select count(distinct client_port)::int as n from pg_stat_activity where datname = $1 and application_name = 'policy-push-dispatcher'`,
+          [b.name],
+        )) >= dispatchers,
+      60_000,
+      'the dispatchers to connect',
+      200,
+    );
+    // A few claim loops on the empty outbox.
+    await new Promise((r) => setTimeout(r, 2000));
+  } catch (err) {
+    console.error(api.output());
+    for (const p of procs) console.error(p.output());
+    await stop();
+    throw err;
+  }
+  return { fakes, port, api, dispatchers: procs, stop };
+}
+
+export async function endToEndRun(
+  b: BenchDb,
+  city: GeneratedCity,
+  s: PushServices,
+  run: number,
+  ceilingConcurrency: number,
+): Promise<EndToEndRun> {
+  const { port, api, dispatchers: procs } = s;
+  const dispRss = sampleRss(() => procs.map((p) => p.pid));
+  const apiRss = sampleRss(() => [api.pid]);
+  const history = await countOf(b, 'select count(*)::int as n from deliveries', []);
+  const cpu = startCpuMeter(b.sql, b.name, {
+    api: api.pid,
+    ...Object.fromEntries(procs.map((p, i) => [`dispatcher ${i + 1}`, p.pid])),
+  });
+  try {
     const common = {
       departmentId: String(city.departmentIds[0]),
       summary: '对吸纳就业的企业给予补贴。',
@@ -117,29 +180,46 @@ export async function endToEndRun(b: BenchDb, city: GeneratedCity, dispatchers: 
       `select extract(epoch from (select min(sent_at) from deliveries where policy_id = $1) - publish_at)::float8 as s from policies where id = $1`,
       [urgentId],
     );
-    // The bulk push is done when it is fanned out and none of its deliveries waits or is in flight.
+    // The pushes are done when they are fanned out and none of their deliveries waits or is in flight.
     await waitFor(
       async () =>
         (await countOf(
           b,
-          `select ((select count(*) from pushes where policy_id = $1 and status <> 'fanned_out')
-                + (select count(*) from deliveries where policy_id = $1 and status in ('pending', 'sending')))::int as n`,
-          [bulkId],
+          `select ((select count(*) from pushes where policy_id = any($1::bigint[]) and status <> 'fanned_out')
+                + (select count(*) from deliveries where policy_id = any($1::bigint[]) and status in ('pending', 'sending')))::int as n`,
+          [[bulkId, urgentId]],
         )) === 0,
       3_600_000,
-      'the bulk push to finish',
+      'the pushes to finish',
       200,
     );
+    const report = await cpu.stop();
     const [done] = await b.sql.unsafe<{ n: number; s: number }[]>(
       `select count(*) filter (where d.status in ('sent', 'delivered'))::int as n,
          extract(epoch from max(d.sent_at) - p.publish_at)::float8 as s
        from deliveries d join policies p on p.id = d.policy_id where d.policy_id = $1 group by p.publish_at`,
       [bulkId],
     );
+    const accepted = await countOf(
+      b,
+      `select count(*)::int as n from deliveries where policy_id = any($1::bigint[]) and status in ('sent', 'delivered')`,
+      [[bulkId, urgentId]],
+    );
+    // The ceiling on the same fakes, once the push is over (so that neither slows the other).
+    const m = Math.min(accepted, 5000);
+    const app = { appId: s.fakes.env.WECHAT_APP_ID, appSecret: s.fakes.env.WECHAT_APP_SECRET };
+    const ceilingPerSecond = {
+      sms: await rawUndiciRate(s.fakes.twilio.url, twilioRequest(s.fakes.twilio), m, ceilingConcurrency),
+      wechat: await rawUndiciRate(s.fakes.wechat.url, await wechatRequest(s.fakes.wechat, app), m, ceilingConcurrency),
+    };
     return {
+      history,
       urgentFirstSendSeconds: u.s,
       bulkAccepted: done.n,
       bulkSeconds: done.s,
+      accepted,
+      cpu: report,
+      ceilingPerSecond,
       dispatcherRssMiB: dispRss.stop(),
       apiRssMiB: apiRss.stop(),
     };
@@ -148,10 +228,9 @@ export async function endToEndRun(b: BenchDb, city: GeneratedCity, dispatchers: 
     for (const p of procs) console.error(p.output());
     throw err;
   } finally {
+    await cpu.stop().catch(() => undefined);
     dispRss.stop();
     apiRss.stop();
-    await Promise.all([api.stop(), ...procs.map((p) => p.stop())]);
-    await fakes.close();
   }
 }
 

@@ -1,8 +1,11 @@
 // P1–P3: the fan-out as the dispatcher runs it (fanOutNextChunk in a loop, one transaction per
-// chunk), against its baselines measured on the same database in the same run.
+// chunk), against its baselines measured on the same database in the same run. Each run fans out
+// a new policy into the outbox as the measures before left it (their history, and the earlier
+// runs'); what it wrote is then settled as history, so that no later measure sends it.
 import { fanOutNextChunk, loadMatchTarget, previewAudience } from '../packages/db/src';
 import type { BenchDb } from './bench-db';
 import type { GeneratedCity } from './generate';
+import { settleHistory } from './history-bench';
 
 export interface FanOutRun {
   /** Rows inserted in the chunks measured; all of the push's when complete. */
@@ -67,7 +70,6 @@ export async function fanOutRun(
 ): Promise<FanOutRun> {
   // Pushes of earlier runs (cut short by the budget) must not be picked up by this run's fan-out.
   await b.sql.unsafe(`update pushes set status = 'fanned_out'`);
-  await b.sql.unsafe('truncate deliveries');
   const { policyId, pushId } = await insertBroadPolicy(b, city, `BENCH-FANOUT-${run}`);
   await b.sql.unsafe('vacuum analyze deliveries');
 
@@ -108,6 +110,7 @@ export async function fanOutRun(
   );
   const baselineRowsPerSecond = rows / secondsSince(t0);
   await b.sql.unsafe('drop table bench_deliveries');
+  await settleHistory(b);
   return {
     rows,
     totalRows: preview.deliveries,

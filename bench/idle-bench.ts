@@ -28,9 +28,18 @@ export interface IdleRun {
   ranOut: boolean;
 }
 
-/** Enough pending deliveries that neither run runs out: one per contact per policy, `policies` policies. */
-export async function preparePending(b: BenchDb, city: GeneratedCity, rows: number): Promise<number> {
-  await b.sql.unsafe('truncate deliveries, delivery_attempts, delivery_events, pushes cascade');
+/** P7's deliveries: their policies and how many. */
+export interface PendingSet {
+  policyIds: number[];
+  rows: number;
+}
+
+/**
+ * Enough pending deliveries that neither run runs out: one per contact per policy, `policies` new
+ * policies, added to whatever the outbox already holds.
+ */
+export async function preparePending(b: BenchDb, city: GeneratedCity, rows: number): Promise<PendingSet> {
+  const policyIds: number[] = [];
   const [{ contacts }] = await b.sql.unsafe<{ contacts: number }[]>(
     `select count(*)::int as contacts from contacts where phone is not null`,
   );
@@ -41,24 +50,33 @@ export async function preparePending(b: BenchDb, city: GeneratedCity, rows: numb
        values ($1, $2, '闲置事务基准', '基准测试。', 'https://policy.example.gov.cn/p7', $3::bigint[]) returning id`,
       [city.departmentIds[0], `BENCH-P7-${Date.now()}-${i}`, city.parentCategoryIds],
     );
+    policyIds.push(Number(p.id));
     await b.sql.unsafe(
       `insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority)
        select $1, 1, enterprise_id, id, 'sms', 'policy', 'pending', 1 from contacts where phone is not null order by id limit $2`,
       [p.id, rows - i * contacts],
     );
   }
-  const [{ n }] = await b.sql.unsafe<{ n: number }[]>(`select count(*)::int as n from deliveries`);
-  return n;
+  const [{ n }] = await b.sql.unsafe<{ n: number }[]>(`select count(*)::int as n from deliveries where policy_id = any($1::bigint[])`, [
+    policyIds,
+  ]);
+  return { policyIds, rows: n };
 }
 
-async function reset(b: BenchDb): Promise<void> {
-  await b.sql.unsafe(`update deliveries set status = 'pending', attempts = 0, provider_message_id = null, locked_until = null,
-    next_attempt_at = now(), sent_at = null, finished_at = null, error_code = null`);
-  await b.sql.unsafe('truncate delivery_attempts, delivery_events');
+async function reset(b: BenchDb, set: PendingSet): Promise<void> {
+  const mine = 'select id from deliveries where policy_id = any($1::bigint[])';
+  await b.sql.unsafe(`delete from delivery_attempts where delivery_id in (${mine})`, [set.policyIds]);
+  await b.sql.unsafe(`delete from delivery_events where delivery_id in (${mine})`, [set.policyIds]);
+  await b.sql.unsafe(
+    `update deliveries set status = 'pending', attempts = 0, provider_message_id = null, locked_until = null,
+       next_attempt_at = now(), sent_at = null, finished_at = null, error_code = null where policy_id = any($1::bigint[])`,
+    [set.policyIds],
+  );
   await b.sql.unsafe('vacuum analyze deliveries');
 }
 
-const accepted = (d: { id: number; attempts: number }): SendOutcome => ({
+/** The outcome of a send the provider took, for the real ack without a provider. */
+export const accepted = (d: { id: number; attempts: number }): SendOutcome => ({
   id: d.id,
   attempt: d.attempts,
   status: 'sent',
@@ -88,10 +106,10 @@ async function claimRate(b: BenchDb, batch: number, seconds: number): Promise<{ 
 }
 
 /** One P7 run: the normal rate, then the rate with a session idle in a transaction for `seconds`. */
-export async function idleTransactionRun(b: BenchDb, batch: number, seconds: number): Promise<IdleRun> {
-  await reset(b);
+export async function idleTransactionRun(b: BenchDb, set: PendingSet, batch: number, seconds: number): Promise<IdleRun> {
+  await reset(b, set);
   const normal = await claimRate(b, batch, seconds);
-  await reset(b);
+  await reset(b, set);
   // A session that is not one of our pools: no idle_in_transaction_session_timeout of ours ends it early.
   const other = await createDb({ url: b.url, poolSize: 1, applicationName: 'bench-idle-session' });
   const idle = clientOf(other);
@@ -137,11 +155,11 @@ async function main() {
   const b = await createBenchDb({ id: flag('id') });
   try {
     const city = await generateCity(b.sql, enterprises);
-    const rows = await preparePending(b, city, Number(flag('rows', scale === 'city' ? '2000000' : '400000')));
-    console.log(`[bench] P7: ${rows} pending deliveries, batch ${batch}, ${LOOPS} loops, ${seconds} s per measure`);
+    const set = await preparePending(b, city, Number(flag('rows', scale === 'city' ? '2000000' : '400000')));
+    console.log(`[bench] P7: ${set.rows} pending deliveries, batch ${batch}, ${LOOPS} loops, ${seconds} s per measure`);
     const results: IdleRun[] = [];
     for (let i = 0; i < runs; i++) {
-      const r = await idleTransactionRun(b, batch, seconds);
+      const r = await idleTransactionRun(b, set, batch, seconds);
       results.push(r);
       console.log(
         `[bench] P7 run ${i + 1}: normal ${r.normalPerSecond.toFixed(0)}/s, idle transaction open ${r.idlePerSecond.toFixed(0)}/s, ratio ${r.ratio.toFixed(2)}${r.ranOut ? ' (ran out of pending deliveries)' : ''}`,

@@ -2,6 +2,11 @@
 // the local Postgres, measures each PERFORMANCE.md target as a ratio against its baseline from
 // the same run (median of the runs), prints the table and writes it into docs/BENCHMARKS.md.
 //
+// The outbox is emptied once, at the start, never between measures: the push processes start on
+// it, history is written (bench/history-bench.ts), and every later measure adds its deliveries to
+// what the earlier ones left. P12 needs an empty outbox to open its connections on: it runs on a
+// database of its own.
+//
 // What is tuned lives in one place: the dispatcher settings of packages/core/src/config.ts
 // (DISPATCH_BATCH_SIZE, DISPATCH_CONCURRENCY, FANOUT_CHUNK_SIZE, DB_POOL_SIZE…), read here
 // through parseConfig with the defaults; the bench changes only what PERFORMANCE.md asks
@@ -13,18 +18,30 @@ import { parseConfig } from '../packages/core/src';
 import { startFakeTwilio } from '@policy-push/testkit';
 import { apiRuns } from './api-bench';
 import { createBenchDb } from './bench-db';
-import { dispatcherEnv, dispatcherRate, httpCeilingRate, naiveRate, prepareSms, processesRate } from './dispatch-bench';
-import { type EndToEndRun, endToEndRun, type ExportRun, exportRun } from './e2e-bench';
+import { APART, perDelivery } from './cpu';
+import { dispatcherEnv, dispatcherRate, naiveRate, prepareSms, processesRate, rawUndiciRate, twilioRequest } from './dispatch-bench';
+import { type EndToEndRun, endToEndRun, type ExportRun, exportRun, startPushServices } from './e2e-bench';
 import { fanOutRun } from './fanout-bench';
+import { addHistory, P12_SETTINGS, p12Row, p12Run, settleHistory } from './history-bench';
 import { IDLE_SECONDS, type IdleRun, idleTransactionRun, p7Row, preparePending } from './idle-bench';
 import { flag, generateCity } from './generate';
 import { median } from './load-generator';
 import { ROOT } from './processes';
 
 const SCALES = {
-  small: { enterprises: 50_000, sms: 10_000, naiveSeconds: 5, apiRequests: 20_000, apiSeconds: 8, p7Rows: 150_000, exportRows: 100_000 },
+  small: {
+    enterprises: 50_000,
+    history: 100_000,
+    sms: 10_000,
+    naiveSeconds: 5,
+    apiRequests: 20_000,
+    apiSeconds: 8,
+    p7Rows: 150_000,
+    exportRows: 100_000,
+  },
   city: {
     enterprises: 3_000_000,
+    history: 1_000_000,
     sms: 200_000,
     naiveSeconds: 10,
     apiRequests: 100_000,
@@ -33,6 +50,8 @@ const SCALES = {
     exportRows: 1_000_000,
   },
 } as const;
+
+const P6_LATENCY_MS = 50;
 
 interface Row {
   id: string;
@@ -63,17 +82,48 @@ async function main() {
     const config = parseConfig(dispatcherEnv(b, fake));
     const d = config.dispatcher;
 
-    // P7 first, on a database that only holds the city: it fills deliveries with its own pending ones
-    // (every later measure starts from an empty outbox).
+    // P12 on a database of its own: its connections must be opened on an empty outbox.
+    const p12Settings = P12_SETTINGS[scaleName];
+    const p12Db = await createBenchDb({ poolSize: 4 });
+    let p12;
+    try {
+      const p12City = await generateCity(p12Db.sql, Math.min(enterprises, 5000));
+      p12 = await p12Run(p12Db, p12City, { batch: d.claimBatchSize, ...p12Settings, log });
+    } finally {
+      await p12Db.drop();
+    }
+
+    // P9, P11 and P10 during real pushes: API and dispatcher processes, every channel on the fakes,
+    // started on the empty outbox and kept for every push; history is written after they start.
+    const services = await startPushServices(b, 2);
+    const e2e: EndToEndRun[] = [];
+    let history = 0;
+    try {
+      history = await addHistory(b, city, Number(flag('history', String(scale.history))));
+      log(`${history} rows of history written after the push processes started`);
+      for (let i = 0; i < runs; i++) {
+        e2e.push(await endToEndRun(b, city, services, i, d.sendConcurrency));
+        const r = e2e[i];
+        log(
+          `push run ${i + 1} (${r.history} rows of history): urgent first send ${fmt(r.urgentFirstSendSeconds)} s after its publish; bulk push ${r.bulkAccepted} accepted in ${fmt(r.bulkSeconds)} s (${fmt(r.bulkAccepted / r.bulkSeconds, 0)}/s; raw undici to the same fakes: SMS ${fmt(r.ceilingPerSecond.sms, 0)}/s, WeChat ${fmt(r.ceilingPerSecond.wechat, 0)}/s); ${perDelivery(r.cpu, r.accepted)}; RSS max dispatcher ${fmt(Math.max(...r.dispatcherRssMiB), 0)} MiB, API ${fmt(Math.max(...r.apiRssMiB), 0)} MiB`,
+        );
+      }
+    } finally {
+      await services.stop();
+    }
+    // What the pushes left held (digests) or in flight stays as history.
+    await settleHistory(b);
+
     const p7Pending = await preparePending(b, city, scale.p7Rows);
     const idle: IdleRun[] = [];
     for (let i = 0; i < runs; i++) {
-      idle.push(await idleTransactionRun(b, d.claimBatchSize, IDLE_SECONDS[scaleName]));
+      idle.push(await idleTransactionRun(b, p7Pending, d.claimBatchSize, IDLE_SECONDS[scaleName]));
       const r = idle[i];
       log(
-        `idle-transaction run ${i + 1} (${p7Pending} pending, ${r.seconds} s each): claims ${fmt(r.normalPerSecond, 0)}/s normal, ${fmt(r.idlePerSecond, 0)}/s with a session idle in transaction${r.ranOut ? ' (ran out of pending deliveries)' : ''}`,
+        `idle-transaction run ${i + 1} (${p7Pending.rows} pending, ${r.seconds} s each): claims ${fmt(r.normalPerSecond, 0)}/s normal, ${fmt(r.idlePerSecond, 0)}/s with a session idle in transaction${r.ranOut ? ' (ran out of pending deliveries)' : ''}`,
       );
     }
+    await settleHistory(b);
 
     const fan = [];
     for (let i = 0; i < runs; i++) {
@@ -84,23 +134,28 @@ async function main() {
       );
     }
 
-    const m = await prepareSms(b, city, scale.sms);
+    const sms = await prepareSms(b, city, scale.sms);
+    const m = sms.m;
     log(`${m} SMS deliveries for the send measures`);
     const disp: number[] = [];
     const naive: number[] = [];
     const ceiling: number[] = [];
     const one: Awaited<ReturnType<typeof processesRate>>[] = [];
-    const three: Awaited<ReturnType<typeof processesRate>>[] = [];
+    const two: Awaited<ReturnType<typeof processesRate>>[] = [];
     for (let i = 0; i < runs; i++) {
-      disp.push(await dispatcherRate(b, fake, m));
-      naive.push(await naiveRate(b, fake, scale.naiveSeconds));
-      ceiling.push(await httpCeilingRate(b, fake, m, d.sendConcurrency));
-      one.push(await processesRate(b, fake, m, 1));
-      three.push(await processesRate(b, fake, m, 3));
+      disp.push(await dispatcherRate(b, fake, sms));
+      naive.push(await naiveRate(b, fake, sms, scale.naiveSeconds));
+      ceiling.push(await rawUndiciRate(fake.url, twilioRequest(fake), m, d.sendConcurrency));
+      // P6: providers that take 50 ms to answer, as real ones do, so that a process waits on the network, not on a core.
+      fake.setBehaviour({ latencyMs: P6_LATENCY_MS });
+      one.push(await processesRate(b, fake, sms, 1));
+      two.push(await processesRate(b, fake, sms, 2));
+      fake.setBehaviour({ latencyMs: 0 });
       log(
-        `send run ${i + 1}: dispatcher ${fmt(disp[i], 0)}/s, naive ${fmt(naive[i], 0)}/s, HTTP ceiling ${fmt(ceiling[i], 0)}/s, 1 process ${fmt(one[i].rate, 0)}/s, 3 processes ${fmt(three[i].rate, 0)}/s (accepted twice: ${one[i].acceptedTwice}/${three[i].acceptedTwice})`,
+        `send run ${i + 1}: dispatcher ${fmt(disp[i], 0)}/s, naive ${fmt(naive[i], 0)}/s, raw undici ceiling ${fmt(ceiling[i], 0)}/s, fake answering after ${P6_LATENCY_MS} ms: 1 process ${fmt(one[i].rate, 0)}/s, 2 processes ${fmt(two[i].rate, 0)}/s (accepted twice: ${one[i].acceptedTwice}/${two[i].acceptedTwice})`,
       );
     }
+    await settleHistory(b);
 
     const api = await apiRuns(b, runs, { requests: scale.apiRequests, seconds: scale.apiSeconds });
     for (const [i, a] of api.entries())
@@ -108,15 +163,6 @@ async function main() {
         `api run ${i + 1}: hello p99 ${fmt(a.helloP99)} ms (${fmt(a.helloRps, 0)}/s), db route p99 ${fmt(a.dbP99)} ms (${fmt(a.dbRps, 0)}/s), errors ${a.errors}`,
       );
 
-    // P9, P11 and P10 during a real push: API and dispatcher processes, every channel on the fakes.
-    const e2e: EndToEndRun[] = [];
-    for (let i = 0; i < runs; i++) {
-      e2e.push(await endToEndRun(b, city, 2, i));
-      const r = e2e[i];
-      log(
-        `push run ${i + 1}: urgent first send ${fmt(r.urgentFirstSendSeconds)} s after its publish; bulk push ${r.bulkAccepted} accepted in ${fmt(r.bulkSeconds)} s (${fmt(r.bulkAccepted / r.bulkSeconds, 0)}/s); RSS max dispatcher ${fmt(Math.max(...r.dispatcherRssMiB), 0)} MiB, API ${fmt(Math.max(...r.apiRssMiB), 0)} MiB`,
-      );
-    }
     // The delivery-log export's memory (issue 5): one policy of exportRows deliveries, streamed.
     const exp: ExportRun = await exportRun(b, city, scale.exportRows);
     log(
@@ -140,21 +186,22 @@ async function main() {
     const p4 = ratio(disp, naive);
     const p5 = ratio(disp, ceiling);
     const p6 = ratio(
-      three.map((r) => r.rate),
+      two.map((r) => r.rate),
       one.map((r) => r.rate),
     );
-    const dupes = Math.max(...[...one, ...three].map((r) => r.acceptedTwice));
+    const dupes = Math.max(...[...one, ...two].map((r) => r.acceptedTwice));
     const p8 = ratio(
       api.map((a) => a.dbP99),
       api.map((a) => a.helloP99),
     );
     const apiErrors = api.reduce((n, a) => n + a.errors, 0);
-    const dispRss = [...one, ...three].flatMap((r) => r.rssMiB).concat(e2e.flatMap((r) => r.dispatcherRssMiB));
+    const dispRss = [...one, ...two].flatMap((r) => r.rssMiB).concat(e2e.flatMap((r) => r.dispatcherRssMiB));
     const apiRss = api.flatMap((a) => a.rssMiB).concat(e2e.flatMap((r) => r.apiRssMiB));
     const p9 = median(e2e.map((r) => r.urgentFirstSendSeconds));
-    // Measured end to end on this scale's push; at --scale small it is scaled to 1M at the same rate.
+    // P11: CPU per delivery of the service's processes and its database backends over each push.
+    const p11 = median(e2e.map((r) => r.cpu.totalMs / r.accepted));
     const pushRate = median(e2e.map((r) => r.bulkAccepted / r.bulkSeconds));
-    const p11Measured = 1_000_000 / pushRate;
+    const pushCeiling = median(e2e.map((r) => Math.min(r.ceilingPerSecond.sms, r.ceilingPerSecond.wechat)));
     const cut = fan.some((f) => !f.complete);
     const rows: Row[] = [
       {
@@ -185,13 +232,19 @@ async function main() {
         measured: fmt(p4, 1),
         pass: p4 >= 20,
       },
-      { id: 'P5', measure: 'dispatcher msgs/s ÷ HTTP-only ceiling', target: '≥ 0.5', measured: fmt(p5), pass: p5 >= 0.5 },
+      {
+        id: 'P5',
+        measure: 'dispatcher msgs/s ÷ raw HTTP ceiling (undici Pool POSTs to the same fake Twilio, no SDK, no database; SMS only)',
+        target: '≥ 0.25',
+        measured: fmt(p5),
+        pass: p5 >= 0.25,
+      },
       {
         id: 'P6',
-        measure: '3 dispatcher processes ÷ 1; deliveries accepted twice',
-        target: '≥ 2.0; 0',
+        measure: `fake Twilio answering after ${P6_LATENCY_MS} ms: 2 dispatcher processes ÷ 1; deliveries accepted twice`,
+        target: '≥ 1.8; 0',
         measured: `${fmt(p6)}; ${dupes}`,
-        pass: p6 >= 2 && dupes === 0,
+        pass: p6 >= 1.8 && dupes === 0,
       },
       p7Row(idle, scaleName),
       {
@@ -204,9 +257,9 @@ async function main() {
       {
         id: 'P9',
         measure: 'urgent publish → its first send, during a bulk push (API and 2 dispatcher processes, all channels)',
-        target: '< 2 s',
+        target: '< 1 s',
         measured: `${fmt(p9)} s`,
-        pass: p9 < 2,
+        pass: p9 < 1,
       },
       {
         id: 'P10',
@@ -217,11 +270,12 @@ async function main() {
       },
       {
         id: 'P11',
-        measure: `publish → every delivery accepted, through the API and 2 dispatcher processes${e2e[0].bulkAccepted < 1_000_000 ? ` (${e2e[0].bulkAccepted} deliveries, scaled to 1M at the rate measured)` : ''}`,
-        target: '< 120 s',
-        measured: `${fmt(p11Measured, 0)} s`,
-        pass: p11Measured < 120,
+        measure: `CPU ms per delivery of the API, 2 dispatcher processes and their PostgreSQL backends, all channels, ${e2e[0].accepted} deliveries per push on ${e2e[0].history}+ rows of history (${fmt(pushRate, 0)} deliveries/s; raw undici to the same fakes ${fmt(pushCeiling, 0)}/s)`,
+        target: '≤ 0.2 ms',
+        measured: `${fmt(p11, 3)} ms`,
+        pass: p11 <= 0.2,
       },
+      p12Row([p12]),
     ];
     const verdict = (p: boolean | null) => (p === null ? '—' : p ? 'pass' : 'FAIL');
     console.log('\n| id | measure | target | measured | result |\n| --- | --- | --- | --- | --- |');
@@ -233,13 +287,38 @@ async function main() {
       naivePerSecond: naive,
       httpCeilingPerSecond: ceiling,
       oneProcess: one.map((r) => ({ rate: r.rate, acceptedTwice: r.acceptedTwice })),
-      threeProcesses: three.map((r) => ({ rate: r.rate, acceptedTwice: r.acceptedTwice })),
+      twoProcesses: two.map((r) => ({ rate: r.rate, acceptedTwice: r.acceptedTwice })),
       api: api.map(({ rssMiB: _, ...a }) => a),
       idleTransaction: idle,
-      pushes: e2e.map(({ dispatcherRssMiB: _d, apiRssMiB: _a, ...r }) => r),
+      pushes: e2e.map(({ dispatcherRssMiB: _d, apiRssMiB: _a, cpu, ...r }) => ({
+        ...r,
+        cpuSeconds: cpu.seconds,
+        cpuMsPerDelivery: Object.fromEntries(Object.entries(cpu.ms).map(([k, v]) => [k, v / r.accepted])),
+      })),
+      p12,
       export: exp,
     };
-    await writeReport({ b, scaleName, enterprises, city, m, runs, rows, raw, config, minutes: (Date.now() - started) / 60_000, verdict });
+    // Each process's CPU per delivery, the median over the pushes.
+    const labels = [...new Set(e2e.flatMap((r) => Object.keys(r.cpu.ms)))].sort();
+    const cpuLine = labels
+      .map((l) => `${l}${APART.includes(l) ? ' (apart)' : ''} ${fmt(median(e2e.map((r) => (r.cpu.ms[l] ?? 0) / r.accepted)), 3)}`)
+      .join(', ');
+    console.log(`\nCPU ms per delivery (median of the pushes): ${cpuLine}`);
+    await writeReport({
+      b,
+      scaleName,
+      enterprises,
+      city,
+      m,
+      history,
+      cpuLine,
+      runs,
+      rows,
+      raw,
+      config,
+      minutes: (Date.now() - started) / 60_000,
+      verdict,
+    });
   } finally {
     await fake.close();
     if (flag('keep') === 'true') {
@@ -255,6 +334,8 @@ async function writeReport(r: {
   enterprises: number;
   city: { contacts: number; subscriptions: number; seconds: number };
   m: number;
+  history: number;
+  cpuLine: string;
   runs: number;
   rows: Row[];
   raw: unknown;
@@ -266,7 +347,7 @@ async function writeReport(r: {
   const [{ version }] = await r.b.sql.unsafe<{ version: string }[]>('select version()');
   const pkg = (p: string) => JSON.parse(readFileSync(join(ROOT, p, 'package.json'), 'utf8'));
   const d = r.config.dispatcher;
-  const pgSettings = ['shared_buffers', 'work_mem', 'synchronous_commit', 'max_wal_size', 'max_connections'];
+  const pgSettings = ['shared_buffers', 'work_mem', 'synchronous_commit', 'max_wal_size', 'max_connections', 'autovacuum'];
   const pg = await Promise.all(pgSettings.map(async (s) => `${s}=${await show(s)}`));
   const generated = [
     `Run of ${new Date().toISOString()}: \`pnpm bench --scale ${r.scaleName}\`, ${r.runs} runs, median of the per-run ratios; ${r.minutes.toFixed(1)} minutes in all.`,
@@ -280,7 +361,9 @@ async function writeReport(r: {
     '',
     `**Versions**: postgres (postgres.js) ${pkg('packages/db').dependencies.postgres}, drizzle-orm ${pkg('packages/db').dependencies['drizzle-orm']}, twilio ${pkg('packages/channels').dependencies.twilio}.`,
     '',
-    `**Data**: ${r.enterprises} enterprises, ${r.city.contacts} contacts, ${r.city.subscriptions} subscriptions, loaded with COPY in ${r.city.seconds.toFixed(1)} s; ${r.m} SMS deliveries for the send measures.`,
+    `**Data**: ${r.enterprises} enterprises, ${r.city.contacts} contacts, ${r.city.subscriptions} subscriptions, loaded with COPY in ${r.city.seconds.toFixed(1)} s; ${r.history} rows of history (finished deliveries) written after the push processes started, each push adding its own; ${r.m} SMS deliveries for the send measures.`,
+    '',
+    `**CPU ms per delivery** over the pushes (median; /proc/<pid>/stat; the fakes not counted; "apart" is not in P11's total: the bench's own polling, and the cluster's WAL writer, checkpointer and background writer, which serve every database on it): ${r.cpuLine}.`,
     '',
     `**Settings** (defaults of packages/core/src/config.ts): DISPATCH_BATCH_SIZE=${d.claimBatchSize}, DISPATCH_CONCURRENCY=${d.sendConcurrency}, FANOUT_CHUNK_SIZE=${d.fanoutChunkSize}, DISPATCH_LEASE_SECONDS=${d.leaseSeconds}, DB_POOL_SIZE=${r.config.dbPoolSize}, PROVIDER_TIMEOUT_MS=${r.config.providers.timeoutMs}, RECIPIENT_DAILY_CAP=${d.recipientDailyCap}; bench overrides: SMS_SEGMENTS_PER_SECOND, WECHAT_PER_SECOND and SMTP_PER_SECOND=100000 (the fakes have no allowance), QUIET_HOURS=00:00-00:00, LOG_LEVEL=warn; for the pushes also RECIPIENT_DAILY_CAP=1000 and DEPARTMENT_DAILY_CAP_*=0. Postgres (untuned, as found): ${pg.join(', ')}.`,
     '',
