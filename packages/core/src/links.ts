@@ -120,8 +120,8 @@ export function messageLinks(
 }
 
 // A signed token in one of this service's link paths: /r/ open, /u/ unsubscribe, /p/ preferences,
-// /c/ email confirmation (`<subject>.<expiry>.<mac>`, signed-token.ts).
-const LINK_TOKEN = /\/([rupc])\/[A-Za-z0-9:_-]+\.[0-9a-z]+\.[A-Za-z0-9_-]+/g;
+// /c/ email confirmation (`<subject>.<expiry>.<22-character mac>`, signed-token.ts).
+const LINK_TOKEN = /\/([rupc])\/[A-Za-z0-9:_-]+\.[0-9a-z]+\.[A-Za-z0-9_-]{22}(?![A-Za-z0-9_-])/g;
 
 /**
  * A text with every signed link token replaced by '…' (`https://…/u/…`): for those who may read a
