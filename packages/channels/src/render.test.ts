@@ -27,11 +27,12 @@ const SIGNATURE: Record<(typeof LOCALES)[number], string> = {
   'zh-Hant': '【廣州發改】',
   en: '【广州发改】', // the approved signature, whatever the language
 };
-// English carries a second link (to unsubscribe), and the two links alone take 2 UCS-2 segments.
+// Every locale carries a second link (to unsubscribe: no reply reaches us from +86 numbers), and
+// the two links alone take 2 UCS-2 segments.
 const SMS_BUDGETS: Record<(typeof LOCALES)[number], number[]> = {
-  'zh-Hans': [1, 2, 3],
-  'zh-CN': [1, 2, 3],
-  'zh-Hant': [1, 2, 3],
+  'zh-Hans': [2, 3],
+  'zh-CN': [2, 3],
+  'zh-Hant': [2, 3],
   en: [2, 3],
 };
 // Characters of the fixture's policy, department and signature whose traditional form differs.
@@ -199,10 +200,10 @@ describe('renderOutbound', () => {
       const text = (locale: string) => sms(deliveryContext('sms', '+12025550150', { locale, ...update, smsSegmentBudget: 4 })).content.text;
       const { links } = base;
       expect(text('zh-Hans')).toBe(
-        `【广州发改】政策更新：关于支持中小企业数字化转型的若干措施：对完成数字化改造的规上工业企业给予最高200万元补助，申报截止6月30日。 ${links.policy} 回T退订`,
+        `【广州发改】政策更新：关于支持中小企业数字化转型的若干措施：对完成数字化改造的规上工业企业给予最高200万元补助，申报截止6月30日。 ${links.policy} 退订 ${links.unsubscribe}`,
       );
       expect(text('zh-Hant')).toBe(
-        `【廣州發改】政策更新：關於支持中小企業數字化轉型的若干措施：對完成數字化改造的規上工業企業給予最高200萬元補助，申報截止6月30日。 ${links.policy} 回T退訂`,
+        `【廣州發改】政策更新：關於支持中小企業數字化轉型的若干措施：對完成數字化改造的規上工業企業給予最高200萬元補助，申報截止6月30日。 ${links.policy} 退訂 ${links.unsubscribe}`,
       );
       expect(text('en')).toBe(
         `【广州发改】Policy update: Measures to support the digital transformation of SMEs: Grants of up to 2 million yuan for industrial enterprises that complete a digital upgrade. Apply by 30 June. ${links.policy} Unsubscribe: ${links.unsubscribe}`,

@@ -140,7 +140,10 @@ export function parseConfig(env: Env): Config {
     ),
     apiKeyCacheSeconds: int(env, 'API_KEY_CACHE_SECONDS', 5, 0, 300),
     demoData: env.DEMO_DATA === undefined || env.DEMO_DATA === '' ? 'auto' : bool(env, 'DEMO_DATA', false) ? 'yes' : 'no',
-    smsSegmentBudget: int(env, 'SMS_SEGMENT_BUDGET', 2, 1, 10),
+    // 3: every SMS carries two signed links (the policy through /r/, the unsubscribe link: no
+    // reply reaches us from +86 numbers), about 130 characters together; in 2 segments (134) no
+    // title would fit.
+    smsSegmentBudget: int(env, 'SMS_SEGMENT_BUDGET', 3, 1, 10),
     signingSecret: optionalMatch(env, 'SIGNING_SECRET', /^.{32,}$/, 'must be at least 32 characters'),
     providers: parseProviders(env),
     limits: {

@@ -4,10 +4,14 @@ import {
   deliveryIdFromOpenToken,
   emailConfirmationFromToken,
   emailConfirmationLink,
+  messageLinks,
   openLink,
   preferencesLink,
+  UNSUBSCRIBE_PURPOSE,
+  unsubscribeLink,
+  withoutLinkTokens,
 } from './links';
-import { signToken } from './signed-token';
+import { signToken, verifyToken } from './signed-token';
 
 const secret = 'a-test-secret-that-is-long-enough-1234';
 const now = new Date('2030-03-01T00:00:00Z');
@@ -79,5 +83,32 @@ describe('open links', () => {
     for (const s of ['0', '0a', 'A', '-1', 'zzzzzzzzzzz', '1:2']) {
       expect(deliveryIdFromOpenToken(secret, signToken(secret, 'open', s, new Date(now.getTime() + day)), now)).toBeNull();
     }
+  });
+});
+
+describe("a message's links", () => {
+  const now = new Date('2026-03-01T00:00:00Z');
+  const tokenOf = (link: string) => link.slice(link.lastIndexOf('/') + 1);
+
+  it('are the open, unsubscribe and preferences links of one delivery, for 400, 400 and 30 days', () => {
+    const links = messageLinks('https://push.example.org/', secret, { deliveryId: 1234, contactId: 77 }, now);
+    expect(links.policy).toBe(openLink('https://push.example.org', secret, 1234, now));
+    expect(links.unsubscribe).toBe(unsubscribeLink('https://push.example.org', secret, 1234, now));
+    expect(links.preferences).toBe(preferencesLink('https://push.example.org', secret, 77, now));
+    expect(links.unsubscribe.startsWith('https://push.example.org/u/1234.')).toBe(true);
+    const day = 86_400_000;
+    expect(verifyToken(secret, UNSUBSCRIBE_PURPOSE, tokenOf(links.unsubscribe), new Date(now.getTime() + 399 * day))).toBe('1234');
+    expect(verifyToken(secret, UNSUBSCRIBE_PURPOSE, tokenOf(links.unsubscribe), new Date(now.getTime() + 400 * day))).toBeNull();
+  });
+
+  it('lose their tokens, and only their tokens, in withoutLinkTokens', () => {
+    const links = messageLinks('https://push.example.org', secret, { deliveryId: 1234, contactId: 77 }, now);
+    const confirm = emailConfirmationLink('https://push.example.org', secret, 77, 'a@example.com', now);
+    const text = `【广州发改】标题 ${links.policy} 退订 ${links.unsubscribe}\n${links.preferences}\n${confirm}`;
+    expect(withoutLinkTokens(text)).toBe(
+      '【广州发改】标题 https://push.example.org/r/… 退订 https://push.example.org/u/…\nhttps://push.example.org/p/…\nhttps://push.example.org/c/…',
+    );
+    // A policy's own address that merely looks alike is left alone.
+    expect(withoutLinkTokens('https://gov.example.cn/c/2020.04.html')).toBe('https://gov.example.cn/c/2020.04.html');
   });
 });

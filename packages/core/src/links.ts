@@ -83,3 +83,50 @@ export function deliveryIdFromOpenToken(signingSecret: string, token: string, no
   const id = parseInt(subject, 36);
   return Number.isSafeInteger(id) && id <= 999_999_999_999_999 ? id : null;
 }
+
+// The one-click unsubscribe link (`/u/<token>`, RFC 8058): in every email and every SMS, whatever
+// the language, because Twilio carries no replies from +86 numbers. It must outlive any message.
+export const UNSUBSCRIBE_PURPOSE = 'unsubscribe';
+export const UNSUBSCRIBE_LINK_DAYS = 400;
+
+/** `${publicBaseUrl}/u/<token>`: opts the contact out of the channel this delivery came by. */
+export function unsubscribeLink(publicBaseUrl: string, signingSecret: string, deliveryId: number | string, now: Date): string {
+  return `${base(publicBaseUrl)}/u/${signToken(signingSecret, UNSUBSCRIBE_PURPOSE, String(deliveryId), daysAfter(now, UNSUBSCRIBE_LINK_DAYS))}`;
+}
+
+/** The links one delivery's message carries: its policy (through /r/), unsubscribe and preferences. */
+export interface MessageLinks {
+  policy: string;
+  unsubscribe: string;
+  preferences: string;
+}
+
+/**
+ * Every signed link of one delivery's message, as the dispatcher writes them. A preview passes a
+ * throwaway secret: the same shapes and lengths (so the SMS segment count is the real one), tokens
+ * that open nothing.
+ */
+export function messageLinks(
+  publicBaseUrl: string,
+  signingSecret: string,
+  d: { deliveryId: number | string; contactId: number | string },
+  now: Date,
+): MessageLinks {
+  return {
+    policy: openLink(publicBaseUrl, signingSecret, d.deliveryId, now),
+    unsubscribe: unsubscribeLink(publicBaseUrl, signingSecret, d.deliveryId, now),
+    preferences: preferencesLink(publicBaseUrl, signingSecret, d.contactId, now),
+  };
+}
+
+// A signed token in one of this service's link paths: /r/ open, /u/ unsubscribe, /p/ preferences,
+// /c/ email confirmation (`<subject>.<expiry>.<22-character mac>`, signed-token.ts).
+const LINK_TOKEN = /\/([rupc])\/[A-Za-z0-9:_-]+\.[0-9a-z]+\.[A-Za-z0-9_-]{22}(?![A-Za-z0-9_-])/g;
+
+/**
+ * A text with every signed link token replaced by '…' (`https://…/u/…`): for those who may read a
+ * message but must not hold its recipient's working unsubscribe or preferences link.
+ */
+export function withoutLinkTokens(text: string): string {
+  return text.replace(LINK_TOKEN, '/$1/…');
+}

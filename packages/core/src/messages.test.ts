@@ -135,7 +135,7 @@ describe('renderWechat', () => {
 describe('renderSms', () => {
   it('sends everything when it fits the budget', () => {
     const r = renderSms(policy, { link, unsubscribeUrl, segmentBudget: 3 });
-    expect(r.text).toBe(`【广州发改】${policy.title}：${policy.summary} ${link} 回T退订`);
+    expect(r.text).toBe(`【广州发改】${policy.title}：${policy.summary} ${link} 退订 ${unsubscribeUrl}`);
     expect(r.encoding).toBe('UCS-2');
     expect(r.segments).toBe(smsSegments(r.text).segments);
     expect(r.segments).toBeLessThanOrEqual(3);
@@ -146,25 +146,25 @@ describe('renderSms', () => {
     const summary = '对符合条件的项目给予资金奖励。'.repeat(20);
     const r = renderSms({ ...policy, summary }, { link, unsubscribeUrl, segmentBudget: 2 });
     expect(r.segments).toBe(2);
-    const kept = r.text.slice(`【广州发改】${policy.title}：`.length, r.text.indexOf(`… ${link} 回T退订`));
+    const kept = r.text.slice(`【广州发改】${policy.title}：`.length, r.text.indexOf(`… ${link} 退订 ${unsubscribeUrl}`));
     expect(summary.startsWith(kept)).toBe(true);
     const oneMore = r.text.replace(`${kept}…`, `${summary.slice(0, kept.length + 1)}…`);
     expect(smsSegments(oneMore).segments).toBe(3);
   });
 
   it('drops the summary and cuts the title when the budget is tight', () => {
-    // Fixed parts: 【广州发改】 6 + ' ' + link 45 + ' ' + 回T退订 4 = 57, leaving 13 of 70.
-    const link45 = 'https://pp.example.cn/l/' + 'x'.repeat(21);
-    const r = renderSms(policy, { link: link45, unsubscribeUrl, segmentBudget: 1 });
-    expect(r.text).toBe(`【广州发改】${[...policy.title].slice(0, 12).join('')}… ${link45} 回T退订`);
+    // Fixed parts: 【广州发改】 6 + ' ' + link 29 + ' ' + '退订 ' 3 + unsubscribe link 17 = 57, leaving 13 of 70.
+    const shortUnsubscribe = 'https://pp.cn/u/T';
+    const r = renderSms(policy, { link, unsubscribeUrl: shortUnsubscribe, segmentBudget: 1 });
+    expect(r.text).toBe(`【广州发改】${[...policy.title].slice(0, 12).join('')}… ${link} 退订 ${shortUnsubscribe}`);
     expect(r).toMatchObject({ segments: 1, domesticLength: 70 });
   });
 
   it('exceeds the budget only when signature, link and hint alone do', () => {
     const longLink = 'https://pp.example.cn/' + 'x'.repeat(80);
     const r = renderSms(policy, { link: longLink, unsubscribeUrl, segmentBudget: 1 });
-    expect(r.text).toBe(`【广州发改】 ${longLink} 回T退订`);
-    expect(r.segments).toBe(2);
+    expect(r.text).toBe(`【广州发改】 ${longLink} 退订 ${unsubscribeUrl}`);
+    expect(r.segments).toBe(3);
   });
 
   it('prefixes updates and revocations, and takes a custom opt-out hint', () => {
@@ -270,9 +270,11 @@ describe('locales', () => {
       expect(hk.kindPhrase[kind]).toBe(toHant(hans.kindPhrase[kind]));
     }
     for (const key of ['docNumber', 'readFullText', 'unsubscribe', 'colon'] as const) expect(hk[key]).toBe(toHant(hans[key]));
-    expect(hk.smsOptOut(unsubscribeUrl)).toBe('回T退訂');
+    // Twilio carries no replies from +86 numbers: every locale's way out is the signed link.
+    expect(hk.smsOptOut(unsubscribeUrl)).toBe(`退訂 ${unsubscribeUrl}`);
     expect(hk.kindPrefix.revocation).toBe('政策撤銷：');
-    expect(hans.smsOptOut(unsubscribeUrl)).toBe('回T退订');
+    expect(hans.smsOptOut(unsubscribeUrl)).toBe(`退订 ${unsubscribeUrl}`);
+    for (const words of Object.values(MESSAGE_WORDS)) expect(words.smsOptOut(unsubscribeUrl)).toContain(unsubscribeUrl);
   });
 
   it('keeps every WeChat phrase to at most 5 Chinese characters, as the platform requires', () => {
@@ -331,13 +333,13 @@ describe('locales', () => {
   describe('sms', () => {
     it('zh-Hans: simplified signature, prefix and opt-out hint', () => {
       const r = renderSms(zh, smsOpts);
-      expect(r.text).toBe(`【广州政数】政策更新：${zh.title}：${zh.summary} ${link} 回T退订`);
+      expect(r.text).toBe(`【广州政数】政策更新：${zh.title}：${zh.summary} ${link} 退订 ${unsubscribeUrl}`);
     });
 
-    it('zh-Hant: Hong Kong characters throughout, 回T退訂', () => {
+    it('zh-Hant: Hong Kong characters throughout, 退訂 with the link', () => {
       const r = renderSms({ ...hant, kind: 'revocation' }, smsOpts);
       expect(r.text).toBe(
-        `【廣州政數】政策撤銷：關於優化政府門户網站應用服務的通知：企業可通過政府門户網站申請資金補助，並上傳相關文件。 ${link} 回T退訂`,
+        `【廣州政數】政策撤銷：關於優化政府門户網站應用服務的通知：企業可通過政府門户網站申請資金補助，並上傳相關文件。 ${link} 退訂 ${unsubscribeUrl}`,
       );
       expect(simplifiedIn(r.text)).toEqual([]);
       expect(r.domesticLength).toBe(cps(r.text));
@@ -354,13 +356,14 @@ describe('locales', () => {
       expect(renderSms({ ...en, titleEn: null }, smsOpts)).toEqual(renderSms(zh, smsOpts));
     });
 
-    it.each([1, 2, 3, 4])('zh-Hant stays within a budget of %i segment(s), cutting converted text', (budget) => {
+    // Signature, kind, both links and 退訂 alone are 74 characters: more than one segment.
+    it.each([2, 3, 4])('zh-Hant stays within a budget of %i segment(s), cutting converted text', (budget) => {
       const long = { ...hant, summary: zh.summary.repeat(10) };
       const r = renderSms(long, { ...smsOpts, segmentBudget: budget });
       expect(r.segments).toBeLessThanOrEqual(budget);
       expect(r.segments).toBe(smsSegments(r.text).segments);
       expect(r.text.startsWith('【廣州政數】政策更新：')).toBe(true);
-      expect(r.text.endsWith(`${link} 回T退訂`)).toBe(true);
+      expect(r.text.endsWith(`${link} 退訂 ${unsubscribeUrl}`)).toBe(true);
       expect(simplifiedIn(r.text)).toEqual([]);
     });
 

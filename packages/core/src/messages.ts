@@ -40,7 +40,7 @@ export interface MessageWords {
   kindPhrase: Record<MessageKind, string>;
   /** Between a label and its value, and between the SMS title and summary. */
   colon: string;
-  /** The SMS opt-out line, given the signed unsubscribe link. */
+  /** The SMS opt-out line, given the signed unsubscribe link: in every locale it is the link. */
   smsOptOut: (unsubscribeUrl: string) => string;
   /** Email labels. */
   docNumber: string;
@@ -58,8 +58,10 @@ export const MESSAGE_WORDS: Record<ContactLocale, MessageWords> = {
     kindPrefix: { policy: '', update: '政策更新：', revocation: '政策撤销：' },
     kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤销' },
     colon: '：',
-    // The mainland opt-out hint for commercial-type messages (CHANNELS.md, SMS content rules).
-    smsOptOut: () => '回T退订',
+    // Commercial-type messages carry an opt-out (CHANNELS.md, SMS content rules). Twilio carries no
+    // replies from +86 numbers, so "回T退订" would be a promise it cannot keep: the signed link is
+    // the way out, in the shortest wording that says so.
+    smsOptOut: (unsubscribeUrl) => `退订 ${unsubscribeUrl}`,
     docNumber: '文号',
     readFullText: '查看全文',
     unsubscribe: '退订',
@@ -72,7 +74,7 @@ export const MESSAGE_WORDS: Record<ContactLocale, MessageWords> = {
     kindPrefix: { policy: '', update: '政策更新：', revocation: '政策撤銷：' },
     kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤銷' },
     colon: '：',
-    smsOptOut: () => '回T退訂',
+    smsOptOut: (unsubscribeUrl) => `退訂 ${unsubscribeUrl}`,
     docNumber: '文號',
     readFullText: '查看全文',
     unsubscribe: '退訂',
@@ -340,7 +342,7 @@ export interface SmsOptions {
   /** The signed one-click unsubscribe link; the English opt-out line carries it. */
   unsubscribeUrl: string;
   segmentBudget: number;
-  /** Commercial-type messages must carry one; defaults to the locale's (回T退订, 回T退訂, 'Unsubscribe: <link>'). */
+  /** Commercial-type messages must carry one; defaults to the locale's ('退订 <link>', '退訂 <link>', 'Unsubscribe: <link>'). */
   optOutHint?: string;
 }
 

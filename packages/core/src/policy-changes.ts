@@ -32,3 +32,19 @@ export function describeChanges(before: PolicyFacts, after: PolicyFacts, locale:
   const changes = changedFields(before, after);
   return changes.length ? `${w.lead}${changes.map((c) => w[c]).join(w.sep)}${w.end}` : '';
 }
+
+/**
+ * The summaries a message of `kind` carries: an update notice leads with what changed since the
+ * version before (when it is known), in Chinese and in English.
+ */
+export function noticeSummaries(
+  kind: 'policy' | 'update' | 'revocation',
+  previous: PolicyFacts | null,
+  current: PolicyFacts & { summaryEn: string | null },
+): { summary: string; summaryEn: string | null } {
+  const changes = (locale: ContactLocale) => (kind === 'update' && previous ? describeChanges(previous, current, locale) : '');
+  return {
+    summary: changes('zh-Hans') + current.summary,
+    summaryEn: current.summaryEn === null ? null : changes('en') + current.summaryEn,
+  };
+}

@@ -298,6 +298,18 @@ describe('authorisation matrix', () => {
       enterprise: 'scoped',
       req: async () => ({ url: `/v1/policies/${w.pA}` }),
     },
+    'GET /v1/policies/:id/versions': {
+      ok: 200,
+      ops: true,
+      publisher: 'scoped',
+      req: async () => ({ url: `/v1/policies/${w.pA}/versions` }),
+    },
+    'GET /v1/policies/:id/versions/:version': {
+      ok: 200,
+      ops: true,
+      publisher: 'scoped',
+      req: async () => ({ url: `/v1/policies/${w.pA}/versions/1` }),
+    },
     'GET /v1/policies/:id/push': { ok: 200, ops: true, publisher: 'scoped', req: async () => ({ url: `/v1/policies/${w.pA}/push` }) },
     'POST /v1/policies/:id/push': { ok: 202, publisher: 'scoped', req: async () => ({ url: `/v1/policies/${w.pA}/push` }) },
     'PATCH /v1/policies/:id': {
@@ -348,6 +360,13 @@ describe('authorisation matrix', () => {
       publisher: 'scoped',
       enterprise: 'scoped',
       req: async () => ({ url: `/v1/deliveries/${w.dX}` }),
+    },
+    'GET /v1/deliveries/:id/message': {
+      ok: 200,
+      ops: true,
+      publisher: 'scoped',
+      enterprise: 'scoped',
+      req: async () => ({ url: `/v1/deliveries/${w.dX}/message` }),
     },
     'POST /v1/deliveries/retry': { ok: 200, ops: true, req: async () => ({ url: '/v1/deliveries/retry', payload: { policyId: w.pA } }) },
 
@@ -447,7 +466,12 @@ describe('authorisation matrix', () => {
   });
 
   it('never shows ops a whole phone number or email, in any answer', async () => {
-    for (const url of [`/v1/contacts/${w.cX}`, `/v1/enterprises/${w.X}/contacts`, `/v1/deliveries/${w.dX}`]) {
+    for (const url of [
+      `/v1/contacts/${w.cX}`,
+      `/v1/enterprises/${w.X}/contacts`,
+      `/v1/deliveries/${w.dX}`,
+      `/v1/deliveries/${w.dX}/message`,
+    ]) {
       const res = await h.app.inject({ method: 'GET', url, headers: keys.ops });
       expect(res.statusCode).toBe(200);
       opsBodies.push(res.body);

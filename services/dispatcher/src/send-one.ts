@@ -1,15 +1,15 @@
 import { type Channel, type ChannelAdapter, type OutboundMessage, renderOutbound, type SendResult } from '@policy-push/channels';
 import {
-  describeChanges,
   type DispatcherSettings,
   emailConfirmationLink,
+  messageLinks,
   normaliseLocale,
-  openLink,
+  noticeSummaries,
   preferencesLink,
   quietUntil,
   renderConfirmationEmail,
   retryDelayMs,
-  signToken,
+  unsubscribeLink,
 } from '@policy-push/core';
 import {
   addressKey,
@@ -69,13 +69,8 @@ export const ALLOWANCE_WAIT_MS = 1_000;
 
 /** An update notice leads with what changed since the version the reader had. */
 function summaries(d: ClaimedDelivery, policy: PolicyForMessage): { summary: string; summaryEn: string | null; titleEn: string | null } {
-  const changes = (locale: 'zh-Hans' | 'en') =>
-    d.kind === 'update' && policy.previous ? describeChanges(policy.previous, policy, locale) : '';
-  return {
-    summary: changes('zh-Hans') + policy.summary,
-    titleEn: policy.titleEn,
-    summaryEn: policy.summaryEn === null ? null : changes('en') + policy.summaryEn,
-  };
+  const kind = d.kind === 'update' || d.kind === 'revocation' ? d.kind : 'policy';
+  return { ...noticeSummaries(kind, policy.previous, policy), titleEn: policy.titleEn };
 }
 
 /** Whether the policy still wants this delivery: revocation notices go out for revoked policies only. */
@@ -146,13 +141,9 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
             urgent,
           },
           department: policy.department,
-          links: {
-            // Every message links through the signed open redirect (/r/…), which counts the open
-            // for awareness and then leads to the policy (a digest's leads to the contact's inbox).
-            policy: openLink(deps.publicBaseUrl, deps.signingSecret, d.id, new Date(deps.now())),
-            unsubscribe: unsubscribeLink(d.id, deps),
-            preferences: preferencesLink(deps.publicBaseUrl, deps.signingSecret, d.contactId, new Date(deps.now())),
-          },
+          // Every message links through the signed open redirect (/r/…), which counts the open
+          // for awareness and then leads to the policy (a digest's leads to the contact's inbox).
+          links: messageLinks(deps.publicBaseUrl, deps.signingSecret, { deliveryId: d.id, contactId: d.contactId }, new Date(deps.now())),
           smsSegmentBudget: deps.smsSegmentBudget,
         });
 
@@ -326,13 +317,9 @@ function confirmationMessage(d: ClaimedDelivery, email: string, locale: string, 
     deliveryId: String(d.id),
     channel: 'email',
     to: email,
-    content: { ...renderConfirmationEmail(normaliseLocale(locale), link), unsubscribeUrl: unsubscribeLink(d.id, deps) },
+    content: {
+      ...renderConfirmationEmail(normaliseLocale(locale), link),
+      unsubscribeUrl: unsubscribeLink(deps.publicBaseUrl, deps.signingSecret, d.id, new Date(deps.now())),
+    },
   };
-}
-
-// A signed one-click link that opts this contact out of this channel; it outlives any message.
-const UNSUBSCRIBE_LINK_DAYS = 400;
-function unsubscribeLink(deliveryId: number, deps: SendDeps): string {
-  const expires = new Date(deps.now() + UNSUBSCRIBE_LINK_DAYS * 86_400_000);
-  return `${deps.publicBaseUrl}/u/${signToken(deps.signingSecret, 'unsubscribe', String(deliveryId), expires)}`;
 }

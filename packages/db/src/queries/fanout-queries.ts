@@ -8,6 +8,7 @@ import type { Database, Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
 import { loadMatchTarget, matchedDeliveriesSql, type MatchTarget } from './matching-queries';
+import { recordPolicyVersion } from './policy-versions-queries';
 
 export interface PushToFanOut {
   pushId: number;
@@ -169,10 +170,13 @@ export async function fanOutNextChunk(
   return db.transaction(async (tx) => {
     const push = await lockDuePush(tx);
     if (!push) return null;
-    // Scheduled policies become published when their push starts.
-    await tx.execute(
-      sql`update policies set status = 'published', updated_at = now() where id = ${push.policyId} and status = 'scheduled'`,
+    // Scheduled policies become published when their push starts, and their version is recorded as it is then.
+    const published = rowsOf(
+      await tx.execute(
+        sql`update policies set status = 'published', updated_at = now() where id = ${push.policyId} and status = 'scheduled' returning id`,
+      ),
     );
+    if (published.length) await recordPolicyVersion(tx, push.policyId);
     const upto = await nextChunkEnd(tx, push.checkpoint, chunkSize);
     if (upto === null) {
       await tx.execute(sql`update pushes set status = 'fanned_out', fanned_out_at = now(), updated_at = now() where id = ${push.pushId}`);

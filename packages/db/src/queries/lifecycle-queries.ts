@@ -6,6 +6,7 @@ import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { policies, policyVersions, pushes } from '../schema';
 import type { NewPolicy, Policy } from './policies-queries';
+import { recordPolicyVersion } from './policy-versions-queries';
 import { and, eq } from 'drizzle-orm';
 
 /** Cancels what has not gone out yet: pending and held deliveries of the policy (older versions only when given). */
@@ -47,25 +48,31 @@ export async function notifyPriorRecipients(
 }
 
 /**
- * A new version: the old one is kept in policy_versions, its unsent deliveries are cancelled,
- * prior recipients get an update notice, and a push of the new version finds everyone else.
+ * A new version: it is recorded whole in policy_versions, the old one's unsent deliveries are
+ * cancelled, prior recipients get an update notice, and a push of the new version finds everyone else.
  */
 export async function amendPolicy(tx: Queryable, policy: Policy, changes: Partial<NewPolicy>): Promise<Policy> {
-  await tx.insert(policyVersions).values({
-    policyId: policy.id,
-    version: policy.version,
-    title: policy.title,
-    summary: policy.summary,
-    url: policy.url,
-    interpretationUrls: policy.interpretationUrls,
-    validUntil: policy.validUntil,
-  });
+  // The old version was recorded when it was published; one published before snapshots were kept
+  // is recorded now with its texts only (its department's signature then is not known).
+  await tx
+    .insert(policyVersions)
+    .values({
+      policyId: policy.id,
+      version: policy.version,
+      title: policy.title,
+      summary: policy.summary,
+      url: policy.url,
+      interpretationUrls: policy.interpretationUrls,
+      validUntil: policy.validUntil,
+    })
+    .onConflictDoNothing();
   const version = policy.version + 1;
   const [amended] = await tx
     .update(policies)
     .set({ ...changes, version, updatedAt: new Date() })
     .where(eq(policies.id, policy.id))
     .returning();
+  await recordPolicyVersion(tx, policy.id);
   await cancelUnsent(tx, policy.id, version);
   await notifyPriorRecipients(tx, policy.id, version, 'update');
   await tx

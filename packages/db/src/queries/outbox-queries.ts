@@ -108,10 +108,17 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
   const policies = rowsOf<Record<string, unknown>>(
     await db.execute(sql`
       select p.id, p.version, p.status, p.doc_number, p.title, p.summary, p.title_en, p.summary_en, p.url, p.priority, p.publish_at,
-        p.interpretation_urls, p.valid_until, p.test, d.name_zh, d.name_en, d.sms_signature, d.wechat_template,
+        p.interpretation_urls, p.valid_until, p.test,
+        -- The department as the version was published (its snapshot), so that a message shown
+        -- later from the snapshot is the one that was sent; as it is now for older versions.
+        coalesce(cur.snapshot #>> '{department,nameZh}', d.name_zh) as name_zh,
+        coalesce(cur.snapshot #>> '{department,nameEn}', d.name_en) as name_en,
+        coalesce(cur.snapshot #>> '{department,smsSignature}', d.sms_signature) as sms_signature,
+        case when cur.snapshot is null then d.wechat_template else cur.snapshot #> '{department,wechatTemplate}' end as wechat_template,
         pv.title as previous_title, pv.summary as previous_summary, pv.url as previous_url,
         pv.interpretation_urls as previous_interpretation_urls, pv.valid_until as previous_valid_until
       from policies p join departments d on d.id = p.department_id
+      left join policy_versions cur on cur.policy_id = p.id and cur.version = p.version
       left join policy_versions pv on pv.policy_id = p.id and pv.version = p.version - 1
       where p.id = any(${bigintArray(policyIds)})`),
   );

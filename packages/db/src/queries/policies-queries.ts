@@ -3,6 +3,7 @@ import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { bigintArray } from '../sql-arrays';
+import { recordPolicyVersion } from './policy-versions-queries';
 import { categories, departments, policies, pushes, serviceGroups } from '../schema';
 
 export type Policy = typeof policies.$inferSelect;
@@ -56,6 +57,8 @@ export async function insertPolicyWithPush(tx: Queryable, values: NewPolicy): Pr
       startAt: policy.publishAt,
     })
     .returning();
+  // A scheduled one is recorded when its push starts (fanout-queries.ts), as it is then.
+  if (policy.status === 'published') await recordPolicyVersion(tx, policy.id);
   return { policy, push };
 }
 

@@ -4,9 +4,12 @@ import { listDeliveries } from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { emptyPage, scope } from '../../plugins/authorize';
+import { ApiError, notFound } from '../../errors';
 import { ErrorResponse, errorResponses, IdParams, Page, page } from '../../schemas/common';
+import { maskContacts } from '../../services/mask-contacts';
+import { messageView, renderDeliveryMessage, withoutTokens } from '../../services/rendered-messages';
 import { deliveriesCsv } from './deliveries-export';
-import { DeliveryDetail, DeliverySchema, ExportQuery, ListQuery, RetryBody, RetryResponse } from './deliveries-schemas';
+import { DeliveryDetail, DeliveryMessage, DeliverySchema, ExportQuery, ListQuery, RetryBody, RetryResponse } from './deliveries-schemas';
 import { deliveryDetail, filterOf, retryDeliveries, testPolicyIds, toDelivery } from './deliveries-service';
 
 const readers = { ops: true, publisher: scope.filtered, enterprise: scope.filtered } as const;
@@ -86,6 +89,45 @@ export default async function deliveriesRoutes(app: AppInstance) {
       },
     },
     async (req) => deliveryDetail(db, Number(req.params.id)),
+  );
+
+  app.get(
+    '/deliveries/:id/message',
+    {
+      config: { access: { ops: true, publisher: scope.deliveryOfDepartment(), enterprise: scope.deliveryOfEnterprise() } },
+      schema: {
+        tags,
+        summary: 'The message as sent: rendered again from the version it was sent for',
+        description:
+          'Email subject, text and HTML; SMS text and segments; WeChat template id, data and link — rendered by the dispatcher’s ' +
+          'own renderer from the snapshot of the delivery’s policy version (renderedFrom says when there was none). Admins see ' +
+          'everything; publishers and ops see the address masked; everyone but admins gets the signed link tokens removed. ' +
+          '409 for a digest or an email confirmation, which carry no policy message of their own.',
+        params: IdParams,
+        response: { 200: DeliveryMessage, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const rendered = await renderDeliveryMessage(db, app.deps.config, app.deps.signingSecret, Number(req.params.id));
+      if (rendered === undefined) throw notFound('delivery');
+      if (rendered === null) throw new ApiError(409, 'no_policy_message', 'this delivery carries no policy message of its own');
+      const { delivery: d, message, renderedFrom, locale } = rendered;
+      const role = req.apiKey.role;
+      const view = messageView(message, locale);
+      const answer = {
+        deliveryId: String(d.id),
+        policyId: String(d.policyId),
+        policyVersion: d.policyVersion!,
+        kind: d.kind,
+        status: d.status,
+        to: d.address,
+        renderedFrom,
+        links: role === 'admin' ? 'signed_again' : 'removed',
+        message: role === 'admin' ? view : withoutTokens(view),
+      };
+      // Ops answers are masked for every route (plugins/authorize.ts); publishers see no contacts either.
+      return role === 'publisher' ? (maskContacts(answer) as typeof answer) : answer;
+    },
   );
 
   app.post(

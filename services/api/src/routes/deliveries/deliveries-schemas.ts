@@ -1,6 +1,7 @@
 import { DELIVERY_STATUSES } from '@policy-push/db';
 import { Type } from 'typebox';
 import { Id, PageQuery, Timestamp } from '../../schemas/common';
+import { RenderedMessage } from '../../services/rendered-messages';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 export const STATUSES = [...DELIVERY_STATUSES];
@@ -122,3 +123,26 @@ export const RetryBody = Type.Object(
 );
 
 export const RetryResponse = Type.Object({ requeued: Type.Integer({ minimum: 0 }) });
+
+export const DeliveryMessage = Type.Object({
+  deliveryId: Id,
+  policyId: Id,
+  policyVersion: Type.Integer(),
+  kind: Type.String({ description: 'policy | update | revocation' }),
+  status: Type.String(),
+  to: Nullable(Type.String({ description: "the contact's address on the channel as it is now; masked for ops and publishers" })),
+  renderedFrom: Type.String({
+    enum: ['version_snapshot', 'current_policy'],
+    description:
+      'version_snapshot: from the version as it was published, with the department’s SMS signature and WeChat template then. ' +
+      'current_policy: the version was recorded before snapshots were kept; its texts where they were kept, the rest ' +
+      '(English texts, the department’s signature and template) as they are now',
+  }),
+  links: Type.String({
+    enum: ['signed_again', 'removed'],
+    description:
+      'signed_again (admins): the links are signed anew for this delivery, dated when it was sent: working links of the same ' +
+      'length as those sent. removed (everyone else): each signed token is replaced by …',
+  }),
+  message: RenderedMessage,
+});

@@ -1,6 +1,7 @@
 // The console through inject(): signing in, the cookie's flags, CSRF on every form, helmet's
 // headers, and pages that show what the API knows. The browser test (test/ops-console.browser.test.ts)
 // drives the same pages in Chromium.
+import { smsSegments } from '@policy-push/core';
 import { fanOutNextChunk, sql } from '@policy-push/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,7 +163,15 @@ describe('/ops', () => {
     expect(preview.statusCode).toBe(200);
     expect(preview.body).toContain('data-count="enterprises">2<');
     expect(preview.body).toContain('data-count="sms">1<');
-    expect(preview.body).toMatch(/data-sms-segments="[12]"/);
+    // The SMS as it will be sent: its link goes through /r/, the unsubscribe link is there (no
+    // reply reaches us from +86 numbers), both as long as the real ones; segments counted on it.
+    const [, smsText, segments] = /data-rendered="sms"[\s\S]*?<div class="msg">([^<]*)<\/div>[\s\S]*?data-sms-segments="(\d+)"/.exec(
+      preview.body,
+    )!;
+    const base = h.app.deps.config.publicBaseUrl;
+    expect(smsText).toContain(`${base}/r/`);
+    expect(smsText).toMatch(new RegExp(` 退订 ${base}/u/\\d+\\.[0-9a-z]+\\.[A-Za-z0-9_-]{22}$`));
+    expect(Number(segments)).toBe(smsSegments(smsText).segments);
     expect(preview.body).toContain('data-email-subject');
     expect(preview.body).not.toContain('one@example.com'); // addresses are masked
     expect(preview.body).toContain('o***@example.com');

@@ -304,7 +304,7 @@ export default async function opsRoutes(app: AppInstance) {
     const foreign = await outOfScope(user(req), input);
     if (foreign.length) return composeAgain(req, reply, form, 422, foreign);
     try {
-      const preview = await composePreview(db, app.deps.config, secret, input);
+      const preview = await composePreview(db, app.deps.config, input);
       return sendPage(reply, 200, previewPage(form, preview, user(req), csrf(req), app.deps.config.limits.largeAudienceThreshold));
     } catch (err) {
       const r = refusal(err);

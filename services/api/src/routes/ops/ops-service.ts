@@ -1,11 +1,9 @@
 // What the console pages show, gathered from the same queries /metrics and the API use, so the
 // numbers on a page are the API's numbers.
-import { type Channel, CHANNELS, type OutboundMessage, renderOutbound, wechatKeyType } from '@policy-push/channels';
-import { type Config, signToken } from '@policy-push/core';
+import { type Channel, CHANNELS, wechatKeyType } from '@policy-push/channels';
+import type { Config } from '@policy-push/core';
 import {
   deliveryCounts,
-  getContact,
-  getDepartment,
   listChannelPauses,
   loadMatchTarget,
   type LivePush,
@@ -13,9 +11,7 @@ import {
   previewAudience,
   type Queryable,
   queueDepths,
-  rowsOf,
   sentPerMinute,
-  sql,
 } from '@policy-push/db';
 import { type HealthReport, providerNames } from '@policy-push/dispatcher';
 import { Ajv } from 'ajv';
@@ -24,6 +20,7 @@ import type { AppInstance } from '../../app';
 import type { FieldProblem } from '../../errors';
 import { PolicyBody } from '../policies/policies-schemas';
 import { checkPolicy, type PolicyInput } from '../policies/policies-service';
+import { previewSamples, type RenderedSample as Sample } from '../../services/rendered-messages';
 
 /** The newest deliveries the throughput chart reads (sent_at has no index). */
 export const THROUGHPUT_BOUND = 200_000;
@@ -153,12 +150,7 @@ export function policyFromForm(form: PolicyForm): { input: PolicyInput; problems
   return { input: input as PolicyInput, problems };
 }
 
-export interface RenderedSample {
-  channel: Channel;
-  /** Masked when shown; the real address is needed only to render. */
-  to: string;
-  locale: string;
-  message: OutboundMessage;
+export interface RenderedSample extends Sample {
   /** WeChat fields that were shortened to their type's limit. */
   cut: string[];
   limits: Record<string, string>;
@@ -173,9 +165,9 @@ export interface ComposePreview {
 /**
  * What publishing would do, writing nothing: the audience preview the API's /policies/preview
  * answers, and for each channel the message its first sample contact would get, rendered by the
- * dispatcher's own renderer (renderOutbound) with links as long as the real ones.
+ * dispatcher's own renderer (services/rendered-messages.ts) with links as long as the real ones.
  */
-export async function composePreview(db: Queryable, config: Config, secret: string, input: PolicyInput): Promise<ComposePreview> {
+export async function composePreview(db: Queryable, config: Config, input: PolicyInput): Promise<ComposePreview> {
   const values = await checkPolicy(db, input);
   const target = await loadMatchTarget(
     db,
@@ -189,57 +181,17 @@ export async function composePreview(db: Queryable, config: Config, secret: stri
     { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail },
   );
   const audience = await previewAudience(db, target, PREVIEW_SAMPLE);
-  const department = await getDepartment(db, values.departmentId);
-  const rendered: RenderedSample[] = [];
-  if (!department) return { input, audience, rendered };
-
-  // A delivery id of the length the next ones will have, for links of the real length: the SMS
-  // segment count depends on them. The tokens are signed for another purpose, so they open nothing.
-  const [{ next }] = rowsOf<{ next: string }>(await db.execute(sql`select coalesce(max(id), 0) + 1000 as next from deliveries`));
-  const expires = new Date(Date.now() + 400 * 86_400_000);
-  const link = (path: string) => `${config.publicBaseUrl}/${path}/${signToken(secret, 'ops-preview', String(next), expires)}`;
-
-  for (const channel of CHANNELS) {
-    const sample = audience.sample.find((s) => s.channel === channel);
-    const contact = sample && (await getContact(db, sample.contactId));
-    const to = contact && { wechat: contact.wechatOpenid, sms: contact.phone, email: contact.email }[channel];
-    if (!contact || !to) continue;
-    const message = renderOutbound({
-      deliveryId: String(next),
-      channel,
-      to,
-      locale: contact.locale,
-      kind: 'policy',
-      policy: {
-        title: values.title,
-        summary: values.summary,
-        titleEn: values.titleEn ?? null,
-        summaryEn: values.summaryEn ?? null,
-        url: values.url,
-        docNumber: values.docNumber,
-        publishedAt: values.publishAt ?? new Date(),
-        urgent: values.priority === 'urgent',
-      },
-      department: {
-        nameZh: department.nameZh,
-        nameEn: department.nameEn,
-        smsSignature: department.smsSignature,
-        wechatTemplate: department.wechatTemplate ?? null,
-      },
-      links: { policy: values.url, unsubscribe: link('u'), preferences: link('p') },
-      smsSegmentBudget: config.smsSegmentBudget,
-    });
+  const rendered = (await previewSamples(db, config, values, audience)).map((sample): RenderedSample => {
     const cut: string[] = [];
     const limits: Record<string, string> = {};
-    if (message.channel === 'wechat') {
-      for (const [key, field] of Object.entries(message.content.data)) {
-        const type = wechatKeyType(key);
-        limits[key] = type;
+    if (sample.message.channel === 'wechat') {
+      for (const [key, field] of Object.entries(sample.message.content.data)) {
+        limits[key] = wechatKeyType(key);
         // The renderer marks a shortened value with a closing ellipsis (core/messages.ts shorten).
         if (field.value.endsWith('…')) cut.push(key);
       }
     }
-    rendered.push({ channel, to, locale: contact.locale, message, cut, limits });
-  }
+    return { ...sample, cut, limits };
+  });
   return { input, audience, rendered };
 }

@@ -4,6 +4,7 @@ import {
   getPolicy,
   latestPush,
   listPolicies,
+  listPolicyVersions,
   loadMatchTarget,
   notifyWork,
   previewAudience,
@@ -19,9 +20,21 @@ import { departmentsInScope, scope } from '../../plugins/authorize';
 import { actorOf, audit } from '../../services/audit';
 import { ApiError, invalidField, notFound } from '../../errors';
 import { errorResponses, Id, IdParams, Page, PageQuery, page } from '../../schemas/common';
-import { Policy, PolicyAmendment, PolicyBody, PreviewResponse, PublishResponse, PushProgress, Revocation } from './policies-schemas';
-import { checkPolicy, publishPolicy, pushProgress, toPolicy } from './policies-service';
+import {
+  Policy,
+  PolicyAmendment,
+  PolicyBody,
+  PolicyVersion,
+  PolicyVersionList,
+  PreviewResponse,
+  PublishResponse,
+  PushProgress,
+  Revocation,
+  VersionParams,
+} from './policies-schemas';
+import { checkPolicy, publishPolicy, pushProgress, toPolicy, toPolicyVersion } from './policies-service';
 import { checkPublishLimits } from './publish-limits';
+import { messageView, previewSamples } from '../../services/rendered-messages';
 
 const tags = ['policies'];
 const PREVIEW_SAMPLE = 20;
@@ -85,8 +98,10 @@ export default async function policiesRoutes(app: AppInstance) {
         { requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail },
       );
       const preview = await previewAudience(db, target, PREVIEW_SAMPLE);
+      const samples = await previewSamples(db, app.deps.config, values, preview);
       return {
         ...preview,
+        messages: samples.map((s) => ({ contactId: String(s.contactId), message: messageView(s.message, s.locale) })),
         sample: preview.sample.map((s) => ({
           enterpriseId: String(s.enterpriseId),
           enterpriseName: s.enterpriseName,
@@ -138,6 +153,48 @@ export default async function policiesRoutes(app: AppInstance) {
       const policy = await getPolicy(db, Number(req.params.id));
       if (!policy) throw notFound('policy');
       return toPolicy(policy);
+    },
+  );
+
+  // A policy's versions: read like its push and its reach, by its department's publishers and ops.
+  const versions = async (policyId: number) => {
+    if (!(await getPolicy(db, policyId))) throw notFound('policy');
+    const rows = await listPolicyVersions(db, policyId);
+    return rows.map((v, i) => toPolicyVersion(v, i > 0 && rows[i - 1].version === v.version - 1 ? rows[i - 1] : undefined));
+  };
+
+  app.get(
+    '/policies/:id/versions',
+    {
+      config: { access: { ops: true, publisher: scope.policyOfDepartment() } },
+      schema: {
+        tags,
+        summary: 'Every published version of the policy, oldest first, each whole and with what changed',
+        description:
+          'Each version is kept as it was published, with the department’s SMS signature and WeChat template then. Versions ' +
+          'published before snapshots were kept say snapshot: partial and answer with what was kept. A scheduled policy has none yet.',
+        params: IdParams,
+        response: { 200: PolicyVersionList, ...errorResponses },
+      },
+    },
+    async (req) => ({ items: await versions(Number(req.params.id)) }),
+  );
+
+  app.get(
+    '/policies/:id/versions/:version',
+    {
+      config: { access: { ops: true, publisher: scope.policyOfDepartment() } },
+      schema: {
+        tags,
+        summary: 'One version of the policy as it was published, with what changed since the one before',
+        params: VersionParams,
+        response: { 200: PolicyVersion, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const found = (await versions(Number(req.params.id))).find((v) => v.version === Number(req.params.version));
+      if (!found) throw notFound('version');
+      return found;
     },
   );
 

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { AudienceRule } from '../../schemas/audience-rule';
 import { Id, Timestamp } from '../../schemas/common';
+import { RenderedMessage } from '../../services/rendered-messages';
 
 const Url = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 });
 
@@ -100,6 +101,12 @@ export const PreviewResponse = Type.Object({
       }),
     }),
   ),
+  messages: Type.Array(Type.Object({ contactId: Id, message: RenderedMessage }), {
+    description:
+      'per channel, the message its first sample contact would get, exactly as it would be sent: links through /r/ and the ' +
+      'unsubscribe link with tokens of their real length (signed with a key nobody holds: they open nothing), SMS segments ' +
+      'counted on that text',
+  }),
 });
 
 export const PolicyAmendment = Type.Object(
@@ -127,5 +134,56 @@ export const Revocation = Type.Object(
     reason: Type.String({ minLength: 1, maxLength: 500 }),
     notifyRecipients: Type.Optional(Type.Boolean({ default: false, description: 'send a revocation notice to those already reached' })),
   },
+  { additionalProperties: false },
+);
+
+const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+const orNull = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+export const PolicyVersion = Type.Object({
+  policyId: Id,
+  version: Type.Integer({ minimum: 1 }),
+  recordedAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'when the version was recorded: at its publication, or for versions before snapshots when it was amended away',
+  }),
+  snapshot: Type.String({
+    enum: ['complete', 'partial'],
+    description:
+      'complete: the whole policy as published, with its department’s SMS signature and WeChat template then. partial: a ' +
+      'version recorded before snapshots were kept: only its title, summary, links and validity; every other field is null',
+  }),
+  policy: Type.Object({
+    docNumber: orNull(Type.String()),
+    title: Type.String(),
+    summary: Type.String(),
+    titleEn: orNull(Type.String()),
+    summaryEn: orNull(Type.String()),
+    url: Type.String(),
+    interpretationUrls: Type.Array(Type.String()),
+    categoryIds: orNull(Type.Array(Id)),
+    audience: orNull(Type.Object({ groupIds: Type.Array(Id), rule: Type.Union([Type.Unknown(), Type.Null()]) })),
+    priority: orNull(Type.String()),
+    publishAt: NullableTimestamp,
+    validUntil: NullableTimestamp,
+  }),
+  department: orNull(
+    Type.Object({
+      id: Id,
+      nameZh: Type.String(),
+      nameEn: Type.String(),
+      smsSignature: Type.String(),
+      wechatTemplateId: orNull(Type.String()),
+    }),
+  ),
+  changes: orNull(
+    Type.Array(Type.String({ enum: ['title', 'summary', 'validity', 'links'] }), {
+      description: 'what changed since the version before, as the update notice says it; null for the first version',
+    }),
+  ),
+});
+
+export const PolicyVersionList = Type.Object({ items: Type.Array(PolicyVersion) });
+
+export const VersionParams = Type.Object(
+  { id: Id, version: Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'a version number' }) },
   { additionalProperties: false },
 );

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type AudienceRule, validateRule } from '@policy-push/core';
+import { type AudienceRule, changedFields, validateRule } from '@policy-push/core';
 import {
   type Database,
   deliveryCounts,
@@ -10,6 +10,7 @@ import {
   type NewPolicy,
   notifyWork,
   type Policy,
+  type PolicyVersionRow,
   type Push,
   type Queryable,
   saveIdempotentAnswer,
@@ -192,3 +193,45 @@ export const toPolicy = (p: Policy) => ({
   createdAt: p.createdAt.toISOString(),
   updatedAt: p.updatedAt.toISOString(),
 });
+
+/** One version as the API shows it, with what changed since the one before (policy-changes.ts). */
+export function toPolicyVersion(v: PolicyVersionRow, before: PolicyVersionRow | undefined) {
+  const s = v.snapshot;
+  const facts = (r: PolicyVersionRow) => ({
+    title: r.title,
+    summary: r.summary,
+    url: r.url,
+    interpretationUrls: r.interpretationUrls,
+    validUntil: r.validUntil,
+  });
+  return {
+    policyId: String(v.policyId),
+    version: v.version,
+    recordedAt: v.recordedAt ? v.recordedAt.toISOString() : null,
+    snapshot: s ? ('complete' as const) : ('partial' as const),
+    policy: {
+      docNumber: s?.docNumber ?? null,
+      title: v.title,
+      summary: v.summary,
+      titleEn: s?.titleEn ?? null,
+      summaryEn: s?.summaryEn ?? null,
+      url: v.url,
+      interpretationUrls: v.interpretationUrls,
+      categoryIds: s ? s.categoryIds.map(String) : null,
+      audience: s ? { groupIds: s.targetGroupIds.map(String), rule: s.audienceRule ?? null } : null,
+      priority: s?.priority ?? null,
+      publishAt: s?.publishAt ?? null,
+      validUntil: v.validUntil ? v.validUntil.toISOString() : null,
+    },
+    department: s
+      ? {
+          id: String(s.department.id),
+          nameZh: s.department.nameZh,
+          nameEn: s.department.nameEn,
+          smsSignature: s.department.smsSignature,
+          wechatTemplateId: s.department.wechatTemplate?.templateId ?? null,
+        }
+      : null,
+    changes: before ? changedFields(facts(before), facts(v)) : null,
+  };
+}

@@ -1,11 +1,10 @@
 // The signed one-click unsubscribe link: `${PUBLIC_BASE_URL}/u/<token>`, where the token is
-// signToken(signingSecret, 'unsubscribe', <delivery id>, expiry) as the dispatcher writes it into
+// unsubscribeLink (core links.ts) as the dispatcher writes it into
 // every message (email List-Unsubscribe and body, SMS). The token is the only credential (RFC 8058:
 // no cookie, no login), so nothing is read or written before it checks out.
-import { verifyToken } from '@policy-push/core';
+import { UNSUBSCRIBE_PURPOSE, verifyToken } from '@policy-push/core';
 import { type Database, type DeliveryRecipient, getDeliveryRecipient, optOutContact, recordUnsubscribedEvent } from '@policy-push/db';
 
-export const UNSUBSCRIBE_PURPOSE = 'unsubscribe';
 // Delivery ids are bigint identities, signed as their decimal string; 15 digits stay exact in JS.
 const DELIVERY_ID = /^[1-9][0-9]{0,14}$/;
 
