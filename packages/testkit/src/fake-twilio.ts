@@ -7,6 +7,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { smsSegments } from '@policy-push/core';
 import twilio from 'twilio';
+import { type ConnectionStats, countConnections } from './connection-stats';
 
 export type FakeTwilioStatus = 'queued' | 'accepted' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
 
@@ -66,6 +67,8 @@ export interface FakeTwilioBehaviour {
 export interface FakeTwilio {
   /** Pass as TWILIO_API_URL. */
   url: string;
+  /** TCP connections opened so far and the most open at once (a pooled client reuses a few). */
+  stats: ConnectionStats;
   accountSid: string;
   authToken: string;
   /** Every create request received, in order: its form fields, headers and credentials. */
@@ -274,11 +277,13 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     void settledP.finally(() => inFlight.delete(settledP));
   }
 
+  const stats = countConnections(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
     url: `http://127.0.0.1:${port}`,
+    stats,
     accountSid,
     authToken,
     messages: requests,

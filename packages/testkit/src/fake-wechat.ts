@@ -9,6 +9,7 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { type ConnectionStats, countConnections } from './connection-stats';
 
 export interface FakeWechatOptions {
   appId: string;
@@ -90,6 +91,8 @@ export type ReceiptStatus = 'success' | 'failed:user block' | 'failed: system fa
 
 export interface FakeWechat {
   url: string;
+  /** TCP connections opened so far and the most open at once (a pooled client reuses a few). */
+  stats: ConnectionStats;
   /** Every template send body received, refused ones too, in order. */
   sent: TemplateSendBody[];
   /** Messages taken (one per distinct openid + client_msg_id within the window). */
@@ -164,6 +167,7 @@ export async function startFakeWechat(opts: FakeWechatOptions): Promise<FakeWech
 
   const fake = {
     url: '',
+    stats: { connections: 0, open: 0, maxOpen: 0 } as ConnectionStats,
     sent: [] as TemplateSendBody[],
     messages: [] as FakeWechatMessage[],
     tokenRequests: [] as { force: boolean }[],
@@ -349,6 +353,7 @@ export async function startFakeWechat(opts: FakeWechatOptions): Promise<FakeWech
       res.end(String(err));
     });
   });
+  fake.stats = countConnections(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

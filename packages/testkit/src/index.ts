@@ -7,3 +7,4 @@ export * from './fake-wechat';
 export * from './free-port';
 export * from './reach-fixture';
 export * from './provider-fakes';
+export * from './connection-stats';

@@ -43,6 +43,7 @@ export function createAdapters(config: Config, db: Database, logger: Logger, opt
       ? createWechatAdapter({
           settings: providers.wechat,
           timeoutMs: providers.timeoutMs,
+          maxConnections: config.dispatcher.sendConcurrency,
           // The stable token lives in Postgres for every dispatcher; one refreshes it at a time.
           tokens: createWechatTokenSource({ db, settings: providers.wechat, timeoutMs: providers.timeoutMs }),
         })
@@ -51,6 +52,7 @@ export function createAdapters(config: Config, db: Database, logger: Logger, opt
       ? createTwilioSmsAdapter({
           settings: providers.twilio,
           timeoutMs: providers.timeoutMs,
+          maxConnections: config.dispatcher.sendConcurrency,
           statusCallbackUrl: `${config.publicBaseUrl}/webhooks/twilio/status`,
         })
       : sandboxes.sms,

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { type ProviderSettings, signToken } from '@policy-push/core';
 import { type ReceivedMail, type SmtpTestServer, startSmtpTestServer } from '@policy-push/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChannelAdapter, OutboundMessage } from '../channel';
 import { deliveryContext } from '../delivery-context.fixture';
 import { renderOutbound } from '../render';
@@ -111,6 +111,20 @@ describe('smtp email adapter', () => {
     // Connections were reused, not opened per message.
     expect(s.stats.connections).toBeLessThanOrEqual(3);
     expect(s.stats.maxOpen).toBeLessThanOrEqual(3);
+  });
+
+  it('keeps the session after a refused message, and leaves one the server ended for a new one', async () => {
+    const s = await server();
+    const a = adapter(s.url, { maxConnections: 1 }, 1_000);
+    s.rejectRecipient('gone@enterprise.example.com', 550);
+    expect(await a.send(email('gone@enterprise.example.com'))).toMatchObject({ outcome: 'permanent' });
+    expect(await a.send(email())).toMatchObject({ outcome: 'accepted' });
+    expect(s.stats.connections).toBe(1);
+    // Idle past the socket timeout: the session ends; the next message gets a new one.
+    await vi.waitFor(() => expect(s.stats.open).toBe(0), { timeout: 10_000, interval: 50 });
+    expect(await a.send(email())).toMatchObject({ outcome: 'accepted' });
+    expect(s.stats.connections).toBe(2);
+    expect(s.messages).toHaveLength(2);
   });
 
   describe('failures', () => {

@@ -69,6 +69,26 @@ describe('twilio sms adapter: accepted', () => {
     expect(result).toMatchObject({ outcome: 'accepted', raw: { status: 'accepted' } });
   });
 
+  it('sends over a few kept-alive connections, never more than maxConnections at once', async () => {
+    // A fake of its own: the other tests' adapters may still hold connections to the shared one.
+    const own = await startFakeTwilio();
+    const a = createTwilioSmsAdapter({
+      settings: { accountSid: own.accountSid, authToken: own.authToken, from: '+15005550006', apiUrl: own.url, segmentsPerSecond: 10 },
+      timeoutMs: 2_000,
+      statusCallbackUrl: STATUS_CALLBACK,
+      maxConnections: 3,
+    });
+    for (let batch = 0; batch < 2; batch++) {
+      const results = await Promise.all(Array.from({ length: 12 }, () => a.send(sms())));
+      expect(results.map((r) => r.outcome)).toEqual(Array(12).fill('accepted'));
+    }
+    // Three at most, reused by both batches.
+    expect(own.stats.connections).toBeLessThanOrEqual(3);
+    expect(own.stats.maxOpen).toBeLessThanOrEqual(3);
+    await a.close!();
+    await own.close();
+  });
+
   it('refuses a message Twilio would refuse without calling it', async () => {
     const email = renderOutbound(deliveryContext('email', 'someone@example.com'));
     expect(await adapter().send(email)).toMatchObject({ outcome: 'permanent', code: 'INVALID_MESSAGE' });

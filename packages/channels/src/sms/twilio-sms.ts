@@ -4,6 +4,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ProviderSettings } from '@policy-push/core';
 import twilio from 'twilio';
+import { Agent, type Dispatcher } from 'undici';
 import type RequestClient from 'twilio/lib/base/RequestClient';
 import type { ChannelAdapter, SendResult } from '../channel';
 import { validateMessage } from '../sandbox/validate-message';
@@ -16,6 +17,8 @@ export interface TwilioSmsAdapterOptions {
   timeoutMs: number;
   /** Our public `/webhooks/twilio/status` URL, sent as `StatusCallback` with every message. */
   statusCallbackUrl: string;
+  /** Connections to Twilio at most: the sends in flight at once (DISPATCH_CONCURRENCY). Default 32. */
+  maxConnections?: number;
 }
 
 // CHANNELS.md "Error codes": how each Twilio error is handled.
@@ -35,10 +38,12 @@ interface TwilioApiError {
 
 export function createTwilioSmsAdapter(opts: TwilioSmsAdapterOptions): ChannelAdapter {
   const { settings } = opts;
-  const httpClient = new TwilioHttpClient(opts.timeoutMs, settings.apiUrl);
+  const httpClient = new TwilioHttpClient(opts.timeoutMs, settings.apiUrl, opts.maxConnections ?? 32);
   const client = twilio(settings.accountSid, settings.authToken, {
     accountSid: settings.accountSid,
-    httpClient,
+    // Typed as the SDK's own axios client, whose private members no other class can match; the
+    // SDK only ever calls its `request`.
+    httpClient: httpClient as unknown as RequestClient,
     // Empty rather than absent: `undefined` would let the SDK fall back to TWILIO_EDGE,
     // TWILIO_REGION and TWILIO_LOG_LEVEL from the environment. Neither edge nor region is set.
     env: {},
@@ -77,6 +82,8 @@ export function createTwilioSmsAdapter(opts: TwilioSmsAdapterOptions): ChannelAd
         return classifyTwilioError(err, seen.headers);
       }
     },
+    /** Closes idle connections now and busy ones once their answer is in. */
+    close: () => httpClient.close(),
   };
 }
 
@@ -117,8 +124,8 @@ export function classifyTwilioError(err: unknown, headers?: Record<string, unkno
 function asTwilioApiError(err: unknown): TwilioApiError | null {
   if (err instanceof twilio.RestException) return { status: err.status, code: err.code, message: withoutPhoneNumbers(err.message) };
   // The SDK's RFC 9457 exception (newer APIs) is not exported by name; it carries the same fields.
-  const e = err as { status?: unknown; code?: unknown; title?: unknown; isAxiosError?: unknown } | null;
-  if (e && typeof e.status === 'number' && typeof e.code === 'number' && typeof e.title === 'string' && !e.isAxiosError) {
+  const e = err as { status?: unknown; code?: unknown; title?: unknown } | null;
+  if (e && typeof e.status === 'number' && typeof e.code === 'number' && typeof e.title === 'string') {
     return { status: e.status, code: e.code, message: withoutPhoneNumbers(e.title) };
   }
   return null;
@@ -134,12 +141,15 @@ function withoutPhoneNumbers(text: string): string {
 // accepted by Twilio before the answer was lost, and Twilio has no idempotency key for message
 // creation (CHANNELS.md): the retry can then send the SMS twice. The short timeout keeps that
 // window small; the outbox row (one delivery per contact, policy and channel) bounds it to the
-// retries of one delivery.
+// retries of one delivery. undici's timeouts once the request was written are the ones that
+// count; a connection that never came up (UND_ERR_CONNECT_TIMEOUT) took nothing.
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 function networkFailure(err: unknown): SendResult {
   const e = err as { code?: unknown; message?: unknown } | null;
   const errCode = typeof e?.code === 'string' ? e.code : undefined;
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  const timedOut = errCode === 'ECONNABORTED' || errCode === 'ETIMEDOUT' || /timeout/i.test(message);
+  const timedOut = errCode !== undefined && TIMEOUT_CODES.has(errCode);
   return {
     outcome: 'retryable',
     code: timedOut ? 'TIMEOUT' : 'NETWORK_ERROR',
@@ -158,7 +168,8 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
 }
 
 // ---------------------------------------------------------------------------------------------
-// The SDK's HTTP client, with our timeout and origin.
+// The SDK's HTTP client: undici instead of the SDK's axios (most of a send's CPU), with our
+// timeout, our origin and bounded keep-alive connections.
 
 interface SeenResponse {
   headers?: Record<string, unknown>;
@@ -168,28 +179,68 @@ interface SeenResponse {
 const responses = new AsyncLocalStorage<SeenResponse>();
 
 /**
- * The SDK has no base-URL option (CHANNELS.md): this client sends its requests to `apiUrl`'s
- * origin (and path prefix) when that is set — a fake in tests, a relay in restricted networks.
+ * What the SDK asks of its `httpClient` (BaseTwilio.request): `request({ method, uri, username,
+ * password, headers, params, data, timeout })` answering `{ statusCode, body, headers }`; the SDK
+ * parses a string body and raises its own exceptions. The SDK has no base-URL option
+ * (CHANNELS.md): requests go to `apiUrl`'s origin (and path prefix) when that is set — a fake in
+ * tests, a relay in restricted networks.
  */
-class TwilioHttpClient extends twilio.RequestClient {
+class TwilioHttpClient {
   private readonly base?: URL;
+  private readonly agent: Agent;
 
-  constructor(timeoutMs: number, apiUrl?: string) {
-    // The SDK's default timeout is 30 s; ours is the provider timeout from the settings.
-    super({ timeout: timeoutMs, keepAlive: true, autoRetry: false });
+  constructor(
+    private readonly timeoutMs: number,
+    apiUrl: string | undefined,
+    connections: number,
+  ) {
     this.base = apiUrl ? new URL(apiUrl) : undefined;
+    // One pool of at most `connections` keep-alive connections per origin (only Twilio's here).
+    this.agent = new Agent({ connections, connect: { timeout: timeoutMs } });
   }
 
-  override async request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    const response = await super.request<TData>({ ...opts, uri: this.base ? rebase(opts.uri, this.base) : opts.uri });
+  async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<{ statusCode: number; body: unknown; headers: unknown }> {
+    const uri = this.base ? rebase(opts.uri, this.base) : new URL(opts.uri);
+    const headers: Record<string, string> = { ...(opts.headers as Record<string, string> | undefined) };
+    if (opts.username && opts.password) {
+      headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
+    }
+    // The SDK sends forms only (its JSON bodies belong to APIs we do not call).
+    const body = opts.data ? formEncode(opts.data as Record<string, unknown>) : undefined;
+    const query = opts.params ? formEncode(opts.params as Record<string, unknown>) : '';
+    const timeout = opts.timeout ?? this.timeoutMs;
+    const res = await this.agent.request({
+      origin: uri.origin,
+      path: uri.pathname + (query ? `${uri.search ? `${uri.search}&` : '?'}${query}` : uri.search),
+      method: opts.method.toUpperCase() as Dispatcher.HttpMethod,
+      headers,
+      body,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+    const text = await res.body.text();
     const seen = responses.getStore();
-    if (seen) seen.headers = response.headers as Record<string, unknown>;
-    return response;
+    if (seen) seen.headers = res.headers;
+    return { statusCode: res.statusCode, body: text, headers: res.headers };
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
   }
 }
 
-function rebase(uri: string, base: URL): string {
+/** application/x-www-form-urlencoded as the SDK's axios client sent it: arrays repeat the key, undefined is left out. */
+function formEncode(fields: Record<string, unknown>): string {
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) form.append(key, v === null ? '' : String(v));
+  }
+  return form.toString();
+}
+
+function rebase(uri: string, base: URL): URL {
   const u = new URL(uri);
   const prefix = base.pathname.replace(/\/$/, '');
-  return `${base.origin}${prefix}${u.pathname}${u.search}`;
+  return new URL(`${base.origin}${prefix}${u.pathname}${u.search}`);
 }

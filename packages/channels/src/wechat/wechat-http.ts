@@ -2,6 +2,7 @@
 // with `errmsg` (CHANNELS.md "Send"). The body is kept as text, because a msgid can exceed 2^53
 // and must never go through a plain JSON.parse number: callers take such fields from the text.
 import type { ProviderSettings } from '@policy-push/core';
+import { type Dispatcher, getGlobalDispatcher, Pool } from 'undici';
 
 export type WechatSettings = NonNullable<ProviderSettings['wechat']>;
 
@@ -25,28 +26,53 @@ export class WechatTransportError extends Error {
 }
 
 export interface WechatHttp {
-  fetch: typeof fetch;
+  /**
+   * Where the requests go: the sender's own Pool to WeChat's origin (createWechatPool). Left out,
+   * undici's global dispatcher (keep-alive as well): enough for the rare calls, tokens and binding.
+   */
+  pool?: Dispatcher;
+  /** Until the answer's headers, and then between chunks of its body (undici's own timers). */
   timeoutMs: number;
 }
+
+/**
+ * Keep-alive connections to WeChat's origin, at most `connections` of them (a new one is opened
+ * only when every open one is busy). The timeouts are undici's own timers: no AbortSignal per request.
+ */
+export function createWechatPool(apiUrl: string, opts: { connections: number; timeoutMs: number }): Pool {
+  return new Pool(new URL(apiUrl).origin, {
+    connections: opts.connections,
+    connect: { timeout: opts.timeoutMs },
+    headersTimeout: opts.timeoutMs,
+    bodyTimeout: opts.timeoutMs,
+  });
+}
+
+// undici's timeouts once the request was written: WeChat may have taken it.
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 export async function wechatRequest(http: WechatHttp, url: string, body?: unknown): Promise<WechatReply> {
   let text: string;
   try {
-    const res = await http.fetch(url, {
+    const u = new URL(url);
+    const res = await (http.pool ?? getGlobalDispatcher()).request({
+      origin: u.origin,
+      path: u.pathname + u.search,
       method: body === undefined ? 'GET' : 'POST',
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      // Covers the whole exchange, body included: a send that hangs must not hold a worker.
-      signal: AbortSignal.timeout(http.timeoutMs),
+      // A send that hangs must not hold a worker.
+      headersTimeout: http.timeoutMs,
+      bodyTimeout: http.timeoutMs,
     });
-    text = await res.text();
+    text = await res.body.text();
   } catch (err) {
-    const name = (err as Error)?.name;
-    if (name === 'TimeoutError' || name === 'AbortError') {
+    const code = (err as { code?: unknown })?.code;
+    if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
       throw new WechatTransportError('TIMEOUT', `no answer within ${http.timeoutMs} ms (the request may have been taken)`);
     }
-    const cause = (err as { cause?: { code?: string } })?.cause?.code;
-    throw new WechatTransportError('NETWORK_ERROR', cause ?? (err as Error)?.message ?? String(err));
+    // Refused, reset, or no connection within the timeout (UND_ERR_CONNECT_TIMEOUT): nothing was taken.
+    throw new WechatTransportError('NETWORK_ERROR', typeof code === 'string' ? code : ((err as Error)?.message ?? String(err)));
   }
   let json: Record<string, unknown>;
   try {

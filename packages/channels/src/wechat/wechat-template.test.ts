@@ -40,11 +40,11 @@ afterEach(async () => {
 });
 
 type WechatSettings = NonNullable<ProviderSettings['wechat']>;
-function adapter(opts: { timeoutMs?: number; settings?: Partial<WechatSettings> } = {}) {
+function adapter(opts: { timeoutMs?: number; settings?: Partial<WechatSettings>; maxConnections?: number } = {}) {
   const settings = { ...APP, apiUrl: fake.url, dailyQuota: 100_000, perSecond: 200, ...opts.settings };
   const timeoutMs = opts.timeoutMs ?? 2000;
   const tokens = createWechatTokenSource({ db: testDb.db, settings, timeoutMs });
-  return createWechatAdapter({ settings, timeoutMs, tokens, now: () => new Date(NOW) });
+  return createWechatAdapter({ settings, timeoutMs, tokens, maxConnections: opts.maxConnections, now: () => new Date(NOW) });
 }
 
 const message = (to = 'oFollower000001', title = '关于支持中小企业数字化转型和智能化改造升级的若干措施') => {
@@ -93,6 +93,21 @@ describe('the WeChat template adapter', () => {
     expect(await a.send(msg)).toMatchObject({ outcome: 'accepted', providerMessageId: fake.messages[0].msgid });
     expect(fake.sent.map((b) => b.client_msg_id)).toEqual([msg.deliveryId, msg.deliveryId, msg.deliveryId]);
     expect(fake.messages).toHaveLength(1);
+  });
+
+  it('sends over a few kept-alive connections, never more than maxConnections at once', async () => {
+    const a = adapter({ maxConnections: 3 });
+    // The token first: fetched over a connection of its own (undici's global dispatcher).
+    expect(await a.send(message())).toMatchObject({ outcome: 'accepted' });
+    const opened = fake.stats.connections;
+    for (let batch = 0; batch < 2; batch++) {
+      const results = await Promise.all(Array.from({ length: 12 }, () => a.send(message())));
+      expect(results.map((r) => r.outcome)).toEqual(Array(12).fill('accepted'));
+    }
+    // The first send's connection plus at most two more, reused by both batches.
+    expect(fake.stats.connections - opened).toBeLessThanOrEqual(2);
+    expect(fake.stats.maxOpen).toBeLessThanOrEqual(3 + 1);
+    await a.close!();
   });
 
   describe('each errcode as CHANNELS.md says', () => {

@@ -5,7 +5,7 @@ import { safeError } from '@policy-push/core';
 import type { ChannelAdapter, OutboundMessage, SendResult } from '../channel';
 import { SANDBOX_DEFAULT_TEMPLATE_ID } from '../render';
 import { validateMessage } from '../sandbox/validate-message';
-import { exactDigits, type WechatReply, type WechatSettings, wechatRequest, WechatTransportError } from './wechat-http';
+import { createWechatPool, exactDigits, type WechatReply, type WechatSettings, wechatRequest, WechatTransportError } from './wechat-http';
 import { isTokenError, withAccessToken, WechatTokenError, type WechatTokenSource } from './wechat-token';
 
 export interface WechatAdapterOptions {
@@ -13,7 +13,8 @@ export interface WechatAdapterOptions {
   /** Per HTTP call. */
   timeoutMs: number;
   tokens: WechatTokenSource;
-  fetch?: typeof fetch;
+  /** Connections to WeChat at most: the sends in flight at once (DISPATCH_CONCURRENCY). Default 32. */
+  maxConnections?: number;
   /** For the daily quota's reset at midnight, Asia/Shanghai. */
   now?: () => Date;
 }
@@ -30,7 +31,8 @@ const DEFER = new Set([40251, 40252]);
 
 export function createWechatAdapter(opts: WechatAdapterOptions): ChannelAdapter {
   const { settings, tokens } = opts;
-  const http = { fetch: opts.fetch ?? fetch, timeoutMs: opts.timeoutMs };
+  const pool = createWechatPool(settings.apiUrl, { connections: opts.maxConnections ?? 32, timeoutMs: opts.timeoutMs });
+  const http = { pool, timeoutMs: opts.timeoutMs };
   const now = opts.now ?? (() => new Date());
   const sendUrl = (token: string) => `${settings.apiUrl}/cgi-bin/message/template/send?access_token=${encodeURIComponent(token)}`;
 
@@ -67,6 +69,10 @@ export function createWechatAdapter(opts: WechatAdapterOptions): ChannelAdapter 
       } catch (err) {
         return failure(err);
       }
+    },
+    /** Closes idle connections now and busy ones once their answer is in. */
+    async close() {
+      await pool.close();
     },
   };
 }

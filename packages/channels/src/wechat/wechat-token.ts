@@ -25,7 +25,6 @@ export interface WechatTokenOptions {
   db: Database;
   settings: WechatSettings;
   timeoutMs: number;
-  fetch?: typeof fetch;
   now?: () => Date;
   /** Refresh once the token has less than this left. Default 5 minutes: WeChat renews its stable token about then. */
   refreshAheadMs?: number;
@@ -53,7 +52,8 @@ export function createWechatTokenSource(opts: WechatTokenOptions): WechatTokenSo
   const now = opts.now ?? (() => new Date());
   const refreshAheadMs = opts.refreshAheadMs ?? 5 * 60_000;
   const memoMs = opts.memoMs ?? 10_000;
-  const http = { fetch: opts.fetch ?? fetch, timeoutMs: opts.timeoutMs };
+  // A token is fetched every two hours or so: undici's global dispatcher, not a pool of its own.
+  const http = { timeoutMs: opts.timeoutMs };
   let memo: (ProviderToken & { readAt: number }) | null = null;
   let inflight: Promise<string> | null = null;
   let lastForcedAt = -Infinity;

@@ -24,7 +24,6 @@ export interface BindingDeps {
   signingSecret: string;
   publicBaseUrl: string;
   timeoutMs: number;
-  fetch?: typeof fetch;
   now?: () => Date;
 }
 
@@ -40,7 +39,7 @@ export async function createWechatBinding(deps: BindingDeps, contactId: number):
   const now = deps.now?.() ?? new Date();
   const expiresAt = new Date(now.getTime() + BINDING_TTL_SECONDS * 1000);
   const scene = signBindingScene(deps.signingSecret, contactId, expiresAt);
-  const http = { fetch: deps.fetch ?? fetch, timeoutMs: deps.timeoutMs };
+  const http = { timeoutMs: deps.timeoutMs };
   const qr = await createBindingQrCode({ settings: deps.settings, tokens: deps.tokens, http }, scene, BINDING_TTL_SECONDS);
   return {
     scene,
@@ -66,7 +65,7 @@ export async function completeOauthBinding(
   if (contactId === null) return 'invalid_state';
   let openid: string;
   try {
-    openid = await exchangeOauthCode({ settings: deps.settings, http: { fetch: deps.fetch ?? fetch, timeoutMs: deps.timeoutMs } }, code);
+    openid = await exchangeOauthCode({ settings: deps.settings, http: { timeoutMs: deps.timeoutMs } }, code);
   } catch (err) {
     // 40029 invalid code, 40163 code already used: the page was reloaded or the code forged.
     if (err instanceof WechatApiError) return 'code_refused';
