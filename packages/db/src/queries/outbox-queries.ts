@@ -4,11 +4,11 @@
 // terminal state never moves back: every update below names the states it may leave.
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
+import { FAILED_STATUSES, inStatuses } from '../delivery-statuses';
 import { rowsOf } from '../rows';
+import { claimAddresses, claimKind } from './address-claims-queries';
 import { bigintArray, booleanArray, intArray, textArray } from '../sql-arrays';
 import { type DigestItem, loadDigestItems } from './digest-queries';
-
-export const TERMINAL_STATUSES = ['delivered', 'undelivered', 'failed', 'cancelled', 'suppressed', 'digested'] as const;
 
 export interface ClaimedDelivery {
   id: number;
@@ -365,34 +365,51 @@ async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<void> 
 /**
  * Fallback (ARCHITECTURE.md): a delivery that ended failed or undelivered hands over to the first
  * of its fallback channels that the contact can still be reached on. The new delivery is linked
- * to the first; the unique key means a policy never uses one channel twice for a contact.
- * Returns the ids of the new deliveries.
+ * to the first; the unique key means a policy never uses one channel twice for a contact. It
+ * claims its address like any other (claimAddresses): where another delivery of the version has
+ * that address already, it is merged into it instead of sent. Returns the ids of the new deliveries.
  */
 export async function createFallbacks(db: Queryable, ids: number[]): Promise<number[]> {
   if (!ids.length) return [];
-  const rows = rowsOf<{ id: string | number }>(
-    await db.execute(sql`
-      insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
-        matched_category_ids, matched_group_ids, fallback_of, fallback_channels)
-      select d.policy_id, d.policy_version, d.enterprise_id, d.contact_id, next.channel, d.kind, 'pending', d.priority,
-        d.matched_category_ids, d.matched_group_ids, d.id, d.fallback_channels[next.position + 1:]
-      from deliveries d
-      join contacts c on c.id = d.contact_id
-      join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
-      cross join lateral (
-        select f.channel, f.position::int as position
-        from unnest(d.fallback_channels) with ordinality as f(channel, position)
-        where not c.suppressed and not (f.channel = any(c.opted_out))
-          and case f.channel when 'wechat' then c.wechat_openid is not null when 'sms' then c.phone is not null
-                             when 'email' then c.email is not null else false end
-        order by f.position
-        limit 1
-      ) next
-      where d.id = any(${bigintArray(ids)}) and d.status in ('failed', 'undelivered')
-      on conflict do nothing
-      returning id`),
-  );
-  return rows.map((r) => Number(r.id));
+  // One transaction: a fallback is never claimable by a dispatcher before it has claimed its address.
+  return db.transaction(async (tx) => {
+    const rows = rowsOf<{ id: string | number; policy_id: string | number; policy_version: number; kind: string; contact_id: string | number; channel: string }>(
+      await tx.execute(sql`
+        insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
+          matched_category_ids, matched_group_ids, fallback_of, fallback_channels)
+        select d.policy_id, d.policy_version, d.enterprise_id, d.contact_id, next.channel, d.kind, 'pending', d.priority,
+          d.matched_category_ids, d.matched_group_ids, d.id, d.fallback_channels[next.position + 1:]
+        from deliveries d
+        join contacts c on c.id = d.contact_id
+        join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
+        cross join lateral (
+          select f.channel, f.position::int as position
+          from unnest(d.fallback_channels) with ordinality as f(channel, position)
+          where not c.suppressed and not (f.channel = any(c.opted_out))
+            and case f.channel when 'wechat' then c.wechat_openid is not null when 'sms' then c.phone is not null
+                               when 'email' then c.email is not null else false end
+          order by f.position
+          limit 1
+        ) next
+        where d.id = any(${bigintArray(ids)}) and d.status ${inStatuses(FAILED_STATUSES)}
+        on conflict do nothing
+        returning id, policy_id, policy_version, kind, contact_id, channel`),
+    );
+    const byClaim = new Map<string, typeof rows>();
+    for (const r of rows) {
+      const key = `${r.policy_id}:${r.policy_version}:${claimKind(r.kind)}`;
+      byClaim.set(key, [...(byClaim.get(key) ?? []), r]);
+    }
+    for (const group of byClaim.values()) {
+      const [first] = group;
+      await claimAddresses(
+        tx,
+        { policyId: Number(first.policy_id), policyVersion: first.policy_version, kind: claimKind(first.kind) },
+        { ids: group.map((r) => Number(r.id)), contactIds: group.map((r) => Number(r.contact_id)), channels: group.map((r) => r.channel) },
+      );
+    }
+    return rows.map((r) => Number(r.id));
+  });
 }
 
 /** Closes a channel to claims until `until` (a provider's Retry-After or quota reset). */
