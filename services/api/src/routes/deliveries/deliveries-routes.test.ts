@@ -59,6 +59,15 @@ describe('the delivery log', () => {
     expect(await ids(`q=${encodeURIComponent('10_')}`)).toEqual([]);
   });
 
+  it('filters merged deliveries, and push progress counts them: matched is the sum of its parts', async () => {
+    expect(await ids(`policyId=${f.policyId}&status=merged`)).toEqual([f.deliveries.e5sms]);
+    await h.t.db.execute(sql`insert into pushes (policy_id, policy_version, status) values (${f.policyId}, 1, 'fanned_out')`);
+    const progress = await call(h, 'GET', `/v1/policies/${f.policyId}/push`, undefined, 200);
+    expect(progress.merged).toBe(1);
+    const { id, policyId, version, status, startAt, matched, done, ...byStatus } = progress;
+    expect(matched).toBe(Object.values(byStatus as Record<string, number>).reduce((a, b) => a + b, 0));
+  });
+
   it('shows why a delivery was sent and its whole timeline, oldest first', async () => {
     const d = f.deliveries;
     const wechat = await call(h, 'GET', `/v1/deliveries/${d.e2wechat}`, undefined, 200);
