@@ -412,6 +412,39 @@ export async function createFallbacks(db: Queryable, ids: number[]): Promise<num
   });
 }
 
+/**
+ * Deliver-by for what waits unclaimed (issue 11): claims skip a paused channel (a 429, WeChat's
+ * 45009 until Beijing midnight) and an open circuit sends a delivery back to wait, so the deadline
+ * check made when a delivery is sent never runs for them. A pending delivery of a policy whose
+ * channel is paused at `now`, or that waits for an open circuit, and whose deliver-by time (its
+ * policy's publication plus `deliverByMinutes`, as the send decides it) has passed ends failed
+ * with `deliver_by_passed` and falls back to the contact's next channel; where no channel is left
+ * it stays failed, with that reason. Quiet hours are never cut short (they are not a pause).
+ * Works from stored state only, so any replica's sweep may run it. Returns the ids failed.
+ */
+export async function failOverdueWaits(
+  db: Queryable,
+  p: { now: Date; deliverByMinutes: { normal: number; urgent: number } },
+): Promise<number[]> {
+  const now = sql`${p.now.toISOString()}::timestamptz`;
+  const rows = rowsOf<{ id: string | number }>(
+    await db.execute(sql`
+      update deliveries d
+      set status = 'failed', error_code = 'deliver_by_passed', finished_at = ${now}, updated_at = now()
+      from policies p
+      where d.status = 'pending' and p.id = d.policy_id
+        and (d.channel = any(array(select channel from channel_pauses where paused_until > ${now}))
+          or (d.error_code = 'circuit_open' and d.next_attempt_at > ${now}))
+        -- priority 0 is urgent (deliveries.priority)
+        and p.publish_at + case when d.priority = 0 then ${p.deliverByMinutes.urgent}::int else ${p.deliverByMinutes.normal}::int end
+          * interval '1 minute' < ${now}
+      returning d.id`),
+  );
+  const ids = rows.map((r) => Number(r.id));
+  await createFallbacks(db, ids);
+  return ids;
+}
+
 /** Closes a channel to claims until `until` (a provider's Retry-After or quota reset). */
 export async function pauseChannel(db: Queryable, channel: string, until: Date, reason: string): Promise<void> {
   await db.execute(sql`
