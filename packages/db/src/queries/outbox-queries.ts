@@ -452,3 +452,11 @@ export async function pauseChannel(db: Queryable, channel: string, until: Date, 
     on conflict (channel) do update set paused_until = greatest(channel_pauses.paused_until, excluded.paused_until),
       reason = excluded.reason, updated_at = now()`);
 }
+
+/** Until when each channel is closed to claims (only channels paused now or before are listed). */
+export async function channelPausedUntil(db: Queryable): Promise<Map<string, Date>> {
+  const rows = rowsOf<{ channel: string; paused_until: string | Date }>(
+    await db.execute(sql`select channel, paused_until from channel_pauses`),
+  );
+  return new Map(rows.map((r) => [r.channel, new Date(r.paused_until)]));
+}

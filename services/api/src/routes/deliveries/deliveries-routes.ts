@@ -7,7 +7,7 @@ import { emptyPage, scope } from '../../plugins/authorize';
 import { ErrorResponse, errorResponses, IdParams, Page, page } from '../../schemas/common';
 import { deliveriesCsv } from './deliveries-export';
 import { DeliveryDetail, DeliverySchema, ExportQuery, ListQuery, RetryBody, RetryResponse } from './deliveries-schemas';
-import { deliveryDetail, filterOf, retryDeliveries, testPolicyIds, toDelivery } from './deliveries-service';
+import { deliveryContext, deliveryDetail, filterOf, retryDeliveries, toDelivery } from './deliveries-service';
 
 const readers = { ops: true, publisher: scope.filtered, enterprise: scope.filtered } as const;
 
@@ -32,8 +32,8 @@ export default async function deliveriesRoutes(app: AppInstance) {
       const filter = filterOf(req.query, req.apiKey);
       if (!filter) return emptyPage;
       const rows = await listDeliveries(db, filter, { before: req.query.cursor ? Number(req.query.cursor) : undefined, limit });
-      const testPolicies = await testPolicyIds(db, rows);
-      return page(rows, limit, (d) => toDelivery(d, testPolicies));
+      const context = await deliveryContext(db, rows);
+      return page(rows, limit, (d) => toDelivery(d, context));
     },
   );
 
