@@ -33,6 +33,8 @@ export const TERMINAL_STATUSES = [
   'digested',
   'merged',
 ] as const satisfies readonly DeliveryStatus[];
+/** Not yet taken by a dispatcher: what withdrawing a policy (or erasing a contact) cancels. */
+export const WAITING_STATUSES = ['pending', 'held'] as const satisfies readonly DeliveryStatus[];
 /** Its message went out: a provider accepted it (sent) or confirmed it (delivered). */
 export const REACHED_STATUSES = ['sent', 'delivered'] as const satisfies readonly DeliveryStatus[];
 /** Its message did not get there: refused or given up (failed), or reported undelivered. */

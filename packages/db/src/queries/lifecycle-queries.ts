@@ -3,6 +3,7 @@
 // dispatcher checks the policy's state before every send, so nothing withdrawn goes out after.
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
+import { inStatuses, WAITING_STATUSES } from '../delivery-statuses';
 import { rowsOf } from '../rows';
 import { claimAddresses, claimKind, messageWentOut } from './address-claims-queries';
 import { policies, policyVersions, pushes } from '../schema';
@@ -14,7 +15,7 @@ export async function cancelUnsent(tx: Queryable, policyId: number, beforeVersio
   const rows = rowsOf(
     await tx.execute(sql`
       update deliveries set status = 'cancelled', error_code = 'policy_withdrawn', finished_at = now(), updated_at = now()
-      where policy_id = ${policyId} and status in ('pending', 'held')
+      where policy_id = ${policyId} and status ${inStatuses(WAITING_STATUSES)}
         ${beforeVersion === undefined ? sql`` : sql`and policy_version < ${beforeVersion}`}
       returning 1`),
   );

@@ -4,7 +4,7 @@
 // terminal state never moves back: every update below names the states it may leave.
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
-import { FAILED_STATUSES, inStatuses } from '../delivery-statuses';
+import { FAILED_STATUSES, inStatuses, TERMINAL_STATUSES } from '../delivery-statuses';
 import { rowsOf } from '../rows';
 import { claimAddresses, claimKind } from './address-claims-queries';
 import { bigintArray, booleanArray, intArray, textArray } from '../sql-arrays';
@@ -242,7 +242,7 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
           locked_until = null,
           next_attempt_at = case when v.status = 'pending' then now() + v.retry_ms * interval '1 millisecond' else d.next_attempt_at end,
           sent_at = case when v.status = 'sent' then now() - v.ago_ms * interval '1 millisecond' else d.sent_at end,
-          finished_at = case when v.status in ('failed', 'suppressed', 'cancelled') then now() else d.finished_at end,
+          finished_at = case when v.status ${inStatuses(TERMINAL_STATUSES)} then now() else d.finished_at end,
           updated_at = now()
       from unnest(${bigintArray(outcomes.map((o) => o.id))}, ${textArray(outcomes.map((o) => o.status))},
         ${textArray(outcomes.map((o) => o.providerMessageId) as string[])}, ${textArray(outcomes.map((o) => o.errorCode) as string[])},

@@ -1,4 +1,4 @@
-import { DELIVERY_STATUSES, WAIT_REASONS } from '@policy-push/db';
+import { DELIVERY_STATUSES, FAILED_STATUSES, WAIT_REASONS } from '@policy-push/db';
 import { Type } from 'typebox';
 import { Id, PageQuery, Timestamp } from '../../schemas/common';
 
@@ -132,7 +132,7 @@ export const RetryBody = Type.Object(
     policyId: Id,
     channel: Type.Optional(Channel),
     errorCode: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\s]+$' })),
-    status: Type.Optional(Type.String({ enum: ['failed', 'undelivered'], description: 'both when absent' })),
+    status: Type.Optional(Type.String({ enum: [...FAILED_STATUSES], description: 'both when absent' })),
   },
   { additionalProperties: false },
 );
