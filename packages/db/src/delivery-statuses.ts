@@ -43,8 +43,7 @@ export const FAILED_STATUSES = ['failed', 'undelivered'] as const satisfies read
 export const DROPPED_STATUSES = ['cancelled', 'suppressed'] as const satisfies readonly DeliveryStatus[];
 
 /** `in ('a', 'b')` for a named set, in SQL (the sets are constants above, never input). */
-export const inStatuses = (set: readonly DeliveryStatus[]): SQL =>
-  sql.raw(`in (${set.map((s) => `'${s}'`).join(', ')})`);
+export const inStatuses = (set: readonly DeliveryStatus[]): SQL => sql.raw(`in (${set.map((s) => `'${s}'`).join(', ')})`);
 
 /** Why a delivery still waits (held or pending for later), for the delivery log and the console. */
 export const WAIT_REASONS = [

@@ -31,8 +31,7 @@ function adapters(calls: OutboundMessage[], bad: Set<string>): Record<Channel, C
     const ok = acceptingAdapter(channel) as unknown as ChannelAdapter;
     return {
       ...ok,
-      send: async (m: OutboundMessage) =>
-        bad.has(m.to) ? { outcome: 'permanent', code: 'bad_address', message: 'refused' } : ok.send(m),
+      send: async (m: OutboundMessage) => (bad.has(m.to) ? { outcome: 'permanent', code: 'bad_address', message: 'refused' } : ok.send(m)),
     };
   };
   return {

@@ -148,7 +148,10 @@ describe('deliver-by on a paused channel', () => {
       logger,
       signingSecret: secret,
       withJobs: false,
-      adapters: { ...adapters(async (m) => ({ outcome: 'accepted', providerMessageId: `sms-${m.deliveryId}` }), calls), wechat: countingAdapter(quotaSpent, calls) },
+      adapters: {
+        ...adapters(async (m) => ({ outcome: 'accepted', providerMessageId: `sms-${m.deliveryId}` }), calls),
+        wechat: countingAdapter(quotaSpent, calls),
+      },
     });
     // The delivery that met the quota is past its deliver-by at once (the pause ends at midnight) and falls back to SMS.
     await vi.waitFor(async () => expect((await rows(t)).filter((r) => r.channel === 'sms' && r.status === 'sent')).toHaveLength(1));

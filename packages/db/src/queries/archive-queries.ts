@@ -131,7 +131,10 @@ async function moveDeliveries(tx: Queryable, pick: SQL): Promise<ArchiveCounts> 
 
 /** One batch of a finished policy's settled deliveries. */
 export const archivePolicyBatch = (tx: Queryable, policyId: number, batchSize: number) =>
-  moveDeliveries(tx, sql`select id from deliveries where policy_id = ${policyId} and not status ${inStatuses(LIVE_STATUSES)} limit ${batchSize}`);
+  moveDeliveries(
+    tx,
+    sql`select id from deliveries where policy_id = ${policyId} and not status ${inStatuses(LIVE_STATUSES)} limit ${batchSize}`,
+  );
 
 /**
  * One batch of deliveries without a policy (digests, email confirmations), settled and made before

@@ -373,7 +373,14 @@ export async function createFallbacks(db: Queryable, ids: number[]): Promise<num
   if (!ids.length) return [];
   // One transaction: a fallback is never claimable by a dispatcher before it has claimed its address.
   return db.transaction(async (tx) => {
-    const rows = rowsOf<{ id: string | number; policy_id: string | number; policy_version: number; kind: string; contact_id: string | number; channel: string }>(
+    const rows = rowsOf<{
+      id: string | number;
+      policy_id: string | number;
+      policy_version: number;
+      kind: string;
+      contact_id: string | number;
+      channel: string;
+    }>(
       await tx.execute(sql`
         insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
           matched_category_ids, matched_group_ids, fallback_of, fallback_channels)

@@ -107,7 +107,6 @@ export async function restartPush(db: Queryable, policy: Policy): Promise<Push |
   return push;
 }
 
-
 /** Deliveries of one policy version by status (read through the unique key's prefix). */
 export async function deliveryCounts(db: Queryable, policyId: number, version: number): Promise<Record<DeliveryStatus, number>> {
   const rows = rowsOf<{ status: DeliveryStatus; n: number }>(
