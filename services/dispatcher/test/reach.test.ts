@@ -169,6 +169,12 @@ describe('deliver-by on a paused channel', () => {
     const job = { db: t.db, logger, settings, providers: { wechat: 'test', sms: 'test', email: 'test' } };
     await deliverBy.run(job, new Date(Date.parse(publish_at) + 30_000));
     expect((await rows(t)).filter((r) => r.status === 'pending')).toHaveLength(2);
+    // A notice waiting out the contact's quiet hours on that channel is left to the morning.
+    await t.db.execute(sql`
+      insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, error_code, next_attempt_at)
+      select policy_id, policy_version, enterprise_id, contact_id, channel, 'update', 'pending', 'quiet_hours',
+        ${new Date(Date.parse(publish_at) + 10 * 3_600_000).toISOString()}::timestamptz
+      from deliveries where policy_id = ${policy.id} and channel = 'wechat' order by id limit 1`);
     // Past it (the channel still paused), they fall back to SMS; the WeChat-only contact's ends failed, with the reason.
     await deliverBy.run(job, new Date(Date.parse(publish_at) + 90_000));
     const after = await rows(t);
@@ -176,6 +182,7 @@ describe('deliver-by on a paused channel', () => {
       ['failed', '45009'],
       ['failed', 'deliver_by_passed'],
       ['failed', 'deliver_by_passed'],
+      ['pending', 'quiet_hours'],
     ]);
     const smsFallbacks = after.filter((r) => r.channel === 'sms');
     expect(smsFallbacks.map((r) => r.status)).toEqual(['sent', 'pending']);

@@ -442,6 +442,8 @@ export async function failOverdueWaits(
       where d.status = 'pending' and p.id = d.policy_id
         and (d.channel = any(array(select channel from channel_pauses where paused_until > ${now}))
           or (d.error_code = 'circuit_open' and d.next_attempt_at > ${now}))
+        -- still within the contact's quiet hours: the morning is the sensible hour, on any channel
+        and not (d.error_code = 'quiet_hours' and d.next_attempt_at > ${now})
         -- priority 0 is urgent (deliveries.priority)
         and p.publish_at + case when d.priority = 0 then ${p.deliverByMinutes.urgent}::int else ${p.deliverByMinutes.normal}::int end
           * interval '1 minute' < ${now}
