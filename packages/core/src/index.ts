@@ -12,5 +12,6 @@ export * from './sms-segments';
 export * from './signed-token';
 export * from './links';
 export * from './quiet-hours';
+export * from './digest-schedule';
 export * from './policy-changes';
 export * from './confirmation-email';

@@ -1,12 +1,14 @@
 export * from './backup';
 export * from './create-db';
 export * from './db-errors';
+export * from './delivery-statuses';
 export * from './rows';
 export * from './sql-arrays';
 export * as schema from './schema';
 export * from './schema';
 export * from './queries/departments-queries';
 export * from './queries/fanout-queries';
+export * from './queries/address-claims-queries';
 export * from './queries/job-runs-queries';
 export * from './queries/matching-queries';
 export * from './queries/outbox-queries';

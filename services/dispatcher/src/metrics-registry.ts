@@ -18,6 +18,7 @@ import {
   type Queryable,
   queueDepths,
   recentDeliveryCounts,
+  LIVE_STATUSES,
 } from '@policy-push/db';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { checkHealth, type HealthReport } from './jobs/health-check';
@@ -192,7 +193,7 @@ export function createMetrics(opts: { processMetrics?: boolean; databaseSeries?:
 
       // Every channel has a series, at 0 when idle: a missing series reads as "no data", not "empty".
       deliveries.reset();
-      for (const channel of CHANNELS) for (const status of ['pending', 'sending', 'held']) deliveries.set({ channel, status }, 0);
+      for (const channel of CHANNELS) for (const status of LIVE_STATUSES) deliveries.set({ channel, status }, 0);
       for (const r of active) deliveries.set({ channel: r.channel, status: r.status }, r.n);
       recentDeliveries.reset();
       for (const r of recent) recentDeliveries.set({ channel: r.channel, status: r.status }, r.n);

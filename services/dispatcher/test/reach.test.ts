@@ -6,6 +6,7 @@ import { acceptingAdapter, countingAdapter, createTestDb, seedPolicy, seedSubscr
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startDispatcher } from '../src/dispatcher';
+import { deliverBy } from '../src/jobs/deliver-by';
 
 const logger = createLogger({ level: 'silent' });
 const secret = 'test-signing-secret-0123456789abcdef';
@@ -111,6 +112,81 @@ describe('reach', () => {
     expect((await rows(t)).filter((r) => r.channel === 'sms').map((r) => [r.status, r.error_code])).toEqual(
       Array(2).fill(['failed', 'quota']),
     );
+  });
+});
+
+describe('deliver-by on a paused channel', () => {
+  let t: TestDb;
+  beforeEach(async () => {
+    t = await createTestDb();
+  });
+  afterEach(() => t.drop());
+
+  it('deliveries left waiting on a channel paused past their deliver-by time fall back then, or fail where no channel is left', async () => {
+    const s = await seedSubscribers(t.db, 3);
+    // WeChat first, then SMS; the last contact has WeChat only.
+    await t.db.execute(sql`
+      update contacts set wechat_openid = 'oWx' || id, phone = '+120255501' || lpad((10 + id % 90)::text, 2, '0'),
+        channels = case when id = (select max(id) from contacts) then '{wechat}'::text[] else '{wechat,sms}'::text[] end`);
+    const { policy } = await seedPolicy(t.db, s);
+    const calls: OutboundMessage[] = [];
+    // WeChat answers 45009 as its adapter reads it: quota spent, the channel paused until Beijing midnight.
+    const quotaSpent: ChannelAdapter = {
+      channel: 'wechat',
+      provider: 'test',
+      send: async () => ({
+        outcome: 'retryable',
+        code: '45009',
+        message: 'reach max api daily quota limit',
+        pauseChannel: true,
+        retryAfterMs: 12 * 3_600_000,
+      }),
+    };
+    const d = await startDispatcher({
+      config: parseConfig({ QUIET_HOURS: '00:00-00:00', DISPATCH_POLL_MS: '20', DISPATCH_BATCH_SIZE: '1', DELIVER_BY_MINUTES: '1' }),
+      db: t,
+      logger,
+      signingSecret: secret,
+      withJobs: false,
+      adapters: {
+        ...adapters(async (m) => ({ outcome: 'accepted', providerMessageId: `sms-${m.deliveryId}` }), calls),
+        wechat: countingAdapter(quotaSpent, calls),
+      },
+    });
+    // The delivery that met the quota is past its deliver-by at once (the pause ends at midnight) and falls back to SMS.
+    await vi.waitFor(async () => expect((await rows(t)).filter((r) => r.channel === 'sms' && r.status === 'sent')).toHaveLength(1));
+    await d.stop();
+    expect((await rows(t)).filter((r) => r.channel === 'wechat').map((r) => [r.status, r.error_code])).toEqual([
+      ['failed', '45009'],
+      ['pending', null],
+      ['pending', null],
+    ]);
+    // Within its deliver-by time, the sweep leaves the rest waiting for the channel.
+    const [{ publish_at }] = rowsOf<{ publish_at: string }>(
+      await t.db.execute(sql`select publish_at::text from policies where id = ${policy.id}`),
+    );
+    const settings = parseConfig({ DELIVER_BY_MINUTES: '1' }).dispatcher;
+    const job = { db: t.db, logger, settings, providers: { wechat: 'test', sms: 'test', email: 'test' } };
+    await deliverBy.run(job, new Date(Date.parse(publish_at) + 30_000));
+    expect((await rows(t)).filter((r) => r.status === 'pending')).toHaveLength(2);
+    // A notice waiting out the contact's quiet hours on that channel is left to the morning.
+    await t.db.execute(sql`
+      insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, error_code, next_attempt_at)
+      select policy_id, policy_version, enterprise_id, contact_id, channel, 'update', 'pending', 'quiet_hours',
+        ${new Date(Date.parse(publish_at) + 10 * 3_600_000).toISOString()}::timestamptz
+      from deliveries where policy_id = ${policy.id} and channel = 'wechat' order by id limit 1`);
+    // Past it (the channel still paused), they fall back to SMS; the WeChat-only contact's ends failed, with the reason.
+    await deliverBy.run(job, new Date(Date.parse(publish_at) + 90_000));
+    const after = await rows(t);
+    expect(after.filter((r) => r.channel === 'wechat').map((r) => [r.status, r.error_code])).toEqual([
+      ['failed', '45009'],
+      ['failed', 'deliver_by_passed'],
+      ['failed', 'deliver_by_passed'],
+      ['pending', 'quiet_hours'],
+    ]);
+    const smsFallbacks = after.filter((r) => r.channel === 'sms');
+    expect(smsFallbacks.map((r) => r.status)).toEqual(['sent', 'pending']);
+    expect(smsFallbacks.every((r) => r.fallback_of !== null)).toBe(true);
   });
 });
 

@@ -21,6 +21,7 @@
 import { and, asc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Database, Queryable } from '../create-db';
+import { inStatuses, LIVE_STATUSES } from '../delivery-statuses';
 import { rowsOf } from '../rows';
 import {
   deliveries,
@@ -37,7 +38,6 @@ import type { Delivery, DeliveryStory } from './deliveries-queries';
 // Any constant shared by every process; it names the archiver's lock.
 const ARCHIVE_LOCK = 7_100_518;
 // Not yet settled: these may still be sent, so they stay in the outbox.
-const LIVE = sql`('pending', 'sending', 'held')`;
 
 /** The live table's columns, quoted: the archive has each of them (and perhaps more). */
 const columnsOf = (table: PgTable): SQL =>
@@ -84,7 +84,7 @@ export async function archivablePolicies(db: Queryable, cutoff: Date, limit: num
       where p.status in ('revoked', 'expired')
         and coalesce(case p.status when 'revoked' then p.revoked_at else p.valid_until end, p.updated_at) < ${cutoff.toISOString()}::timestamptz
         and exists (select 1 from deliveries d where d.policy_id = p.id)
-        and not exists (select 1 from deliveries d where d.policy_id = p.id and d.status in ${LIVE})
+        and not exists (select 1 from deliveries d where d.policy_id = p.id and d.status ${inStatuses(LIVE_STATUSES)})
       order by p.id
       limit ${limit}`),
   );
@@ -131,7 +131,10 @@ async function moveDeliveries(tx: Queryable, pick: SQL): Promise<ArchiveCounts> 
 
 /** One batch of a finished policy's settled deliveries. */
 export const archivePolicyBatch = (tx: Queryable, policyId: number, batchSize: number) =>
-  moveDeliveries(tx, sql`select id from deliveries where policy_id = ${policyId} and status not in ${LIVE} limit ${batchSize}`);
+  moveDeliveries(
+    tx,
+    sql`select id from deliveries where policy_id = ${policyId} and not status ${inStatuses(LIVE_STATUSES)} limit ${batchSize}`,
+  );
 
 /**
  * One batch of deliveries without a policy (digests, email confirmations), settled and made before
@@ -141,7 +144,7 @@ export const archiveLooseBatch = (tx: Queryable, cutoff: Date, batchSize: number
   moveDeliveries(
     tx,
     sql`select d.id from deliveries d
-      where d.policy_id is null and d.status not in ${LIVE} and d.created_at < ${cutoff.toISOString()}::timestamptz
+      where d.policy_id is null and not d.status ${inStatuses(LIVE_STATUSES)} and d.created_at < ${cutoff.toISOString()}::timestamptz
         and not exists (select 1 from deliveries h where h.digest_id = d.id and h.digest_id is not null)
       limit ${batchSize}`,
   );

@@ -2,6 +2,7 @@
 // export, and re-queueing failed deliveries after an outage.
 import { and, asc, desc, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
+import { DROPPED_STATUSES, FAILED_STATUSES, inStatuses } from '../delivery-statuses';
 import { rowsOf } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
 import { deliveries, deliveryAttempts, deliveryEvents } from '../schema';
@@ -250,7 +251,7 @@ export interface RetryFilter {
  * again if it fails again. Returns the ids re-queued.
  */
 export async function requeueFailedDeliveries(tx: Queryable, f: RetryFilter): Promise<number[]> {
-  const statuses = f.status ? [f.status] : ['failed', 'undelivered'];
+  const statuses = f.status ? [f.status] : FAILED_STATUSES;
   const rows = rowsOf<{ id: string | number }>(
     await tx.execute(sql`
       with candidates as (
@@ -265,7 +266,7 @@ export async function requeueFailedDeliveries(tx: Queryable, f: RetryFilter): Pr
             select 1 from deliveries other
             where other.policy_id = d.policy_id and other.policy_version = d.policy_version and other.contact_id = d.contact_id
               and other.kind = d.kind and other.id <> d.id
-              and other.status not in ('failed', 'undelivered', 'cancelled', 'suppressed'))
+              and not other.status ${inStatuses([...FAILED_STATUSES, ...DROPPED_STATUSES])})
         order by d.contact_id, d.kind, d.id
       )
       update deliveries d

@@ -9,6 +9,7 @@
 // policy version, however large the outbox, plus the small set of deliveries without a policy.
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
+import { inStatuses, WAITING_STATUSES } from '../delivery-statuses';
 import { rowsOf } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
 import { addressKey } from './recipient-cap-queries';
@@ -81,7 +82,7 @@ export async function eraseContacts(tx: Queryable, contactIds: number[]): Promis
   const cancelled = rowsOf(
     await tx.execute(sql`
       update deliveries set status = 'cancelled', error_code = 'contact_erased', finished_at = now(), updated_at = now()
-      where id = any(${liveIds}) and status in ('pending', 'held')
+      where id = any(${liveIds}) and status ${inStatuses(WAITING_STATUSES)}
       returning 1`),
   ).length;
   const [{ sending }] = rowsOf<{ sending: number }>(

@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { AudienceRule } from '@policy-push/core';
 import type { Database, Queryable } from '../create-db';
 import { rowsOf } from '../rows';
-import { bigintArray, textArray } from '../sql-arrays';
+import { claimAddresses, messageWentOut } from './address-claims-queries';
 import { loadMatchTarget, matchedDeliveriesSql, type MatchTarget } from './matching-queries';
 import { recordPolicyVersion } from './policy-versions-queries';
 
@@ -67,7 +67,8 @@ async function nextChunkEnd(tx: Queryable, after: number, size: number): Promise
 
 /**
  * Inserts the deliveries of enterprises (from, to]; returns how many were new. For an amended
- * policy, contacts reached by an earlier version are left out: they get an update notice instead.
+ * policy, contacts reached by an earlier version (merged into a message that reached their
+ * address included) are left out: they get an update notice instead.
  */
 export async function insertMatchedDeliveries(
   tx: Queryable,
@@ -80,7 +81,7 @@ export async function insertMatchedDeliveries(
       ? sql`where not exists (
           select 1 from deliveries p
           where p.policy_id = ${push.policyId} and p.policy_version < ${push.policyVersion} and p.contact_id = m.contact_id
-            and p.kind in ('policy', 'update') and p.status in ('sent', 'delivered'))`
+            and p.kind in ('policy', 'update') and ${messageWentOut('p')})`
       : sql``;
   const [row] = rowsOf<{ n: number; ids: (string | number)[] | null; contact_ids: (string | number)[] | null; channels: string[] | null }>(
     await tx.execute(sql`
@@ -102,54 +103,15 @@ export async function insertMatchedDeliveries(
         array_agg(channel order by id) as channels
       from inserted`),
   );
+  // One address, one message: one accountant's phone often serves many enterprises (see claimAddresses).
   if (row.n > 0) {
-    await mergeSharedAddresses(tx, push, {
-      ids: row.ids!.map(Number),
-      contactIds: row.contact_ids!.map(Number),
-      channels: row.channels!,
-    });
+    await claimAddresses(
+      tx,
+      { ...push, kind: 'policy' },
+      { ids: row.ids!.map(Number), contactIds: row.contact_ids!.map(Number), channels: row.channels! },
+    );
   }
   return row.n;
-}
-
-/**
- * One address, one message: one accountant's phone often serves many enterprises. Each new
- * delivery claims its address for this policy version and channel in policy_addresses; those
- * whose address was claimed already (by an earlier chunk, or a lower id in this chunk) are not
- * sent but linked to the claimant (`merged`, duplicate_of), and count as reached with it.
- *
- * The chunk's new deliveries come in as arrays and every look-up is by a whole key (contacts by
- * id, policy_addresses by its primary key, deliveries by id), so the cost of a chunk does not
- * grow with the push, whatever the planner believes about a table filled since its last ANALYZE.
- */
-async function mergeSharedAddresses(
-  tx: Queryable,
-  push: { policyId: number; policyVersion: number },
-  fresh: { ids: number[]; contactIds: number[]; channels: string[] },
-) {
-  await tx.execute(sql`
-    with fresh as (
-      select f.id, f.channel,
-        md5(case f.channel when 'sms' then c.phone when 'email' then lower(c.email) else c.wechat_openid end) as hash
-      from unnest(${bigintArray(fresh.ids)}, ${bigintArray(fresh.contactIds)}, ${textArray(fresh.channels)}) as f(id, contact_id, channel)
-      join contacts c on c.id = f.contact_id
-    ), carriers as (
-      select f.id, f.channel, f.hash, coalesce(earlier.delivery_id, min(f.id) over (partition by f.channel, f.hash)) as carrier_id
-      from fresh f
-      left join lateral (
-        select a.delivery_id from policy_addresses a
-        where a.policy_id = ${push.policyId} and a.policy_version = ${push.policyVersion} and a.channel = f.channel and a.address_hash = f.hash
-        -- limit 1 keeps this a look-up per row: flattened, it becomes a hash of every address the push has claimed.
-        limit 1
-      ) earlier on true
-      where f.hash is not null
-    ), claimed as (
-      insert into policy_addresses (policy_id, policy_version, channel, address_hash, delivery_id)
-      select ${push.policyId}, ${push.policyVersion}, channel, hash, id from carriers where carrier_id = id
-      on conflict do nothing
-    )
-    update deliveries d set status = 'merged', duplicate_of = carriers.carrier_id, updated_at = now()
-    from carriers where d.id = carriers.id and carriers.carrier_id <> carriers.id`);
 }
 
 export interface ChunkResult {

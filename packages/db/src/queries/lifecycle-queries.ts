@@ -3,7 +3,9 @@
 // dispatcher checks the policy's state before every send, so nothing withdrawn goes out after.
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
+import { inStatuses, WAITING_STATUSES } from '../delivery-statuses';
 import { rowsOf } from '../rows';
+import { claimAddresses, claimKind, messageWentOut } from './address-claims-queries';
 import { policies, policyVersions, pushes } from '../schema';
 import type { NewPolicy, Policy } from './policies-queries';
 import { recordPolicyVersion } from './policy-versions-queries';
@@ -14,7 +16,7 @@ export async function cancelUnsent(tx: Queryable, policyId: number, beforeVersio
   const rows = rowsOf(
     await tx.execute(sql`
       update deliveries set status = 'cancelled', error_code = 'policy_withdrawn', finished_at = now(), updated_at = now()
-      where policy_id = ${policyId} and status in ('pending', 'held')
+      where policy_id = ${policyId} and status ${inStatuses(WAITING_STATUSES)}
         ${beforeVersion === undefined ? sql`` : sql`and policy_version < ${beforeVersion}`}
       returning 1`),
   );
@@ -23,7 +25,10 @@ export async function cancelUnsent(tx: Queryable, policyId: number, beforeVersio
 
 /**
  * One short notice of `kind` (update or revocation) to every contact that was reached by an
- * earlier version, on the channel that reached it last. Returns how many were queued.
+ * earlier version — by its own message or one merged with it at a shared address — on the channel
+ * that reached it last. Each notice claims its address (one per address: the others merge into
+ * it); an update notice claims the new version's, so the new version's push merges into it rather
+ * than sending the same address the policy too. Returns how many were queued (merged not counted).
  */
 export async function notifyPriorRecipients(
   tx: Queryable,
@@ -31,20 +36,25 @@ export async function notifyPriorRecipients(
   version: number,
   kind: 'update' | 'revocation',
 ): Promise<number> {
-  const rows = rowsOf(
+  const rows = rowsOf<{ id: string | number; contact_id: string | number; channel: string }>(
     await tx.execute(sql`
       insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
         matched_category_ids, matched_group_ids)
       select distinct on (d.contact_id) d.policy_id, ${version}, d.enterprise_id, d.contact_id, d.channel, ${kind}, 'pending', d.priority,
         d.matched_category_ids, d.matched_group_ids
       from deliveries d
-      where d.policy_id = ${policyId} and d.kind in ('policy', 'update') and d.status in ('sent', 'delivered')
+      where d.policy_id = ${policyId} and d.kind in ('policy', 'update') and ${messageWentOut('d')}
         ${kind === 'update' ? sql`and d.policy_version < ${version}` : sql``}
       order by d.contact_id, d.id desc
       on conflict do nothing
-      returning 1`),
+      returning id, contact_id, channel`),
   );
-  return rows.length;
+  const merged = await claimAddresses(
+    tx,
+    { policyId, policyVersion: version, kind: claimKind(kind) },
+    { ids: rows.map((r) => Number(r.id)), contactIds: rows.map((r) => Number(r.contact_id)), channels: rows.map((r) => r.channel) },
+  );
+  return rows.length - merged.length;
 }
 
 /**

@@ -4,11 +4,11 @@
 // terminal state never moves back: every update below names the states it may leave.
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
+import { FAILED_STATUSES, inStatuses, TERMINAL_STATUSES } from '../delivery-statuses';
 import { rowsOf } from '../rows';
+import { claimAddresses, claimKind } from './address-claims-queries';
 import { bigintArray, booleanArray, intArray, textArray } from '../sql-arrays';
 import { type DigestItem, loadDigestItems } from './digest-queries';
-
-export const TERMINAL_STATUSES = ['delivered', 'undelivered', 'failed', 'cancelled', 'suppressed', 'digested'] as const;
 
 export interface ClaimedDelivery {
   id: number;
@@ -249,7 +249,7 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
           locked_until = null,
           next_attempt_at = case when v.status = 'pending' then now() + v.retry_ms * interval '1 millisecond' else d.next_attempt_at end,
           sent_at = case when v.status = 'sent' then now() - v.ago_ms * interval '1 millisecond' else d.sent_at end,
-          finished_at = case when v.status in ('failed', 'suppressed', 'cancelled') then now() else d.finished_at end,
+          finished_at = case when v.status ${inStatuses(TERMINAL_STATUSES)} then now() else d.finished_at end,
           updated_at = now()
       from unnest(${bigintArray(outcomes.map((o) => o.id))}, ${textArray(outcomes.map((o) => o.status))},
         ${textArray(outcomes.map((o) => o.providerMessageId) as string[])}, ${textArray(outcomes.map((o) => o.errorCode) as string[])},
@@ -372,34 +372,93 @@ async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<void> 
 /**
  * Fallback (ARCHITECTURE.md): a delivery that ended failed or undelivered hands over to the first
  * of its fallback channels that the contact can still be reached on. The new delivery is linked
- * to the first; the unique key means a policy never uses one channel twice for a contact.
- * Returns the ids of the new deliveries.
+ * to the first; the unique key means a policy never uses one channel twice for a contact. It
+ * claims its address like any other (claimAddresses): where another delivery of the version has
+ * that address already, it is merged into it instead of sent. Returns the ids of the new deliveries.
  */
 export async function createFallbacks(db: Queryable, ids: number[]): Promise<number[]> {
   if (!ids.length) return [];
+  // One transaction: a fallback is never claimable by a dispatcher before it has claimed its address.
+  return db.transaction(async (tx) => {
+    const rows = rowsOf<{
+      id: string | number;
+      policy_id: string | number;
+      policy_version: number;
+      kind: string;
+      contact_id: string | number;
+      channel: string;
+    }>(
+      await tx.execute(sql`
+        insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
+          matched_category_ids, matched_group_ids, fallback_of, fallback_channels)
+        select d.policy_id, d.policy_version, d.enterprise_id, d.contact_id, next.channel, d.kind, 'pending', d.priority,
+          d.matched_category_ids, d.matched_group_ids, d.id, d.fallback_channels[next.position + 1:]
+        from deliveries d
+        join contacts c on c.id = d.contact_id
+        join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
+        cross join lateral (
+          select f.channel, f.position::int as position
+          from unnest(d.fallback_channels) with ordinality as f(channel, position)
+          where not c.suppressed and not (f.channel = any(c.opted_out))
+            and case f.channel when 'wechat' then c.wechat_openid is not null when 'sms' then c.phone is not null
+                               when 'email' then c.email is not null else false end
+          order by f.position
+          limit 1
+        ) next
+        where d.id = any(${bigintArray(ids)}) and d.status ${inStatuses(FAILED_STATUSES)}
+        on conflict do nothing
+        returning id, policy_id, policy_version, kind, contact_id, channel`),
+    );
+    const byClaim = new Map<string, typeof rows>();
+    for (const r of rows) {
+      const key = `${r.policy_id}:${r.policy_version}:${claimKind(r.kind)}`;
+      byClaim.set(key, [...(byClaim.get(key) ?? []), r]);
+    }
+    for (const group of byClaim.values()) {
+      const [first] = group;
+      await claimAddresses(
+        tx,
+        { policyId: Number(first.policy_id), policyVersion: first.policy_version, kind: claimKind(first.kind) },
+        { ids: group.map((r) => Number(r.id)), contactIds: group.map((r) => Number(r.contact_id)), channels: group.map((r) => r.channel) },
+      );
+    }
+    return rows.map((r) => Number(r.id));
+  });
+}
+
+/**
+ * Deliver-by for what waits unclaimed (issue 11): claims skip a paused channel (a 429, WeChat's
+ * 45009 until Beijing midnight) and an open circuit sends a delivery back to wait, so the deadline
+ * check made when a delivery is sent never runs for them. A pending delivery of a policy whose
+ * channel is paused at `now`, or that waits for an open circuit, and whose deliver-by time (its
+ * policy's publication plus `deliverByMinutes`, as the send decides it) has passed ends failed
+ * with `deliver_by_passed` and falls back to the contact's next channel; where no channel is left
+ * it stays failed, with that reason. Quiet hours are never cut short (they are not a pause).
+ * Works from stored state only, so any replica's sweep may run it. Returns the ids failed.
+ */
+export async function failOverdueWaits(
+  db: Queryable,
+  p: { now: Date; deliverByMinutes: { normal: number; urgent: number } },
+): Promise<number[]> {
+  const now = sql`${p.now.toISOString()}::timestamptz`;
   const rows = rowsOf<{ id: string | number }>(
     await db.execute(sql`
-      insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
-        matched_category_ids, matched_group_ids, fallback_of, fallback_channels)
-      select d.policy_id, d.policy_version, d.enterprise_id, d.contact_id, next.channel, d.kind, 'pending', d.priority,
-        d.matched_category_ids, d.matched_group_ids, d.id, d.fallback_channels[next.position + 1:]
-      from deliveries d
-      join contacts c on c.id = d.contact_id
-      join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
-      cross join lateral (
-        select f.channel, f.position::int as position
-        from unnest(d.fallback_channels) with ordinality as f(channel, position)
-        where not c.suppressed and not (f.channel = any(c.opted_out))
-          and case f.channel when 'wechat' then c.wechat_openid is not null when 'sms' then c.phone is not null
-                             when 'email' then c.email is not null else false end
-        order by f.position
-        limit 1
-      ) next
-      where d.id = any(${bigintArray(ids)}) and d.status in ('failed', 'undelivered')
-      on conflict do nothing
-      returning id`),
+      update deliveries d
+      set status = 'failed', error_code = 'deliver_by_passed', finished_at = ${now}, updated_at = now()
+      from policies p
+      where d.status = 'pending' and p.id = d.policy_id
+        and (d.channel = any(array(select channel from channel_pauses where paused_until > ${now}))
+          or (d.error_code = 'circuit_open' and d.next_attempt_at > ${now}))
+        -- still within the contact's quiet hours: the morning is the sensible hour, on any channel
+        and not (d.error_code = 'quiet_hours' and d.next_attempt_at > ${now})
+        -- priority 0 is urgent (deliveries.priority)
+        and p.publish_at + case when d.priority = 0 then ${p.deliverByMinutes.urgent}::int else ${p.deliverByMinutes.normal}::int end
+          * interval '1 minute' < ${now}
+      returning d.id`),
   );
-  return rows.map((r) => Number(r.id));
+  const ids = rows.map((r) => Number(r.id));
+  await createFallbacks(db, ids);
+  return ids;
 }
 
 /** Closes a channel to claims until `until` (a provider's Retry-After or quota reset). */
@@ -408,4 +467,12 @@ export async function pauseChannel(db: Queryable, channel: string, until: Date, 
     insert into channel_pauses (channel, paused_until, reason) values (${channel}, ${until.toISOString()}, ${reason})
     on conflict (channel) do update set paused_until = greatest(channel_pauses.paused_until, excluded.paused_until),
       reason = excluded.reason, updated_at = now()`);
+}
+
+/** Until when each channel is closed to claims (only channels paused now or before are listed). */
+export async function channelPausedUntil(db: Queryable): Promise<Map<string, Date>> {
+  const rows = rowsOf<{ channel: string; paused_until: string | Date }>(
+    await db.execute(sql`select channel, paused_until from channel_pauses`),
+  );
+  return new Map(rows.map((r) => [r.channel, new Date(r.paused_until)]));
 }

@@ -1,6 +1,7 @@
 import type { AudienceRule } from '@policy-push/core';
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../delivery-statuses';
 import { rowsOf } from '../rows';
 import { bigintArray } from '../sql-arrays';
 import { recordPolicyVersion } from './policy-versions-queries';
@@ -108,20 +109,6 @@ export async function restartPush(db: Queryable, policy: Policy): Promise<Push |
     .returning();
   return push;
 }
-
-export const DELIVERY_STATUSES = [
-  'pending',
-  'sending',
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'cancelled',
-  'suppressed',
-  'held',
-  'digested',
-] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** Deliveries of one policy version by status (read through the unique key's prefix). */
 export async function deliveryCounts(db: Queryable, policyId: number, version: number): Promise<Record<DeliveryStatus, number>> {

@@ -4,6 +4,7 @@
 // contact's own row: nothing here is looked up by an id the visitor typed.
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
+import { FAILED_STATUSES, inStatuses, REACHED_STATUSES } from '../delivery-statuses';
 import { rowsOf } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
 
@@ -167,12 +168,12 @@ export async function enterpriseInbox(db: Queryable, enterpriseId: number, limit
       ), sent_to_enterprise as (
         select policy_id,
                max(at) as last_at,
-               min(case when in_digest and status in ('sent', 'delivered') then 2
+               min(case when in_digest and status ${inStatuses(REACHED_STATUSES)} then 2
                         when status = 'delivered' then 0
                         when status = 'sent' then 1
                         else 3 end) as outcome
         from carried
-        where status in ('sent', 'delivered', 'undelivered', 'failed')
+        where status ${inStatuses([...REACHED_STATUSES, ...FAILED_STATUSES])}
         group by policy_id
         order by last_at desc, policy_id desc
         limit ${limit}

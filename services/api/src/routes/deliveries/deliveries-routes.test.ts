@@ -1,7 +1,7 @@
 import { rowsOf, sql } from '@policy-push/db';
 import { type ReachFixture, seedReachFixture } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, call, tableCounts, type TestApp } from '../../../test/helpers';
+import { buildTestApp, call, opsSignIn, tableCounts, type TestApp } from '../../../test/helpers';
 
 const T0 = Date.parse('2026-01-05T08:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
@@ -57,6 +57,45 @@ describe('the delivery log', () => {
     expect(await ids(`q=${encodeURIComponent('100%')}`)).toEqual(Object.values(d).sort((a, b) => a - b));
     expect(await ids(`q=${encodeURIComponent('数字化转型')}&channel=wechat`)).toEqual([d.e2wechat, d.e8wechat].sort((a, b) => a - b));
     expect(await ids(`q=${encodeURIComponent('10_')}`)).toEqual([]);
+  });
+
+  it('says why a held or waiting delivery waits and when it is due, in the API and on the ops page', async () => {
+    const d = f.deliveries;
+    const shanghai = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000);
+    const held = (await call(h, 'GET', `/v1/deliveries/${d.e6email}`, undefined, 200)).wait;
+    expect(held.reason).toBe('digest_daily');
+    expect([shanghai(held.dueAt).getUTCHours(), shanghai(held.dueAt).getUTCMinutes()]).toEqual([8, 30]);
+    expect(Date.parse(held.dueAt) - Date.now()).toBeGreaterThan(0);
+    expect(Date.parse(held.dueAt) - Date.now()).toBeLessThanOrEqual(86_400_000);
+    const page = await h.app.inject({
+      method: 'GET',
+      url: `/ops/deliveries/${d.e6email}`,
+      headers: { cookie: (await opsSignIn(h, h.auth.authorization.replace('Bearer ', ''))).cookie },
+    });
+    expect(page.body).toContain('data-wait="digest_daily"');
+
+    await h.t.db.execute(sql`update deliveries set digest_period = 'weekly' where id = ${d.e6email}`);
+    const weekly = (await call(h, 'GET', `/v1/deliveries/${d.e6email}`, undefined, 200)).wait;
+    expect([weekly.reason, shanghai(weekly.dueAt).getUTCDay()]).toEqual(['digest_weekly', 1]);
+    await h.t.db.execute(sql`update deliveries set digest_period = 'daily' where id = ${d.e6email}`);
+
+    const morning = new Date(Date.now() + 3 * 3_600_000);
+    await h.t.db.execute(sql`
+      update deliveries set error_code = 'quiet_hours', next_attempt_at = ${morning.toISOString()} where id = ${d.e3email}`);
+    const quiet = await call(h, 'GET', `/v1/deliveries?policyId=${f.policyId}&status=pending`, undefined, 200);
+    expect(quiet.items.map((x: any) => x.wait)).toEqual([{ reason: 'quiet_hours', dueAt: morning.toISOString() }]);
+    await h.t.db.execute(sql`update deliveries set error_code = null, next_attempt_at = now() where id = ${d.e3email}`);
+
+    expect((await call(h, 'GET', `/v1/deliveries/${d.e1sms}`, undefined, 200)).wait).toBeNull();
+  });
+
+  it('filters merged deliveries, and push progress counts them: matched is the sum of its parts', async () => {
+    expect(await ids(`policyId=${f.policyId}&status=merged`)).toEqual([f.deliveries.e5sms]);
+    await h.t.db.execute(sql`insert into pushes (policy_id, policy_version, status) values (${f.policyId}, 1, 'fanned_out')`);
+    const progress = await call(h, 'GET', `/v1/policies/${f.policyId}/push`, undefined, 200);
+    expect(progress.merged).toBe(1);
+    const { id, policyId, version, status, startAt, matched, done, ...byStatus } = progress;
+    expect(matched).toBe(Object.values(byStatus as Record<string, number>).reduce((a, b) => a + b, 0));
   });
 
   it('shows why a delivery was sent and its whole timeline, oldest first', async () => {

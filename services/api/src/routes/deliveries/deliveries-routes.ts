@@ -10,7 +10,7 @@ import { maskContacts } from '../../services/mask-contacts';
 import { messageView, renderDeliveryMessage, withoutTokens } from '../../services/rendered-messages';
 import { deliveriesCsv } from './deliveries-export';
 import { DeliveryDetail, DeliveryMessage, DeliverySchema, ExportQuery, ListQuery, RetryBody, RetryResponse } from './deliveries-schemas';
-import { deliveryDetail, filterOf, retryDeliveries, testPolicyIds, toDelivery } from './deliveries-service';
+import { deliveryContext, deliveryDetail, filterOf, retryDeliveries, toDelivery } from './deliveries-service';
 
 const readers = { ops: true, publisher: scope.filtered, enterprise: scope.filtered } as const;
 
@@ -35,8 +35,8 @@ export default async function deliveriesRoutes(app: AppInstance) {
       const filter = filterOf(req.query, req.apiKey);
       if (!filter) return emptyPage;
       const rows = await listDeliveries(db, filter, { before: req.query.cursor ? Number(req.query.cursor) : undefined, limit });
-      const testPolicies = await testPolicyIds(db, rows);
-      return page(rows, limit, (d) => toDelivery(d, testPolicies));
+      const context = await deliveryContext(db, rows);
+      return page(rows, limit, (d) => toDelivery(d, context));
     },
   );
 

@@ -1,4 +1,4 @@
-import { DELIVERY_STATUSES } from '@policy-push/db';
+import { DELIVERY_STATUSES, FAILED_STATUSES, WAIT_REASONS } from '@policy-push/db';
 import { Type } from 'typebox';
 import { Id, PageQuery, Timestamp } from '../../schemas/common';
 import { RenderedMessage } from '../../services/rendered-messages';
@@ -21,6 +21,22 @@ export const DeliverySchema = Type.Object({
   nextAttemptAt: Timestamp,
   providerMessageId: Nullable(Type.String()),
   errorCode: Nullable(Type.String()),
+  wait: Nullable(
+    Type.Object(
+      {
+        reason: Type.String({
+          enum: [...WAIT_REASONS],
+          description:
+            'digest_daily / digest_weekly: held for the next digest; recipient_cap: over the per-recipient daily cap, held for the next daily digest; quiet_hours: until the contact’s quiet hours end; paused: its channel is paused (a provider’s 429 or quota); allowance: the provider’s per-second or daily allowance is spent; circuit_open: the provider keeps failing; retry: waiting to retry after a temporary failure',
+        }),
+        dueAt: Type.String({
+          format: 'date-time',
+          description: 'when it is due: 08:30 Asia/Shanghai of the next digest, the end of quiet hours or of the pause',
+        }),
+      },
+      { description: 'why a held or waiting delivery has not gone yet, and when it will; null when it does not wait' },
+    ),
+  ),
   test: Type.Boolean({ description: 'its policy was published with a test key: sent through the sandbox only' }),
   why: Type.Object({ categoryIds: Type.Array(Id), groupIds: Type.Array(Id) }),
   fallbackOf: Nullable(Id),
@@ -117,7 +133,7 @@ export const RetryBody = Type.Object(
     policyId: Id,
     channel: Type.Optional(Channel),
     errorCode: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\s]+$' })),
-    status: Type.Optional(Type.String({ enum: ['failed', 'undelivered'], description: 'both when absent' })),
+    status: Type.Optional(Type.String({ enum: [...FAILED_STATUSES], description: 'both when absent' })),
   },
   { additionalProperties: false },
 );

@@ -13,6 +13,8 @@ import {
   rowsOf,
   sql,
   bigintArray,
+  channelPausedUntil,
+  deliveryWait,
 } from '@policy-push/db';
 import type { KeyIdentity } from '../../services/api-keys';
 import { departmentsInScope, enterpriseInScope } from '../../plugins/authorize';
@@ -24,6 +26,17 @@ import type { DeliveryDetail, ExportQuery } from './deliveries-schemas';
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const idOrNull = (n: number | null) => (n === null ? null : String(n));
 
+/** What showing these deliveries needs besides their rows: their test policies, and the channels' pauses and the time for their waits. */
+export interface DeliveryContext {
+  testPolicies: Set<number>;
+  now: Date;
+  pausedUntil: Map<string, Date>;
+}
+
+export async function deliveryContext(db: Queryable, rows: Pick<Delivery, 'policyId'>[], now = new Date()): Promise<DeliveryContext> {
+  return { testPolicies: await testPolicyIds(db, rows), now, pausedUntil: await channelPausedUntil(db) };
+}
+
 /** The policies among these deliveries' that were published with a test key. */
 export async function testPolicyIds(db: Queryable, rows: Pick<Delivery, 'policyId'>[]): Promise<Set<number>> {
   const ids = [...new Set(rows.flatMap((d) => (d.policyId === null ? [] : [d.policyId])))];
@@ -34,7 +47,7 @@ export async function testPolicyIds(db: Queryable, rows: Pick<Delivery, 'policyI
   return new Set(found.map((r) => Number(r.id)));
 }
 
-export const toDelivery = (d: Delivery, testPolicies: Set<number>) => ({
+export const toDelivery = (d: Delivery, { testPolicies, now, pausedUntil }: DeliveryContext) => ({
   id: String(d.id),
   policyId: idOrNull(d.policyId),
   policyVersion: d.policyVersion,
@@ -48,6 +61,7 @@ export const toDelivery = (d: Delivery, testPolicies: Set<number>) => ({
   nextAttemptAt: d.nextAttemptAt.toISOString(),
   providerMessageId: d.providerMessageId,
   errorCode: d.errorCode,
+  wait: waitOf(d, now, pausedUntil),
   test: d.policyId !== null && testPolicies.has(d.policyId),
   why: { categoryIds: (d.matchedCategoryIds ?? []).map(String), groupIds: (d.matchedGroupIds ?? []).map(String) },
   fallbackOf: idOrNull(d.fallbackOf),
@@ -56,6 +70,11 @@ export const toDelivery = (d: Delivery, testPolicies: Set<number>) => ({
   createdAt: d.createdAt.toISOString(),
   updatedAt: d.updatedAt.toISOString(),
 });
+
+function waitOf(d: Delivery, now: Date, pausedUntil: Map<string, Date>) {
+  const w = deliveryWait(d, now, pausedUntil);
+  return w && { reason: w.reason, dueAt: w.dueAt.toISOString() };
+}
 
 /** The query string's filters, as the queries take them, narrowed to the key's scope; null when nothing is in it. */
 export function filterOf(q: Static<typeof ExportQuery>, key: KeyIdentity): DeliveryFilter | null {
@@ -153,7 +172,7 @@ export async function deliveryDetail(db: Database, id: number): Promise<Static<t
   timeline.sort((a, b) => a.time - b.time || ORDER[a.type] - ORDER[b.type]);
 
   return {
-    ...toDelivery(d, await testPolicyIds(db, [d])),
+    ...toDelivery(d, await deliveryContext(db, [d])),
     why: {
       categoryIds: (d.matchedCategoryIds ?? []).map(String),
       groupIds: (d.matchedGroupIds ?? []).map(String),

@@ -1,7 +1,7 @@
 // The publisher's pages: compose a policy, preview its audience and each channel's message,
 // publish, then watch the push's numbers fill.
 import { smsSegments } from '@policy-push/core';
-import type { ReachBreakdown, ReachCounts } from '@policy-push/db';
+import { DELIVERY_STATUSES, type ReachBreakdown, type ReachCounts } from '@policy-push/db';
 import type { FieldProblem } from '../../errors';
 import {
   channelLabel,
@@ -241,7 +241,8 @@ function reachBars(groups: { name: string; label: string; counts: ReachCounts }[
   );
 }
 
-const FUNNEL = ['matched', 'pending', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled', 'suppressed', 'held'] as const;
+// matched, then every status: the parts it is the sum of.
+const FUNNEL = ['matched', ...DELIVERY_STATUSES] as const;
 
 /** The push's numbers, named as GET /v1/policies/{id}/push names them (data-field), refreshed until done. */
 export function policyPage(w: PolicyWatch, user: OpsUser, csrf: string): string {

@@ -2,6 +2,7 @@
 // scroll inside themselves on a phone, SVG bars and charts. Rendered on the server, no script,
 // nothing loaded from elsewhere. Every value put into a page goes through escapeHtml.
 import { escapeHtml } from '@policy-push/core';
+import type { DeliveryStatus, WaitReason } from '@policy-push/db';
 import { mayOpen, type OpsUser } from './ops-session';
 
 export const e = escapeHtml;
@@ -16,6 +17,7 @@ export const CHANNEL_LABELS: Record<string, [string, string]> = {
 };
 export const channelLabel = (c: string) => (CHANNEL_LABELS[c] ? t(...CHANNEL_LABELS[c]) : e(c));
 
+// Typed by the one list of statuses (and of wait reasons): a status added there must get a label here.
 export const STATUS_LABELS: Record<string, [string, string]> = {
   pending: ['待发送', 'pending'],
   sending: ['发送中', 'sending'],
@@ -28,8 +30,20 @@ export const STATUS_LABELS: Record<string, [string, string]> = {
   held: ['待汇总', 'held'],
   digested: ['已汇总', 'digested'],
   merged: ['已合并', 'merged'],
-};
+} satisfies Record<DeliveryStatus, [string, string]>;
 export const statusLabel = (s: string) => (STATUS_LABELS[s] ? t(...STATUS_LABELS[s]) : e(s));
+
+const WAIT_LABELS: Record<WaitReason, [string, string]> = {
+  digest_daily: ['等待每日汇总', 'daily digest'],
+  digest_weekly: ['等待每周汇总', 'weekly digest'],
+  recipient_cap: ['超出每日上限，并入每日汇总', 'over the daily cap: next daily digest'],
+  quiet_hours: ['免打扰时段', 'quiet hours'],
+  paused: ['渠道暂停', 'channel paused'],
+  allowance: ['服务商额度已用完', 'provider allowance spent'],
+  circuit_open: ['服务商熔断', 'provider circuit open'],
+  retry: ['等待重试', 'retry'],
+};
+export const waitLabel = (r: WaitReason) => t(...WAIT_LABELS[r]);
 
 export const COLORS: Record<string, string> = {
   wechat: '#07a35a',

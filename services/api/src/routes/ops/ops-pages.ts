@@ -1,6 +1,6 @@
 // The operator's pages: sign-in, the overview (alerts, live pushes, queues, throughput, provider
 // health), the delivery log with one delivery's timeline, and the sandbox outbox.
-import type { Delivery, DeliveryAttempt, DeliveryEvent, SandboxMessageRow } from '@policy-push/db';
+import type { Delivery, DeliveryAttempt, DeliveryEvent, SandboxMessageRow, WaitReason } from '@policy-push/db';
 import {
   ago,
   CHANNEL_LABELS,
@@ -18,6 +18,7 @@ import {
   statusLabel,
   t,
   table,
+  waitLabel,
   when,
 } from './ops-layout';
 import type { Dashboard, LivePushView } from './ops-service';
@@ -209,6 +210,7 @@ export function deliveryPage(
   attempts: DeliveryAttempt[],
   events: DeliveryEvent[],
   sandbox: SandboxMessageRow[],
+  wait: { reason: WaitReason; dueAt: Date } | null,
   user: OpsUser,
   csrf: string,
 ): string {
@@ -235,6 +237,10 @@ export function deliveryPage(
     [t('优先级', 'Priority'), d.priority === 0 ? t('紧急', 'urgent') : t('普通', 'normal')],
     [t('服务商消息号', 'Provider message id'), e(d.providerMessageId ?? '—')],
     [t('错误码', 'Error code'), e(d.errorCode ?? '—')],
+    [
+      t('等待', 'Waiting'),
+      wait ? `<span data-wait="${e(wait.reason)}">${waitLabel(wait.reason)}</span> · ${t('预计', 'due')} ${when(wait.dueAt)}` : '—',
+    ],
     [t('发送时间', 'Sent at'), when(d.sentAt)],
     [t('完成时间', 'Finished at'), when(d.finishedAt)],
   ];

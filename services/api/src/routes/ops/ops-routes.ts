@@ -27,6 +27,8 @@ import {
   policyReach,
   type ReachBreakdown,
   DELIVERY_STATUSES,
+  channelPausedUntil,
+  deliveryWait,
 } from '@policy-push/db';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -238,7 +240,8 @@ export default async function opsRoutes(app: AppInstance) {
     const found = await getDeliveryWithHistory(db, Number(id));
     if (!found) return sendPage(reply, 404, errorPage(404, 'not_found', '没有这条投递。', 'No such delivery.', user(req), csrf(req)));
     const sandbox = await listSandboxMessages(db, { limit: 10, deliveryId: Number(id) });
-    return sendPage(reply, 200, deliveryPage(found.delivery, found.attempts, found.events, sandbox, user(req), csrf(req)));
+    const wait = deliveryWait(found.delivery, new Date(), await channelPausedUntil(db));
+    return sendPage(reply, 200, deliveryPage(found.delivery, found.attempts, found.events, sandbox, wait, user(req), csrf(req)));
   });
 
   app.get('/ops/outbox', hide, async (req, reply) => {

@@ -64,7 +64,7 @@ export const PushProgress = Type.Object({
   version: Type.Integer(),
   status: Type.String({ description: 'fanning_out | fanned_out' }),
   startAt: Timestamp,
-  matched: count,
+  matched: Type.Integer({ minimum: 0, description: 'the sum of the counts by status below' }),
   pending: count,
   sending: count,
   sent: count,
@@ -74,6 +74,8 @@ export const PushProgress = Type.Object({
   cancelled: count,
   suppressed: count,
   held: count,
+  digested: count,
+  merged: Type.Integer({ minimum: 0, description: 'carried by another delivery to the same address (one address, one message)' }),
   done: Type.Boolean({ description: 'fanned out, and nothing left pending or sending' }),
 });
 

@@ -168,6 +168,8 @@ export async function pushProgress(db: Queryable, push: Push) {
     cancelled: counts.cancelled,
     suppressed: counts.suppressed,
     held: counts.held,
+    digested: counts.digested,
+    merged: counts.merged,
     done: push.status === 'fanned_out' && counts.pending + counts.sending === 0,
   };
 }

@@ -1,0 +1,13 @@
+import { failOverdueWaits } from '@policy-push/db';
+import type { Job } from '../registry';
+
+// A delivery whose channel stays paused (WeChat's daily quota, until Beijing midnight) or whose
+// provider's circuit stays open past its deliver-by time falls back then, claimed or not.
+export const deliverBy: Job = {
+  name: 'deliver-by',
+  cron: () => '30 * * * * *',
+  async run({ db, logger, settings }, firedAt) {
+    const failed = await failOverdueWaits(db, { now: firedAt, deliverByMinutes: settings.deliverByMinutes });
+    if (failed.length) logger.warn({ failed: failed.length }, 'deliveries past their deliver-by time on a closed channel fell back');
+  },
+};
