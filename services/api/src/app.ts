@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Config, Logger } from '@policy-push/core';
+import type { Config, Logger, TrustProxy } from '@policy-push/core';
 import type { Db } from '@policy-push/db';
 import { createMetrics, type Metrics } from '@policy-push/dispatcher';
 import Fastify, {
@@ -62,17 +62,31 @@ class DebugRequestLogs extends LogController {
   }
 }
 
+/**
+ * TRUST_PROXY as Fastify takes it. A hop count is a function: Fastify 5 turns a number into "trust
+ * nobody". The hops are trusted whatever their address, X-Forwarded-Proto included: the setting
+ * says every request comes through that many proxies.
+ */
+function trustProxyOption(trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (!trust) return false;
+  if ('hops' in trust) return (_address, hop) => hop < trust.hops;
+  return trust.addresses;
+}
+
+/** The body limit of the JSON routes (README "Limits"); routes that take files set their own. */
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
 /** The whole HTTP app, ready for `inject()` in tests or `listen()` in server.ts. */
 export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the plain one.
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new DebugRequestLogs(),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: JSON_BODY_LIMIT,
     // Signed tokens travel in paths (/u/…, /p/…): allow more than the default 100 characters.
     routerOptions: { maxParamLength: 512 },
     frameworkErrors: routerErrors,
-    trustProxy: true,
+    trustProxy: trustProxyOption(deps.config.trustProxy),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('deps', deps);
