@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { ApiError, type FieldProblem } from '../../errors';
-import { discardRest } from './csv-body';
 
 export interface CsvLayout {
   required: readonly string[];
@@ -78,7 +77,8 @@ export async function readCsv(
       await onRecord(toRecord(record, columns, row));
     }
   } finally {
-    if (stoppedAt !== null) discardRest(body);
+    // What follows a malformed line is never read: csv-body.ts drains it as the answer goes out.
+    body.unpipe(parser);
   }
   if (!columns) {
     if (stoppedAt !== null)
