@@ -40,8 +40,10 @@ export interface Config {
  * memory, over one-minute windows; caps and the large-audience threshold are checked at publish.
  */
 export interface LimitSettings {
-  /** Requests per minute per API key (by its public prefix), or per address without a key. */
+  /** Requests per minute per verified API key, by its id. */
   perKeyPerMinute: number;
+  /** Failed sign-ins (no key, a wrong key; /v1 and /ops/login) per client address before it must wait. */
+  failedSignInsPerIp: number;
   /** Requests per minute per client address on the signed-link pages /r/, /u/, /p/, /c/. */
   linksPerIpPerMinute: number;
   /** Requests per minute per client address on the provider webhooks. */
@@ -157,6 +159,7 @@ export function parseConfig(env: Env): Config {
     providers: parseProviders(env),
     limits: {
       perKeyPerMinute: int(env, 'RATE_LIMIT_PER_KEY', 1_200, 1, 1_000_000),
+      failedSignInsPerIp: int(env, 'RATE_LIMIT_FAILED_SIGN_INS_PER_IP', 20, 1, 1_000_000),
       linksPerIpPerMinute: int(env, 'RATE_LIMIT_LINKS_PER_IP', 120, 1, 1_000_000),
       webhooksPerIpPerMinute: int(env, 'RATE_LIMIT_WEBHOOKS_PER_IP', 3_000, 1, 1_000_000),
       departmentDailyCap: {

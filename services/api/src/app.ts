@@ -18,7 +18,7 @@ import { requireApiKey } from './plugins/auth';
 import { authorize } from './plugins/authorize';
 import { errorHandler } from './plugins/error-handler';
 import { httpMetrics } from './plugins/http-metrics';
-import { rateLimits } from './plugins/rate-limits';
+import { FailedAttempts, rateLimits } from './plugins/rate-limits';
 import { routerErrors } from './plugins/router-errors';
 import { refuseUnsafeText } from './plugins/text-guard';
 import { strictValidation } from './plugins/validation';
@@ -49,6 +49,8 @@ declare module 'fastify' {
     deps: AppDeps;
     metrics: Metrics;
     verifiedKeys: VerifiedKeys;
+    /** Failed sign-ins per client address, shared by /v1 and /ops/login. */
+    failedAttempts: FailedAttempts;
   }
 }
 
@@ -92,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   app.decorate('deps', deps);
   app.decorate('metrics', deps.metrics ?? createMetrics());
   app.decorate('verifiedKeys', new VerifiedKeys(deps.config.apiKeyCacheSeconds * 1000));
+  app.decorate('failedAttempts', new FailedAttempts(deps.config.limits.failedSignInsPerIp));
   httpMetrics(app, app.metrics);
   strictValidation(app);
   refuseUnsafeText(app);
@@ -119,8 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   });
   await app.register(
     async (v1) => {
+      requireApiKey(v1, deps.db.db, app.verifiedKeys, app.failedAttempts);
       v1.addHook('onRequest', limiters.perKey);
-      requireApiKey(v1, deps.db.db, app.verifiedKeys);
       authorize(v1, deps.db.db);
       await v1Routes(v1 as AppInstance);
     },

@@ -11,7 +11,7 @@ let h: TestApp;
 const others: AppInstance[] = [];
 
 beforeAll(async () => {
-  h = await buildTestApp({ RATE_LIMIT_PER_KEY: '3', RATE_LIMIT_LINKS_PER_IP: '3' });
+  h = await buildTestApp({ RATE_LIMIT_FAILED_SIGN_INS_PER_IP: '3', RATE_LIMIT_LINKS_PER_IP: '3' });
 });
 afterAll(async () => {
   for (const app of others) await app.close();
