@@ -59,7 +59,9 @@ describe('without TRUST_PROXY (the default)', () => {
   });
 
   it('does not believe X-Forwarded-Proto: the session cookie is not marked Secure on its word', async () => {
-    const { key } = (await h.app.inject({ method: 'POST', url: '/v1/api-keys', headers: h.auth, payload: { name: 'c', role: 'ops' } })).json();
+    const { key } = (
+      await h.app.inject({ method: 'POST', url: '/v1/api-keys', headers: h.auth, payload: { name: 'c', role: 'ops' } })
+    ).json();
     const { session } = await opsSignIn(h, key, { 'x-forwarded-proto': 'https' });
     expect(session!.secure).toBeFalsy();
   });
@@ -86,7 +88,9 @@ describe('with TRUST_PROXY', () => {
 
   it('believes X-Forwarded-Proto from a trusted proxy only: Secure cookies over https', async () => {
     const app = await appWith({ TRUST_PROXY: '10.0.0.0/8' });
-    const { key } = (await h.app.inject({ method: 'POST', url: '/v1/api-keys', headers: h.auth, payload: { name: 'c', role: 'ops' } })).json();
+    const { key } = (
+      await h.app.inject({ method: 'POST', url: '/v1/api-keys', headers: h.auth, payload: { name: 'c', role: 'ops' } })
+    ).json();
     const signIn = async (remoteAddress: string) => {
       const page = await app.inject({ method: 'GET', url: '/ops/login', remoteAddress, headers: { 'x-forwarded-proto': 'https' } });
       const nonce = page.cookies.find((c) => c.name === 'pp_ops_login')!;
@@ -95,7 +99,11 @@ describe('with TRUST_PROXY', () => {
         method: 'POST',
         url: '/ops/login',
         remoteAddress,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https', cookie: `pp_ops_login=${nonce.value}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-forwarded-proto': 'https',
+          cookie: `pp_ops_login=${nonce.value}`,
+        },
         payload: new URLSearchParams({ key, _csrf: nonce.value }).toString(),
       });
       expect(res.statusCode).toBe(303);

@@ -35,7 +35,12 @@ describe('one-line fields', () => {
     ['BEL', '\u0007'],
     ['ESC', '\u001B'],
   ])('refuse %s, naming the field', async (_name, control) => {
-    await refused('POST', '/v1/departments', { code: 'ctl', nameZh: `测试${control}局`, nameEn: 'Test', smsSignature: '广州测试' }, 'nameZh');
+    await refused(
+      'POST',
+      '/v1/departments',
+      { code: 'ctl', nameZh: `测试${control}局`, nameEn: 'Test', smsSignature: '广州测试' },
+      'nameZh',
+    );
     await refused('POST', '/v1/policies', policy({ title: `标题${control}Bcc: x@example.com` }), 'title');
     await refused('POST', '/v1/policies', policy({ docNumber: `穗府${control}1号` }), 'docNumber');
     await refused('PATCH', `/v1/departments/${world.department.id}`, { nameEn: `Bureau${control}` }, 'nameEn');

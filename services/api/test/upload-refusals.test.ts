@@ -15,9 +15,17 @@ let otherPublisher: { authorization: string };
 beforeAll(async () => {
   h = await buildTestApp();
   const world = await seedWorld(h, []);
-  ruleGroupId = (await call(h, 'POST', '/v1/service-groups', { departmentId: world.department.id, name: 'r', rule: { sizes: { any: ['large'] } } }, 201)).id;
+  ruleGroupId = (
+    await call(h, 'POST', '/v1/service-groups', { departmentId: world.department.id, name: 'r', rule: { sizes: { any: ['large'] } } }, 201)
+  ).id;
   staticGroupId = (await call(h, 'POST', '/v1/service-groups', { departmentId: world.department.id, name: 's' }, 201)).id;
-  const elsewhere = await call(h, 'POST', '/v1/departments', { code: 'elsewhere', nameZh: '别处', nameEn: 'Elsewhere', smsSignature: '别处' }, 201);
+  const elsewhere = await call(
+    h,
+    'POST',
+    '/v1/departments',
+    { code: 'elsewhere', nameZh: '别处', nameEn: 'Elsewhere', smsSignature: '别处' },
+    201,
+  );
   otherPublisher = await keyHeaders(h, { role: 'publisher', departmentIds: [Number(elsewhere.id)] });
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   port = (h.app.server.address() as { port: number }).port;

@@ -56,7 +56,8 @@ const isSafeText = (s: string, check: Check) =>
 export function refuseUnsafeText(app: FastifyInstance): void {
   app.addHook('preValidation', async (req: FastifyRequest) => {
     const check: Check = req.routeOptions.url?.startsWith('/webhooks/') ? 'storable' : 'one-line';
-    const path = findUnsafeText(req.params, 'params', check) ?? findUnsafeText(req.query, 'query', check) ?? findUnsafeText(req.body, '', check);
+    const path =
+      findUnsafeText(req.params, 'params', check) ?? findUnsafeText(req.query, 'query', check) ?? findUnsafeText(req.body, '', check);
     if (path === null) return;
     const field = path || 'body';
     const what =
