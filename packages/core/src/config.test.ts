@@ -30,6 +30,11 @@ describe('parseConfig', () => {
     ['PROVIDER_FAILURE_RATE', '1'],
     ['PROVIDER_FAILURE_RATE', '20%'],
     ['PROVIDER_FAILURE_RATE', '-0.1'],
+    ['TRUST_PROXY', 'true'],
+    ['TRUST_PROXY', '11'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', '10.0.0.1, nginx'],
+    ['TRUST_PROXY', '10.0.0.1/8/8'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
@@ -46,5 +51,15 @@ describe('parseConfig', () => {
 
   it('reads per-channel attempt limits over the common one', () => {
     expect(parseConfig({ MAX_ATTEMPTS: '3', MAX_ATTEMPTS_SMS: '8' }).dispatcher.maxAttempts).toEqual({ wechat: 3, sms: 8, email: 3 });
+  });
+
+  it('trusts no proxy by default; TRUST_PROXY names a hop count or the proxies’ addresses', () => {
+    expect(parseConfig({}).trustProxy).toBe(false);
+    expect(parseConfig({ TRUST_PROXY: '' }).trustProxy).toBe(false);
+    expect(parseConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
+    expect(parseConfig({ TRUST_PROXY: '2' }).trustProxy).toEqual({ hops: 2 });
+    expect(parseConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8,uniquelocal' }).trustProxy).toEqual({
+      addresses: ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8', 'uniquelocal'],
+    });
   });
 });

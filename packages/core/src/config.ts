@@ -1,6 +1,8 @@
 // The one place where settings are read: parsed and checked once at start, then passed down.
 // No other module reads process.env. A bad value stops the start, naming the variable.
 
+import { isIP } from 'node:net';
+
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
@@ -14,6 +16,7 @@ export interface Config {
   host: string;
   port: number;
   publicBaseUrl: string;
+  trustProxy: TrustProxy;
   /** Real Postgres when set; otherwise the embedded PGlite in dataDir. */
   databaseUrl?: string;
   dataDir: string;
@@ -37,8 +40,10 @@ export interface Config {
  * memory, over one-minute windows; caps and the large-audience threshold are checked at publish.
  */
 export interface LimitSettings {
-  /** Requests per minute per API key (by its public prefix), or per address without a key. */
+  /** Requests per minute per verified API key, by its id. */
   perKeyPerMinute: number;
+  /** Failed sign-ins (no key, a wrong key; /v1 and /ops/login) per client address before it must wait. */
+  failedSignInsPerIp: number;
   /** Requests per minute per client address on the signed-link pages /r/, /u/, /p/, /c/. */
   linksPerIpPerMinute: number;
   /** Requests per minute per client address on the provider webhooks. */
@@ -119,6 +124,14 @@ export interface RetentionSettings {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Which peers may tell us the client's address and scheme (X-Forwarded-For, X-Forwarded-Proto):
+ * none (the default: the peer is the client), the last `hops` peers in the chain, or the peers at
+ * these addresses or CIDRs (`loopback`, `linklocal` and `uniquelocal` name the usual ranges).
+ * Believing a header a client wrote lets it choose the address we audit and rate-limit.
+ */
+export type TrustProxy = false | { hops: number } | { addresses: string[] };
+
 export function parseConfig(env: Env): Config {
   const host = str(env, 'HOST', '127.0.0.1');
   const port = int(env, 'PORT', 3000, 0, 65535);
@@ -127,6 +140,7 @@ export function parseConfig(env: Env): Config {
     host,
     port,
     publicBaseUrl: url(env, 'PUBLIC_BASE_URL', `http://${host}:${port}`).replace(/\/$/, ''),
+    trustProxy: trustProxy(env, 'TRUST_PROXY'),
     databaseUrl: optionalUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: str(env, 'DATA_DIR', './data'),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 200),
@@ -148,6 +162,7 @@ export function parseConfig(env: Env): Config {
     providers: parseProviders(env),
     limits: {
       perKeyPerMinute: int(env, 'RATE_LIMIT_PER_KEY', 1_200, 1, 1_000_000),
+      failedSignInsPerIp: int(env, 'RATE_LIMIT_FAILED_SIGN_INS_PER_IP', 20, 1, 1_000_000),
       linksPerIpPerMinute: int(env, 'RATE_LIMIT_LINKS_PER_IP', 120, 1, 1_000_000),
       webhooksPerIpPerMinute: int(env, 'RATE_LIMIT_WEBHOOKS_PER_IP', 3_000, 1, 1_000_000),
       departmentDailyCap: {
@@ -250,6 +265,32 @@ function group<K extends string>(env: Env, names: K[]): Record<K, string> | unde
   const missing = names.find((n) => !env[n]);
   if (missing) throw new ConfigError(missing, `is required with ${present.join(', ')}`);
   return Object.fromEntries(names.map((n) => [n, env[n]!])) as Record<K, string>;
+}
+
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function trustProxy(env: Env, name: string): TrustProxy {
+  const v = env[name]?.trim();
+  if (v === undefined || v === '' || ['0', 'false', 'no'].includes(v)) return false;
+  if (/^\d+$/.test(v)) return { hops: int(env, name, 0, 1, 10) };
+  const addresses = v.split(',').map((a) => a.trim());
+  for (const a of addresses) {
+    if (!PROXY_RANGES.includes(a) && !isAddressOrCidr(a)) {
+      throw new ConfigError(
+        name,
+        `must be a number of proxies (1-10) or a comma-separated list of proxy addresses or CIDRs (or ${PROXY_RANGES.join(', ')}), got "${a}"`,
+      );
+    }
+  }
+  return { addresses };
+}
+
+function isAddressOrCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  const version = isIP(address);
+  if (!version || rest.length) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
 }
 
 function str(env: Env, name: string, fallback: string): string {

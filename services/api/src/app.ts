@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Config, Logger } from '@policy-push/core';
+import type { Config, Logger, TrustProxy } from '@policy-push/core';
 import type { Db } from '@policy-push/db';
 import { createMetrics, type Metrics } from '@policy-push/dispatcher';
 import Fastify, {
@@ -18,7 +18,7 @@ import { requireApiKey } from './plugins/auth';
 import { authorize } from './plugins/authorize';
 import { errorHandler } from './plugins/error-handler';
 import { httpMetrics } from './plugins/http-metrics';
-import { rateLimits } from './plugins/rate-limits';
+import { FailedAttempts, rateLimits } from './plugins/rate-limits';
 import { routerErrors } from './plugins/router-errors';
 import { refuseUnsafeText } from './plugins/text-guard';
 import { strictValidation } from './plugins/validation';
@@ -49,6 +49,8 @@ declare module 'fastify' {
     deps: AppDeps;
     metrics: Metrics;
     verifiedKeys: VerifiedKeys;
+    /** Failed sign-ins per client address, shared by /v1 and /ops/login. */
+    failedAttempts: FailedAttempts;
   }
 }
 
@@ -62,22 +64,37 @@ class DebugRequestLogs extends LogController {
   }
 }
 
+/**
+ * TRUST_PROXY as Fastify takes it. A hop count is a function: Fastify 5 turns a number into "trust
+ * nobody". The hops are trusted whatever their address, X-Forwarded-Proto included: the setting
+ * says every request comes through that many proxies.
+ */
+function trustProxyOption(trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (!trust) return false;
+  if ('hops' in trust) return (_address, hop) => hop < trust.hops;
+  return trust.addresses;
+}
+
+/** The body limit of the JSON routes (README "Limits"); routes that take files set their own. */
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
 /** The whole HTTP app, ready for `inject()` in tests or `listen()` in server.ts. */
 export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the plain one.
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new DebugRequestLogs(),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: JSON_BODY_LIMIT,
     // Signed tokens travel in paths (/u/…, /p/…): allow more than the default 100 characters.
     routerOptions: { maxParamLength: 512 },
     frameworkErrors: routerErrors,
-    trustProxy: true,
+    trustProxy: trustProxyOption(deps.config.trustProxy),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('deps', deps);
   app.decorate('metrics', deps.metrics ?? createMetrics());
   app.decorate('verifiedKeys', new VerifiedKeys(deps.config.apiKeyCacheSeconds * 1000));
+  app.decorate('failedAttempts', new FailedAttempts(deps.config.limits.failedSignInsPerIp));
   httpMetrics(app, app.metrics);
   strictValidation(app);
   refuseUnsafeText(app);
@@ -105,8 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   });
   await app.register(
     async (v1) => {
+      requireApiKey(v1, deps.db.db, app.verifiedKeys, app.failedAttempts);
       v1.addHook('onRequest', limiters.perKey);
-      requireApiKey(v1, deps.db.db, app.verifiedKeys);
       authorize(v1, deps.db.db);
       await v1Routes(v1 as AppInstance);
     },

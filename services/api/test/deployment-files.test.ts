@@ -8,6 +8,10 @@ import { parseConfig } from '@policy-push/core';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { DEPLOYED_NODE_OPTIONS } from '../../../bench/processes';
+import { JSON_BODY_LIMIT } from '../src/app';
+import { CSV_BODY_LIMIT } from '../src/routes/enterprise-import/csv-body';
+import { FORM_LIMIT } from '../src/routes/unsubscribe/unsubscribe-routes';
+import { XML_LIMIT } from '../src/routes/webhooks/wechat-webhooks';
 
 const root = resolve(import.meta.dirname, '../../..');
 /** Node's own setting, not the service's: the benchmarks measure with the same (bench/processes.ts). */
@@ -216,6 +220,43 @@ describe('infra/k8s', () => {
       for (const name of Object.keys(all)) expect(settings, name).toContain(name);
       expect(() => parseConfig(all)).not.toThrow();
     }
+  });
+});
+
+describe('limits and the proxy in front', () => {
+  const nginx = read('infra/nginx/nginx.conf');
+  const UNITS: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2, k: 1024, m: 1024 ** 2 };
+  /** README "Limits": the body table, as bytes by the first words of its row. */
+  function bodyLimitsInReadme(): Record<string, number> {
+    const section = read('README.md').split('\n## Limits')[1].split('\n## ')[0];
+    const rows = [...section.matchAll(/^\s*\| ([^|]+?) \| (\d+) (KiB|MiB) \|$/gm)];
+    return Object.fromEntries(rows.map((m) => [m[1].split(' (')[0], Number(m[2]) * UNITS[m[3]]]));
+  }
+
+  it('the body limits in the README are what the code enforces', () => {
+    expect(bodyLimitsInReadme()).toEqual({
+      JSON: JSON_BODY_LIMIT,
+      'CSV imports': CSV_BODY_LIMIT,
+      "WeChat's XML": XML_LIMIT,
+      'unsubscribe form': FORM_LIMIT,
+    });
+  });
+
+  it('the load balancers let the largest body through, and no larger', () => {
+    const largest = Math.max(...Object.values(bodyLimitsInReadme()));
+    const nginxLimit = /client_max_body_size (\d+)([km]);/.exec(nginx)!;
+    expect(Number(nginxLimit[1]) * UNITS[nginxLimit[2]]).toBe(largest);
+    const ingress = /proxy-body-size: (\d+)([km])\b/.exec(read('infra/k8s/api.yaml'))!;
+    expect(Number(ingress[1]) * UNITS[ingress[2]]).toBe(largest);
+  });
+
+  it('nginx overwrites X-Forwarded-For with its peer, and compose and k8s trust their proxy', () => {
+    expect(nginx).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/);
+    expect(nginx).not.toContain('$proxy_add_x_forwarded_for');
+    const compose = parseYaml(read('docker-compose.yml')).services as Obj;
+    expect(parseConfig(composeDefaults(compose.api.environment)).trustProxy).toEqual({ addresses: ['uniquelocal'] });
+    const configMap = parseYaml(read('infra/k8s/configmap.yaml')).data as Env;
+    expect(parseConfig({ TRUST_PROXY: configMap.TRUST_PROXY }).trustProxy).toEqual({ addresses: ['uniquelocal'] });
   });
 });
 

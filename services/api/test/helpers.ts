@@ -15,7 +15,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-const UNLIMITED = { RATE_LIMIT_PER_KEY: '1000000', RATE_LIMIT_LINKS_PER_IP: '1000000', RATE_LIMIT_WEBHOOKS_PER_IP: '1000000' };
+const UNLIMITED = {
+  RATE_LIMIT_PER_KEY: '1000000',
+  RATE_LIMIT_FAILED_SIGN_INS_PER_IP: '1000000',
+  RATE_LIMIT_LINKS_PER_IP: '1000000',
+  RATE_LIMIT_WEBHOOKS_PER_IP: '1000000',
+};
 
 /** An app on a database of its own, with an admin key; close() drops both. */
 export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
@@ -167,12 +172,13 @@ export const startSandboxDispatcher = (h: TestApp, env: Record<string, string> =
  * Signs in to the ops console with `key` as a browser does (the login page's nonce, then the form).
  * Answers the sign-in response, and when it succeeded the session cookie and its forms' CSRF token.
  */
-export async function opsSignIn(h: TestApp, key: string, headers: Record<string, string> = {}) {
-  const page = await h.app.inject({ method: 'GET', url: '/ops/login', headers });
+export async function opsSignIn(h: TestApp, key: string, headers: Record<string, string> = {}, remoteAddress?: string) {
+  const page = await h.app.inject({ method: 'GET', url: '/ops/login', headers, remoteAddress });
   const nonce = page.cookies.find((c) => c.name === 'pp_ops_login')!.value;
   const res = await h.app.inject({
     method: 'POST',
     url: '/ops/login',
+    remoteAddress,
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers, cookie: `pp_ops_login=${nonce}` },
     payload: new URLSearchParams({ key, _csrf: nonce }).toString(),
   });

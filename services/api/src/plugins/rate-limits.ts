@@ -2,33 +2,27 @@
 // per API process, so N replicas allow up to N times the limit. That is enough to stop a runaway
 // script or a flood; it is not a quota. Windows are one minute.
 //
-//   /v1/*           per API key, by its public prefix (never the whole key); per address without one
+//   /v1/*           per API key, by its id, once the key is verified
 //   /r/ /u/ /p/ /c/ per client address, stricter: these pages take no key, only a signed token
 //   /webhooks/*     per client address, sized for a provider's bursts of receipts
 //
-// The per-key limit runs before the key is checked, so a flood of wrong keys is limited too.
+// Failed sign-ins (FailedAttempts below) are counted apart, per client address: requests to /v1
+// without a key or with a wrong one, and wrong keys at /ops/login. Past the allowance an address
+// waits before its next attempt is even looked up; a key's own allowance is not spent by others
+// guessing at its public prefix.
 import rateLimit from '@fastify/rate-limit';
 import type { LimitSettings } from '@policy-push/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors';
 
 const WINDOW_MS = 60_000;
-// The public part of a key (services/api-keys.ts): enough to tell keys apart, useless to sign in.
-const KEY_PREFIX_LENGTH = 13;
-
 type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 export interface RateLimitHooks {
-  /** For the /v1 scope, before authentication. */
+  /** For the /v1 scope, after authentication. */
   perKey: Hook;
   /** For the scope of the routes without a key; applies itself only to links and webhooks. */
   perAddress: Hook;
-}
-
-/** The bearer key's public prefix, or null when there is no well-formed bearer header. */
-export function keyPrefixOf(req: FastifyRequest): string | null {
-  const match = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i);
-  return match ? match[1].slice(0, KEY_PREFIX_LENGTH) : null;
 }
 
 const LINK_ROUTES = ['/r/', '/u/', '/p/', '/c/'];
@@ -47,10 +41,7 @@ export async function rateLimits(app: FastifyInstance, limits: LimitSettings): P
   const perKey = app.rateLimit({
     max: limits.perKeyPerMinute,
     groupId: 'api',
-    keyGenerator: (req) => {
-      const prefix = keyPrefixOf(req);
-      return prefix ? `key:${prefix}` : `ip:${req.ip}`;
-    },
+    keyGenerator: (req) => `key:${req.apiKey.id}`,
   }) as Hook;
   const links = app.rateLimit({ max: limits.linksPerIpPerMinute, groupId: 'links' }) as Hook;
   const webhooks = app.rateLimit({ max: limits.webhooksPerIpPerMinute, groupId: 'webhooks' }) as Hook;
@@ -62,4 +53,53 @@ export async function rateLimits(app: FastifyInstance, limits: LimitSettings): P
       if (isWebhookRoute(url)) return webhooks(req, reply);
     },
   };
+}
+
+const FIRST_WAIT_MS = 60_000;
+const LONGEST_WAIT_MS = 15 * 60_000;
+/** Entries kept at most: past it, the ones that wait for nothing are dropped. */
+const MAX_ADDRESSES = 100_000;
+
+/**
+ * Failed sign-in attempts per client address, in memory (per API process, like the limits above):
+ * an address may fail `allowance` times; then it waits a minute before it may try again, and each
+ * further failure doubles the wait, up to 15 minutes. Its count is forgotten after 15 minutes
+ * without a failure. Checked before a key is looked up, so guessing costs no database work.
+ */
+export class FailedAttempts {
+  private readonly byAddress = new Map<string, { failures: number; last: number; until: number }>();
+
+  constructor(private readonly allowance: number) {}
+
+  /** Milliseconds this address must still wait, 0 when it may try. */
+  waitMs(address: string, now = Date.now()): number {
+    const entry = this.byAddress.get(address);
+    return entry ? Math.max(0, entry.until - now) : 0;
+  }
+
+  failed(address: string, now = Date.now()): void {
+    let entry = this.byAddress.get(address);
+    if (!entry || now - entry.last > LONGEST_WAIT_MS) {
+      if (!entry && this.byAddress.size >= MAX_ADDRESSES) this.forgetIdle(now);
+      entry = { failures: 0, last: now, until: 0 };
+      this.byAddress.set(address, entry);
+    }
+    entry.failures++;
+    entry.last = now;
+    const over = entry.failures - this.allowance;
+    if (over >= 0) entry.until = now + Math.min(FIRST_WAIT_MS * 2 ** Math.min(over, 10), LONGEST_WAIT_MS);
+  }
+
+  /** A 429 for an address that must wait, with Retry-After; undefined when it may try. */
+  refusal(req: FastifyRequest, reply: FastifyReply): ApiError | undefined {
+    const wait = this.waitMs(req.ip);
+    if (!wait) return undefined;
+    const seconds = Math.ceil(wait / 1000);
+    reply.header('retry-after', String(seconds));
+    return new ApiError(429, 'rate_limited', `too many failed sign-ins from this address; retry in ${seconds} seconds`);
+  }
+
+  private forgetIdle(now: number): void {
+    for (const [address, entry] of this.byAddress) if (entry.until <= now) this.byAddress.delete(address);
+  }
 }

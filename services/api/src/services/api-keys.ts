@@ -100,7 +100,7 @@ export async function authenticate(db: Queryable, key: string): Promise<KeyIdent
 /**
  * Keys verified in the last few seconds, by the SHA-256 of the whole key: without it every request
  * pays a database round trip before its own work (PERFORMANCE.md P8). Only keys that passed are
- * kept (a wrong key is read each time; the rate limiter bounds those). Revoking or rotating a key
+ * kept (a wrong key is read each time; FailedAttempts in plugins/rate-limits.ts bounds those). Revoking or rotating a key
  * empties the cache of the process that did it; other API processes may accept the old secret for
  * up to `ttlMs` more (API_KEY_CACHE_SECONDS).
  */

@@ -117,7 +117,8 @@ describe('API keys and the audit log', () => {
     const publish = await h.app.inject({
       method: 'POST',
       url: '/v1/policies',
-      headers: { authorization: `Bearer ${publisher.key}`, 'x-forwarded-for': '203.0.113.9' },
+      headers: { authorization: `Bearer ${publisher.key}` },
+      remoteAddress: '203.0.113.9',
       payload: policyBody(world.department.id, world.category.id),
     });
     expect(publish.statusCode, publish.body).toBe(202);

@@ -31,8 +31,10 @@ export const csvRouteOptions = {
  * stream on as the body, unread: the route parses it record by record, so a 100,000-row file is
  * never in memory. Fastify enforces bodyLimit only for parsers that buffer (`parseAs`), so this
  * one enforces the route's limit itself, on the declared length and on the bytes that arrive.
+ * Whatever the answer, the rest of an unread upload is drained (drainUnread).
  */
 export function acceptCsvStream(app: AppInstance): void {
+  app.addHook('onSend', async (req) => drainUnread(req));
   app.addContentTypeParser('text/csv', (req, payload, done) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
     if (charset && !/^utf-?8$/i.test(charset)) {
@@ -59,10 +61,20 @@ function limitBytes(source: Readable, limit: number): Readable {
 }
 
 /**
- * Lets the rest of an upload flow away unread, once a route has stopped reading it early: the
- * client can finish sending and read the answer.
+ * Lets the rest of a body nobody will read flow away, as the answer goes out: a refusal before
+ * the upload was read (404 for the group, a bad header row, a malformed line), or an import that
+ * stopped early. Node drains a body only when nothing began reading it; once the parser has
+ * piped it, the unread rest holds back the connection, and the client's next request on it waits
+ * unanswered. Past the route's limit the connection is closed instead.
  */
-export function discardRest(body: Readable): void {
-  body.unpipe();
-  body.resume();
+function drainUnread(req: FastifyRequest): void {
+  const raw = req.raw;
+  if (raw.complete || raw.destroyed) return;
+  let left = req.routeOptions.bodyLimit;
+  raw.unpipe();
+  raw.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) raw.destroy();
+  });
+  raw.resume();
 }

@@ -51,6 +51,17 @@ describe('readCsv', () => {
     expect(records[0].problems).toEqual([{ path: 'a', code: 'invalid_character' }]);
   });
 
+  it('flags a line break or another control character inside a cell: no column is multi-line', async () => {
+    const { records } = await readAll('a,b\n"x\r\ny",z\n"x\ny",z\nx\ty,z\nx,y\u0007\nx y,z\n');
+    expect(records.map((r) => r.problems)).toEqual([
+      [{ path: 'a', code: 'invalid_character' }],
+      [{ path: 'a', code: 'invalid_character' }],
+      [{ path: 'a', code: 'invalid_character' }],
+      [{ path: 'b', code: 'invalid_character' }],
+      [],
+    ]);
+  });
+
   it('stops at a malformed record, after handing on the ones before it', async () => {
     const { records, stoppedAt } = await readAll('a,b\n1,x\n2,"y"z\n3,w\n');
     expect(records.map((r) => r.cells.a)).toEqual(['1']);

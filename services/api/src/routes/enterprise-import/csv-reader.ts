@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { ApiError, type FieldProblem } from '../../errors';
-import { discardRest } from './csv-body';
 
 export interface CsvLayout {
   required: readonly string[];
@@ -78,7 +77,8 @@ export async function readCsv(
       await onRecord(toRecord(record, columns, row));
     }
   } finally {
-    if (stoppedAt !== null) discardRest(body);
+    // What follows a malformed line is never read: csv-body.ts drains it as the answer goes out.
+    body.unpipe(parser);
   }
   if (!columns) {
     if (stoppedAt !== null)
@@ -111,7 +111,9 @@ function toRecord(record: string[], columns: string[], row: number): CsvRecord {
   columns.forEach((name, i) => {
     const cell = record[i] ?? '';
     // Postgres text cannot hold NUL: one in a cell would fail the whole batch it is written in.
-    if (cell.includes('\u0000')) problems.push({ path: name, code: 'invalid_character' });
+    // No column is multi-line: a line break in a name would go verbatim into an SMS (text-guard.ts).
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001F]/.test(cell)) problems.push({ path: name, code: 'invalid_character' });
     cells[name] = cell;
   });
   return { row, cells, problems };

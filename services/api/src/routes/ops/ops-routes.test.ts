@@ -31,7 +31,8 @@ describe('/ops', () => {
   let h: TestApp;
   let key: string;
   beforeAll(async () => {
-    h = await buildTestApp();
+    // inject() comes from 127.0.0.1: as from a proxy on this machine, whose X-Forwarded-Proto counts.
+    h = await buildTestApp({ TRUST_PROXY: 'loopback' });
     key = h.auth.authorization.replace('Bearer ', '');
   });
   afterAll(() => h.close());

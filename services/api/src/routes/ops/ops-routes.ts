@@ -168,6 +168,18 @@ export default async function opsRoutes(app: AppInstance) {
       reply.setCookie(LOGIN_COOKIE, nonce, cookieOptions(req, 3600));
       return sendPage(reply, 403, loginPage(nonce, { code: 'csrf', zh: '表单已失效，请重试。', en: 'The form was stale; try again.' }));
     }
+    // Guessing keys: an address past its failed attempts waits before its next one is looked up.
+    if (app.failedAttempts.refusal(req, reply)) {
+      return sendPage(
+        reply,
+        429,
+        loginPage(expected!, {
+          code: 'rate_limited',
+          zh: '失败次数过多，请稍后再试。',
+          en: 'Too many failed sign-ins from this address; try again later.',
+        }),
+      );
+    }
     const identity = typeof body.key === 'string' ? await authenticate(db, body.key.trim()) : null;
     if (identity?.role === 'enterprise') {
       req.log.info({ event: 'ops_sign_in_refused', keyId: identity.id }, 'enterprise key refused at the ops console');
@@ -182,6 +194,7 @@ export default async function opsRoutes(app: AppInstance) {
       );
     }
     if (!identity) {
+      app.failedAttempts.failed(req.ip);
       req.log.info({ event: 'ops_sign_in_refused' }, 'ops sign-in refused');
       return sendPage(
         reply,

@@ -14,7 +14,7 @@ import { confirmPage, invalidLinkPage, unknownMessagePage, unsubscribedPage } fr
 import { deliveryIdFromToken, linkRecipient, unsubscribeByLink } from './unsubscribe-service';
 
 const tags = ['unsubscribe'];
-const FORM_LIMIT = 4096; // the body is one short field
+export const FORM_LIMIT = 4096; // the body is one short field
 
 // A wildcard, not `/u/:token`: Fastify refuses path parameters over 100 characters
 // (maxParamLength) with a 414, and a signed token is longer than that.

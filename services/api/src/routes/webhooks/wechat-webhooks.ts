@@ -18,7 +18,7 @@ import { ApiError } from '../../errors';
 import { ErrorResponse } from '../../schemas/common';
 
 const tags = ['webhooks'];
-const XML_LIMIT = 64 * 1024; // events are a few hundred bytes
+export const XML_LIMIT = 64 * 1024; // events are a few hundred bytes
 
 // WeChat adds parameters over time (openid, encrypt_type…): only the ones used are named.
 const text = (description: string) => Type.Optional(Type.String({ maxLength: 512, description }));
