@@ -14,6 +14,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
+import { reachableSql } from './reachable-sql';
 
 export interface MatchTarget {
   departmentId: number;
@@ -28,6 +29,10 @@ export interface MatchTarget {
   /** Email only to addresses confirmed by their link (a deployment setting). */
   requireConfirmedEmail?: boolean;
 }
+
+export const reachability = (target: Pick<MatchTarget, 'requireConfirmedEmail'>) => ({
+  requireConfirmedEmail: target.requireConfirmedEmail ?? false,
+});
 
 /** A rule as a predicate over the enterprise row `e`. */
 export function ruleSql(rule: AudienceRule): SQL {
@@ -98,14 +103,7 @@ export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number
       join contacts c on c.enterprise_id = sub.enterprise_id
       cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else c.channels end)
         with ordinality as ch(channel, position)
-      where not c.suppressed
-        and not (ch.channel = any(c.opted_out))
-        and case ch.channel
-              when 'wechat' then c.wechat_openid is not null
-              when 'sms' then c.phone is not null
-              when 'email' then c.email is not null ${target.requireConfirmedEmail ? sql`and c.email_confirmed_at is not null` : sql``}
-              else false
-            end
+      where ${reachableSql('c', sql`ch.channel`, reachability(target))}
     )
     select ${oneChannelEach} enterprise_id, contact_id, channel,
       case when ${sql.raw(String(target.urgent))} or frequency = 'immediate' then 'pending' else 'held' end as status,

@@ -1,7 +1,7 @@
 // What the console pages show, gathered from the same queries /metrics and the API use, so the
 // numbers on a page are the API's numbers.
 import { type Channel, CHANNELS, type OutboundMessage, renderOutbound, wechatKeyType } from '@policy-push/channels';
-import { type Config, signToken } from '@policy-push/core';
+import { addressOn, type Config, signToken } from '@policy-push/core';
 import {
   deliveryCounts,
   getContact,
@@ -202,7 +202,7 @@ export async function composePreview(db: Queryable, config: Config, secret: stri
   for (const channel of CHANNELS) {
     const sample = audience.sample.find((s) => s.channel === channel);
     const contact = sample && (await getContact(db, sample.contactId));
-    const to = contact && { wechat: contact.wechatOpenid, sms: contact.phone, email: contact.email }[channel];
+    const to = contact && addressOn(contact, channel);
     if (!contact || !to) continue;
     const message = renderOutbound({
       deliveryId: String(next),
