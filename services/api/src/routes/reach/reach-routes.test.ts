@@ -5,6 +5,8 @@ import { buildTestApp, call, tableCounts, type TestApp } from '../../../test/hel
 
 const stages = (targeted: number, withDelivery: number, sent: number, delivered: number, reached: number, engaged: number) => ({
   targeted,
+  addressable: targeted,
+  unaddressable: { noContact: 0, noAddress: 0, optedOut: 0, emailUnconfirmed: 0 },
   withDelivery,
   sent,
   delivered,
@@ -74,7 +76,7 @@ describe('reach', () => {
 
     const sumOf = async (ids: number[]) => {
       const parts = await Promise.all(ids.map((id) => call(h, 'GET', `/v1/policies/${id}/reach`, undefined, 200)));
-      const keys = ['targeted', 'withDelivery', 'sent', 'delivered', 'reached', 'engaged'] as const;
+      const keys = ['targeted', 'addressable', 'withDelivery', 'sent', 'delivered', 'reached', 'engaged'] as const;
       return Object.fromEntries(keys.map((k) => [k, parts.reduce((n, p) => n + p.totals[k], 0)]));
     };
 

@@ -6,8 +6,17 @@ export const REACH_DESCRIPTION = REACH_RULES;
 
 const Rate = Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], { description: 'null when nothing was targeted' });
 
+const n = Type.Integer({ minimum: 0 });
 const Counts = {
-  targeted: Type.Integer({ minimum: 0 }),
+  targeted: Type.Integer({ minimum: 0, description: 'every enterprise the policy matched (see addressableKnown)' }),
+  addressable: Type.Integer({
+    minimum: 0,
+    description: 'targeted enterprises with a delivery: a contact reachable on a channel they accept',
+  }),
+  unaddressable: Type.Object(
+    { noContact: n, noAddress: n, optedOut: n, emailUnconfirmed: n },
+    { description: 'targeted enterprises that were not addressable, by why (on the all-channel rows; zero by channel)' },
+  ),
   withDelivery: Type.Integer({ minimum: 0 }),
   sent: Type.Integer({ minimum: 0 }),
   delivered: Type.Integer({ minimum: 0 }),
@@ -21,6 +30,10 @@ const Named = { nameZh: Type.Union([Type.String(), Type.Null()]), nameEn: Type.U
 const Failure = Type.Object({ channel: Type.String(), errorCode: Type.String(), deliveries: Type.Integer({ minimum: 0 }) });
 
 const Breakdown = {
+  addressableKnown: Type.Boolean({
+    description:
+      'false when a policy in scope was pushed before unaddressable enterprises were recorded: its targeted counts only enterprises with a delivery',
+  }),
   upToDate: Type.Boolean({ description: 'false while changes were still waiting to be counted (a few seconds behind)' }),
   totals: Type.Object(Counts),
   byChannel: Type.Array(Type.Object({ channel: Type.String(), ...Counts })),

@@ -35,6 +35,7 @@ const names = (list: readonly { code: string; nameZh: string; nameEn: string }[]
 
 function present(b: ReachBreakdown, upToDate: boolean) {
   return {
+    addressableKnown: b.addressableKnown,
     upToDate,
     totals: withRates(b.totals),
     byChannel: b.byChannel.map(withRates),
