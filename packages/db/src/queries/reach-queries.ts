@@ -406,3 +406,114 @@ export async function reachReport(db: Queryable, filter: ReachReportFilter): Pro
     byCategory: categories.map((r) => ({ categoryId: Number(r.category_id), ...counts(r) })),
   };
 }
+
+/** Why a targeted enterprise was not reached (GAP_REASONS in order of precedence after the first four). */
+export const GAP_REASONS = [
+  'no_contact',
+  'no_address',
+  'opted_out',
+  'email_unconfirmed',
+  'held',
+  'in_progress',
+  'awaiting_receipt',
+  'failed',
+  'cancelled',
+] as const;
+export type GapReason = (typeof GAP_REASONS)[number];
+
+export interface ReachGap {
+  policyId: number;
+  enterpriseId: number;
+  enterpriseName: string | null;
+  creditCode: string | null;
+  district: string;
+  industrySection: string;
+  size: string;
+  reason: GapReason;
+  /** The policy's deliveries to it, each with the state of the message that carries it. */
+  deliveries: { channel: string; status: string; errorCode: string | null }[];
+  /** Its contacts now, to fix: the first few. */
+  contacts: { contactId: number; phone: string | null; email: string | null; wechatOpenid: string | null }[];
+}
+
+const GAP_CONTACTS = 5;
+
+/**
+ * A page of the targeted enterprises that were not reached, in (policy, enterprise) order after
+ * `after`, from the reach counters' per-enterprise rows (refreshReach first for the latest). Why:
+ * an unaddressable enterprise's reason; otherwise the furthest its deliveries got short of
+ * reaching it — held for a digest, still being sent, sent and awaiting a receipt, failed (with
+ * each channel's error code), opted out since (suppressed), or cancelled.
+ */
+export async function reachGaps(
+  db: Queryable,
+  scope: SQL,
+  page: { after?: { policyId: number; enterpriseId: number }; limit: number },
+): Promise<ReachGap[]> {
+  const after = page.after
+    ? sql`and (s.policy_id, s.enterprise_id) > (${page.after.policyId}::bigint, ${page.after.enterpriseId}::bigint)`
+    : sql``;
+  const rows = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select s.policy_id, s.enterprise_id, e.name, e.credit_code, s.district, s.industry_section, s.size, s.unaddressable,
+        coalesce(d.deliveries, '[]') as deliveries, d.statuses,
+        coalesce((
+          select json_agg(json_build_object('contactId', c.id, 'phone', c.phone, 'email', c.email, 'wechatOpenid', c.wechat_openid) order by c.id)
+          from (select * from contacts c where c.enterprise_id = s.enterprise_id and c.erased_at is null order by c.id limit ${GAP_CONTACTS}) c
+        ), '[]') as contacts
+      from reach_enterprises s
+      left join enterprises e on e.id = s.enterprise_id
+      left join lateral (
+        select json_agg(json_build_object('channel', x.channel, 'status', x.status, 'errorCode', x.error_code) order by x.id) as deliveries,
+          array_agg(x.status) as statuses
+        from (
+          select d.id, d.channel, coalesce(m.status, d.status) as status,
+            case when coalesce(m.status, d.status) in ('failed', 'undelivered', 'suppressed', 'cancelled') then coalesce(m.error_code, d.error_code) end as error_code
+          from unnest(s.delivery_ids) as q(id)
+          cross join lateral ${deliveryById(sql`q.id`)} d
+          left join lateral ${deliveryById(sql`case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end`)} m on true
+        ) x
+      ) d on true
+      where s.policy_id in (${scope}) and s.reached = 0 and (s.targeted <> 0 or s.unaddressable is not null) ${after}
+      order by s.policy_id, s.enterprise_id
+      limit ${page.limit}`),
+  );
+  return rows.map((r) => {
+    const statuses = (r.statuses as string[] | null) ?? [];
+    const any = (...xs: string[]) => statuses.some((s) => xs.includes(s));
+    const reason: GapReason = r.unaddressable
+      ? (r.unaddressable as GapReason)
+      : any('held')
+        ? 'held'
+        : any('pending', 'sending')
+          ? 'in_progress'
+          : any('sent')
+            ? 'awaiting_receipt'
+            : any('failed', 'undelivered')
+              ? 'failed'
+              : any('suppressed')
+                ? 'opted_out'
+                : 'cancelled';
+    const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+    return {
+      policyId: Number(r.policy_id),
+      enterpriseId: Number(r.enterprise_id),
+      enterpriseName: (r.name as string | null) ?? null,
+      creditCode: (r.credit_code as string | null) ?? null,
+      district: r.district as string,
+      industrySection: r.industry_section as string,
+      size: r.size as string,
+      reason,
+      deliveries: json<ReachGap['deliveries']>(r.deliveries),
+      contacts: json<{ contactId: number | string; phone: string | null; email: string | null; wechatOpenid: string | null }[]>(
+        r.contacts,
+      ).map((c) => ({ ...c, contactId: Number(c.contactId) })),
+    };
+  });
+}
+
+/** The policies a report selects (reachReport's scope), for reachGaps. */
+export const reachReportScope = (filter: ReachReportFilter): SQL => reportScope(filter);
+
+/** One policy, for reachGaps. */
+export const policyScope = (policyId: number): SQL => sql`select ${policyId}::bigint`;
