@@ -2,7 +2,6 @@ import { describe, it, expect } from 'vitest';
 import {
   expandCategories,
   referenceMatch,
-  usableChannels,
   type RefCategory,
   type RefContact,
   type RefEnterprise,
@@ -93,19 +92,6 @@ describe('expandCategories', () => {
         ],
       ),
     ).toEqual([5, 6]);
-  });
-});
-
-describe('usableChannels', () => {
-  it('keeps the order, drops channels without an address or opted out', () => {
-    const c = contact(1, 1, { phone: null, optedOut: ['email'] });
-    expect(usableChannels(c, ['email', 'sms', 'wechat'])).toEqual(['wechat']);
-    expect(usableChannels(contact(1, 1), ['email', 'wechat'])).toEqual(['email', 'wechat']);
-  });
-
-  it('returns nothing for a suppressed contact and names a channel once', () => {
-    expect(usableChannels(contact(1, 1, { suppressed: true }), ['sms'])).toEqual([]);
-    expect(usableChannels(contact(1, 1), ['sms', 'sms'])).toEqual(['sms']);
   });
 });
 

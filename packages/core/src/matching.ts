@@ -1,6 +1,7 @@
 // The in-memory reference for who gets a policy (ARCHITECTURE.md "Matching" and "Channel
 // choice"). Production matching is set-based SQL in packages/db; a property test checks that
 // SQL against this, so this file favours being obviously right over being fast.
+import { reachableChannels, type ReachabilityRule, type ReachableContact } from './reachable';
 import { subjectMatchesRule, type AudienceRule, type RuleSubject } from './rules';
 
 export type Channel = 'wechat' | 'sms' | 'email';
@@ -13,15 +14,11 @@ export interface RefCategory {
 export interface RefEnterprise extends RuleSubject {
   id: number;
 }
-export interface RefContact {
+export interface RefContact extends ReachableContact {
   id: number;
   enterpriseId: number;
-  phone: string | null;
-  email: string | null;
-  wechatOpenid: string | null;
   channels: Channel[];
   optedOut: Channel[];
-  suppressed: boolean;
 }
 export interface RefSubscription {
   id: number;
@@ -60,6 +57,8 @@ export interface RefMatchInput {
   contacts: RefContact[];
   subscriptions: RefSubscription[];
   groups: RefGroup[];
+  /** The deployment's reachability setting; confirmed email not required when absent. */
+  rule?: ReachabilityRule;
 }
 
 const FREQUENCY_RANK: Record<Frequency, number> = { immediate: 0, daily: 1, weekly: 2 };
@@ -77,19 +76,6 @@ export function expandCategories(ids: number[], categories: RefCategory[]): numb
   return sortedIds(seen);
 }
 
-/** `order` without channels the contact has no address for or opted out of; [] if suppressed. */
-export function usableChannels(contact: RefContact, order: Channel[]): Channel[] {
-  if (contact.suppressed) return [];
-  const usable = order.filter((ch) => addressFor(contact, ch) !== null && !contact.optedOut.includes(ch));
-  return [...new Set(usable)]; // a channel named twice still gets one delivery
-}
-
-function addressFor(contact: RefContact, channel: Channel): string | null {
-  if (channel === 'wechat') return contact.wechatOpenid;
-  if (channel === 'sms') return contact.phone;
-  return contact.email;
-}
-
 export function referenceMatch(input: RefMatchInput): RefDelivery[] {
   const { policy } = input;
   const expanded = expandCategories(policy.categoryIds, input.categories);
@@ -103,7 +89,7 @@ export function referenceMatch(input: RefMatchInput): RefDelivery[] {
     const audience = audienceMatch(policy, input.groups, enterprise);
     if (!audience.in) continue;
     const order = sub.channels.length > 0 ? sub.channels : contact.channels;
-    const usable = usableChannels(contact, order);
+    const usable = reachableChannels(contact, order, input.rule ?? { requireConfirmedEmail: false });
     for (const channel of policy.urgent ? usable : usable.slice(0, 1)) {
       deliveries.push({
         contactId: contact.id,

@@ -11,6 +11,7 @@ export * from './queries/fanout-queries';
 export * from './queries/address-claims-queries';
 export * from './queries/job-runs-queries';
 export * from './queries/matching-queries';
+export * from './queries/reachable-sql';
 export * from './queries/outbox-queries';
 export * from './queries/categories-queries';
 export * from './queries/contacts-queries';

@@ -42,6 +42,7 @@ const worldArb = fc
     groupRules: fc.array(fc.option(ruleArb, { nil: null }), { maxLength: 3 }),
     policyRule: fc.option(ruleArb, { nil: null }),
     urgent: fc.boolean(),
+    requireConfirmedEmail: fc.boolean(),
   })
   .map(buildWorld);
 
@@ -51,6 +52,7 @@ function buildWorld(w: {
   groupRules: (AudienceRule | null)[];
   policyRule: AudienceRule | null;
   urgent: boolean;
+  requireConfirmedEmail: boolean;
 }) {
   let i = 0;
   const next = (n: number) => w.seed[i++ % w.seed.length] % n;
@@ -87,6 +89,7 @@ function buildWorld(w: {
         channels: fc.sample(fc.shuffledSubarray(CHANNELS, { minLength: 1 }), { numRuns: 1, seed: next(1000) })[0],
         optedOut: some(CHANNELS).filter(() => next(3) === 0),
         suppressed: next(8) === 0,
+        emailConfirmedAt: next(2) ? new Date('2030-01-01T00:00:00Z') : null,
       });
     }
     for (let s = 0; s < next(3); s++) {
@@ -113,7 +116,8 @@ function buildWorld(w: {
     rule: w.policyRule,
     urgent: w.urgent,
   };
-  return { policy, categories, enterprises, contacts, subscriptions, groups };
+  const rule = { requireConfirmedEmail: w.requireConfirmedEmail };
+  return { policy, categories, enterprises, contacts, subscriptions, groups, rule };
 }
 
 type World = ReturnType<typeof buildWorld>;
@@ -137,8 +141,9 @@ async function load(t: TestDb, w: World) {
   }
   for (const c of w.contacts) {
     await t.db.execute(sql`
-      insert into contacts (id, enterprise_id, phone, email, wechat_openid, channels, opted_out, suppressed) overriding system value
-      values (${c.id}, ${c.enterpriseId}, ${c.phone}, ${c.email}, ${c.wechatOpenid}, ${sql.param(c.channels)}::text[], ${sql.param(c.optedOut)}::text[], ${c.suppressed})`);
+      insert into contacts (id, enterprise_id, phone, email, wechat_openid, channels, opted_out, suppressed, email_confirmed_at) overriding system value
+      values (${c.id}, ${c.enterpriseId}, ${c.phone}, ${c.email}, ${c.wechatOpenid}, ${sql.param(c.channels)}::text[], ${sql.param(c.optedOut)}::text[], ${c.suppressed},
+        ${c.emailConfirmedAt ? (c.emailConfirmedAt as Date).toISOString() : null}::timestamptz)`);
   }
   for (const s of w.subscriptions) {
     await t.db.execute(sql`
@@ -166,13 +171,17 @@ describe('SQL matching equals the reference evaluation', () => {
     await fc.assert(
       fc.asyncProperty(worldArb, async (w) => {
         await load(t, w);
-        const target = await loadMatchTarget(t.db, {
-          departmentId: w.policy.departmentId,
-          categoryIds: w.policy.categoryIds,
-          targetGroupIds: w.policy.targetGroupIds,
-          audienceRule: w.policy.rule,
-          priority: w.policy.urgent ? 'urgent' : 'normal',
-        });
+        const target = await loadMatchTarget(
+          t.db,
+          {
+            departmentId: w.policy.departmentId,
+            categoryIds: w.policy.categoryIds,
+            targetGroupIds: w.policy.targetGroupIds,
+            audienceRule: w.policy.rule,
+            priority: w.policy.urgent ? 'urgent' : 'normal',
+          },
+          w.rule,
+        );
         const rows = rowsOf<Record<string, unknown>>(await t.db.execute(matchedDeliveriesSql(target)));
         const actual = rows
           .map((r) => ({

@@ -11,6 +11,8 @@ import {
   foldDigests,
   policyReach,
   type ReachBreakdown,
+  type ReachCounts,
+  fanOutNextChunk,
   reachReport,
   recordOpen,
   recordReceipt,
@@ -18,21 +20,33 @@ import {
   rowsOf,
 } from '../src';
 
-type Counts = { targeted: number; withDelivery: number; sent: number; delivered: number; reached: number; engaged: number };
-const c = (targeted: number, withDelivery: number, sent: number, delivered: number, reached: number, engaged: number): Counts => ({
+type Unaddressable = ReachCounts['unaddressable'];
+const NONE: Unaddressable = { noContact: 0, noAddress: 0, optedOut: 0, emailUnconfirmed: 0 };
+/** Counts where every targeted enterprise was addressable (unless `unaddressable` says otherwise). */
+const c = (
+  targeted: number,
+  withDelivery: number,
+  sent: number,
+  delivered: number,
+  reached: number,
+  engaged: number,
+  unaddressable: Unaddressable = NONE,
+): ReachCounts => ({
   targeted,
+  addressable: targeted - Object.values(unaddressable).reduce((a, b) => a + b, 0),
   withDelivery,
   sent,
   delivered,
   reached,
   engaged,
+  unaddressable,
 });
 
 /**
- * The funnel counted straight from the deliveries, written apart from the counters' SQL: what the
- * counters must always equal once refreshed.
+ * The funnel counted straight from the deliveries and the fan-out's unaddressable records, written
+ * apart from the counters' SQL: what the counters must always equal once refreshed.
  */
-async function directReach(t: TestDb, scope: SQL): Promise<Omit<ReachBreakdown, never>> {
+async function directReach(t: TestDb, scope: SQL): Promise<Counted> {
   const base = sql`
     with d as (
       select d.policy_id, d.enterprise_id, d.channel, d.status, d.error_code, e.district, e.industry_section, e.size,
@@ -43,28 +57,46 @@ async function directReach(t: TestDb, scope: SQL): Promise<Omit<ReachBreakdown, 
       where d.policy_id in (${scope}) and d.kind = 'policy'
     ), f as (
       select *, cs not in ('cancelled', 'suppressed') as w, (csa is not null or cs in ('sent', 'delivered', 'undelivered')) as s,
-        cs = 'delivered' as dl, exists (select 1 from delivery_opens o where o.delivery_id = cid) as en
+        cs = 'delivered' as dl, exists (select 1 from delivery_opens o where o.delivery_id = cid) as en, null::text as reason
       from d
+      union all
+      -- Matched but unaddressable: only those without any policy delivery (of any version).
+      select u.policy_id, u.enterprise_id, null, null, null, e.district, e.industry_section, e.size, null, null, null,
+        false, false, false, false, u.reason
+      from reach_unaddressable u join enterprises e on e.id = u.enterprise_id
+      where u.policy_id in (${scope})
+        and not exists (select 1 from deliveries x where x.policy_id = u.policy_id and x.enterprise_id = u.enterprise_id and x.kind = 'policy')
     )`;
   const stages = sql`
     count(distinct (policy_id, enterprise_id))::int as targeted,
+    (count(distinct (policy_id, enterprise_id)) filter (where reason is null))::int as addressable,
+    (count(distinct (policy_id, enterprise_id)) filter (where reason = 'no_contact'))::int as "noContact",
+    (count(distinct (policy_id, enterprise_id)) filter (where reason = 'no_address'))::int as "noAddress",
+    (count(distinct (policy_id, enterprise_id)) filter (where reason = 'opted_out'))::int as "optedOut",
+    (count(distinct (policy_id, enterprise_id)) filter (where reason = 'email_unconfirmed'))::int as "emailUnconfirmed",
     (count(distinct (policy_id, enterprise_id)) filter (where w))::int as "withDelivery",
     (count(distinct (policy_id, enterprise_id)) filter (where s))::int as sent,
     (count(distinct (policy_id, enterprise_id)) filter (where dl))::int as delivered,
     (count(distinct (policy_id, enterprise_id)) filter (where dl or (cs = 'sent' and channel = 'email')))::int as reached,
     (count(distinct (policy_id, enterprise_id)) filter (where en))::int as engaged`;
+  const nest = ({ noContact, noAddress, optedOut, emailUnconfirmed, ...rest }: Record<string, unknown>) => ({
+    ...rest,
+    unaddressable: { noContact, noAddress, optedOut, emailUnconfirmed },
+  });
   const by = async (column: string, as: string) =>
     rowsOf<Record<string, unknown>>(
-      await t.db.execute(sql`${base} select ${sql.raw(column)} as "${sql.raw(as)}", ${stages} from f group by 1 order by 1`),
-    );
-  const [totals] = rowsOf<Counts>(await t.db.execute(sql`${base} select ${stages} from f`));
+      await t.db.execute(
+        sql`${base} select ${sql.raw(column)} as "${sql.raw(as)}", ${stages} from f where ${sql.raw(column)} is not null group by 1 order by 1`,
+      ),
+    ).map(nest);
+  const [totals] = rowsOf<Record<string, unknown>>(await t.db.execute(sql`${base} select ${stages} from f`)).map(nest);
   const failures = rowsOf<{ channel: string; errorCode: string; deliveries: number }>(
     await t.db.execute(sql`${base}
       select channel, coalesce(error_code, 'unknown') as "errorCode", count(*)::int as deliveries from f
       where status in ('failed', 'undelivered') group by 1, 2 order by 3 desc, 1, 2`),
   );
   return {
-    totals,
+    totals: totals as ReachCounts,
     byChannel: (await by('channel', 'channel')) as ReachBreakdown['byChannel'],
     byDistrict: (await by('district', 'district')) as ReachBreakdown['byDistrict'],
     bySection: (await by('industry_section', 'section')) as ReachBreakdown['bySection'],
@@ -73,7 +105,9 @@ async function directReach(t: TestDb, scope: SQL): Promise<Omit<ReachBreakdown, 
   };
 }
 
-const sorted = (b: ReachBreakdown) => ({
+type Counted = Omit<ReachBreakdown, 'addressableKnown'>;
+/** The breakdown with its lists in one order, without addressableKnown (not a count). */
+const sorted = ({ addressableKnown: _, ...b }: Counted & { addressableKnown?: boolean }) => ({
   ...b,
   byChannel: [...b.byChannel].sort((x, y) => x.channel.localeCompare(y.channel)),
   byDistrict: [...b.byDistrict].sort((x, y) => x.district.localeCompare(y.district)),
@@ -266,5 +300,94 @@ describe('reach counters', () => {
 
     const nothing = await reachReport(t.db, { from: new Date('2030-01-01T00:00:00Z') });
     expect(nothing).toMatchObject({ policies: 0, totals: c(0, 0, 0, 0, 0, 0), byChannel: [], failures: [] });
+  });
+  it('count every enterprise a WeChat-only policy matched as targeted, and the ones without an openid as not addressable, by why', async () => {
+    const one = async (q: SQL) => Number(rowsOf<{ id: string | number }>(await t.db.execute(q))[0].id);
+    const tag = `wx-${process.pid}-${Date.now().toString(36)}`;
+    const departmentId = await one(
+      sql`insert into departments (code, name_zh, name_en, sms_signature) values (${tag}, '局', 'Bureau', '签名') returning id`,
+    );
+    const categoryId = await one(sql`insert into categories (code, name_zh, name_en) values (${tag}, '类', 'Cat') returning id`);
+    const enterprise = async (name: string, channels: string[], subscribed: boolean) => {
+      const id = await one(
+        sql`insert into enterprises (credit_code, name, industry_section, district, size)
+          values (${tag + name}, ${name}, 'C', ${name === 'noContact' ? '440104' : '440106'}, 'small') returning id`,
+      );
+      if (subscribed)
+        await t.db.execute(sql`insert into subscriptions (enterprise_id, category_ids, channels)
+          values (${id}, array[${categoryId}::bigint], ${sql.param(channels)}::text[])`);
+      return id;
+    };
+    const wechat = ['wechat'];
+    const values = (id: SQL, phone: string | null, email: string | null, openid: string | null, optedOut: string[] = []) =>
+      sql`values (${id}, ${phone}, ${email}, ${openid}, ${sql.param(optedOut)}::text[])`;
+    // Three followers (two will be delivered), one without an openid (a phone only), one with no
+    // contact, one who unfollowed (opted out), one accepting WeChat or email with an unconfirmed
+    // email (confirmation required), and one not subscribed (not matched: not targeted).
+    const ids: Record<string, number> = {};
+    for (const name of ['a', 'b', 'c', 'noAddress', 'noContact', 'optedOut', 'unconfirmed', 'notSubscribed']) {
+      ids[name] = await enterprise(name, name === 'unconfirmed' ? ['wechat', 'email'] : wechat, name !== 'notSubscribed');
+      const e = sql`${ids[name]}::bigint`;
+      const contact =
+        name === 'noAddress'
+          ? values(e, '+8613800000001', null, null)
+          : name === 'optedOut'
+            ? values(e, null, null, `${tag}-opt`, ['wechat'])
+            : name === 'unconfirmed'
+              ? values(e, null, `${tag}@example.com`, null)
+              : name === 'noContact'
+                ? null
+                : values(e, null, null, `${tag}-${name}`);
+      if (contact) await t.db.execute(sql`insert into contacts (enterprise_id, phone, email, wechat_openid, opted_out) ${contact}`);
+    }
+    const policyId = await one(
+      sql`insert into policies (department_id, doc_number, title, summary, url, category_ids, status, version, publish_at)
+        values (${departmentId}, ${tag}, '标题', '摘要', 'https://policy.example.gov.cn/wx', array[${categoryId}::bigint], 'published', 1, now())
+        returning id`,
+    );
+    await t.db.execute(sql`insert into pushes (policy_id, policy_version, status) values (${policyId}, 1, 'fanning_out')`);
+    // Small chunks, so the unaddressable are recorded across several chunk statements.
+    while (await fanOutNextChunk(t.db, 3, { requireConfirmedEmail: true }));
+    const delivered = rowsOf<{ id: string | number }>(
+      await t.db.execute(sql`
+        update deliveries set status = 'delivered', sent_at = now()
+        where policy_id = ${policyId} and enterprise_id = any(${sql.param([ids.a, ids.b])}::bigint[]) returning id`),
+    );
+    expect(delivered).toHaveLength(2);
+
+    await expectCountersEqualDirect(policyId);
+    const reach = await policyReach(t.db, policyId);
+    expect(reach.addressableKnown).toBe(true);
+    // Before: targeted was 3 (only those with a delivery) and the reach rate 2 ÷ 3.
+    expect(reach.totals).toEqual(c(7, 3, 2, 2, 2, 0, { noContact: 1, noAddress: 1, optedOut: 1, emailUnconfirmed: 1 }));
+    expect(reach.totals.reached / reach.totals.targeted).toBeCloseTo(2 / 7);
+    expect(reach.byChannel).toEqual([{ channel: 'wechat', ...c(3, 3, 2, 2, 2, 0) }]);
+    expect(sorted(reach).byDistrict).toEqual([
+      { district: '440104', ...c(1, 0, 0, 0, 0, 0, { ...NONE, noContact: 1 }) },
+      { district: '440106', ...c(6, 3, 2, 2, 2, 0, { ...NONE, noAddress: 1, optedOut: 1, emailUnconfirmed: 1 }) },
+    ]);
+
+    // The no-openid enterprise binds WeChat and the policy is amended: v2 reaches it, and it moves
+    // from unaddressable to addressable; the others stay as they were.
+    await t.db.execute(sql`update contacts set wechat_openid = ${tag + '-bound'} where enterprise_id = ${ids.noAddress}`);
+    await t.db.execute(sql`update policies set version = 2 where id = ${policyId}`);
+    await t.db.execute(sql`insert into pushes (policy_id, policy_version, status) values (${policyId}, 2, 'fanning_out')`);
+    while (await fanOutNextChunk(t.db, 3, { requireConfirmedEmail: true }));
+    await expectCountersEqualDirect(policyId);
+    expect((await policyReach(t.db, policyId)).totals).toEqual(
+      c(7, 4, 2, 2, 2, 0, { noContact: 1, noAddress: 0, optedOut: 1, emailUnconfirmed: 1 }),
+    );
+  });
+
+  it('label a policy pushed before unaddressable enterprises were recorded', async () => {
+    const f = await seedReachFixture(t.db);
+    await t.db.execute(
+      sql`insert into pushes (policy_id, policy_version, status, records_unaddressable) values (${f.policyId}, 1, 'fanned_out', false)`,
+    );
+    await refreshReach(t.db);
+    const reach = await policyReach(t.db, f.policyId);
+    expect(reach.addressableKnown).toBe(false);
+    expect(reach.totals.addressable).toBe(reach.totals.targeted);
+    expect((await reachReport(t.db, { departmentId: f.departmentId })).addressableKnown).toBe(false);
   });
 });

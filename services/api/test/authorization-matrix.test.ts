@@ -337,6 +337,19 @@ describe('authorisation matrix', () => {
       outOfScope: 422,
       req: async () => ({ url: `/v1/reports/reach?departmentId=${w.A}` }),
     },
+    'GET /v1/policies/:id/reach/gaps': {
+      ok: 200,
+      ops: true,
+      publisher: 'scoped',
+      req: async () => ({ url: `/v1/policies/${w.pA}/reach/gaps` }),
+    },
+    'GET /v1/reports/reach/gaps': {
+      ok: 200,
+      ops: true,
+      publisher: 'scoped',
+      outOfScope: 422,
+      req: async () => ({ url: `/v1/reports/reach/gaps?departmentId=${w.A}` }),
+    },
 
     'GET /v1/deliveries': {
       ok: 200,

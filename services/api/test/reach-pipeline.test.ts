@@ -35,8 +35,11 @@ describe('reach through the pipeline', () => {
     });
 
     const reach = await call(h, 'GET', `/v1/policies/${policy.id}/reach`, undefined, 200);
+    expect(reach.addressableKnown).toBe(true);
     expect(reach.totals).toEqual({
       targeted: 5,
+      addressable: 5,
+      unaddressable: { noContact: 0, noAddress: 0, optedOut: 0, emailUnconfirmed: 0 },
       withDelivery: 5,
       sent: 4,
       delivered: 3,
@@ -81,5 +84,35 @@ describe('reach through the pipeline', () => {
     const detail = await call(h, 'GET', `/v1/deliveries/${smsDelivery.id}`, undefined, 200);
     expect(detail.timeline.map((e: any) => e.type)).toEqual(['matched', 'attempt', 'receipt', 'opened', 'last_opened']);
     expect(detail.timeline[1]).toMatchObject({ provider: 'sandbox', outcome: 'accepted' });
+  });
+
+  it('counts the subscribed enterprises a WeChat-only policy could not address as targeted, not as addressable', async () => {
+    // Three subscribers who take WeChat only; two of them have no openid.
+    const world = await seedWorld(h, [
+      { wechatOpenid: 'openid-reach-wx', channels: ['wechat'] },
+      { phone: '13800138001', channels: ['wechat'] },
+      { email: 'no-openid@example.com', channels: ['wechat'] },
+    ]);
+    const { policy } = await call(h, 'POST', '/v1/policies', policyBody(world.department.id, world.category.id), 202);
+    const reach = () => call(h, 'GET', `/v1/policies/${policy.id}/reach`, undefined, 200);
+    const progress = () => call(h, 'GET', `/v1/policies/${policy.id}/push`, undefined, 200);
+    await vi.waitFor(async () => expect(await progress()).toMatchObject({ done: true, pending: 0, sending: 0 }), {
+      timeout: 20_000,
+      interval: 100,
+    });
+    const answer = await reach();
+    expect(answer.addressableKnown).toBe(true);
+    // Before, targeted was 1 (only the enterprise with a delivery), so the rate was reached ÷ 1.
+    expect(answer.totals).toMatchObject({
+      targeted: 3,
+      addressable: 1,
+      withDelivery: 1,
+      sent: 1,
+      unaddressable: { noContact: 0, noAddress: 2, optedOut: 0, emailUnconfirmed: 0 },
+    });
+    // The WeChat receipt may still be on its way: the rate is over targeted whatever reached is.
+    expect(answer.totals.reachRate).toBe(Math.round((answer.totals.reached / 3) * 10_000) / 10_000);
+    const report = await call(h, 'GET', `/v1/reports/reach?departmentId=${world.department.id}`, undefined, 200);
+    expect(report.totals).toMatchObject({ targeted: 3, addressable: 1 });
   });
 });

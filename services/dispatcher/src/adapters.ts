@@ -31,7 +31,7 @@ export function createAdapters(config: Config, db: Database, logger: Logger, opt
     onError: (err, lost) => log.error({ err: safeError(err), lost }, 'sandbox recorder lost messages'),
   });
   const onReceipt = (r: Parameters<typeof recordReceipt>[1]) =>
-    recordReceipt(db, r).then(
+    recordReceipt(db, r, { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail }).then(
       () => undefined,
       (err) => log.error({ err: safeError(err) }, 'receipt not recorded'),
     );

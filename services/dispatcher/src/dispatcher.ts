@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Channel, ChannelAdapter } from '@policy-push/channels';
 import type { Config, Logger } from '@policy-push/core';
-import { safeError } from '@policy-push/core';
+import { addressOn, safeError } from '@policy-push/core';
 import {
   ackDeliveries,
   addressKey,
@@ -175,7 +175,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   async function ackWithRetry(outcomes: SendOutcome[], leaseEnds: number): Promise<void> {
     for (let tries = 1; ; tries++) {
       try {
-        await ackDeliveries(db.db, outcomes, worker);
+        await ackDeliveries(db.db, outcomes, worker, { requireConfirmedEmail: settings.requireConfirmedEmail });
         if (tries > 1) log.warn({ tries, deliveries: outcomes.length }, 'batch acked after the database came back');
         return;
       } catch (err) {
@@ -193,7 +193,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     const day = beijingDay(new Date(clock.now()));
     const keys = batch.flatMap((d) => {
       const c = ctx.contacts.get(d.contactId);
-      const to = c && { wechat: c.wechatOpenid, sms: c.phone, email: c.email }[d.channel];
+      const to = c && addressOn(c, d.channel);
       return to ? [addressKey(d.channel, to)] : [];
     });
     return { day, counts: await sendsToday(db.db, keys, day) };

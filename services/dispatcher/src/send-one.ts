@@ -1,7 +1,9 @@
 import { type Channel, type ChannelAdapter, type OutboundMessage, renderOutbound, type SendResult } from '@policy-push/channels';
 import {
+  addressOn,
   type DispatcherSettings,
   emailConfirmationLink,
+  isReachable,
   messageLinks,
   normaliseLocale,
   noticeSummaries,
@@ -63,7 +65,6 @@ export interface SendDecision {
   configError?: string;
 }
 
-const ADDRESS = { wechat: 'wechatOpenid', sms: 'phone', email: 'email' } as const;
 /** How long a batch's sends wait for their channels' per-second allowances: one window. */
 export const ALLOWANCE_WAIT_MS = 1_000;
 
@@ -92,9 +93,11 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
   });
 
   const contact = ctx.contacts.get(d.contactId);
-  const to = contact?.[ADDRESS[d.channel]];
-  // Opted out or unreachable since the fan-out: never send.
-  if (!contact || contact.suppressed || contact.optedOut.includes(d.channel) || !to) return end('suppressed', 'contact_unreachable');
+  // Unreachable since the fan-out (the one rule, @policy-push/core reachable.ts): never send. A
+  // confirmation email goes, by its nature, to an address not confirmed yet.
+  const rule = { requireConfirmedEmail: deps.settings.requireConfirmedEmail && d.kind !== 'confirmation' };
+  const to = contact && isReachable(contact, d.channel, rule) ? addressOn(contact, d.channel) : null;
+  if (!contact || !to) return end('suppressed', 'contact_unreachable');
   const policy =
     d.kind === 'digest'
       ? digestAsPolicy(d, ctx.digests.get(d.id) ?? [], deps)

@@ -7,7 +7,7 @@ import type { AudienceRule } from '@policy-push/core';
 import type { Database, Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { claimAddresses, messageWentOut } from './address-claims-queries';
-import { loadMatchTarget, matchedDeliveriesSql, type MatchTarget } from './matching-queries';
+import { deliveriesFromMatch, loadMatchTarget, matchingCtes, type MatchTarget, unaddressableFromMatch } from './matching-queries';
 import { recordPolicyVersion } from './policy-versions-queries';
 
 export interface PushToFanOut {
@@ -69,6 +69,9 @@ async function nextChunkEnd(tx: Queryable, after: number, size: number): Promise
  * Inserts the deliveries of enterprises (from, to]; returns how many were new. For an amended
  * policy, contacts reached by an earlier version (merged into a message that reached their
  * address included) are left out: they get an update notice instead.
+ * The same statement records the matched enterprises that get no delivery at all, with why
+ * (reach_unaddressable, queued for the reach refresher), so the funnel's "targeted" counts every
+ * enterprise the policy matched: set-based, one statement per chunk as before.
  */
 export async function insertMatchedDeliveries(
   tx: Queryable,
@@ -85,7 +88,21 @@ export async function insertMatchedDeliveries(
       : sql``;
   const [row] = rowsOf<{ n: number; ids: (string | number)[] | null; contact_ids: (string | number)[] | null; channels: string[] | null }>(
     await tx.execute(sql`
-      with inserted as (
+      with ${matchingCtes(target, range)},
+      m as (${deliveriesFromMatch(target)}),
+      unaddressable as (${unaddressableFromMatch(target)}),
+      -- A repeat of the same push rewrites nothing and queues nothing.
+      noted as (
+        insert into reach_unaddressable (policy_id, enterprise_id, reason)
+        select ${push.policyId}, enterprise_id, reason from unaddressable
+        on conflict (policy_id, enterprise_id) do update set reason = excluded.reason, updated_at = now()
+          where reach_unaddressable.reason <> excluded.reason
+        returning enterprise_id
+      ),
+      queued as (
+        insert into reach_dirty (policy_id, enterprise_id) select ${push.policyId}, enterprise_id from noted
+      ),
+      inserted as (
         insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
           matched_category_ids, matched_group_ids, fallback_channels, digest_period)
         select ${push.policyId}, ${push.policyVersion}, m.enterprise_id, m.contact_id, m.channel, 'policy',
@@ -93,7 +110,7 @@ export async function insertMatchedDeliveries(
           case when pol.test then 'pending' else m.status end,
           ${target.urgent ? 0 : 1}, m.category_ids, m.group_ids, m.fallback_channels,
           case when pol.test then null else m.digest_period end
-        from (${matchedDeliveriesSql(target, range)}) m
+        from m
         cross join (select test from policies where id = ${push.policyId}) pol
         ${notReachedBefore}
         on conflict do nothing

@@ -14,6 +14,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
+import { reachableSql, unaddressableRankSql, unreachableReasonSql } from './reachable-sql';
 
 export interface MatchTarget {
   departmentId: number;
@@ -28,6 +29,10 @@ export interface MatchTarget {
   /** Email only to addresses confirmed by their link (a deployment setting). */
   requireConfirmedEmail?: boolean;
 }
+
+export const reachability = (target: Pick<MatchTarget, 'requireConfirmedEmail'>) => ({
+  requireConfirmedEmail: target.requireConfirmedEmail ?? false,
+});
 
 /** A rule as a predicate over the enterprise row `e`. */
 export function ruleSql(rule: AudienceRule): SQL {
@@ -52,11 +57,12 @@ export function groupSql(group: MatchTarget['groups'][number]): SQL {
 }
 
 /**
- * One row per delivery the policy should make, for enterprises with from < id <= to (all when
- * absent): enterprise_id, contact_id, channel, status (pending | held), category_ids, group_ids,
- * fallback_channels, digest_period (daily | weekly for held ones).
+ * The named steps of matching, for enterprises with from < id <= to (all when absent), as the
+ * body of a WITH: audience (in the policy's audience), subscription (matched: in the audience with
+ * a covering subscription, one row per enterprise), usable (each matched contact's reachable
+ * channels, in order). A statement goes on with deliveriesFromMatch and/or unaddressableFromMatch.
  */
-export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number; to: number }): SQL {
+export function matchingCtes(target: MatchTarget, range?: { from: number; to: number }): SQL {
   const groupIds = target.groups.length
     ? sql`array_remove(array[${sql.join(
         target.groups.map((g) => sql`case when ${groupSql(g)} then ${g.id}::bigint end`),
@@ -66,15 +72,8 @@ export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number
   const byRule = target.everyone ? sql`true` : target.rule ? ruleSql(target.rule) : sql`false`;
   const inRange = range ? sql`e.id > ${range.from} and e.id <= ${range.to}` : sql`true`;
   const categories = bigintArray(target.categoryIds);
-  const oneChannelEach = target.urgent ? sql`` : sql`distinct on (contact_id)`;
-  // Where a failed message goes next: the contact's usable channels after this one. Urgent
-  // policies use every usable channel at once, so they have none left to fall back to.
-  const fallbacks = target.urgent
-    ? sql`'{}'::text[]`
-    : sql`coalesce(array_agg(channel) over (partition by contact_id order by position rows between 1 following and unbounded following), '{}')`;
-
   return sql`
-    with grouped as (
+    grouped as (
       select e.id as enterprise_id, ${groupIds} as group_ids, ${byRule} as by_rule
       from enterprises e
       where ${inRange}
@@ -98,21 +97,56 @@ export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number
       join contacts c on c.enterprise_id = sub.enterprise_id
       cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else c.channels end)
         with ordinality as ch(channel, position)
-      where not c.suppressed
-        and not (ch.channel = any(c.opted_out))
-        and case ch.channel
-              when 'wechat' then c.wechat_openid is not null
-              when 'sms' then c.phone is not null
-              when 'email' then c.email is not null ${target.requireConfirmedEmail ? sql`and c.email_confirmed_at is not null` : sql``}
-              else false
-            end
-    )
+      where ${reachableSql('c', sql`ch.channel`, reachability(target))}
+    )`;
+}
+
+/**
+ * After matchingCtes: one row per delivery the policy should make: enterprise_id, contact_id,
+ * channel, status (pending | held), category_ids, group_ids, fallback_channels, digest_period
+ * (daily | weekly for held ones).
+ */
+export function deliveriesFromMatch(target: MatchTarget): SQL {
+  const oneChannelEach = target.urgent ? sql`` : sql`distinct on (contact_id)`;
+  // Where a failed message goes next: the contact's usable channels after this one. Urgent
+  // policies use every usable channel at once, so they have none left to fall back to.
+  const fallbacks = target.urgent
+    ? sql`'{}'::text[]`
+    : sql`coalesce(array_agg(channel) over (partition by contact_id order by position rows between 1 following and unbounded following), '{}')`;
+  return sql`
     select ${oneChannelEach} enterprise_id, contact_id, channel,
       case when ${sql.raw(String(target.urgent))} or frequency = 'immediate' then 'pending' else 'held' end as status,
       category_ids, group_ids, ${fallbacks} as fallback_channels,
       case when not ${sql.raw(String(target.urgent))} and frequency <> 'immediate' then frequency end as digest_period
     from usable
     order by contact_id, position`;
+}
+
+/**
+ * After matchingCtes: the matched enterprises that get no delivery, with why (an
+ * UnaddressableReason): no contact, or the reason of the contact–channel pair (of the channels it
+ * accepts) that came closest to reachable. Only enterprises without a usable row are looked into.
+ */
+export function unaddressableFromMatch(target: MatchTarget): SQL {
+  return sql`
+    select sub.enterprise_id,
+      case when not exists (select 1 from contacts c where c.enterprise_id = sub.enterprise_id and c.erased_at is null) then 'no_contact'
+      else coalesce((
+        select r.reason
+        from contacts c
+        cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else c.channels end) as ch(channel)
+        cross join lateral (select ${unreachableReasonSql('c', sql`ch.channel`, reachability(target))} as reason) r
+        where c.enterprise_id = sub.enterprise_id and c.erased_at is null
+        order by ${unaddressableRankSql(sql`r.reason`)}
+        limit 1), 'no_address')
+      end as reason
+    from subscription sub
+    where not exists (select 1 from usable u where u.enterprise_id = sub.enterprise_id)`;
+}
+
+/** One row per delivery the policy should make (deliveriesFromMatch), for enterprises in range. */
+export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number; to: number }): SQL {
+  return sql`with ${matchingCtes(target, range)} ${deliveriesFromMatch(target)}`;
 }
 
 /** The ids given plus all their ancestors, sorted. */

@@ -2,6 +2,7 @@
 // A claim is one statement (FOR UPDATE SKIP LOCKED, urgent first) that commits at once and sets a
 // lease; no transaction is held across a provider call. Acks and attempts go in batches. A
 // terminal state never moves back: every update below names the states it may leave.
+import type { ReachabilityRule } from '@policy-push/core';
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { FAILED_STATUSES, inStatuses, TERMINAL_STATUSES } from '../delivery-statuses';
@@ -9,6 +10,10 @@ import { rowsOf } from '../rows';
 import { claimAddresses, claimKind } from './address-claims-queries';
 import { bigintArray, booleanArray, intArray, textArray } from '../sql-arrays';
 import { type DigestItem, loadDigestItems } from './digest-queries';
+import { reachableSql } from './reachable-sql';
+
+/** The deployment's default (REQUIRE_CONFIRMED_EMAIL off), for callers that are given no rule. */
+const CONFIRMATION_NOT_REQUIRED: ReachabilityRule = { requireConfirmedEmail: false };
 
 export interface ClaimedDelivery {
   id: number;
@@ -63,6 +68,7 @@ export interface SendContext {
       locale: string;
       optedOut: string[];
       suppressed: boolean;
+      emailConfirmedAt: Date | null;
       quietHours: string | null;
     }
   >;
@@ -102,7 +108,7 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
   const policyIds = [...new Set(batch.flatMap((d) => (d.policyId === null ? [] : [d.policyId])))];
   const contacts = rowsOf<Record<string, unknown>>(
     await db.execute(sql`
-      select id, phone, email, wechat_openid, locale, opted_out, suppressed, quiet_hours
+      select id, phone, email, wechat_openid, locale, opted_out, suppressed, email_confirmed_at, quiet_hours
       from contacts where id = any(${bigintArray(contactIds)})`),
   );
   const policies = rowsOf<Record<string, unknown>>(
@@ -138,6 +144,7 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
           locale: c.locale as string,
           optedOut: c.opted_out as string[],
           suppressed: c.suppressed as boolean,
+          emailConfirmedAt: c.email_confirmed_at === null ? null : new Date(c.email_confirmed_at as string),
           quietHours: c.quiet_hours as string | null,
         },
       ]),
@@ -219,7 +226,12 @@ export interface SendOutcome {
  * changes. Only rows still `sending` move: a delivery whose lease expired and was taken by
  * someone else, or that a receipt already finished, is left alone. Returns the ids updated.
  */
-export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], worker: string): Promise<number[]> {
+export async function ackDeliveries(
+  db: Queryable,
+  outcomes: SendOutcome[],
+  worker: string,
+  rule: ReachabilityRule = CONFIRMATION_NOT_REQUIRED,
+): Promise<number[]> {
   if (!outcomes.length) return [];
   const now = performance.now();
   const msAgo = (o: SendOutcome) => (o.answeredAt === undefined ? 0 : Math.max(0, Math.round(now - o.answeredAt)));
@@ -264,7 +276,7 @@ export async function ackDeliveries(db: Queryable, outcomes: SendOutcome[], work
   // before it updates, so a receipt either is stored before this look-up (and applied here) or
   // updates after the commit above (and finds the delivery `sent`). Neither way is one lost.
   await applyStoredReceipts(db, acked);
-  await createFallbacks(db, acked);
+  await createFallbacks(db, acked, rule);
   return acked;
 }
 
@@ -320,7 +332,11 @@ const RECEIPT_FROM: Record<ReceiptInput['status'], string[]> = {
  * delivery is known by provider id and the receipt moves it forward. A receipt that arrives before
  * the send is acked is kept and applied by the ack. Returns the delivery id when one was updated.
  */
-export async function recordReceipt(db: Queryable, r: ReceiptInput): Promise<{ stored: boolean; deliveryId: number | null }> {
+export async function recordReceipt(
+  db: Queryable,
+  r: ReceiptInput,
+  rule: ReachabilityRule = CONFIRMATION_NOT_REQUIRED,
+): Promise<{ stored: boolean; deliveryId: number | null }> {
   const stored = rowsOf<{ id: string | number }>(
     await db.execute(sql`
       insert into delivery_events (delivery_id, channel, provider_message_id, type, error_code, payload, occurred_at)
@@ -347,7 +363,7 @@ export async function recordReceipt(db: Queryable, r: ReceiptInput): Promise<{ s
       and delivery_events.provider_message_id = ${r.providerMessageId}
       and d.channel = ${r.channel} and d.provider_message_id = ${r.providerMessageId}`);
   const deliveryId = updated.length ? Number(updated[0].id) : null;
-  if (deliveryId !== null && (r.status === 'failed' || r.status === 'undelivered')) await createFallbacks(db, [deliveryId]);
+  if (deliveryId !== null && (r.status === 'failed' || r.status === 'undelivered')) await createFallbacks(db, [deliveryId], rule);
   return { stored: stored.length > 0, deliveryId };
 }
 
@@ -371,12 +387,12 @@ async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<void> 
 
 /**
  * Fallback (ARCHITECTURE.md): a delivery that ended failed or undelivered hands over to the first
- * of its fallback channels that the contact can still be reached on. The new delivery is linked
+ * of its fallback channels that the contact can still be reached on (reachable-sql.ts). The new delivery is linked
  * to the first; the unique key means a policy never uses one channel twice for a contact. It
  * claims its address like any other (claimAddresses): where another delivery of the version has
  * that address already, it is merged into it instead of sent. Returns the ids of the new deliveries.
  */
-export async function createFallbacks(db: Queryable, ids: number[]): Promise<number[]> {
+export async function createFallbacks(db: Queryable, ids: number[], rule: ReachabilityRule): Promise<number[]> {
   if (!ids.length) return [];
   // One transaction: a fallback is never claimable by a dispatcher before it has claimed its address.
   return db.transaction(async (tx) => {
@@ -399,9 +415,7 @@ export async function createFallbacks(db: Queryable, ids: number[]): Promise<num
         cross join lateral (
           select f.channel, f.position::int as position
           from unnest(d.fallback_channels) with ordinality as f(channel, position)
-          where not c.suppressed and not (f.channel = any(c.opted_out))
-            and case f.channel when 'wechat' then c.wechat_openid is not null when 'sms' then c.phone is not null
-                               when 'email' then c.email is not null else false end
+          where ${reachableSql('c', sql`f.channel`, rule)}
           order by f.position
           limit 1
         ) next
@@ -438,7 +452,7 @@ export async function createFallbacks(db: Queryable, ids: number[]): Promise<num
  */
 export async function failOverdueWaits(
   db: Queryable,
-  p: { now: Date; deliverByMinutes: { normal: number; urgent: number } },
+  p: { now: Date; deliverByMinutes: { normal: number; urgent: number }; rule: ReachabilityRule },
 ): Promise<number[]> {
   const now = sql`${p.now.toISOString()}::timestamptz`;
   const rows = rowsOf<{ id: string | number }>(
@@ -457,7 +471,7 @@ export async function failOverdueWaits(
       returning d.id`),
   );
   const ids = rows.map((r) => Number(r.id));
-  await createFallbacks(db, ids);
+  await createFallbacks(db, ids, p.rule);
   return ids;
 }
 

@@ -18,6 +18,7 @@ export interface PreferencesContact {
   email: string | null;
   wechatOpenid: string | null;
   optedOut: Channel[];
+  suppressed: boolean;
   consentSource: string;
   consentAt: Date;
   emailConfirmedAt: Date | null;
@@ -26,7 +27,7 @@ export interface PreferencesContact {
 export async function getPreferencesContact(db: Queryable, contactId: number): Promise<PreferencesContact | null> {
   const [row] = rowsOf<Record<string, unknown>>(
     await db.execute(sql`
-      select c.id, c.enterprise_id, e.name as enterprise_name, c.phone, c.email, c.wechat_openid, c.opted_out,
+      select c.id, c.enterprise_id, e.name as enterprise_name, c.phone, c.email, c.wechat_openid, c.opted_out, c.suppressed,
              c.consent_source, c.consent_at, c.email_confirmed_at
       from contacts c join enterprises e on e.id = c.enterprise_id
       where c.id = ${contactId}`),
@@ -40,6 +41,7 @@ export async function getPreferencesContact(db: Queryable, contactId: number): P
     email: row.email as string | null,
     wechatOpenid: row.wechat_openid as string | null,
     optedOut: textArrayOf(row.opted_out) as Channel[],
+    suppressed: row.suppressed as boolean,
     consentSource: row.consent_source as string,
     consentAt: new Date(row.consent_at as string),
     emailConfirmedAt: row.email_confirmed_at ? new Date(row.email_confirmed_at as string) : null,

@@ -35,7 +35,9 @@ import { bigintArray } from '../sql-arrays';
 export const REACH_RULES = [
   'Counts are enterprises; a report over several policies counts enterprise–policy pairs.',
   "Only the policy's own deliveries (kind policy, every version) count: update and revocation notices go to those already reached.",
-  'targeted: the enterprise has at least one delivery of the policy, in any status (merged, held and suppressed ones included).',
+  'targeted: every enterprise the policy matched (an active subscription covering it, in its audience), whether or not it could be addressed.',
+  'addressable: of those, the enterprises with at least one delivery of the policy, in any status (merged, held and suppressed ones included): a contact reachable on a channel it accepts when the policy was pushed. The rest are counted in unaddressable by why: noContact, noAddress (no address for its channels), optedOut, emailUnconfirmed (where the deployment requires confirmed email).',
+  'addressableKnown: false for policies pushed before unaddressable enterprises were recorded: their targeted counts only enterprises with a delivery (addressable = targeted).',
   'withDelivery: at least one of them is going or went out (neither cancelled nor suppressed).',
   'sent: a provider accepted at least one of its messages.',
   'delivered: the provider confirmed delivery (a WeChat or SMS receipt).',
@@ -47,8 +49,11 @@ export const REACH_RULES = [
   'failures: deliveries that ended failed or undelivered, by channel and provider error code (unknown when none was given).',
 ].join(' ');
 
-export const REACH_STAGES = ['targeted', 'withDelivery', 'sent', 'delivered', 'reached', 'engaged'] as const;
-export type ReachCounts = Record<(typeof REACH_STAGES)[number], number>;
+export const REACH_STAGES = ['targeted', 'addressable', 'withDelivery', 'sent', 'delivered', 'reached', 'engaged'] as const;
+/** The stages, and the targeted enterprises that were not addressable by why (UNADDRESSABLE_REASONS). */
+export type ReachCounts = Record<(typeof REACH_STAGES)[number], number> & {
+  unaddressable: { noContact: number; noAddress: number; optedOut: number; emailUnconfirmed: number };
+};
 
 // Any constant shared by every process; it names the refresher's lock.
 const REACH_REFRESH_LOCK = 7_100_517;
@@ -76,7 +81,9 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         returning policy_id, enterprise_id, delivery_id
       ),
       pairs as materialized (
-        select policy_id, enterprise_id, array_agg(distinct delivery_id) as queued_ids from taken group by policy_id, enterprise_id
+        -- delivery_id is null for a matched enterprise the fan-out could not address (reach_unaddressable).
+        select policy_id, enterprise_id, coalesce(array_agg(distinct delivery_id) filter (where delivery_id is not null), '{}') as queued_ids
+        from taken group by policy_id, enterprise_id
       ),
       -- What each pair counted for until now (subtracted below).
       old as materialized (
@@ -93,10 +100,13 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           coalesce(e.size, s.size, '') as size,
           coalesce(r.targeted, 0) as targeted, coalesce(r.with_delivery, 0) as with_delivery, coalesce(r.sent, 0) as sent,
           coalesce(r.delivered, 0) as delivered, coalesce(r.reached, 0) as reached, coalesce(r.engaged, 0) as engaged,
-          coalesce(r.failures, '{}') as failures, coalesce(r.delivery_ids, '{}') as delivery_ids
+          coalesce(r.failures, '{}') as failures, coalesce(r.delivery_ids, '{}') as delivery_ids,
+          -- Matched but unaddressable counts only while the pair has no delivery (of any version).
+          case when coalesce(r.targeted, 0) = 0 then u.reason end as unaddressable
         from pairs p
         left join enterprises e on e.id = p.enterprise_id
         left join reach_enterprises s on s.policy_id = p.policy_id and s.enterprise_id = p.enterprise_id
+        left join reach_unaddressable u on u.policy_id = p.policy_id and u.enterprise_id = p.enterprise_id
         cross join lateral (
           select bit_or(bit) as targeted,
             bit_or(bit) filter (where with_delivery) as with_delivery,
@@ -124,29 +134,44 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         ) r
       ),
       signed as (
-        select policy_id, district, industry_section, size, -1 as sign, targeted, with_delivery, sent, delivered, reached, engaged from old
+        select policy_id, district, industry_section, size, -1 as sign, targeted, with_delivery, sent, delivered, reached, engaged, unaddressable from old
         union all
-        select policy_id, district, industry_section, size, 1, targeted, with_delivery, sent, delivered, reached, engaged from fresh
+        select policy_id, district, industry_section, size, 1, targeted, with_delivery, sent, delivered, reached, engaged, unaddressable from fresh
       ),
-      -- 'all' (bits 7): on any channel; otherwise the channel's own bit.
+      -- 'all' (bits 7): on any channel; otherwise the channel's own bit. An unaddressable enterprise
+      -- has no channel: it counts under 'all' only, as targeted and by its reason.
       channels(name, bit) as (values ('all', 7), ('wechat', 1), ('sms', 2), ('email', 4)),
       delta as (
         select s.policy_id, ch.name as channel, s.district, s.industry_section, s.size,
-          sum(s.sign * ((s.targeted & ch.bit) <> 0)::int) as targeted,
+          sum(s.sign * ((s.targeted & ch.bit) <> 0 or (ch.bit = 7 and s.unaddressable is not null))::int) as targeted,
+          sum(s.sign * ((s.targeted & ch.bit) <> 0)::int) as addressable,
+          sum(s.sign * (ch.bit = 7 and s.unaddressable is not distinct from 'no_contact')::int) as no_contact,
+          sum(s.sign * (ch.bit = 7 and s.unaddressable is not distinct from 'no_address')::int) as no_address,
+          sum(s.sign * (ch.bit = 7 and s.unaddressable is not distinct from 'opted_out')::int) as opted_out,
+          sum(s.sign * (ch.bit = 7 and s.unaddressable is not distinct from 'email_unconfirmed')::int) as email_unconfirmed,
           sum(s.sign * ((s.with_delivery & ch.bit) <> 0)::int) as with_delivery,
           sum(s.sign * ((s.sent & ch.bit) <> 0)::int) as sent,
           sum(s.sign * ((s.delivered & ch.bit) <> 0)::int) as delivered,
           sum(s.sign * ((s.reached & ch.bit) <> 0)::int) as reached,
           sum(s.sign * ((s.engaged & ch.bit) <> 0)::int) as engaged
-        from signed s join channels ch on (s.targeted & ch.bit) <> 0
+        from signed s join channels ch on (s.targeted & ch.bit) <> 0 or (ch.bit = 7 and s.unaddressable is not null)
         group by 1, 2, 3, 4, 5
       ),
       counted as (
-        insert into reach_rollup (policy_id, channel, district, industry_section, size, targeted, with_delivery, sent, delivered, reached, engaged)
-        select policy_id, channel, district, industry_section, size, targeted, with_delivery, sent, delivered, reached, engaged
-        from delta where (targeted, with_delivery, sent, delivered, reached, engaged) <> (0, 0, 0, 0, 0, 0)
+        insert into reach_rollup (policy_id, channel, district, industry_section, size, targeted, addressable,
+          no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged)
+        select policy_id, channel, district, industry_section, size, targeted, addressable,
+          no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged
+        from delta
+        where (targeted, addressable, no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged)
+          <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         on conflict (policy_id, channel, district, industry_section, size) do update set
           targeted = reach_rollup.targeted + excluded.targeted,
+          addressable = reach_rollup.addressable + excluded.addressable,
+          no_contact = reach_rollup.no_contact + excluded.no_contact,
+          no_address = reach_rollup.no_address + excluded.no_address,
+          opted_out = reach_rollup.opted_out + excluded.opted_out,
+          email_unconfirmed = reach_rollup.email_unconfirmed + excluded.email_unconfirmed,
           with_delivery = reach_rollup.with_delivery + excluded.with_delivery,
           sent = reach_rollup.sent + excluded.sent,
           delivered = reach_rollup.delivered + excluded.delivered,
@@ -171,15 +196,15 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
       ),
       saved as (
         insert into reach_enterprises (policy_id, enterprise_id, district, industry_section, size,
-          targeted, with_delivery, sent, delivered, reached, engaged, failures, delivery_ids, updated_at)
+          targeted, with_delivery, sent, delivered, reached, engaged, failures, delivery_ids, unaddressable, updated_at)
         select policy_id, enterprise_id, district, industry_section, size,
-          targeted, with_delivery, sent, delivered, reached, engaged, failures, delivery_ids, now()
+          targeted, with_delivery, sent, delivered, reached, engaged, failures, delivery_ids, unaddressable, now()
         from fresh
         on conflict (policy_id, enterprise_id) do update set
           district = excluded.district, industry_section = excluded.industry_section, size = excluded.size,
           targeted = excluded.targeted, with_delivery = excluded.with_delivery, sent = excluded.sent,
           delivered = excluded.delivered, reached = excluded.reached, engaged = excluded.engaged,
-          failures = excluded.failures, delivery_ids = excluded.delivery_ids, updated_at = now()
+          failures = excluded.failures, delivery_ids = excluded.delivery_ids, unaddressable = excluded.unaddressable, updated_at = now()
         returning 1
       )
       select (select count(*) from taken)::int as taken,
@@ -224,6 +249,8 @@ export async function reachChangesQueued(db: Queryable): Promise<boolean> {
 }
 
 export interface ReachBreakdown {
+  /** False when a policy in scope was pushed before unaddressable enterprises were recorded. */
+  addressableKnown: boolean;
   totals: ReachCounts;
   byChannel: (ReachCounts & { channel: string })[];
   byDistrict: (ReachCounts & { district: string })[];
@@ -232,18 +259,36 @@ export interface ReachBreakdown {
   failures: { channel: string; errorCode: string; deliveries: number }[];
 }
 
-const ZERO: ReachCounts = { targeted: 0, withDelivery: 0, sent: 0, delivered: 0, reached: 0, engaged: 0 };
+const ZERO: ReachCounts = {
+  targeted: 0,
+  addressable: 0,
+  withDelivery: 0,
+  sent: 0,
+  delivered: 0,
+  reached: 0,
+  engaged: 0,
+  unaddressable: { noContact: 0, noAddress: 0, optedOut: 0, emailUnconfirmed: 0 },
+};
 
-const SUMS = sql`sum(r.targeted)::int as targeted, sum(r.with_delivery)::int as with_delivery, sum(r.sent)::int as sent,
-  sum(r.delivered)::int as delivered, sum(r.reached)::int as reached, sum(r.engaged)::int as engaged`;
+const SUMS = sql`sum(r.targeted)::int as targeted, sum(r.addressable)::int as addressable, sum(r.with_delivery)::int as with_delivery,
+  sum(r.sent)::int as sent, sum(r.delivered)::int as delivered, sum(r.reached)::int as reached, sum(r.engaged)::int as engaged,
+  sum(r.no_contact)::int as no_contact, sum(r.no_address)::int as no_address, sum(r.opted_out)::int as opted_out,
+  sum(r.email_unconfirmed)::int as email_unconfirmed`;
 
 const counts = (r: Record<string, unknown>): ReachCounts => ({
   targeted: Number(r.targeted ?? 0),
+  addressable: Number(r.addressable ?? 0),
   withDelivery: Number(r.with_delivery ?? 0),
   sent: Number(r.sent ?? 0),
   delivered: Number(r.delivered ?? 0),
   reached: Number(r.reached ?? 0),
   engaged: Number(r.engaged ?? 0),
+  unaddressable: {
+    noContact: Number(r.no_contact ?? 0),
+    noAddress: Number(r.no_address ?? 0),
+    optedOut: Number(r.opted_out ?? 0),
+    emailUnconfirmed: Number(r.email_unconfirmed ?? 0),
+  },
 });
 
 /**
@@ -273,8 +318,14 @@ async function breakdown(db: Queryable, scope: SQL): Promise<ReachBreakdown> {
   );
   const all = rows.filter((r) => r.channel === 'all');
   const whole = (r: Record<string, unknown>) => !r.by_district && !r.by_section && !r.by_size;
+  const [known] = rowsOf<{ known: boolean }>(
+    await db.execute(
+      sql`select not exists (select 1 from pushes p where p.policy_id in (${scope}) and not p.records_unaddressable) as known`,
+    ),
+  );
   return {
-    totals: all.find(whole) ? counts(all.find(whole)!) : { ...ZERO },
+    addressableKnown: known.known,
+    totals: all.find(whole) ? counts(all.find(whole)!) : structuredClone(ZERO),
     byChannel: rows.filter((r) => r.channel !== 'all' && whole(r)).map((r) => ({ channel: r.channel as string, ...counts(r) })),
     byDistrict: all.filter((r) => r.by_district).map((r) => ({ district: r.district as string, ...counts(r) })),
     bySection: all.filter((r) => r.by_section).map((r) => ({ section: r.industry_section as string, ...counts(r) })),
@@ -355,3 +406,114 @@ export async function reachReport(db: Queryable, filter: ReachReportFilter): Pro
     byCategory: categories.map((r) => ({ categoryId: Number(r.category_id), ...counts(r) })),
   };
 }
+
+/** Why a targeted enterprise was not reached (GAP_REASONS in order of precedence after the first four). */
+export const GAP_REASONS = [
+  'no_contact',
+  'no_address',
+  'opted_out',
+  'email_unconfirmed',
+  'held',
+  'in_progress',
+  'awaiting_receipt',
+  'failed',
+  'cancelled',
+] as const;
+export type GapReason = (typeof GAP_REASONS)[number];
+
+export interface ReachGap {
+  policyId: number;
+  enterpriseId: number;
+  enterpriseName: string | null;
+  creditCode: string | null;
+  district: string;
+  industrySection: string;
+  size: string;
+  reason: GapReason;
+  /** The policy's deliveries to it, each with the state of the message that carries it. */
+  deliveries: { channel: string; status: string; errorCode: string | null }[];
+  /** Its contacts now, to fix: the first few. */
+  contacts: { contactId: number; phone: string | null; email: string | null; wechatOpenid: string | null }[];
+}
+
+const GAP_CONTACTS = 5;
+
+/**
+ * A page of the targeted enterprises that were not reached, in (policy, enterprise) order after
+ * `after`, from the reach counters' per-enterprise rows (refreshReach first for the latest). Why:
+ * an unaddressable enterprise's reason; otherwise the furthest its deliveries got short of
+ * reaching it — held for a digest, still being sent, sent and awaiting a receipt, failed (with
+ * each channel's error code), opted out since (suppressed), or cancelled.
+ */
+export async function reachGaps(
+  db: Queryable,
+  scope: SQL,
+  page: { after?: { policyId: number; enterpriseId: number }; limit: number },
+): Promise<ReachGap[]> {
+  const after = page.after
+    ? sql`and (s.policy_id, s.enterprise_id) > (${page.after.policyId}::bigint, ${page.after.enterpriseId}::bigint)`
+    : sql``;
+  const rows = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select s.policy_id, s.enterprise_id, e.name, e.credit_code, s.district, s.industry_section, s.size, s.unaddressable,
+        coalesce(d.deliveries, '[]') as deliveries, d.statuses,
+        coalesce((
+          select json_agg(json_build_object('contactId', c.id, 'phone', c.phone, 'email', c.email, 'wechatOpenid', c.wechat_openid) order by c.id)
+          from (select * from contacts c where c.enterprise_id = s.enterprise_id and c.erased_at is null order by c.id limit ${GAP_CONTACTS}) c
+        ), '[]') as contacts
+      from reach_enterprises s
+      left join enterprises e on e.id = s.enterprise_id
+      left join lateral (
+        select json_agg(json_build_object('channel', x.channel, 'status', x.status, 'errorCode', x.error_code) order by x.id) as deliveries,
+          array_agg(x.status) as statuses
+        from (
+          select d.id, d.channel, coalesce(m.status, d.status) as status,
+            case when coalesce(m.status, d.status) in ('failed', 'undelivered', 'suppressed', 'cancelled') then coalesce(m.error_code, d.error_code) end as error_code
+          from unnest(s.delivery_ids) as q(id)
+          cross join lateral ${deliveryById(sql`q.id`)} d
+          left join lateral ${deliveryById(sql`case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end`)} m on true
+        ) x
+      ) d on true
+      where s.policy_id in (${scope}) and s.reached = 0 and (s.targeted <> 0 or s.unaddressable is not null) ${after}
+      order by s.policy_id, s.enterprise_id
+      limit ${page.limit}`),
+  );
+  return rows.map((r) => {
+    const statuses = (r.statuses as string[] | null) ?? [];
+    const any = (...xs: string[]) => statuses.some((s) => xs.includes(s));
+    const reason: GapReason = r.unaddressable
+      ? (r.unaddressable as GapReason)
+      : any('held')
+        ? 'held'
+        : any('pending', 'sending')
+          ? 'in_progress'
+          : any('sent')
+            ? 'awaiting_receipt'
+            : any('failed', 'undelivered')
+              ? 'failed'
+              : any('suppressed')
+                ? 'opted_out'
+                : 'cancelled';
+    const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+    return {
+      policyId: Number(r.policy_id),
+      enterpriseId: Number(r.enterprise_id),
+      enterpriseName: (r.name as string | null) ?? null,
+      creditCode: (r.credit_code as string | null) ?? null,
+      district: r.district as string,
+      industrySection: r.industry_section as string,
+      size: r.size as string,
+      reason,
+      deliveries: json<ReachGap['deliveries']>(r.deliveries),
+      contacts: json<{ contactId: number | string; phone: string | null; email: string | null; wechatOpenid: string | null }[]>(
+        r.contacts,
+      ).map((c) => ({ ...c, contactId: Number(c.contactId) })),
+    };
+  });
+}
+
+/** The policies a report selects (reachReport's scope), for reachGaps. */
+export const reachReportScope = (filter: ReachReportFilter): SQL => reportScope(filter);
+
+/** One policy, for reachGaps. */
+export const policyScope = (policyId: number): SQL => sql`select ${policyId}::bigint`;

@@ -1,7 +1,9 @@
+import type { ReachabilityRule } from '@policy-push/core';
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { groupSql } from './matching-queries';
+import { reachableSql } from './reachable-sql';
 import { bigintArray } from '../sql-arrays';
 import { enterprises, policies, serviceGroupMembers, serviceGroups } from '../schema';
 
@@ -121,7 +123,7 @@ export const listMembers = (db: Queryable, groupId: number, p: { after?: number;
 export interface GroupAudience {
   enterprises: number;
   contacts: number;
-  /** Contacts not suppressed with an address on at least one channel they have not opted out of. */
+  /** Contacts reachable on at least one channel (reachable-sql.ts). */
   reachableContacts: number;
   sample: { enterpriseId: number; name: string; district: string; industrySection: string; industryDivision: string | null }[];
 }
@@ -129,20 +131,22 @@ export interface GroupAudience {
 /**
  * Who the group reaches, counted in SQL: the enterprises in it (by the matching module's own
  * membership test, so a rule means here what it means when a policy is published), their
- * contacts, and the contacts a message could reach on some channel (matching's condition 3
+ * contacts, and the contacts reachable on some channel (matching's condition 3
  * without a subscription's channel list), with the first enterprises by id as a sample.
  */
-export async function groupAudience(db: Queryable, group: Pick<ServiceGroup, 'id' | 'rule'>, sampleSize: number): Promise<GroupAudience> {
+export async function groupAudience(
+  db: Queryable,
+  group: Pick<ServiceGroup, 'id' | 'rule'>,
+  sampleSize: number,
+  rule: ReachabilityRule,
+): Promise<GroupAudience> {
   const inGroup = groupSql({ id: group.id, rule: group.rule ?? null });
   const [totals] = rowsOf<{ enterprises: number; contacts: number; reachable: number }>(
     await db.execute(sql`
       with audience as (select e.id from enterprises e where ${inGroup})
       select (select count(*) from audience)::int as enterprises, count(c.id)::int as contacts,
         count(c.id) filter (
-          where not c.suppressed and (
-            (c.wechat_openid is not null and not ('wechat' = any(c.opted_out)))
-            or (c.phone is not null and not ('sms' = any(c.opted_out)))
-            or (c.email is not null and not ('email' = any(c.opted_out))))
+          where exists (select 1 from unnest(array['wechat', 'sms', 'email']) ch(channel) where ${reachableSql('c', sql`ch.channel`, rule)})
         )::int as reachable
       from audience a join contacts c on c.enterprise_id = a.id`),
   );

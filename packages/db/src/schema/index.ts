@@ -23,6 +23,7 @@ export * from './reach-dirty';
 export * from './reach-enterprises';
 export * from './reach-failures';
 export * from './reach-rollup';
+export * from './reach-unaddressable';
 export * from './sandbox-messages';
 export * from './service-secrets';
 export * from './service-group-members';

@@ -1,4 +1,4 @@
-import { integer, pgTable, text, unique } from 'drizzle-orm/pg-core';
+import { boolean, integer, pgTable, text, unique } from 'drizzle-orm/pg-core';
 import { at, createdAt, id, ref, updatedAt } from './columns';
 import { policies } from './policies';
 
@@ -16,6 +16,10 @@ export const pushes = pgTable(
     urgent: integer('urgent').notNull().default(0),
     checkpoint: ref('checkpoint').notNull().default(0),
     matched: integer('matched').notNull().default(0),
+    // Whether this push recorded the matched enterprises it could not address (reach_unaddressable).
+    // False for pushes fanned out before it did: their policies' funnels count only enterprises with
+    // a delivery as targeted, and say so (addressableKnown: false).
+    recordsUnaddressable: boolean('records_unaddressable').notNull().default(true),
     startAt: at('start_at').notNull().defaultNow(),
     fannedOutAt: at('fanned_out_at'),
     createdAt: createdAt(),

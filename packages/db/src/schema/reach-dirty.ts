@@ -11,6 +11,7 @@ export const reachDirty = pgTable('reach_dirty', {
   id: id(),
   policyId: ref('policy_id').notNull(),
   enterpriseId: ref('enterprise_id').notNull(),
-  deliveryId: ref('delivery_id').notNull(),
+  // Null for a matched enterprise the fan-out found unaddressable (reach_unaddressable).
+  deliveryId: ref('delivery_id'),
   createdAt: createdAt(),
 });

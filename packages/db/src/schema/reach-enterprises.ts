@@ -20,6 +20,8 @@ export const reachEnterprises = pgTable(
     delivered: smallint('delivered').notNull().default(0),
     reached: smallint('reached').notNull().default(0),
     engaged: smallint('engaged').notNull().default(0),
+    // Matched but without a delivery: why (reach_unaddressable); null when it has one.
+    unaddressable: text('unaddressable'),
     // One 'channel:error code' per delivery that ended failed or undelivered.
     failures: text('failures').array().notNull().default([]),
     // The policy deliveries this pair is counted from: a recount reads them by primary key, so it

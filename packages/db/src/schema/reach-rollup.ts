@@ -14,6 +14,13 @@ export const reachRollup = pgTable(
     industrySection: text('industry_section').notNull(),
     size: text('size').notNull(),
     targeted: integer('targeted').notNull().default(0),
+    // Targeted with a delivery, i.e. a reachable contact on a channel it accepts; the rest by why
+    // not (channel 'all' only: an unaddressable enterprise has no channel).
+    addressable: integer('addressable').notNull().default(0),
+    noContact: integer('no_contact').notNull().default(0),
+    noAddress: integer('no_address').notNull().default(0),
+    optedOut: integer('opted_out').notNull().default(0),
+    emailUnconfirmed: integer('email_unconfirmed').notNull().default(0),
     withDelivery: integer('with_delivery').notNull().default(0),
     sent: integer('sent').notNull().default(0),
     delivered: integer('delivered').notNull().default(0),

@@ -24,10 +24,18 @@ export const maskOpenid = (openid: string) => (openid.length > 8 ? `${openid.sli
 export const maskText = (text: string) => maskPhones(maskEmail(text));
 
 function maskAddress(value: string): string {
+  // Masked already (by a service that masks what it streams as well): masking again would change it.
+  if (value.includes('****')) return value;
   if (value.includes('@')) return maskEmail(value);
   const phone = maskPhones(value);
   if (phone !== value) return phone;
   return maskOpenid(value);
+}
+
+/** An enterprise's name, for those who may see its reach gaps but not whom they are: 广州****公司. */
+export function maskName(name: string): string {
+  const chars = [...name];
+  return chars.length > 6 ? `${chars.slice(0, 2).join('')}****${chars.slice(-2).join('')}` : `${chars[0] ?? ''}****`;
 }
 
 /** A copy of a JSON value with every address masked; ids (`id`, `…Id`) are left alone. */

@@ -3,7 +3,7 @@
 // GET /v1/deliveries/{id}/message. One home, so a preview cannot drift from what is sent.
 import { randomBytes } from 'node:crypto';
 import { type Channel, CHANNELS, type DeliveryContext, type OutboundMessage, renderOutbound } from '@policy-push/channels';
-import { type Config, messageLinks, type MessageLinks, noticeSummaries, smsSegments, withoutLinkTokens } from '@policy-push/core';
+import { addressOn, type Config, messageLinks, type MessageLinks, noticeSummaries, smsSegments, withoutLinkTokens } from '@policy-push/core';
 import {
   type Department,
   type DeliveryToRender,
@@ -105,7 +105,7 @@ export async function previewSamples(
   for (const channel of CHANNELS) {
     const sample = audience.sample.find((s) => s.channel === channel);
     const contact = sample && (await getContact(db, sample.contactId));
-    const to = contact && { wechat: contact.wechatOpenid, sms: contact.phone, email: contact.email }[channel];
+    const to = contact && addressOn(contact, channel);
     if (!contact || !to) continue;
     const ctx: DeliveryContext = {
       deliveryId: String(deliveryId),

@@ -7,7 +7,11 @@ export const deliverBy: Job = {
   name: 'deliver-by',
   cron: () => '30 * * * * *',
   async run({ db, logger, settings }, firedAt) {
-    const failed = await failOverdueWaits(db, { now: firedAt, deliverByMinutes: settings.deliverByMinutes });
+    const failed = await failOverdueWaits(db, {
+      now: firedAt,
+      deliverByMinutes: settings.deliverByMinutes,
+      rule: { requireConfirmedEmail: settings.requireConfirmedEmail },
+    });
     if (failed.length) logger.warn({ failed: failed.length }, 'deliveries past their deliver-by time on a closed channel fell back');
   },
 };

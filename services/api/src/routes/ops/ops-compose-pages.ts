@@ -1,7 +1,7 @@
 // The publisher's pages: compose a policy, preview its audience and each channel's message,
 // publish, then watch the push's numbers fill.
 import { smsSegments } from '@policy-push/core';
-import { DELIVERY_STATUSES, type ReachBreakdown, type ReachCounts } from '@policy-push/db';
+import { DELIVERY_STATUSES, REACH_STAGES, type ReachBreakdown, type ReachCounts } from '@policy-push/db';
 import type { FieldProblem } from '../../errors';
 import {
   channelLabel,
@@ -206,8 +206,9 @@ export interface PolicyWatch {
   reach: ReachBreakdown | null;
 }
 
-const REACH_LABELS: [keyof ReachCounts, string, string][] = [
+const REACH_LABELS: [(typeof REACH_STAGES)[number], string, string][] = [
   ['targeted', '目标企业', 'targeted'],
+  ['addressable', '可联系', 'addressable'],
   ['withDelivery', '有投递', 'with a delivery'],
   ['sent', '已发送', 'sent'],
   ['delivered', '已送达', 'delivered'],
@@ -215,16 +216,32 @@ const REACH_LABELS: [keyof ReachCounts, string, string][] = [
   ['engaged', '已打开', 'opened (engaged)'],
 ];
 
-/** One bar per stage, as a share of the targeted enterprises. */
-function reachFunnel(c: ReachCounts): string {
+const UNADDRESSABLE_LABELS: [keyof ReachCounts['unaddressable'], string, string][] = [
+  ['noContact', '没有联系人', 'no contact'],
+  ['noAddress', '没有其渠道的地址', 'no address for its channels'],
+  ['optedOut', '已退订', 'opted out'],
+  ['emailUnconfirmed', '邮箱未确认', 'email unconfirmed'],
+];
+
+/** One bar per stage, as a share of the targeted enterprises, and why the unaddressable were. */
+function reachFunnel(c: ReachCounts, addressableKnown: boolean): string {
   const rows = REACH_LABELS.map(([key, zh, en]) => [
     t(zh, en),
     `<td data-reach="${key}" class="n">${num(c[key])}</td>`,
     `<td>${stackedBar([{ key: key === 'engaged' ? 'sms' : 'delivered', value: c[key], label: en }], Math.max(c.targeted, 1))}</td>`,
   ]);
   const pct = (n: number) => (c.targeted ? `${((n / c.targeted) * 100).toFixed(1)}%` : '—');
+  const why = UNADDRESSABLE_LABELS.map(
+    ([key, zh, en]) => `<dt>${t(zh, en)}</dt><dd data-unaddressable="${key}">${num(c.unaddressable[key])}</dd>`,
+  ).join('');
   return (
     table([t('阶段', 'Stage'), t('企业', 'Enterprises'), ''], rows) +
+    (addressableKnown
+      ? `<h3>${t('无法联系的原因', 'Why not addressable')}</h3><dl class="facts">${why}</dl>`
+      : `<p class="muted" data-addressable-known="false">${t(
+          '此政策在记录无法联系的企业之前推送：目标企业只计有投递的企业。',
+          'Pushed before unaddressable enterprises were recorded: targeted counts only enterprises with a delivery.',
+        )}</p>`) +
     `<p>${t('到达率', 'Reach rate')}: <strong data-reach="rate">${pct(c.reached)}</strong> · ${t('知晓度', 'Awareness')}: <strong data-reach="awareness">${pct(c.engaged)}</strong></p>`
   );
 }
@@ -275,7 +292,7 @@ export function policyPage(w: PolicyWatch, user: OpsUser, csrf: string): string 
     w.reach
       ? section(
           ['到达漏斗', 'Reach funnel'],
-          reachFunnel(w.reach.totals) +
+          reachFunnel(w.reach.totals, w.reach.addressableKnown) +
             `<h3>${t('按渠道', 'By channel')}</h3>` +
             reachBars(w.reach.byChannel.map((r) => ({ name: r.channel, label: channelLabel(r.channel), counts: r }))) +
             `<h3>${t('按区县', 'By district')}</h3>` +

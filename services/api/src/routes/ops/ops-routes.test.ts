@@ -2,7 +2,7 @@
 // headers, and pages that show what the API knows. The browser test (test/ops-console.browser.test.ts)
 // drives the same pages in Chromium.
 import { smsSegments } from '@policy-push/core';
-import { fanOutNextChunk, sql } from '@policy-push/db';
+import { fanOutNextChunk, refreshReach, sql } from '@policy-push/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, opsSignIn, policyBody, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
@@ -194,6 +194,12 @@ describe('/ops', () => {
       expect(page.body).toContain(`data-field="${field}">${api[field]}<`);
     }
     expect(api.matched).toBe(2);
+    // The reach funnel shows the addressable stage and why the others were not.
+    await refreshReach(h.t.db);
+    const reachPage = (await h.app.inject({ method: 'GET', url: `/ops/policies/${policyId}`, headers: { cookie } })).body;
+    expect(reachPage).toContain('data-reach="targeted" class="n">2<');
+    expect(reachPage).toContain('data-reach="addressable" class="n">2<');
+    expect(reachPage).toContain('data-unaddressable="noAddress">0<');
   });
 
   it('shows a stalled push on the overview, and finds deliveries in the log', async () => {

@@ -10,6 +10,7 @@ const view = (over: Partial<PreferencesView> = {}): PreferencesView => ({
     email: null,
     wechatOpenid: null,
     optedOut: [],
+    suppressed: false,
     consentSource: 'self-service',
     consentAt: new Date('2030-01-01T20:00:00Z'),
     emailConfirmedAt: null,
@@ -18,6 +19,7 @@ const view = (over: Partial<PreferencesView> = {}): PreferencesView => ({
   categories: [],
   departments: [],
   inbox: [],
+  reachability: { requireConfirmedEmail: false },
   ...over,
 });
 
@@ -28,6 +30,15 @@ describe('preferences pages', () => {
     expect(maskPhone('+861234')).toBe('****');
     expect(maskEmail('li.lei@example.com')).toBe('l***@example.com');
     expect(maskEmail('@example.com')).toBe('***');
+  });
+
+  it('say "receiving" only where the fan-out would send: not to an unconfirmed email the deployment will not use', () => {
+    const contact = { ...view().contact, email: 'li.lei@example.com', phone: '+8613800138000' };
+    const strict = preferencesPage(view({ contact, reachability: { requireConfirmedEmail: true } }));
+    expect(strict).toContain('email</span>：地址确认前不会发送');
+    expect(strict).toContain('SMS</span>：接收中');
+    expect(preferencesPage(view({ contact }))).toContain('email</span>：接收中');
+    expect(preferencesPage(view({ contact: { ...contact, suppressed: true } }))).not.toContain('：接收中');
   });
 
   it('show dates in Asia/Shanghai', () => {

@@ -3,7 +3,7 @@
 // images from anywhere, readable at phone width. Every value put into a page goes through
 // escapeHtml; only http(s) URLs become links (escaping does not stop a `javascript:` URL).
 import { CHANNELS, type Channel } from '@policy-push/channels';
-import { escapeHtml } from '@policy-push/core';
+import { escapeHtml, type ReachabilityRule, whyUnreachable } from '@policy-push/core';
 import type { EnterpriseSubscription, InboxItem, InboxOutcome, NamedItem, PreferencesContact } from '@policy-push/db';
 
 /** zh and en of one phrase: the page shows the Chinese, with the English beneath or beside it. */
@@ -53,6 +53,8 @@ export interface PreferencesView {
   categories: NamedItem[];
   departments: NamedItem[];
   inbox: InboxItem[];
+  /** The deployment's reachability rule: whether an unconfirmed email is sent to. */
+  reachability: ReachabilityRule;
 }
 
 const e = escapeHtml;
@@ -117,7 +119,7 @@ export function preferencesPage(view: PreferencesView, n?: Notice): string {
   return page({ zh: '政策推送设置', en: 'Policy notification preferences' }, [
     notice(n),
     contactSection(view.contact),
-    channelsSection(view.contact),
+    channelsSection(view.contact, view.reachability),
     subscriptionsSection(view),
     inboxSection(view.inbox),
   ]);
@@ -148,9 +150,13 @@ function contactSection(c: PreferencesContact): string {
   ].join('\n');
 }
 
-const hasAddress = (c: PreferencesContact, ch: Channel) => Boolean(ch === 'wechat' ? c.wechatOpenid : ch === 'sms' ? c.phone : c.email);
+const NOT_RECEIVING: Record<'no_address' | 'opted_out' | 'email_unconfirmed', Both> = {
+  no_address: { zh: '没有地址，不会发送', en: 'no address, nothing is sent' },
+  opted_out: { zh: '已停止发送', en: 'nothing is sent' },
+  email_unconfirmed: { zh: '地址确认前不会发送', en: 'nothing is sent until the address is confirmed' },
+};
 
-function channelsSection(c: PreferencesContact): string {
+function channelsSection(c: PreferencesContact, rule: ReachabilityRule): string {
   const lines = CHANNELS.map((ch) => {
     const name = both(CHANNEL_NAMES[ch]);
     if (c.optedOut.includes(ch)) {
@@ -160,7 +166,9 @@ function channelsSection(c: PreferencesContact): string {
         `<button type="submit">${both({ zh: '恢复接收', en: 'Receive again' })}</button></form>`
       );
     }
-    const state = hasAddress(c, ch) ? { zh: '接收中', en: 'receiving' } : { zh: '没有地址，不会发送', en: 'no address, nothing is sent' };
+    // The same rule the fan-out applies: the page never says "receiving" where nothing would be sent.
+    const why = whyUnreachable(c, ch, rule);
+    const state = why ? NOT_RECEIVING[why] : { zh: '接收中', en: 'receiving' };
     return `<p>${name}：${both(state)}</p>`;
   });
   const everything = CHANNELS.every((ch) => c.optedOut.includes(ch));

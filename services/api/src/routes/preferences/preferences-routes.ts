@@ -79,7 +79,7 @@ export default async function preferencesRoutes(app: AppInstance) {
 
   /** The page for this token, with a notice on top; or the page that says why there is none. */
   async function renderFor(reply: FastifyReply, contactId: number, status: number, notice?: Notice) {
-    const view = await loadPreferences(db, contactId);
+    const view = await loadPreferences(db, contactId, { requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail });
     if (!view) return sendPage(reply, 404, contactGonePage());
     return sendPage(reply, status, preferencesPage(view, notice));
   }

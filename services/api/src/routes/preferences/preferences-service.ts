@@ -2,7 +2,7 @@
 // packages/core/src/links.ts), and the email confirmation link (`/c/<token>`). The token is the
 // only credential: the contact id it names is the one every read and write starts from, so a link
 // for one contact can never reach another contact's rows, nor another enterprise's subscriptions.
-import { emailConfirmationFromToken } from '@policy-push/core';
+import { emailConfirmationFromToken, type ReachabilityRule } from '@policy-push/core';
 import {
   type Database,
   type PreferencesContact,
@@ -25,7 +25,7 @@ type Channel = 'wechat' | 'sms' | 'email';
 const CHANNELS: readonly string[] = ['wechat', 'sms', 'email'];
 
 /** Everything the page shows; null when the contact is gone. */
-export async function loadPreferences(db: Database, contactId: number): Promise<PreferencesView | null> {
+export async function loadPreferences(db: Database, contactId: number, reachability: ReachabilityRule): Promise<PreferencesView | null> {
   const contact = await getPreferencesContact(db, contactId);
   if (!contact) return null;
   const subscriptions = await listEnterpriseSubscriptions(db, contact.enterpriseId);
@@ -35,7 +35,7 @@ export async function loadPreferences(db: Database, contactId: number): Promise<
     departmentNames(db, [...new Set(subscriptions.flatMap((s) => s.departmentIds))]),
     enterpriseInbox(db, contact.enterpriseId, 50),
   ]);
-  return { contact, subscriptions, categories, departments, inbox };
+  return { contact, subscriptions, categories, departments, inbox, reachability };
 }
 
 /** What the page's forms post (application/x-www-form-urlencoded; a repeated field arrives as an array). */

@@ -1,10 +1,12 @@
 import { rowsOf, sql } from '@policy-push/db';
 import { seedReachFixture } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, call, tableCounts, type TestApp } from '../../../test/helpers';
+import { buildTestApp, call, keyHeaders, tableCounts, type TestApp } from '../../../test/helpers';
 
 const stages = (targeted: number, withDelivery: number, sent: number, delivered: number, reached: number, engaged: number) => ({
   targeted,
+  addressable: targeted,
+  unaddressable: { noContact: 0, noAddress: 0, optedOut: 0, emailUnconfirmed: 0 },
   withDelivery,
   sent,
   delivered,
@@ -74,7 +76,7 @@ describe('reach', () => {
 
     const sumOf = async (ids: number[]) => {
       const parts = await Promise.all(ids.map((id) => call(h, 'GET', `/v1/policies/${id}/reach`, undefined, 200)));
-      const keys = ['targeted', 'withDelivery', 'sent', 'delivered', 'reached', 'engaged'] as const;
+      const keys = ['targeted', 'addressable', 'withDelivery', 'sent', 'delivered', 'reached', 'engaged'] as const;
       return Object.fromEntries(keys.map((k) => [k, parts.reduce((n, p) => n + p.totals[k], 0)]));
     };
 
@@ -146,5 +148,94 @@ describe('reach', () => {
     expect(description).toContain('Email has no delivery receipt');
     expect(description).toContain('到達率');
     expect(doc.paths['/v1/reports/reach'].get.description).toBe(description);
+  });
+
+  it('lists the targeted enterprises not reached, with why, as pages and as CSV; names and addresses in full for admins only', async () => {
+    const f = await seedReachFixture(h.t.db);
+    // e10: matched but without a contact, as the fan-out records it.
+    const [e10] = rowsOf<{ id: string }>(
+      await h.t.db.execute(sql`insert into enterprises (credit_code, name, industry_section, district, size)
+        values (${'GAP' + f.policyId}, '广州市无联系人科技有限公司', 'C', '440106', 'small') returning id`),
+    );
+    await h.t.db.execute(
+      sql`insert into reach_unaddressable (policy_id, enterprise_id, reason) values (${f.policyId}, ${e10.id}, 'no_contact')`,
+    );
+    await h.t.db.execute(sql`insert into reach_dirty (policy_id, enterprise_id) values (${f.policyId}, ${e10.id})`);
+
+    const gaps = await call(h, 'GET', `/v1/policies/${f.policyId}/reach/gaps`, undefined, 200);
+    const byEnterprise = Object.fromEntries(gaps.items.map((g: any) => [g.enterpriseId, g]));
+    // e1, e5 (merged into e1's delivered sms), e7 (email accepted) and e8 were reached.
+    expect(Object.keys(byEnterprise).sort()).toEqual(
+      [f.enterprises.e2, f.enterprises.e3, f.enterprises.e4, f.enterprises.e6, Number(e10.id)].map(String).sort(),
+    );
+    expect(byEnterprise[f.enterprises.e2]).toMatchObject({
+      reason: 'failed',
+      district: '440106',
+      nameZh: '天河区',
+      industrySection: 'C',
+      enterpriseName: '企业e2',
+      failures: [
+        { channel: 'wechat', errorCode: '43004' },
+        { channel: 'sms', errorCode: '30005' },
+      ],
+      contacts: [{ phone: '+8613800138000', email: 'e2@example.com', wechatOpenid: 'openid-fixture-e2' }],
+    });
+    expect(byEnterprise[f.enterprises.e3].reason).toBe('in_progress');
+    expect(byEnterprise[f.enterprises.e4].reason).toBe('opted_out');
+    expect(byEnterprise[f.enterprises.e6].reason).toBe('held');
+    expect(byEnterprise[e10.id]).toMatchObject({ reason: 'no_contact', enterpriseName: '广州市无联系人科技有限公司', contacts: [] });
+
+    // Pages follow the cursor to the same list.
+    const first = await call(h, 'GET', `/v1/policies/${f.policyId}/reach/gaps?limit=3`, undefined, 200);
+    const second = await call(h, 'GET', `/v1/policies/${f.policyId}/reach/gaps?limit=3&cursor=${first.nextCursor}`, undefined, 200);
+    expect([...first.items, ...second.items]).toEqual(gaps.items);
+    expect(second.nextCursor).toBeNull();
+
+    // CSV, by the query or by the Accept header.
+    for (const req of [
+      { url: `/v1/policies/${f.policyId}/reach/gaps?format=csv`, headers: h.auth },
+      { url: `/v1/policies/${f.policyId}/reach/gaps`, headers: { ...h.auth, accept: 'text/csv' } },
+    ]) {
+      const res = await h.app.inject({ method: 'GET', ...req });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toContain('text/csv');
+      const lines = res.body
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split('\r\n');
+      expect(lines[0]).toBe(
+        'policy_id,enterprise_id,credit_code,enterprise_name,district,district_name,industry_section,size,reason,failures,deliveries,contacts',
+      );
+      expect(lines).toHaveLength(6);
+      expect(lines.find((l) => l.startsWith(`${f.policyId},${f.enterprises.e2},`))).toContain('wechat:43004; sms:30005');
+    }
+
+    // A publisher of the department sees its policy's gaps masked; of another department, nothing.
+    const publisher = await keyHeaders(h, { role: 'publisher', departmentIds: [f.departmentId] });
+    const masked = (await h.app.inject({ method: 'GET', url: `/v1/policies/${f.policyId}/reach/gaps`, headers: publisher })).json();
+    const e2 = masked.items.find((g: any) => g.enterpriseId === String(f.enterprises.e2));
+    expect(e2.contacts).toEqual([
+      { contactId: expect.any(String), phone: '+86138****8000', email: 'e***@example.com', wechatOpenid: 'open****e-e2' },
+    ]);
+    expect(masked.items.find((g: any) => g.enterpriseId === String(e10.id)).enterpriseName).toBe('广州****公司');
+    const maskedCsv = await h.app.inject({ method: 'GET', url: `/v1/policies/${f.policyId}/reach/gaps?format=csv`, headers: publisher });
+    expect(maskedCsv.body).not.toContain('+8613800138000');
+    expect(maskedCsv.body).not.toContain('无联系人科技');
+    const ops = await keyHeaders(h, { role: 'ops' });
+    const opsAnswer = (await h.app.inject({ method: 'GET', url: `/v1/policies/${f.policyId}/reach/gaps`, headers: ops })).json();
+    expect(opsAnswer.items).toEqual(masked.items);
+    const other = await keyHeaders(h, { role: 'publisher', departmentIds: [Number((await seedReachFixture(h.t.db)).departmentId)] });
+    expect((await h.app.inject({ method: 'GET', url: `/v1/policies/${f.policyId}/reach/gaps`, headers: other })).statusCode).toBe(404);
+
+    // The same per department over a time range.
+    const report = await call(h, 'GET', `/v1/reports/reach/gaps?departmentId=${f.departmentId}&from=2000-01-01T00:00:00Z`, undefined, 200);
+    expect(report.items).toEqual(gaps.items);
+    const none = await call(h, 'GET', `/v1/reports/reach/gaps?departmentId=${f.departmentId}&from=2090-01-01T00:00:00Z`, undefined, 200);
+    expect(none).toMatchObject({ items: [], nextCursor: null });
+    const refused = await h.app.inject({ method: 'GET', url: `/v1/reports/reach/gaps?departmentId=${f.departmentId}`, headers: other });
+    expect(refused.statusCode).toBe(422);
+    for (const url of [`/v1/policies/${f.policyId}/reach/gaps?cursor=x`, `/v1/policies/${f.policyId}/reach/gaps?format=xml`]) {
+      expect((await h.app.inject({ method: 'GET', url, headers: h.auth })).statusCode, url).toBe(400);
+    }
   });
 });

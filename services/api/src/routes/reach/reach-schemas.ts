@@ -6,8 +6,17 @@ export const REACH_DESCRIPTION = REACH_RULES;
 
 const Rate = Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], { description: 'null when nothing was targeted' });
 
+const n = Type.Integer({ minimum: 0 });
 const Counts = {
-  targeted: Type.Integer({ minimum: 0 }),
+  targeted: Type.Integer({ minimum: 0, description: 'every enterprise the policy matched (see addressableKnown)' }),
+  addressable: Type.Integer({
+    minimum: 0,
+    description: 'targeted enterprises with a delivery: a contact reachable on a channel they accept',
+  }),
+  unaddressable: Type.Object(
+    { noContact: n, noAddress: n, optedOut: n, emailUnconfirmed: n },
+    { description: 'targeted enterprises that were not addressable, by why (on the all-channel rows; zero by channel)' },
+  ),
   withDelivery: Type.Integer({ minimum: 0 }),
   sent: Type.Integer({ minimum: 0 }),
   delivered: Type.Integer({ minimum: 0 }),
@@ -21,6 +30,10 @@ const Named = { nameZh: Type.Union([Type.String(), Type.Null()]), nameEn: Type.U
 const Failure = Type.Object({ channel: Type.String(), errorCode: Type.String(), deliveries: Type.Integer({ minimum: 0 }) });
 
 const Breakdown = {
+  addressableKnown: Type.Boolean({
+    description:
+      'false when a policy in scope was pushed before unaddressable enterprises were recorded: its targeted counts only enterprises with a delivery',
+  }),
   upToDate: Type.Boolean({ description: 'false while changes were still waiting to be counted (a few seconds behind)' }),
   totals: Type.Object(Counts),
   byChannel: Type.Array(Type.Object({ channel: Type.String(), ...Counts })),
@@ -64,3 +77,54 @@ export const ReachReport = Type.Object(
   },
   { description: REACH_DESCRIPTION },
 );
+
+const CSV_NOTE = 'JSON by default; CSV (UTF-8 with BOM, for Excel, every gap streamed) with format=csv or Accept: text/csv.';
+export const GAPS_DESCRIPTION =
+  'Every targeted enterprise the policy did not reach, with why: no_contact, no_address (no address for the channels it accepts), ' +
+  'opted_out (unaddressable for it, or suppressed since), email_unconfirmed, held (waiting for a digest), in_progress (being sent), ' +
+  'awaiting_receipt (sent, no delivery receipt yet), failed (each channel with its provider error code), cancelled. ' +
+  'With its district and industry, and its contacts now, to fix. Admins see enterprise names and addresses; publishers (their ' +
+  'departments only) and ops see them masked. ' +
+  CSV_NOTE;
+
+const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: CSV_NOTE }));
+const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 }));
+const GapCursor = Type.Optional(Type.String({ pattern: '^[0-9]{1,19}\\.[0-9]{1,19}$', description: 'nextCursor of the previous page' }));
+
+export const PolicyGapsQuery = Type.Object({ limit: Limit, cursor: GapCursor, format: Format }, { additionalProperties: false });
+export const ReportGapsQuery = Type.Object(
+  { ...ReachReportQuery.properties, limit: Limit, cursor: GapCursor, format: Format },
+  { additionalProperties: false },
+);
+
+const Gap = Type.Object({
+  policyId: Id,
+  enterpriseId: Id,
+  enterpriseName: Type.Union([Type.String(), Type.Null()], { description: 'masked for publishers and ops' }),
+  creditCode: Type.Union([Type.String(), Type.Null()]),
+  district: Type.String({ description: 'GB/T 2260 code' }),
+  ...Named,
+  industrySection: Type.String({ description: 'GB/T 4754 section letter' }),
+  size: Type.String(),
+  reason: Type.String({ description: 'why it was not reached (see the description)' }),
+  failures: Type.Array(Type.Object({ channel: Type.String(), errorCode: Type.String() })),
+  deliveries: Type.Array(
+    Type.Object({ channel: Type.String(), status: Type.String(), errorCode: Type.Union([Type.String(), Type.Null()]) }),
+    { description: "the policy's deliveries to it, each in the state of the message that carries it" },
+  ),
+  contacts: Type.Array(
+    Type.Object({
+      contactId: Id,
+      phone: Type.Union([Type.String(), Type.Null()]),
+      email: Type.Union([Type.String(), Type.Null()]),
+      wechatOpenid: Type.Union([Type.String(), Type.Null()]),
+    }),
+    { description: 'its first contacts now; addresses masked for publishers and ops' },
+  ),
+});
+
+export const GapsPage = Type.Object({
+  upToDate: Type.Boolean({ description: 'false while changes were still waiting to be counted' }),
+  items: Type.Array(Gap),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});

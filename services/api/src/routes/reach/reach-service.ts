@@ -1,7 +1,10 @@
 // Reach answers: the counters from packages/db reach-queries, brought up to date first (a bounded
 // catch-up, so a quiet system or embedded mode converges without the periodic job), with rates
 // and the names of districts, sections, sizes, departments and categories.
+import { Readable } from 'node:stream';
 import { districts, enterpriseSizes, industrySections } from '@policy-push/core';
+import { stringify } from 'csv-stringify';
+import { maskEmail, maskName, maskOpenid, maskPhones } from '../../services/mask-contacts';
 import {
   categories,
   type Database,
@@ -15,6 +18,9 @@ import {
   type ReachReportFilter,
   reachReport,
   refreshReach,
+  type ReachGap,
+  reachGaps,
+  type SQL,
 } from '@policy-push/db';
 
 // Enough to absorb a few seconds of changes before answering, little enough to answer in well
@@ -35,6 +41,7 @@ const names = (list: readonly { code: string; nameZh: string; nameEn: string }[]
 
 function present(b: ReachBreakdown, upToDate: boolean) {
   return {
+    addressableKnown: b.addressableKnown,
     upToDate,
     totals: withRates(b.totals),
     byChannel: b.byChannel.map(withRates),
@@ -104,4 +111,100 @@ export async function reachReportAnswer(db: Database, filter: ReachReportFilter)
       ...withRates(c),
     })),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reach gaps: the targeted enterprises not reached, with why, for street offices and the 12345
+// hotline to fix contact data. Admins see names and addresses; publishers and ops see them masked.
+
+export const GAPS_PAGE_SIZE = 2_000;
+
+export interface GapCursor {
+  policyId: number;
+  enterpriseId: number;
+}
+
+function presentGap(g: ReachGap, full: boolean) {
+  const contacts = g.contacts.map((c) => ({
+    contactId: String(c.contactId),
+    phone: c.phone && (full ? c.phone : maskPhones(c.phone)),
+    email: c.email && (full ? c.email : maskEmail(c.email)),
+    wechatOpenid: c.wechatOpenid && (full ? c.wechatOpenid : maskOpenid(c.wechatOpenid)),
+  }));
+  return {
+    policyId: String(g.policyId),
+    enterpriseId: String(g.enterpriseId),
+    enterpriseName: g.enterpriseName && (full ? g.enterpriseName : maskName(g.enterpriseName)),
+    creditCode: g.creditCode,
+    district: g.district,
+    ...names(districts, g.district),
+    industrySection: g.industrySection,
+    size: g.size,
+    reason: g.reason,
+    failures: g.deliveries
+      .filter((d) => d.status === 'failed' || d.status === 'undelivered')
+      .map((d) => ({ channel: d.channel, errorCode: d.errorCode ?? 'unknown' })),
+    deliveries: g.deliveries,
+    contacts,
+  };
+}
+export type PresentedGap = ReturnType<typeof presentGap>;
+
+/** One page of gaps, brought up to date first; `full` for admins only. */
+export async function reachGapsPage(db: Database, scope: SQL, p: { after?: GapCursor; limit: number; full: boolean }) {
+  const upToDate = await catchUp(db);
+  const rows = await reachGaps(db, scope, { after: p.after, limit: p.limit + 1 });
+  const kept = rows.slice(0, p.limit);
+  const last = kept[kept.length - 1];
+  return {
+    upToDate,
+    items: kept.map((g) => presentGap(g, p.full)),
+    nextCursor: rows.length > p.limit ? `${last.policyId}.${last.enterpriseId}` : null,
+  };
+}
+
+const CSV_COLUMNS: { key: string; header: string }[] = [
+  { key: 'policyId', header: 'policy_id' },
+  { key: 'enterpriseId', header: 'enterprise_id' },
+  { key: 'creditCode', header: 'credit_code' },
+  { key: 'enterpriseName', header: 'enterprise_name' },
+  { key: 'district', header: 'district' },
+  { key: 'nameZh', header: 'district_name' },
+  { key: 'industrySection', header: 'industry_section' },
+  { key: 'size', header: 'size' },
+  { key: 'reason', header: 'reason' },
+  { key: 'failures', header: 'failures' },
+  { key: 'deliveries', header: 'deliveries' },
+  { key: 'contacts', header: 'contacts' },
+];
+
+// A cell that starts with = + - @ is a formula to Excel (CSV injection): prefixed with an apostrophe.
+const guard = (value: string) => (/^[=+\-@\t\r]/.test(value) && !/^-?\d+(\.\d+)?$/.test(value) ? `'${value}` : value);
+
+function csvRecord(g: PresentedGap): Record<string, string> {
+  return {
+    ...Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v === null ? '' : String(v)])),
+    failures: g.failures.map((f) => `${f.channel}:${f.errorCode}`).join('; '),
+    deliveries: g.deliveries.map((d) => [d.channel, d.status, d.errorCode].filter(Boolean).join(':')).join('; '),
+    contacts: g.contacts.map((c) => [c.phone, c.email, c.wechatOpenid].filter(Boolean).join(' ')).join('; '),
+  };
+}
+
+async function* gapRecords(db: Database, scope: SQL, full: boolean) {
+  await catchUp(db);
+  let after: GapCursor | undefined;
+  for (;;) {
+    const rows = await reachGaps(db, scope, { after, limit: GAPS_PAGE_SIZE });
+    for (const g of rows) yield csvRecord(presentGap(g, full));
+    if (rows.length < GAPS_PAGE_SIZE) return;
+    after = rows[rows.length - 1];
+  }
+}
+
+/** Every gap as CSV (UTF-8 with BOM, for Excel), streamed a page at a time. */
+export function reachGapsCsv(db: Database, scope: SQL, full: boolean): Readable {
+  const source = Readable.from(gapRecords(db, scope, full));
+  const csv = stringify({ bom: true, header: true, columns: CSV_COLUMNS, record_delimiter: 'windows', cast: { string: guard } });
+  source.on('error', (err) => csv.destroy(err));
+  return source.pipe(csv);
 }

@@ -227,7 +227,9 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
       },
     },
     async (req) => {
-      const audience = await audienceOf(db, Number(req.params.id), req.query.sampleSize ?? 10);
+      const audience = await audienceOf(db, Number(req.params.id), req.query.sampleSize ?? 10, {
+        requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail,
+      });
       return {
         enterprises: audience.enterprises,
         contacts: audience.contacts,

@@ -94,7 +94,8 @@ export const Audience = Type.Object({
   enterprises: Type.Integer({ description: 'enterprises in the group now' }),
   contacts: Type.Integer({ description: 'their contacts' }),
   reachableContacts: Type.Integer({
-    description: 'contacts not suppressed with an address on at least one channel they have not opted out of',
+    description:
+      'contacts reachable on at least one channel: an address there, not opted out of it, not suppressed, and for email confirmed where the deployment requires it',
   }),
   sample: Type.Array(
     Type.Object({

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { isValidCreditCode, normalizeCreditCode, validateRule } from '@policy-push/core';
+import { isValidCreditCode, normalizeCreditCode, type ReachabilityRule, validateRule } from '@policy-push/core';
 import {
   type Database,
   enterpriseIdsByCreditCode,
@@ -229,8 +229,8 @@ export async function importMembers(db: Database, groupId: number, csv: Readable
 }
 
 /** Who the group reaches now: counts and a sample, computed in SQL. */
-export async function audienceOf(db: Database, id: number, sampleSize: number): Promise<GroupAudience> {
+export async function audienceOf(db: Database, id: number, sampleSize: number, rule: ReachabilityRule): Promise<GroupAudience> {
   const group = await getServiceGroup(db, id);
   if (!group) throw notFound('service group');
-  return groupAudience(db, group, sampleSize);
+  return groupAudience(db, group, sampleSize, rule);
 }

@@ -96,14 +96,18 @@ export default async function twilioWebhooks(app: AppInstance) {
         // Not in one transaction on purpose: recordReceipt commits the event before it updates the
         // delivery, so that a send acked concurrently still finds it (outbox-queries.ts). Both
         // writes are idempotent, so a repeated callback repairs a half-applied one.
-        await recordReceipt(db.db, {
-          channel: 'sms',
-          providerMessageId: MessageSid,
-          status: MessageStatus,
-          errorCode: ErrorCode || null,
-          occurredAt: new Date(),
-          payload: withoutPrivateKeys(req.body),
-        });
+        await recordReceipt(
+          db.db,
+          {
+            channel: 'sms',
+            providerMessageId: MessageSid,
+            status: MessageStatus,
+            errorCode: ErrorCode || null,
+            occurredAt: new Date(),
+            payload: withoutPrivateKeys(req.body),
+          },
+          { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail },
+        );
         if (ErrorCode === OPTED_OUT_ERROR && To) await optOutByAddress(db.db, 'sms', To);
       }
       return reply.code(204).send(null);

@@ -134,7 +134,9 @@ export default async function wechatWebhooks(app: AppInstance) {
         // Not in one transaction with the opt-out on purpose: recordReceipt commits the event
         // before it updates the delivery, so that a send acked concurrently still finds it
         // (outbox-queries.ts). Both writes are idempotent, so WeChat's retry repairs a half-applied one.
-        const { deliveryId } = await recordReceipt(db.db, event.receipt);
+        const { deliveryId } = await recordReceipt(db.db, event.receipt, {
+          requireConfirmedEmail: config.dispatcher.requireConfirmedEmail,
+        });
         const optedOut = event.blocked ? await optOutByAddress(db.db, 'wechat', event.openid) : 0;
         req.log.debug({ status: event.receipt.status, deliveryId, optedOut }, 'wechat receipt');
         return;
