@@ -18,6 +18,16 @@ export type AuditAction =
   | 'contact.erase'
   | 'enterprise.erase_personal_data';
 
+/** key: an API key or a console session; recipient: the contact acting on their own; system: the service. */
+export type AuditActor = 'key' | 'recipient' | 'system';
+
+/** Who acted and from where; apiKeyId is null when no key acted (a recipient, the service). */
+export interface AuditBy {
+  apiKeyId: number | null;
+  ip: string | null;
+  actor?: AuditActor;
+}
+
 export interface AuditEntry {
   action: AuditAction;
   subjectType: string;
@@ -28,9 +38,13 @@ export interface AuditEntry {
 /** Who acted: the request's key and client address. */
 export const actorOf = (req: FastifyRequest) => ({ apiKeyId: req.apiKey.id, ip: req.ip });
 
+/** The contact acting on their own (signed link, SMS STOP, WeChat unfollow); ip null when a provider relayed it. */
+export const recipient = (ip: string | null): AuditBy => ({ apiKeyId: null, ip, actor: 'recipient' });
+
 /** Writes one audit row; pass the transaction of the change so both commit or neither. */
-export async function audit(db: Queryable, by: { apiKeyId: number; ip: string }, entry: AuditEntry): Promise<void> {
+export async function audit(db: Queryable, by: AuditBy, entry: AuditEntry): Promise<void> {
   await db.insert(auditLog).values({
+    actor: by.actor ?? 'key',
     apiKeyId: by.apiKeyId,
     action: entry.action,
     subjectType: entry.subjectType,
