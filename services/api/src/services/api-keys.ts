@@ -18,7 +18,9 @@ export function generateApiKey(): string {
   return `pp_${randomBytes(30).toString('base64url').replace(/[-]/g, 'x').slice(0, 40)}`;
 }
 
-const hash = (key: string) => createHash('sha256').update(key).digest('hex');
+/** What api_keys.secret_hash holds for a key. */
+export const secretHashOf = (key: string) => createHash('sha256').update(key).digest('hex');
+const hash = secretHashOf;
 export const prefixOf = (key: string) => key.slice(0, PREFIX_LENGTH);
 
 /** Who a request acts as: the key's role and the scope it is limited to. */

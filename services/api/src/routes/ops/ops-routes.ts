@@ -32,7 +32,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../app';
 import { ApiError } from '../../errors';
-import { authenticate } from '../../services/api-keys';
+import { authenticate, secretHashOf } from '../../services/api-keys';
 import { maskText } from '../../services/mask-contacts';
 import { pushProgress, publishPolicy } from '../policies/policies-service';
 import { checkPublishLimits } from '../policies/publish-limits';
@@ -45,9 +45,10 @@ import {
   mayOpen,
   cookieOptions,
   csrfToken,
+  endSession,
   LOGIN_COOKIE,
   loginNonce,
-  newSessionToken,
+  newSession,
   type OpsUser,
   SESSION_COOKIE,
   sameToken,
@@ -187,13 +188,14 @@ export default async function opsRoutes(app: AppInstance) {
         loginPage(expected!, { code: 'bad_key', zh: 'API 密钥无效或已吊销。', en: 'The API key is unknown or revoked.' }),
       );
     }
-    setSessionCookie(req, reply, newSessionToken(secret, identity.id));
+    setSessionCookie(req, reply, await newSession(db, secret, identity.id, secretHashOf(String(body.key).trim())));
     reply.clearCookie(LOGIN_COOKIE, { path: '/ops' });
     req.log.info({ keyId: identity.id }, 'ops signed in');
     return reply.redirect('/ops', 303);
   });
 
-  app.post('/ops/logout', hide, async (_req, reply) => {
+  app.post('/ops/logout', hide, async (req, reply) => {
+    await endSession(db, user(req).sessionId);
     reply.clearCookie(SESSION_COOKIE, { path: '/ops' });
     return reply.redirect('/ops/login', 303);
   });
