@@ -14,7 +14,7 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import { safeError } from '@policy-push/core';
+import { redactSignedTokens, safeError } from '@policy-push/core';
 import {
   getDeliveryWithHistory,
   getPolicy,
@@ -125,9 +125,14 @@ export default async function opsRoutes(app: AppInstance) {
     );
   });
   // Operators never see whom to call: phone numbers and emails on every page they get are masked.
-  app.addHook('onSend', async (req, _reply, payload) =>
-    req.opsUser?.role === 'ops' && typeof payload === 'string' ? maskText(payload) : payload,
-  );
+  // Nor may anyone but an admin act as a recipient: the signed links in the messages the outbox and
+  // delivery pages show (preferences, unsubscribe, open) reach them starred out.
+  app.addHook('onSend', async (req, _reply, payload) => {
+    const role = req.opsUser?.role;
+    if (!role || role === 'admin' || typeof payload !== 'string') return payload;
+    const redacted = redactSignedTokens(payload);
+    return role === 'ops' ? maskText(redacted) : redacted;
+  });
   // After the body is parsed: every POST of a signed-in page carries the session's token.
   app.addHook('preHandler', async (req, reply) => {
     if (req.method !== 'POST' || !req.opsUser) return;
