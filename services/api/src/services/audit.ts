@@ -1,6 +1,6 @@
 // The audit log: who did what, when, from where. Rows are only ever inserted; no route updates or
 // deletes them. Details name ids, counts and field names, never a phone number, email or openid.
-import { auditLog, type Queryable } from '@policy-push/db';
+import { auditLog, type Database, type Queryable } from '@policy-push/db';
 import type { FastifyRequest } from 'fastify';
 
 export type AuditAction =
@@ -10,6 +10,36 @@ export type AuditAction =
   | 'policy.cancel'
   | 'policy.push'
   | 'deliveries.retry'
+  | 'department.create'
+  | 'department.update'
+  | 'department.delete'
+  | 'category.create'
+  | 'category.update'
+  | 'category.delete'
+  | 'enterprise.create'
+  | 'enterprise.update'
+  | 'enterprise.delete'
+  | 'contact.create'
+  | 'contact.update'
+  | 'contact.delete'
+  | 'contact.email_confirmation'
+  | 'contact.wechat_binding'
+  | 'contact.preferences'
+  | 'contact.unsubscribe'
+  | 'contact.email_confirmed'
+  | 'contact.sms_stop'
+  | 'contact.sms_start'
+  | 'contact.wechat_unfollow'
+  | 'contact.wechat_follow'
+  | 'subscription.create'
+  | 'subscription.update'
+  | 'subscription.delete'
+  | 'service_group.create'
+  | 'service_group.update'
+  | 'service_group.delete'
+  | 'service_group.members_set'
+  | 'service_group.members_add'
+  | 'service_group.member_remove'
   | 'api_key.create'
   | 'api_key.rotate'
   | 'api_key.revoke'
@@ -52,4 +82,30 @@ export async function audit(db: Queryable, by: AuditBy, entry: AuditEntry): Prom
     details: entry.details ?? null,
     ip: by.ip,
   });
+}
+
+/**
+ * Runs a write and its audit row in one transaction, so both commit or neither. `entry` sees what
+ * the write answered; null when it changed nothing (nothing to audit).
+ */
+export function auditedWrite<T>(
+  db: Database,
+  by: AuditBy,
+  write: (tx: Database) => Promise<T>,
+  entry: (result: T) => AuditEntry | null,
+): Promise<T> {
+  return db.transaction(async (tx) => {
+    const result = await write(tx);
+    const e = entry(result);
+    if (e) await audit(tx, by, e);
+    return result;
+  });
+}
+
+/** The names of the fields a request changed: what an audit row says of a body (never its values). */
+export const fieldsOf = (body: unknown) => ({ fields: Object.keys((body ?? {}) as object).sort() });
+
+/** One row per contact a recipient's own action changed (several contacts may share an address). */
+export async function auditContacts(db: Queryable, by: AuditBy, action: AuditAction, contactIds: number[], details?: Record<string, unknown>) {
+  for (const id of contactIds) await audit(db, by, { action, subjectType: 'contact', subjectId: id, details });
 }
