@@ -76,13 +76,14 @@ describe('/ops by role', () => {
     for (const url of ['/ops/outbox', `/ops/deliveries/${d.id}`]) {
       const asOps = await h.app.inject({ method: 'GET', url, headers: { cookie: ops.cookie } });
       expect(asOps.statusCode).toBe(200);
-      const seen = tokensIn(asOps.body);
-      expect(seen.map((t) => t.path).sort(), url).toEqual(['p', 'r', 'u']);
-      expect(seen.filter(working), url).toEqual([]);
+      // The links are still there to read, with nothing in them that works.
+      expect(asOps.body).toMatch(/\/u\/\S/);
+      expect(tokensIn(asOps.body).filter(working), url).toEqual([]);
       expect(asOps.body).not.toContain(unsubscribe);
       const asAdmin = await h.app.inject({ method: 'GET', url, headers: { cookie: admin.cookie } });
       expect(asAdmin.body).toContain(unsubscribe);
       expect(asAdmin.body).toContain(preferences);
+      expect(tokensIn(asAdmin.body).filter(working).map((t) => t.path).sort(), url).toEqual(['p', 'r', 'u']);
     }
   });
 
