@@ -91,7 +91,12 @@ export async function bootstrapAdminKey(db: Database, secret: string, log: Logge
     await audit(
       tx,
       { apiKeyId: null, ip: null, actor: 'system' },
-      { action: 'api_key.create', subjectType: 'api_key', subjectId: row.id, details: { role: 'admin', mode: 'live', from: 'ADMIN_API_KEY' } },
+      {
+        action: 'api_key.create',
+        subjectType: 'api_key',
+        subjectId: row.id,
+        details: { role: 'admin', mode: 'live', from: 'ADMIN_API_KEY' },
+      },
     );
     log.info({ keyId: row.id }, 'made the admin key ADMIN_API_KEY names');
     return 'created';

@@ -106,6 +106,12 @@ export function auditedWrite<T>(
 export const fieldsOf = (body: unknown) => ({ fields: Object.keys((body ?? {}) as object).sort() });
 
 /** One row per contact a recipient's own action changed (several contacts may share an address). */
-export async function auditContacts(db: Queryable, by: AuditBy, action: AuditAction, contactIds: number[], details?: Record<string, unknown>) {
+export async function auditContacts(
+  db: Queryable,
+  by: AuditBy,
+  action: AuditAction,
+  contactIds: number[],
+  details?: Record<string, unknown>,
+) {
   for (const id of contactIds) await audit(db, by, { action, subjectType: 'contact', subjectId: id, details });
 }

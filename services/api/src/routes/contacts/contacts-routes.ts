@@ -57,7 +57,12 @@ export default async function contactsRoutes(app: AppInstance) {
         db,
         actorOf(req),
         (tx) => createContact(tx, Number(req.params.id), req.body),
-        (row) => ({ action: 'contact.create', subjectType: 'contact', subjectId: row.id, details: { enterpriseId: req.params.id, ...fieldsOf(req.body) } }),
+        (row) => ({
+          action: 'contact.create',
+          subjectType: 'contact',
+          subjectId: row.id,
+          details: { enterpriseId: req.params.id, ...fieldsOf(req.body) },
+        }),
       );
       return reply.code(201).send(toContact(c));
     },

@@ -83,7 +83,13 @@ describe('/ops by role', () => {
       const asAdmin = await h.app.inject({ method: 'GET', url, headers: { cookie: admin.cookie } });
       expect(asAdmin.body).toContain(unsubscribe);
       expect(asAdmin.body).toContain(preferences);
-      expect(tokensIn(asAdmin.body).filter(working).map((t) => t.path).sort(), url).toEqual(['p', 'r', 'u']);
+      expect(
+        tokensIn(asAdmin.body)
+          .filter(working)
+          .map((t) => t.path)
+          .sort(),
+        url,
+      ).toEqual(['p', 'r', 'u']);
     }
   });
 

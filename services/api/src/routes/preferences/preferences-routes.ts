@@ -128,7 +128,10 @@ export default async function preferencesRoutes(app: AppInstance) {
             action: 'contact.preferences',
             subjectType: 'contact',
             subjectId: contact.id,
-            details: 'subscriptionId' in action ? { change: action.action, subscriptionId: String(action.subscriptionId) } : { change: action.action },
+            details:
+              'subscriptionId' in action
+                ? { change: action.action, subscriptionId: String(action.subscriptionId) }
+                : { change: action.action },
           }),
         );
       } catch (err) {
@@ -161,7 +164,10 @@ export default async function preferencesRoutes(app: AppInstance) {
         db,
         recipient(req.ip),
         (tx) => confirmEmail(tx, secret, req.params['*']),
-        (r) => (r.outcome === 'confirmed' && r.justNow ? { action: 'contact.email_confirmed', subjectType: 'contact', subjectId: r.contactId } : null),
+        (r) =>
+          r.outcome === 'confirmed' && r.justNow
+            ? { action: 'contact.email_confirmed', subjectType: 'contact', subjectId: r.contactId }
+            : null,
       );
       if (result.outcome === 'invalid') {
         req.log.warn({ link: 'confirm-email' }, 'signed link refused: invalid or expired token, or the address changed');

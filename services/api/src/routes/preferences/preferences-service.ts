@@ -138,9 +138,7 @@ const PROBLEMS: Record<string, { zh: string; en: string }> = {
 };
 
 export type EmailConfirmation =
-  | { outcome: 'invalid' }
-  | { outcome: 'gone' }
-  | { outcome: 'confirmed'; contactId: number; at: Date; justNow: boolean };
+  { outcome: 'invalid' } | { outcome: 'gone' } | { outcome: 'confirmed'; contactId: number; at: Date; justNow: boolean };
 
 /**
  * Confirms the contact's email address, once. The link names the address it was sent to: when

@@ -176,7 +176,12 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
         db,
         actorOf(req),
         (tx) => setMembers(tx, id, req.body.enterpriseIds),
-        (n) => ({ action: 'service_group.members_set', subjectType: 'service_group', subjectId: id, details: { given: req.body.enterpriseIds.length, memberCount: n } }),
+        (n) => ({
+          action: 'service_group.members_set',
+          subjectType: 'service_group',
+          subjectId: id,
+          details: { given: req.body.enterpriseIds.length, memberCount: n },
+        }),
       );
       return { memberCount };
     },
@@ -200,7 +205,12 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
         db,
         actorOf(req),
         (tx) => includeMembers(tx, id, req.body.enterpriseIds),
-        (n) => ({ action: 'service_group.members_add', subjectType: 'service_group', subjectId: id, details: { given: req.body.enterpriseIds.length, memberCount: n } }),
+        (n) => ({
+          action: 'service_group.members_add',
+          subjectType: 'service_group',
+          subjectId: id,
+          details: { given: req.body.enterpriseIds.length, memberCount: n },
+        }),
       );
       return { memberCount };
     },
@@ -223,7 +233,12 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
         db,
         actorOf(req),
         (tx) => excludeMember(tx, id, Number(req.params.enterpriseId)),
-        () => ({ action: 'service_group.member_remove', subjectType: 'service_group', subjectId: id, details: { enterpriseId: req.params.enterpriseId } }),
+        () => ({
+          action: 'service_group.member_remove',
+          subjectType: 'service_group',
+          subjectId: id,
+          details: { enterpriseId: req.params.enterpriseId },
+        }),
       );
       return reply.code(204).send(null);
     },

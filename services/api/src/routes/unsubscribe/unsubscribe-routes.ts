@@ -133,7 +133,12 @@ export default async function unsubscribeRoutes(app: AppInstance) {
         (tx) => unsubscribeByLink(tx, deliveryId),
         (r) =>
           r?.changed
-            ? { action: 'contact.unsubscribe', subjectType: 'contact', subjectId: r.contactId, details: { deliveryId: String(deliveryId), channel: r.channel } }
+            ? {
+                action: 'contact.unsubscribe',
+                subjectType: 'contact',
+                subjectId: r.contactId,
+                details: { deliveryId: String(deliveryId), channel: r.channel },
+              }
             : null,
       );
       if (!done) return html(reply, 404, unknownMessagePage());

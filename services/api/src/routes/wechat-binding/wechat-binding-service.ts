@@ -76,7 +76,12 @@ export async function completeOauthBinding(
   // The recipient's own act, audited as theirs in the same transaction.
   const bound = await deps.db.transaction(async (tx) => {
     if (!(await bindWechatOpenid(tx, contactId, openid))) return false;
-    await audit(tx, recipient(deps.ip ?? null), { action: 'contact.wechat_binding', subjectType: 'contact', subjectId: contactId, details: { via: 'oauth' } });
+    await audit(tx, recipient(deps.ip ?? null), {
+      action: 'contact.wechat_binding',
+      subjectType: 'contact',
+      subjectId: contactId,
+      details: { via: 'oauth' },
+    });
     return true;
   });
   return bound ? 'bound' : 'contact_gone';
