@@ -8,7 +8,7 @@ import { createAdapters, createMetrics, startDispatcher } from '@policy-push/dis
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app';
 import { demoDataPresent, seedDemoData } from './demo/demo-data';
-import { countApiKeys, createApiKey } from './services/api-keys';
+import { bootstrapAdminKey, countApiKeys, createApiKey } from './services/api-keys';
 
 async function main() {
   const config = parseConfig(process.env);
@@ -71,7 +71,7 @@ async function prepareData(config: Config, db: Db, logger: Logger) {
     logger.info(seeded, 'demo data loaded');
   }
   if (config.adminApiKey) {
-    await createApiKey(db.db, { name: 'admin (ADMIN_API_KEY)', role: 'admin', key: config.adminApiKey });
+    await bootstrapAdminKey(db.db, config.adminApiKey, logger);
   } else if ((await countApiKeys(db.db)) === 0) {
     const { key } = await createApiKey(db.db, { name: 'first admin', role: 'admin' });
     // Shown once: only its hash is stored.

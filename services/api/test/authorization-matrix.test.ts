@@ -390,6 +390,51 @@ describe('authorisation matrix', () => {
     'GET /v1/audit': { ok: 200, req: async () => ({ url: '/v1/audit' }) },
   };
 
+  // Every write route leaves an audit row saying what it did (issue 12); one that writes nothing
+  // is listed with the reason.
+  const AUDITED: Record<string, string | { exempt: string }> = {
+    'POST /v1/departments': 'department.create',
+    'PATCH /v1/departments/:id': 'department.update',
+    'DELETE /v1/departments/:id': 'department.delete',
+    'POST /v1/categories': 'category.create',
+    'PATCH /v1/categories/:id': 'category.update',
+    'DELETE /v1/categories/:id': 'category.delete',
+    'POST /v1/enterprises': 'enterprise.create',
+    'PATCH /v1/enterprises/:id': 'enterprise.update',
+    'DELETE /v1/enterprises/:id': 'enterprise.delete',
+    'POST /v1/enterprises/import': 'enterprises.import',
+    'POST /v1/enterprises/:id/contacts': 'contact.create',
+    'PATCH /v1/contacts/:id': 'contact.update',
+    'DELETE /v1/contacts/:id': 'contact.delete',
+    'POST /v1/contacts/:id/erase': 'contact.erase',
+    'DELETE /v1/enterprises/:id/personal-data': 'enterprise.erase_personal_data',
+    'POST /v1/contacts/:id/email-confirmation': 'contact.email_confirmation',
+    'POST /v1/contacts/:id/wechat-binding': {
+      exempt: 'answers a signed QR code and link, writing nothing; the binding is the recipient’s act, audited as theirs',
+    },
+    'POST /v1/subscriptions': 'subscription.create',
+    'PATCH /v1/subscriptions/:id': 'subscription.update',
+    'DELETE /v1/subscriptions/:id': 'subscription.delete',
+    'POST /v1/service-groups': 'service_group.create',
+    'PATCH /v1/service-groups/:id': 'service_group.update',
+    'DELETE /v1/service-groups/:id': 'service_group.delete',
+    'PUT /v1/service-groups/:id/members': 'service_group.members_set',
+    'POST /v1/service-groups/:id/members': 'service_group.members_add',
+    'DELETE /v1/service-groups/:id/members/:enterpriseId': 'service_group.member_remove',
+    'PUT /v1/service-groups/:id/members/import': 'service_group.members_import',
+    'POST /v1/policies': 'policy.publish',
+    'POST /v1/policies/preview': { exempt: 'a dry run: answers who a policy would reach and writes nothing' },
+    'POST /v1/policies/:id/push': 'policy.push',
+    'PATCH /v1/policies/:id': 'policy.amend',
+    'POST /v1/policies/:id/revoke': 'policy.revoke',
+    'POST /v1/policies/:id/cancel': 'policy.cancel',
+    'POST /v1/deliveries/retry': 'deliveries.retry',
+    'POST /v1/api-keys': 'api_key.create',
+    'POST /v1/api-keys/:id/rotate': 'api_key.rotate',
+    'POST /v1/api-keys/:id/revoke': 'api_key.revoke',
+  };
+  const writeRoutes = () => Object.keys(cases).filter((r) => !r.startsWith('GET '));
+
   beforeAll(async () => {
     h = await buildTestApp();
     w.A = await fresh.department();
@@ -499,6 +544,41 @@ describe('authorisation matrix', () => {
     expect(all).not.toMatch(/[A-Za-z0-9._%+-]{2,}@[a-z0-9.-]+\.[a-z]{2,}/i);
     // The admin sees them whole.
     expect((await call(h, 'GET', `/v1/contacts/${w.cX}`)).phone).toBe('+8613812345678');
+  });
+
+  it('names, for every route that is not a GET, the audit action it writes or why it writes none', () => {
+    expect(Object.keys(AUDITED).sort()).toEqual(writeRoutes().sort());
+  });
+
+  it.each(writeRoutes())('%s leaves its audit row: the admin key, the action, the subject, no address', async (route) => {
+    const want = AUDITED[route];
+    if (typeof want !== 'string') return; // exempt: the reason is in AUDITED
+    const c = cases[route];
+    const r = await c.req();
+    const [{ last }] = rowsOf<{ last: string }>(await h.t.db.execute(sql`select coalesce(max(id), 0)::text as last from audit_log`));
+    const res = await h.app.inject({
+      method: route.split(' ')[0] as 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+      url: r.url,
+      headers: { ...h.auth, ...(r.csv !== undefined && { 'content-type': 'text/csv' }) },
+      payload: r.csv ?? (r.payload as object | undefined),
+    });
+    expect(res.statusCode, res.body).toBe(c.ok);
+    const rows = rowsOf<{ actor: string; api_key_id: string; action: string; subject_id: string | null; details: unknown; ip: string }>(
+      await h.t.db.execute(
+        sql`select actor, api_key_id::text, action, subject_id, details, ip from audit_log where id > ${Number(last)} order by id`,
+      ),
+    );
+    const [admin] = rowsOf<{ id: string }>(await h.t.db.execute(sql`select id::text from api_keys where name = 'test admin'`));
+    expect(rows.map((a) => a.action)).toContain(want);
+    const row = rows.find((a) => a.action === want)!;
+    expect(row).toMatchObject({ actor: 'key', api_key_id: admin.id, ip: '127.0.0.1' });
+    // The subject is the row acted on: the id in the path, or the one the answer names.
+    const pathId = r.url.match(/^\/v1\/[a-z-]+\/(\d+)/)?.[1];
+    const answerId = res.body ? (res.json().id ?? res.json().policy?.id) : undefined;
+    if (pathId || answerId) expect([pathId, answerId]).toContain(row.subject_id);
+    const text = JSON.stringify(rows);
+    expect(text).not.toMatch(/(?<!\d)1[3-9]\d{9}(?!\d)/);
+    expect(text).not.toMatch(/[A-Za-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}/i);
   });
 
   it("gives a scoped key's unfiltered lists only its own rows", async () => {

@@ -190,3 +190,12 @@ export async function opsSignIn(h: TestApp, key: string, headers: Record<string,
     csrf: session ? csrfToken(h.app.deps.signingSecret, session.value) : '',
   };
 }
+
+/** The audit rows whose subject is this contact, oldest first: who acted (actor, key) and what. */
+export async function contactAudit(t: TestDb, contactId: number | string) {
+  return rowsOf<{ actor: string; api_key_id: string | null; action: string }>(
+    await t.db.execute(
+      sql`select actor, api_key_id::text, action from audit_log where subject_type = 'contact' and subject_id = ${String(contactId)} order by id`,
+    ),
+  );
+}

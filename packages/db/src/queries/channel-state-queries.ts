@@ -8,26 +8,26 @@ import { rowsOf } from '../rows';
 type Channel = 'wechat' | 'sms' | 'email';
 const ADDRESS_COLUMN = { wechat: sql`wechat_openid`, sms: sql`phone`, email: sql`lower(email)` } as const;
 
-/** Opts every contact with this address out of the channel; returns how many changed. */
-export async function optOutByAddress(db: Queryable, channel: Channel, address: string): Promise<number> {
-  const rows = rowsOf(
+/** Opts every contact with this address out of the channel; returns the ids of those that changed. */
+export async function optOutByAddress(db: Queryable, channel: Channel, address: string): Promise<number[]> {
+  const rows = rowsOf<{ id: string | number }>(
     await db.execute(sql`
       update contacts set opted_out = array_append(opted_out, ${channel}), updated_at = now()
       where ${ADDRESS_COLUMN[channel]} = ${channel === 'email' ? address.toLowerCase() : address} and not (${channel} = any(opted_out))
       returning id`),
   );
-  return rows.length;
+  return rows.map((r) => Number(r.id));
 }
 
-/** Takes the channel opt-out back for every contact with this address (START, a re-follow). */
-export async function optInByAddress(db: Queryable, channel: Channel, address: string): Promise<number> {
-  const rows = rowsOf(
+/** Takes the channel opt-out back for every contact with this address (START, a re-follow); returns the ids changed. */
+export async function optInByAddress(db: Queryable, channel: Channel, address: string): Promise<number[]> {
+  const rows = rowsOf<{ id: string | number }>(
     await db.execute(sql`
       update contacts set opted_out = array_remove(opted_out, ${channel}), updated_at = now()
       where ${ADDRESS_COLUMN[channel]} = ${channel === 'email' ? address.toLowerCase() : address} and ${channel} = any(opted_out)
       returning id`),
   );
-  return rows.length;
+  return rows.map((r) => Number(r.id));
 }
 
 /** Opts one contact out of one channel (a signed unsubscribe link). */

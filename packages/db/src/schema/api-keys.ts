@@ -7,6 +7,9 @@ export const apiKeys = pgTable('api_keys', {
   name: text('name').notNull(),
   prefix: text('prefix').notNull().unique(),
   secretHash: text('secret_hash').notNull(),
+  // For a key made from ADMIN_API_KEY: the SHA-256 of that setting, kept through rotation and
+  // revocation, so that a later start recognises the setting and never makes the key again.
+  bootstrapHash: text('bootstrap_hash').unique(),
   // admin | publisher | enterprise | ops
   role: text('role').notNull().default('admin'),
   // live | test: a test key's policies go through the sandbox only, whatever is configured.

@@ -13,6 +13,7 @@ export * from './departments';
 export * from './enterprises';
 export * from './idempotency-keys';
 export * from './job-runs';
+export * from './ops-sessions';
 export * from './provider-tokens';
 export * from './pushes';
 export * from './policies';

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { apiKeys, type Queryable, and, eq, isNull, lt, or, sql } from '@policy-push/db';
+import type { Logger } from '@policy-push/core';
+import { apiKeys, type Database, type Queryable, and, asc, eq, isNull, lt, or, sql } from '@policy-push/db';
+import { audit } from './audit';
 
 export type ApiKey = typeof apiKeys.$inferSelect;
 
@@ -16,7 +18,9 @@ export function generateApiKey(): string {
   return `pp_${randomBytes(30).toString('base64url').replace(/[-]/g, 'x').slice(0, 40)}`;
 }
 
-const hash = (key: string) => createHash('sha256').update(key).digest('hex');
+/** What api_keys.secret_hash holds for a key. */
+export const secretHashOf = (key: string) => createHash('sha256').update(key).digest('hex');
+const hash = secretHashOf;
 export const prefixOf = (key: string) => key.slice(0, PREFIX_LENGTH);
 
 /** Who a request acts as: the key's role and the scope it is limited to. */
@@ -33,9 +37,9 @@ export interface KeyIdentity {
 
 export async function createApiKey(
   db: Queryable,
-  input: { name: string; role: Role; mode?: KeyMode; departmentIds?: number[]; enterpriseId?: number | null; key?: string },
+  input: { name: string; role: Role; mode?: KeyMode; departmentIds?: number[]; enterpriseId?: number | null },
 ): Promise<{ key: string; id: number; row: ApiKey }> {
-  const key = input.key ?? generateApiKey();
+  const key = generateApiKey();
   const [row] = await db
     .insert(apiKeys)
     .values({
@@ -47,10 +51,59 @@ export async function createApiKey(
       prefix: prefixOf(key),
       secretHash: hash(key),
     })
-    .onConflictDoUpdate({ target: apiKeys.prefix, set: { secretHash: hash(key), revokedAt: null } })
     .returning();
   return { key, id: row.id, row };
 }
+
+/**
+ * The admin key ADMIN_API_KEY asks for, made at most once in the database's life. The setting's
+ * hash stays on the key it made (bootstrap_hash) whatever becomes of that key, so later starts
+ * ignore the setting, with a warning: a rotated or revoked bootstrap key never comes back.
+ */
+export async function bootstrapAdminKey(db: Database, secret: string, log: Logger): Promise<'created' | 'ignored'> {
+  return db.transaction(async (tx) => {
+    const [made] = await tx
+      .select({ id: apiKeys.id, bootstrapHash: apiKeys.bootstrapHash, secretHash: apiKeys.secretHash, revokedAt: apiKeys.revokedAt })
+      .from(apiKeys)
+      .where(sql`${apiKeys.bootstrapHash} is not null`)
+      .orderBy(asc(apiKeys.id))
+      .limit(1);
+    if (made) {
+      log.warn(
+        {
+          event: 'admin_api_key_ignored',
+          keyId: made.id,
+          sameSecret: made.bootstrapHash === hash(secret),
+          rotated: made.secretHash !== made.bootstrapHash,
+          revoked: made.revokedAt !== null,
+        },
+        'ADMIN_API_KEY is ignored: the key made from it at an earlier start exists (see README, "The first admin key"); remove the setting',
+      );
+      return 'ignored';
+    }
+    // Two replicas starting at once: the second one's insert meets the first one's row.
+    const [row] = await tx
+      .insert(apiKeys)
+      .values({ name: BOOTSTRAP_KEY_NAME, role: 'admin', prefix: prefixOf(secret), secretHash: hash(secret), bootstrapHash: hash(secret) })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) return 'ignored';
+    await audit(
+      tx,
+      { apiKeyId: null, ip: null, actor: 'system' },
+      {
+        action: 'api_key.create',
+        subjectType: 'api_key',
+        subjectId: row.id,
+        details: { role: 'admin', mode: 'live', from: 'ADMIN_API_KEY' },
+      },
+    );
+    log.info({ keyId: row.id }, 'made the admin key ADMIN_API_KEY names');
+    return 'created';
+  });
+}
+
+export const BOOTSTRAP_KEY_NAME = 'admin (ADMIN_API_KEY)';
 
 /** A new secret for the key; the old one stops working at once (its prefix no longer exists). */
 export async function rotateApiKey(db: Queryable, id: number): Promise<{ key: string; row: ApiKey } | undefined> {

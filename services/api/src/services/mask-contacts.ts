@@ -1,5 +1,6 @@
 // Operators see delivery logs and contacts, but not whom to call: phone numbers, emails and
-// openids are masked in everything an ops key is answered (138****5678, a***@example.com).
+// openids are masked in everything an ops key is answered (138****5678, a***@example.com), and so
+// are contacts' names (王**), personal data too.
 
 // Fields that hold an address whatever it looks like (the provider answers use `to`, `To`…).
 const ADDRESS_KEYS = new Set(['phone', 'email', 'wechatopenid', 'openid', 'to', 'from', 'touser', 'recipient', 'address', 'accepted']);
@@ -33,12 +34,21 @@ function maskAddress(value: string): string {
 }
 
 /** An enterprise's name, for those who may see its reach gaps but not whom they are: 广州****公司. */
-export function maskName(name: string): string {
+export function maskEnterpriseName(name: string): string {
   const chars = [...name];
   return chars.length > 6 ? `${chars.slice(0, 2).join('')}****${chars.slice(-2).join('')}` : `${chars[0] ?? ''}****`;
 }
 
-/** A copy of a JSON value with every address masked; ids (`id`, `…Id`) are left alone. */
+/** A person's name keeps its first character: 王小明 → 王**. */
+export function maskPersonName(name: string): string {
+  const chars = Array.from(name);
+  return chars.length ? `${chars[0]}${'*'.repeat(Math.max(1, chars.length - 1))}` : name;
+}
+
+// An object with a name and an address field is a contact: its `name` is a person's.
+const isContact = (o: object) => 'name' in o && ('phone' in o || 'email' in o || 'wechatOpenid' in o);
+
+/** A copy of a JSON value with every address and contact name masked; ids (`id`, `…Id`) are left alone. */
 export function maskContacts(value: unknown, key = ''): unknown {
   if (typeof value === 'string') {
     if (key === 'id' || key.endsWith('Id') || key.endsWith('_id')) return value;
@@ -46,7 +56,10 @@ export function maskContacts(value: unknown, key = ''): unknown {
   }
   if (Array.isArray(value)) return value.map((v) => maskContacts(v, key));
   if (value && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskContacts(v, k)]));
+    const contact = isContact(value);
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, contact && k === 'name' && typeof v === 'string' ? maskPersonName(v) : maskContacts(v, k)]),
+    );
   }
   return value;
 }

@@ -41,7 +41,9 @@ describe('API keys and the audit log', () => {
     expect((await call(h, 'POST', `/v1/api-keys/${made.id}/revoke`, undefined, 200)).revokedAt).toBe(revoked.revokedAt);
 
     const audit = await call(h, 'GET', '/v1/audit?limit=10', undefined, 200);
-    const mine = audit.items.filter((a: { subjectId: string }) => a.subjectId === made.id).map((a: { action: string }) => a.action);
+    const mine = audit.items
+      .filter((a: { subjectType: string; subjectId: string }) => a.subjectType === 'api_key' && a.subjectId === made.id)
+      .map((a: { action: string }) => a.action);
     expect(mine).toEqual(['api_key.revoke', 'api_key.rotate', 'api_key.create']);
     expect(JSON.stringify(audit)).not.toContain(rotated.key);
   });
@@ -157,10 +159,14 @@ describe('API keys and the audit log', () => {
     expect(imported.statusCode, imported.body).toBe(200);
     const group = await call(h, 'POST', '/v1/service-groups', { departmentId: world.department.id, name: '名单' }, 201);
     expect((await csv(`/v1/service-groups/${group.id}/members/import`, 'PUT', `credit_code\n${code}\n`)).statusCode).toBe(200);
-    const imports = await call(h, 'GET', '/v1/audit?limit=2', undefined, 200);
-    expect(imports.items.map((a: { action: string }) => a.action)).toEqual(['service_group.members_import', 'enterprises.import']);
+    const imports = await call(h, 'GET', '/v1/audit?limit=3', undefined, 200);
+    expect(imports.items.map((a: { action: string }) => a.action)).toEqual([
+      'service_group.members_import',
+      'service_group.create',
+      'enterprises.import',
+    ]);
     expect(imports.items[0]).toMatchObject({ subjectId: group.id, details: { memberCount: 1, failed: 0 } });
-    expect(imports.items[1].details).toMatchObject({ created: 1, failed: 0 });
+    expect(imports.items[2].details).toMatchObject({ created: 1, failed: 0 });
     expect(JSON.stringify(imports)).not.toContain('13800000099');
     // Nothing changes or deletes an audit row.
     for (const method of ['PATCH', 'PUT', 'DELETE'] as const) {

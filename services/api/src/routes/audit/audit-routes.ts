@@ -7,8 +7,9 @@ import { errorResponses, Id, Page, PageQuery, page, Timestamp } from '../../sche
 
 const AuditEntry = Type.Object({
   id: Id,
+  actor: Type.String({ description: 'key (apiKeyId acted), recipient (the contact, through their own link, SMS or WeChat) or system' }),
   apiKeyId: Type.Union([Id, Type.Null()]),
-  action: Type.String({ description: 'policy.publish, policy.amend, policy.revoke, deliveries.retry, api_key.create…' }),
+  action: Type.String({ description: 'policy.publish, contact.update, subscription.delete, contact.unsubscribe, api_key.create…' }),
   subjectType: Type.String(),
   subjectId: Type.Union([Type.String(), Type.Null()]),
   details: Type.Unknown({ description: 'ids, counts and field names; never an address' }),
@@ -36,7 +37,7 @@ export default async function auditRoutes(app: AppInstance) {
       config: { access: {} },
       schema: {
         tags: ['audit'],
-        summary: 'Who did what, when, from where: publishes, amendments, revocations, retries, key changes, imports; newest first',
+        summary: "Who did what, when, from where: every write through the API and every recipient's own change; newest first",
         querystring: AuditQuery,
         response: { 200: Page(AuditEntry), ...errorResponses },
       },
@@ -63,6 +64,7 @@ export default async function auditRoutes(app: AppInstance) {
         .limit(limit + 1);
       return page(rows, limit, (r) => ({
         id: String(r.id),
+        actor: r.actor,
         apiKeyId: r.apiKeyId === null ? null : String(r.apiKeyId),
         action: r.action,
         subjectType: r.subjectType,

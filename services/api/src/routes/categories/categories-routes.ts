@@ -2,6 +2,7 @@ import { type Category as CategoryRow, getCategory, listCategories } from '@poli
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { notFound } from '../../errors';
+import { actorOf, auditedWrite, fieldsOf } from '../../services/audit';
 import { errorResponses, IdParams, Page, page } from '../../schemas/common';
 import { Category, CategoryCreate, CategoryListQuery, CategoryUpdate } from './categories-schemas';
 import { changeCategory, createCategory, removeCategory } from './categories-service';
@@ -27,7 +28,15 @@ export default async function categoriesRoutes(app: AppInstance) {
   app.post(
     '/categories',
     { config: admins, schema: { tags, body: CategoryCreate, response: { 201: Category, ...errorResponses } } },
-    async (req, reply) => reply.code(201).send(toCategory(await createCategory(db, req.body))),
+    async (req, reply) => {
+      const c = await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => createCategory(tx, req.body),
+        (row) => ({ action: 'category.create', subjectType: 'category', subjectId: row.id, details: fieldsOf(req.body) }),
+      );
+      return reply.code(201).send(toCategory(c));
+    },
   );
 
   app.get(
@@ -57,14 +66,28 @@ export default async function categoriesRoutes(app: AppInstance) {
   app.patch(
     '/categories/:id',
     { config: admins, schema: { tags, params: IdParams, body: CategoryUpdate, response: { 200: Category, ...errorResponses } } },
-    async (req) => toCategory(await changeCategory(db, Number(req.params.id), req.body)),
+    async (req) =>
+      toCategory(
+        await auditedWrite(
+          db,
+          actorOf(req),
+          (tx) => changeCategory(tx, Number(req.params.id), req.body),
+          (row) => ({ action: 'category.update', subjectType: 'category', subjectId: row.id, details: fieldsOf(req.body) }),
+        ),
+      ),
   );
 
   app.delete(
     '/categories/:id',
     { config: admins, schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (req, reply) => {
-      await removeCategory(db, Number(req.params.id));
+      const id = Number(req.params.id);
+      await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => removeCategory(tx, id),
+        () => ({ action: 'category.delete', subjectType: 'category', subjectId: id }),
+      );
       return reply.code(204).send(null);
     },
   );

@@ -11,6 +11,7 @@ import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { scope } from '../../plugins/authorize';
 import { ApiError, invalidField, notFound } from '../../errors';
+import { actorOf, audit, auditedWrite, fieldsOf } from '../../services/audit';
 import { errorResponses, IdParams, iso, Page, page } from '../../schemas/common';
 import { Contact, ContactCreate, ContactListQuery, ContactUpdate } from './contacts-schemas';
 import { changeContact, type ConsentSource, createContact } from './contacts-service';
@@ -51,7 +52,20 @@ export default async function contactsRoutes(app: AppInstance) {
         response: { 201: Contact, ...errorResponses },
       },
     },
-    async (req, reply) => reply.code(201).send(toContact(await createContact(db, Number(req.params.id), req.body))),
+    async (req, reply) => {
+      const c = await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => createContact(tx, Number(req.params.id), req.body),
+        (row) => ({
+          action: 'contact.create',
+          subjectType: 'contact',
+          subjectId: row.id,
+          details: { enterpriseId: req.params.id, ...fieldsOf(req.body) },
+        }),
+      );
+      return reply.code(201).send(toContact(c));
+    },
   );
 
   app.get(
@@ -96,7 +110,15 @@ export default async function contactsRoutes(app: AppInstance) {
       config: { access: { enterprise: scope.contactOfEnterprise() } },
       schema: { tags, description: byId, params: IdParams, body: ContactUpdate, response: { 200: Contact, ...errorResponses } },
     },
-    async (req) => toContact(await changeContact(db, Number(req.params.id), req.body)),
+    async (req) =>
+      toContact(
+        await auditedWrite(
+          db,
+          actorOf(req),
+          (tx) => changeContact(tx, Number(req.params.id), req.body),
+          (row) => ({ action: 'contact.update', subjectType: 'contact', subjectId: row.id, details: fieldsOf(req.body) }),
+        ),
+      ),
   );
 
   app.delete(
@@ -106,7 +128,15 @@ export default async function contactsRoutes(app: AppInstance) {
       schema: { tags, description: byId, params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
     },
     async (req, reply) => {
-      if (!(await deleteContact(db, Number(req.params.id)))) throw notFound('contact');
+      const id = Number(req.params.id);
+      await auditedWrite(
+        db,
+        actorOf(req),
+        async (tx) => {
+          if (!(await deleteContact(tx, id))) throw notFound('contact');
+        },
+        () => ({ action: 'contact.delete', subjectType: 'contact', subjectId: id }),
+      );
       return reply.code(204).send(null);
     },
   );
@@ -129,6 +159,12 @@ export default async function contactsRoutes(app: AppInstance) {
       if (contact.emailConfirmedAt) throw new ApiError(409, 'already_confirmed', 'the email address is confirmed already');
       const deliveryId = await db.transaction(async (tx) => {
         const id = await queueEmailConfirmation(tx, contact.id, contact.enterpriseId);
+        await audit(tx, actorOf(req), {
+          action: 'contact.email_confirmation',
+          subjectType: 'contact',
+          subjectId: contact.id,
+          details: { deliveryId: String(id) },
+        });
         await notifyWork(tx);
         return id;
       });

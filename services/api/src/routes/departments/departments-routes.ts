@@ -11,6 +11,7 @@ import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { conflict, isForeignKeyViolation, isUniqueViolation, notFound } from '../../errors';
 import { errorResponses, IdParams, Page, PageQuery, page } from '../../schemas/common';
+import { actorOf, auditedWrite, fieldsOf } from '../../services/audit';
 import { Department, DepartmentCreate, DepartmentUpdate } from './departments-schemas';
 
 // Reference data: every role reads it, admins change it.
@@ -45,7 +46,15 @@ export default async function departmentsRoutes(app: AppInstance) {
   app.post(
     '/departments',
     { config: admins, schema: { tags, body: DepartmentCreate, response: { 201: Department, ...errorResponses } } },
-    async (req, reply) => reply.code(201).send(toDepartment(await uniqueCode(() => insertDepartment(db, req.body)))),
+    async (req, reply) => {
+      const d = await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => uniqueCode(() => insertDepartment(tx, req.body)),
+        (row) => ({ action: 'department.create', subjectType: 'department', subjectId: row.id, details: fieldsOf(req.body) }),
+      );
+      return reply.code(201).send(toDepartment(d));
+    },
   );
 
   app.get(
@@ -78,7 +87,12 @@ export default async function departmentsRoutes(app: AppInstance) {
     '/departments/:id',
     { config: admins, schema: { tags, params: IdParams, body: DepartmentUpdate, response: { 200: Department, ...errorResponses } } },
     async (req) => {
-      const d = await uniqueCode(() => updateDepartment(db, Number(req.params.id), req.body));
+      const d = await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => uniqueCode(() => updateDepartment(tx, Number(req.params.id), req.body)),
+        (row) => (row ? { action: 'department.update', subjectType: 'department', subjectId: row.id, details: fieldsOf(req.body) } : null),
+      );
       if (!d) throw notFound('department');
       return toDepartment(d);
     },
@@ -91,7 +105,14 @@ export default async function departmentsRoutes(app: AppInstance) {
       const id = Number(req.params.id);
       if (await departmentSubscribed(db, id)) throw conflict('id', 'in_use', 'enterprises subscribe to the department');
       try {
-        if (!(await deleteDepartment(db, id))) throw notFound('department');
+        await auditedWrite(
+          db,
+          actorOf(req),
+          async (tx) => {
+            if (!(await deleteDepartment(tx, id))) throw notFound('department');
+          },
+          () => ({ action: 'department.delete', subjectType: 'department', subjectId: id }),
+        );
       } catch (err) {
         // Foreign keys from policies and service groups keep a department that is in use.
         if (isForeignKeyViolation(err)) throw conflict('id', 'in_use', 'the department has policies or service groups');

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { scope } from '../../plugins/authorize';
 import { notFound } from '../../errors';
+import { actorOf, auditedWrite, fieldsOf } from '../../services/audit';
 import { errorResponses, IdParams, Page, page } from '../../schemas/common';
 import { Enterprise, EnterpriseCreate, EnterpriseListQuery, EnterpriseUpdate } from './enterprises-schemas';
 import { changeEnterprise, createEnterprise } from './enterprises-service';
@@ -27,7 +28,15 @@ export default async function enterprisesRoutes(app: AppInstance) {
   app.post(
     '/enterprises',
     { config: { access: {} }, schema: { tags, body: EnterpriseCreate, response: { 201: Enterprise, ...errorResponses } } },
-    async (req, reply) => reply.code(201).send(toEnterprise(await createEnterprise(db, req.body))),
+    async (req, reply) => {
+      const e = await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => createEnterprise(tx, req.body),
+        (row) => ({ action: 'enterprise.create', subjectType: 'enterprise', subjectId: row.id, details: fieldsOf(req.body) }),
+      );
+      return reply.code(201).send(toEnterprise(e));
+    },
   );
 
   app.get(
@@ -61,7 +70,15 @@ export default async function enterprisesRoutes(app: AppInstance) {
       config: { access: { enterprise: scope.ownEnterprise() } },
       schema: { tags, params: IdParams, body: EnterpriseUpdate, response: { 200: Enterprise, ...errorResponses } },
     },
-    async (req) => toEnterprise(await changeEnterprise(db, Number(req.params.id), req.body)),
+    async (req) =>
+      toEnterprise(
+        await auditedWrite(
+          db,
+          actorOf(req),
+          (tx) => changeEnterprise(tx, Number(req.params.id), req.body),
+          (row) => ({ action: 'enterprise.update', subjectType: 'enterprise', subjectId: row.id, details: fieldsOf(req.body) }),
+        ),
+      ),
   );
 
   app.delete(
@@ -76,7 +93,15 @@ export default async function enterprisesRoutes(app: AppInstance) {
       },
     },
     async (req, reply) => {
-      if (!(await deleteEnterprise(db, Number(req.params.id)))) throw notFound('enterprise');
+      const id = Number(req.params.id);
+      await auditedWrite(
+        db,
+        actorOf(req),
+        async (tx) => {
+          if (!(await deleteEnterprise(tx, id))) throw notFound('enterprise');
+        },
+        () => ({ action: 'enterprise.delete', subjectType: 'enterprise', subjectId: id }),
+      );
       return reply.code(204).send(null);
     },
   );

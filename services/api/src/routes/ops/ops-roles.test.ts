@@ -2,7 +2,8 @@
 // compose; a publisher composes and publishes for its own departments only; an enterprise key
 // cannot sign in.
 import type { LightMyRequestResponse } from 'fastify';
-import { fanOutNextChunk } from '@policy-push/db';
+import { preferencesLink, signToken, verifyToken } from '@policy-push/core';
+import { fanOutNextChunk, rowsOf, sql } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, keyHeaders, opsSignIn, policyBody, seedWorld, type TestApp } from '../../../test/helpers';
 
@@ -49,6 +50,62 @@ describe('/ops by role', () => {
     }
     const all = [overview.body, deliveries.body].join('\n');
     expect(all).not.toMatch(/(?<!\d)1[3-9]\d{9}(?!\d)/);
+  });
+
+  it('shows ops the outbox and delivery pages without a working signed link; admins see them whole (issue 12)', async () => {
+    const { policy } = await call(h, 'POST', '/v1/policies', policyBody(world.department.id, world.category.id), 202);
+    while (await fanOutNextChunk(h.t.db, 1000));
+    const [d] = rowsOf<{ id: string; contact_id: string }>(
+      await h.t.db.execute(sql`select id::text, contact_id::text from deliveries where policy_id = ${Number(policy.id)} limit 1`),
+    );
+    // What the sandbox records of an SMS, with the links the dispatcher puts in it.
+    const secret = h.app.deps.signingSecret;
+    const later = new Date(Date.now() + 30 * 86_400_000);
+    const unsubscribe = `https://push.example.org/u/${signToken(secret, 'unsubscribe', d.id, later)}`;
+    const preferences = preferencesLink('https://push.example.org', secret, d.contact_id, new Date());
+    const text = `【测试】新政策 详情 https://push.example.org/r/${signToken(secret, 'open', Number(d.id).toString(36), later)} 退订 ${unsubscribe} 设置 ${preferences}`;
+    await h.t.db.execute(
+      sql`insert into sandbox_messages (delivery_id, channel, recipient, content, outcome) values (${Number(d.id)}, 'sms', '+8613812345678', ${JSON.stringify({ text, segments: 2 })}::jsonb, 'sent')`,
+    );
+    const tokensIn = (html: string) => [...html.matchAll(/\/([upr])\/([A-Za-z0-9:_.*-]+)/g)].map((m) => ({ path: m[1], token: m[2] }));
+    const working = (t: { path: string; token: string }) =>
+      verifyToken(secret, { u: 'unsubscribe', p: 'preferences', r: 'open' }[t.path]!, t.token) !== null;
+
+    const ops = await signIn(await keyHeaders(h, { role: 'ops' }));
+    const admin = await signIn(h.auth);
+    for (const url of ['/ops/outbox', `/ops/deliveries/${d.id}`]) {
+      const asOps = await h.app.inject({ method: 'GET', url, headers: { cookie: ops.cookie } });
+      expect(asOps.statusCode).toBe(200);
+      // The links are still there to read, with nothing in them that works.
+      expect(asOps.body).toMatch(/\/u\/\S/);
+      expect(tokensIn(asOps.body).filter(working), url).toEqual([]);
+      expect(asOps.body).not.toContain(unsubscribe);
+      const asAdmin = await h.app.inject({ method: 'GET', url, headers: { cookie: admin.cookie } });
+      expect(asAdmin.body).toContain(unsubscribe);
+      expect(asAdmin.body).toContain(preferences);
+      expect(
+        tokensIn(asAdmin.body)
+          .filter(working)
+          .map((t) => t.path)
+          .sort(),
+        url,
+      ).toEqual(['p', 'r', 'u']);
+    }
+  });
+
+  it('masks contact names for ops like addresses (issue 12)', async () => {
+    const contactId = world.enterprises[0].contact.id;
+    await call(h, 'PATCH', `/v1/contacts/${contactId}`, { name: '王小明' }, 200);
+    const ops = await keyHeaders(h, { role: 'ops' });
+    const one = await h.app.inject({ method: 'GET', url: `/v1/contacts/${contactId}`, headers: ops });
+    expect(one.json().name).toBe('王**');
+    const list = await h.app.inject({ method: 'GET', url: `/v1/enterprises/${world.enterprises[0].enterprise.id}/contacts`, headers: ops });
+    expect(list.json().items.map((c: { name: string }) => c.name)).toEqual(['王**']);
+    expect(list.body).not.toContain('王小明');
+    // Enterprise and department names are not a person's: left alone.
+    const enterprise = await h.app.inject({ method: 'GET', url: `/v1/enterprises/${world.enterprises[0].enterprise.id}`, headers: ops });
+    expect(enterprise.json().name).toBe(world.enterprises[0].enterprise.name);
+    expect((await call(h, 'GET', `/v1/contacts/${contactId}`)).name).toBe('王小明');
   });
 
   it('lets a publisher compose and publish for its departments only, and hides the operators’ pages', async () => {

@@ -238,6 +238,30 @@ describe('/ops', () => {
     expect((await h.app.inject({ method: 'GET', url: '/ops/deliveries/999999999', headers: { cookie } })).statusCode).toBe(404);
   });
 
+  it('ends the sessions of a key rotated since (issue 12)', async () => {
+    const made = await call(h, 'POST', '/v1/api-keys', { name: 'rotated at the console', role: 'ops' }, 201);
+    const { cookie } = await opsSignIn(h, made.key);
+    expect((await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie } })).statusCode).toBe(200);
+    const rotated = await call(h, 'POST', `/v1/api-keys/${made.id}/rotate`, undefined, 200);
+    const res = await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie } });
+    expect([res.statusCode, res.headers.location]).toEqual([303, '/ops/login']);
+    // The new secret signs in as before.
+    const again = await opsSignIn(h, rotated.key);
+    expect((await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie: again.cookie } })).statusCode).toBe(200);
+  });
+
+  it('ends the session on the server at sign-out: the old cookie opens nothing after (issue 12)', async () => {
+    const { cookie, csrf } = await signedIn();
+    const other = await signedIn();
+    const logout = await h.app.inject({ method: 'POST', url: '/ops/logout', headers: { ...FORM, cookie }, payload: form({ _csrf: csrf }) });
+    expect([logout.statusCode, logout.headers.location]).toEqual([303, '/ops/login']);
+    // A copy of the cookie kept by the browser, or stolen, is worth nothing now.
+    const res = await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie } });
+    expect([res.statusCode, res.headers.location]).toEqual([303, '/ops/login']);
+    // Another sign-in of the same key is another session, still open.
+    expect((await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie: other.cookie } })).statusCode).toBe(200);
+  });
+
   it('ends the sessions of a key revoked since', async () => {
     const { cookie } = await signedIn();
     expect((await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie } })).statusCode).toBe(200);

@@ -14,7 +14,7 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import { safeError } from '@policy-push/core';
+import { safeError, withoutLinkTokens } from '@policy-push/core';
 import {
   getDeliveryWithHistory,
   getPolicy,
@@ -34,7 +34,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../app';
 import { ApiError } from '../../errors';
-import { authenticate } from '../../services/api-keys';
+import { authenticate, secretHashOf } from '../../services/api-keys';
 import { maskText } from '../../services/mask-contacts';
 import { pushProgress, publishPolicy } from '../policies/policies-service';
 import { checkPublishLimits } from '../policies/publish-limits';
@@ -47,9 +47,10 @@ import {
   mayOpen,
   cookieOptions,
   csrfToken,
+  endSession,
   LOGIN_COOKIE,
   loginNonce,
-  newSessionToken,
+  newSession,
   type OpsUser,
   SESSION_COOKIE,
   sameToken,
@@ -126,9 +127,14 @@ export default async function opsRoutes(app: AppInstance) {
     );
   });
   // Operators never see whom to call: phone numbers and emails on every page they get are masked.
-  app.addHook('onSend', async (req, _reply, payload) =>
-    req.opsUser?.role === 'ops' && typeof payload === 'string' ? maskText(payload) : payload,
-  );
+  // Nor may anyone but an admin act as a recipient: the signed links in the messages the outbox and
+  // delivery pages show (preferences, unsubscribe, open) reach them without their tokens.
+  app.addHook('onSend', async (req, _reply, payload) => {
+    const role = req.opsUser?.role;
+    if (!role || role === 'admin' || typeof payload !== 'string') return payload;
+    const redacted = withoutLinkTokens(payload);
+    return role === 'ops' ? maskText(redacted) : redacted;
+  });
   // After the body is parsed: every POST of a signed-in page carries the session's token.
   app.addHook('preHandler', async (req, reply) => {
     if (req.method !== 'POST' || !req.opsUser) return;
@@ -202,13 +208,14 @@ export default async function opsRoutes(app: AppInstance) {
         loginPage(expected!, { code: 'bad_key', zh: 'API 密钥无效或已吊销。', en: 'The API key is unknown or revoked.' }),
       );
     }
-    setSessionCookie(req, reply, newSessionToken(secret, identity.id));
+    setSessionCookie(req, reply, await newSession(db, secret, identity.id, secretHashOf(String(body.key).trim())));
     reply.clearCookie(LOGIN_COOKIE, { path: '/ops' });
     req.log.info({ keyId: identity.id }, 'ops signed in');
     return reply.redirect('/ops', 303);
   });
 
-  app.post('/ops/logout', hide, async (_req, reply) => {
+  app.post('/ops/logout', hide, async (req, reply) => {
+    await endSession(db, user(req).sessionId);
     reply.clearCookie(SESSION_COOKIE, { path: '/ops' });
     return reply.redirect('/ops/login', 303);
   });

@@ -1,14 +1,15 @@
 // Signing in to /ops with an API key (issue 5, "The console"). The key itself is never stored in
-// the browser: the sign-in form trades it for a signed session token naming the key's id, held in
-// an HttpOnly, SameSite=Strict cookie (Secure when the request came over https). Every page
-// re-reads the key, so a revoked key ends its sessions at once.
+// the browser: the sign-in form trades it for a session (a row of ops_sessions) whose signed id is
+// held in an HttpOnly, SameSite=Strict cookie (Secure when the request came over https). The row
+// keeps the key's secret hash as it was at sign-in and every page re-reads the key, so revoking or
+// rotating the key ends its sessions at once; signing out deletes the row.
 //
 // CSRF: each session has its own token, an HMAC of the session cookie, put in a hidden field of
 // every form and checked on every POST. The sign-in form, which has no session yet, uses a
 // double-submit nonce: a random value in a short-lived cookie and in the form.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { signToken, verifyToken } from '@policy-push/core';
-import { and, apiKeys, eq, isNull, type Queryable } from '@policy-push/db';
+import { and, apiKeys, eq, gt, isNull, lt, opsSessions, type Queryable, sql } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const SESSION_COOKIE = 'pp_ops_session';
@@ -41,28 +42,40 @@ export interface OpsUser {
   departmentIds: number[];
   /** The session cookie's value, which the CSRF token is derived from. */
   session: string;
+  /** The ops_sessions row the cookie names. */
+  sessionId: string;
 }
 
-export function newSessionToken(secret: string, keyId: number, now = new Date()): string {
-  // A random part makes every sign-in a new session with its own CSRF token.
-  const subject = `${keyId}-${randomBytes(9)
-    .toString('base64url')
-    .replace(/[^A-Za-z0-9]/g, 'x')}`;
-  return signToken(secret, SESSION_PURPOSE, subject, new Date(now.getTime() + SESSION_HOURS * 3_600_000));
+/**
+ * A new session for the key whose secret hashes to `keySecretHash`, and its cookie value. The id
+ * is random, so every sign-in is a new session with its own CSRF token. Sessions past their end
+ * are deleted here: sign-ins are rare, and nothing else needs them.
+ */
+export async function newSession(db: Queryable, secret: string, keyId: number, keySecretHash: string, now = new Date()): Promise<string> {
+  const id = randomBytes(18).toString('base64url');
+  const expiresAt = new Date(now.getTime() + SESSION_HOURS * 3_600_000);
+  await db.delete(opsSessions).where(lt(opsSessions.expiresAt, sql`now()`));
+  await db.insert(opsSessions).values({ id, apiKeyId: keyId, keySecretHash, expiresAt });
+  return signToken(secret, SESSION_PURPOSE, id, expiresAt);
 }
 
-/** The signed-in key, or null: no cookie, a forged or expired one, or a key revoked since. */
+/** The signed-in key, or null: no cookie, a forged or expired one, one signed out, or a key revoked or rotated since. */
 export async function sessionUser(db: Queryable, secret: string, cookie: string | undefined, now = new Date()): Promise<OpsUser | null> {
   if (!cookie) return null;
-  const subject = verifyToken(secret, SESSION_PURPOSE, cookie, now);
-  const keyId = Number(subject?.split('-')[0]);
-  if (!subject || !Number.isSafeInteger(keyId) || keyId <= 0) return null;
+  const sessionId = verifyToken(secret, SESSION_PURPOSE, cookie, now);
+  if (!sessionId) return null;
   const [key] = await db
     .select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role, mode: apiKeys.mode, departmentIds: apiKeys.departmentIds })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)));
+    .from(opsSessions)
+    .innerJoin(apiKeys, and(eq(apiKeys.id, opsSessions.apiKeyId), eq(apiKeys.secretHash, opsSessions.keySecretHash)))
+    .where(and(eq(opsSessions.id, sessionId), gt(opsSessions.expiresAt, now), isNull(apiKeys.revokedAt)));
   if (!key || key.role === 'enterprise') return null;
-  return { keyId: key.id, keyName: key.name, role: key.role, mode: key.mode, departmentIds: key.departmentIds, session: cookie };
+  return { keyId: key.id, keyName: key.name, role: key.role, mode: key.mode, departmentIds: key.departmentIds, session: cookie, sessionId };
+}
+
+/** Signing out: the session ends here, whatever the browser does with its cookie. */
+export async function endSession(db: Queryable, sessionId: string): Promise<void> {
+  await db.delete(opsSessions).where(eq(opsSessions.id, sessionId));
 }
 
 export const csrfToken = (secret: string, session: string) =>

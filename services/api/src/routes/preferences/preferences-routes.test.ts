@@ -3,7 +3,7 @@ import { createLogger, emailConfirmationLink, preferencesLink, signToken } from 
 import { fanOutNextChunk, rowsOf, sql } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app';
-import { buildTestApp, call, policyBody, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
+import { buildTestApp, call, contactAudit, policyBody, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
 
 const BASE = 'https://push.example.org';
 const DAY = 86_400_000;
@@ -272,6 +272,12 @@ describe('preferences page', () => {
     // Asking for it again is the contact's own consent.
     expect(row.consent_source).toBe('self-service');
     expect(back.body).toContain('由您本人提交');
+    // Each change is in the audit log as the recipient's own (issue 12).
+    expect((await contactAudit(h.t, other.contactId)).filter((a) => a.action === 'contact.preferences')).toEqual([
+      { actor: 'recipient', api_key_id: null, action: 'contact.preferences' },
+      { actor: 'recipient', api_key_id: null, action: 'contact.preferences' },
+      { actor: 'recipient', api_key_id: null, action: 'contact.preferences' },
+    ]);
   });
 
   it('refuses forged, expired and other-purpose links with a 400 page, and writes nothing', async () => {

@@ -14,6 +14,7 @@ import type { AppInstance } from '../../app';
 import { pageSecurityHeaders } from '../../plugins/page-headers';
 import { ApiError } from '../../errors';
 import { ID_PATTERN } from '../../schemas/common';
+import { auditedWrite, recipient } from '../../services/audit';
 import { contactGonePage, emailConfirmedPage, invalidLinkPage, type Notice, preferencesPage } from './preferences-pages';
 import { actionOf, applyAction, confirmEmail, loadPreferences, type PreferencesForm, problemNotice } from './preferences-service';
 
@@ -117,7 +118,22 @@ export default async function preferencesRoutes(app: AppInstance) {
       let status = 200;
       try {
         if (req.validationError) throw new ApiError(400, 'invalid_form', req.validationError.message);
-        notice = await applyAction(db, contact, actionOf(req.body as PreferencesForm));
+        const action = actionOf(req.body as PreferencesForm);
+        // The recipient's own change, audited as theirs in the same transaction.
+        notice = await auditedWrite(
+          db,
+          recipient(req.ip),
+          (tx) => applyAction(tx, contact, action),
+          () => ({
+            action: 'contact.preferences',
+            subjectType: 'contact',
+            subjectId: contact.id,
+            details:
+              'subscriptionId' in action
+                ? { change: action.action, subscriptionId: String(action.subscriptionId) }
+                : { change: action.action },
+          }),
+        );
       } catch (err) {
         if (!(err instanceof ApiError) || err.statusCode >= 500) throw err;
         // Refused before anything was written: the page shows the state as it is, and why.
@@ -144,7 +160,15 @@ export default async function preferencesRoutes(app: AppInstance) {
       },
     },
     async (req, reply) => {
-      const result = await confirmEmail(db, secret, req.params['*']);
+      const result = await auditedWrite(
+        db,
+        recipient(req.ip),
+        (tx) => confirmEmail(tx, secret, req.params['*']),
+        (r) =>
+          r.outcome === 'confirmed' && r.justNow
+            ? { action: 'contact.email_confirmed', subjectType: 'contact', subjectId: r.contactId }
+            : null,
+      );
       if (result.outcome === 'invalid') {
         req.log.warn({ link: 'confirm-email' }, 'signed link refused: invalid or expired token, or the address changed');
         return sendPage(reply, 400, invalidLinkPage());

@@ -137,7 +137,8 @@ const PROBLEMS: Record<string, { zh: string; en: string }> = {
   invalid_form: { zh: '未保存：无法识别提交的内容。', en: 'Not saved: the form could not be read.' },
 };
 
-export type EmailConfirmation = { outcome: 'invalid' } | { outcome: 'gone' } | { outcome: 'confirmed'; at: Date; justNow: boolean };
+export type EmailConfirmation =
+  { outcome: 'invalid' } | { outcome: 'gone' } | { outcome: 'confirmed'; contactId: number; at: Date; justNow: boolean };
 
 /**
  * Confirms the contact's email address, once. The link names the address it was sent to: when
@@ -151,5 +152,5 @@ export async function confirmEmail(db: Database, signingSecret: string, token: s
   if (!confirmation.confirms(contact.email)) return { outcome: 'invalid' };
   const justNow = await confirmContactEmail(db, contact.id);
   const at = justNow ? now : (contact.emailConfirmedAt ?? now);
-  return { outcome: 'confirmed', at, justNow };
+  return { outcome: 'confirmed', contactId: contact.id, at, justNow };
 }

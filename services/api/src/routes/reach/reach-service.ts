@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import { districts, enterpriseSizes, industrySections } from '@policy-push/core';
 import { stringify } from 'csv-stringify';
-import { maskEmail, maskName, maskOpenid, maskPhones } from '../../services/mask-contacts';
+import { maskEmail, maskEnterpriseName, maskOpenid, maskPhones } from '../../services/mask-contacts';
 import {
   categories,
   type Database,
@@ -134,7 +134,7 @@ function presentGap(g: ReachGap, full: boolean) {
   return {
     policyId: String(g.policyId),
     enterpriseId: String(g.enterpriseId),
-    enterpriseName: g.enterpriseName && (full ? g.enterpriseName : maskName(g.enterpriseName)),
+    enterpriseName: g.enterpriseName && (full ? g.enterpriseName : maskEnterpriseName(g.enterpriseName)),
     creditCode: g.creditCode,
     district: g.district,
     ...names(districts, g.district),

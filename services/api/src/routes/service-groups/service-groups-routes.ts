@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { getServiceGroup, listMembers, listServiceGroups, type ServiceGroup as ServiceGroupRow } from '@policy-push/db';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
-import { audit, actorOf } from '../../services/audit';
+import { audit, actorOf, auditedWrite, fieldsOf } from '../../services/audit';
 import { departmentsInScope, scope } from '../../plugins/authorize';
 import { notFound } from '../../errors';
 import { errorResponses, Id, IdParams, Page, page } from '../../schemas/common';
@@ -57,7 +57,15 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
       config: { access: { publisher: scope.bodyDepartment } },
       schema: { tags, body: ServiceGroupCreate, response: { 201: ServiceGroup, ...errorResponses } },
     },
-    async (req, reply) => reply.code(201).send(toServiceGroup(await createServiceGroup(db, req.body))),
+    async (req, reply) => {
+      const g = await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => createServiceGroup(tx, req.body),
+        (row) => ({ action: 'service_group.create', subjectType: 'service_group', subjectId: row.id, details: fieldsOf(req.body) }),
+      );
+      return reply.code(201).send(toServiceGroup(g));
+    },
   );
 
   app.get(
@@ -96,7 +104,15 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
       config: { access: { publisher: scope.groupOfDepartment() } },
       schema: { tags, params: IdParams, body: ServiceGroupUpdate, response: { 200: ServiceGroup, ...errorResponses } },
     },
-    async (req) => toServiceGroup(await changeServiceGroup(db, Number(req.params.id), req.body)),
+    async (req) =>
+      toServiceGroup(
+        await auditedWrite(
+          db,
+          actorOf(req),
+          (tx) => changeServiceGroup(tx, Number(req.params.id), req.body),
+          (row) => ({ action: 'service_group.update', subjectType: 'service_group', subjectId: row.id, details: fieldsOf(req.body) }),
+        ),
+      ),
   );
 
   app.delete(
@@ -111,7 +127,13 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
       },
     },
     async (req, reply) => {
-      await removeServiceGroup(db, Number(req.params.id));
+      const id = Number(req.params.id);
+      await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => removeServiceGroup(tx, id),
+        () => ({ action: 'service_group.delete', subjectType: 'service_group', subjectId: id }),
+      );
       return reply.code(204).send(null);
     },
   );
@@ -148,7 +170,21 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
         response: { 200: MemberCount, ...errorResponses },
       },
     },
-    async (req) => ({ memberCount: await setMembers(db, Number(req.params.id), req.body.enterpriseIds) }),
+    async (req) => {
+      const id = Number(req.params.id);
+      const memberCount = await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => setMembers(tx, id, req.body.enterpriseIds),
+        (n) => ({
+          action: 'service_group.members_set',
+          subjectType: 'service_group',
+          subjectId: id,
+          details: { given: req.body.enterpriseIds.length, memberCount: n },
+        }),
+      );
+      return { memberCount };
+    },
   );
 
   app.post(
@@ -163,7 +199,21 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
         response: { 200: MemberCount, ...errorResponses },
       },
     },
-    async (req) => ({ memberCount: await includeMembers(db, Number(req.params.id), req.body.enterpriseIds) }),
+    async (req) => {
+      const id = Number(req.params.id);
+      const memberCount = await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => includeMembers(tx, id, req.body.enterpriseIds),
+        (n) => ({
+          action: 'service_group.members_add',
+          subjectType: 'service_group',
+          subjectId: id,
+          details: { given: req.body.enterpriseIds.length, memberCount: n },
+        }),
+      );
+      return { memberCount };
+    },
   );
 
   app.delete(
@@ -178,7 +228,18 @@ export default async function serviceGroupsRoutes(app: AppInstance) {
       },
     },
     async (req, reply) => {
-      await excludeMember(db, Number(req.params.id), Number(req.params.enterpriseId));
+      const id = Number(req.params.id);
+      await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => excludeMember(tx, id, Number(req.params.enterpriseId)),
+        () => ({
+          action: 'service_group.member_remove',
+          subjectType: 'service_group',
+          subjectId: id,
+          details: { enterpriseId: req.params.enterpriseId },
+        }),
+      );
       return reply.code(204).send(null);
     },
   );

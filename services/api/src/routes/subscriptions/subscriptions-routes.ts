@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { emptyPage, enterpriseInScope, scope } from '../../plugins/authorize';
 import { notFound } from '../../errors';
+import { actorOf, auditedWrite, fieldsOf } from '../../services/audit';
 import { errorResponses, IdParams, Page, page } from '../../schemas/common';
 import { Subscription, SubscriptionCreate, SubscriptionListQuery, SubscriptionUpdate } from './subscriptions-schemas';
 import { changeSubscription, createSubscription } from './subscriptions-service';
@@ -30,7 +31,20 @@ export default async function subscriptionsRoutes(app: AppInstance) {
       config: { access: { enterprise: scope.bodyEnterprise } },
       schema: { tags, body: SubscriptionCreate, response: { 201: Subscription, ...errorResponses } },
     },
-    async (req, reply) => reply.code(201).send(toSubscription(await createSubscription(db, req.body))),
+    async (req, reply) => {
+      const row = await auditedWrite(
+        db,
+        actorOf(req),
+        (tx) => createSubscription(tx, req.body),
+        (sub) => ({
+          action: 'subscription.create',
+          subjectType: 'subscription',
+          subjectId: sub.id,
+          details: { enterpriseId: String(sub.enterpriseId), ...fieldsOf(req.body) },
+        }),
+      );
+      return reply.code(201).send(toSubscription(row));
+    },
   );
 
   app.get(
@@ -67,7 +81,15 @@ export default async function subscriptionsRoutes(app: AppInstance) {
       config: { access: { enterprise: scope.subscriptionOfEnterprise() } },
       schema: { tags, params: IdParams, body: SubscriptionUpdate, response: { 200: Subscription, ...errorResponses } },
     },
-    async (req) => toSubscription(await changeSubscription(db, Number(req.params.id), req.body)),
+    async (req) =>
+      toSubscription(
+        await auditedWrite(
+          db,
+          actorOf(req),
+          (tx) => changeSubscription(tx, Number(req.params.id), req.body),
+          (sub) => ({ action: 'subscription.update', subjectType: 'subscription', subjectId: sub.id, details: fieldsOf(req.body) }),
+        ),
+      ),
   );
 
   app.delete(
@@ -77,7 +99,15 @@ export default async function subscriptionsRoutes(app: AppInstance) {
       schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
     },
     async (req, reply) => {
-      if (!(await deleteSubscription(db, Number(req.params.id)))) throw notFound('subscription');
+      const id = Number(req.params.id);
+      await auditedWrite(
+        db,
+        actorOf(req),
+        async (tx) => {
+          if (!(await deleteSubscription(tx, id))) throw notFound('subscription');
+        },
+        () => ({ action: 'subscription.delete', subjectType: 'subscription', subjectId: id }),
+      );
       return reply.code(204).send(null);
     },
   );

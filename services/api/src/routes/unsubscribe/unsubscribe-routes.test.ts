@@ -2,7 +2,7 @@ import { createLogger, parseConfig, signToken } from '@policy-push/core';
 import { rowsOf, sql } from '@policy-push/db';
 import { createTestDb, type TestDb } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, tableCounts, type TestApp } from '../../../test/helpers';
+import { buildTestApp, contactAudit, tableCounts, type TestApp } from '../../../test/helpers';
 import { type AppInstance, buildApp } from '../../app';
 
 const DAY = 86_400_000;
@@ -96,6 +96,8 @@ describe('one-click unsubscribe link', () => {
     expect(await optedOut(h.t, bystander.contactId)).toEqual([]);
     expect(await events(h.t, r.email)).toEqual([{ type: 'unsubscribed', channel: 'email', provider_message_id: null }]);
     expect(await events(h.t, r.sms)).toEqual([]);
+    // The recipient's own act, in the audit log as theirs (issue 12).
+    expect(await contactAudit(h.t, r.contactId)).toEqual([{ actor: 'recipient', api_key_id: null, action: 'contact.unsubscribe' }]);
 
     // The SMS link of the same contact takes SMS away too, and only that.
     expect((await post(token(r.sms))).statusCode).toBe(200);

@@ -10,6 +10,7 @@ import type { AppInstance } from '../../app';
 import { pageSecurityHeaders } from '../../plugins/page-headers';
 import { ApiError } from '../../errors';
 import { ErrorResponse } from '../../schemas/common';
+import { auditedWrite, recipient } from '../../services/audit';
 import { confirmPage, invalidLinkPage, unknownMessagePage, unsubscribedPage } from './unsubscribe-pages';
 import { deliveryIdFromToken, linkRecipient, unsubscribeByLink } from './unsubscribe-service';
 
@@ -125,7 +126,21 @@ export default async function unsubscribeRoutes(app: AppInstance) {
         req.log.warn({ link: 'unsubscribe' }, 'signed link refused: invalid or expired token');
         return html(reply, 400, invalidLinkPage());
       }
-      const done = await unsubscribeByLink(db.db, deliveryId);
+      // The recipient's own act, audited as theirs in the same transaction; a repeat changes nothing and is not.
+      const done = await auditedWrite(
+        db.db,
+        recipient(req.ip),
+        (tx) => unsubscribeByLink(tx, deliveryId),
+        (r) =>
+          r?.changed
+            ? {
+                action: 'contact.unsubscribe',
+                subjectType: 'contact',
+                subjectId: r.contactId,
+                details: { deliveryId: String(deliveryId), channel: r.channel },
+              }
+            : null,
+      );
       if (!done) return html(reply, 404, unknownMessagePage());
       if (done.changed) req.log.info({ deliveryId, channel: done.channel }, 'unsubscribed by signed link');
       return html(reply, 200, unsubscribedPage(done.channel));

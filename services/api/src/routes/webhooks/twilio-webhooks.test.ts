@@ -6,7 +6,7 @@ import { ackDeliveries, claimDeliveries, rowsOf, sql } from '@policy-push/db';
 import { type FakeTwilio, startFakeTwilio, freePort } from '@policy-push/testkit';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, call, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
+import { buildTestApp, call, contactAudit, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
 import { buildApp } from '../../app';
 import { isValidTwilioSignature } from './twilio-webhooks';
 
@@ -265,6 +265,11 @@ describe('incoming messages', () => {
 
     expect((await inbound(contact.phone, 'start')).statusCode).toBe(200);
     expect(await optedOut(contact.id)).toEqual([]);
+    // The recipient's own acts, in the audit log as theirs (issue 12).
+    expect((await contactAudit(h.t, contact.id)).filter((a) => a.action !== 'contact.create')).toEqual([
+      { actor: 'recipient', api_key_id: null, action: 'contact.sms_stop' },
+      { actor: 'recipient', api_key_id: null, action: 'contact.sms_start' },
+    ]);
   });
 
   it.each(['退订', ' td ', 'T', 'Unsubscribe', 'ＳＴＯＰ', 'quit\n'])('%j opts out', async (body) => {

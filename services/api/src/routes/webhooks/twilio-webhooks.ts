@@ -3,6 +3,7 @@
 // before the signature checks out.
 import formbody from '@fastify/formbody';
 import { optInByAddress, optOutByAddress, recordReceipt } from '@policy-push/db';
+import { auditContacts, recipient } from '../../services/audit';
 import type { FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import { Type } from 'typebox';
@@ -132,11 +133,20 @@ export default async function twilioWebhooks(app: AppInstance) {
       // page are the way out.
       const keyword = (req.body.Body ?? '').normalize('NFKC').trim().toUpperCase();
       if (OPT_OUT_KEYWORDS.has(keyword)) {
-        const changed = await optOutByAddress(db.db, 'sms', req.body.From);
-        req.log.info({ keyword: 'opt-out', contacts: changed }, 'sms opt-out by reply');
+        // The recipient's own act: audited as theirs (no client address: Twilio relayed it).
+        const changed = await db.db.transaction(async (tx) => {
+          const ids = await optOutByAddress(tx, 'sms', req.body.From);
+          await auditContacts(tx, recipient(null), 'contact.sms_stop', ids);
+          return ids;
+        });
+        req.log.info({ keyword: 'opt-out', contacts: changed.length }, 'sms opt-out by reply');
       } else if (OPT_IN_KEYWORDS.has(keyword)) {
-        const changed = await optInByAddress(db.db, 'sms', req.body.From);
-        req.log.info({ keyword: 'opt-in', contacts: changed }, 'sms opt-in by reply');
+        const changed = await db.db.transaction(async (tx) => {
+          const ids = await optInByAddress(tx, 'sms', req.body.From);
+          await auditContacts(tx, recipient(null), 'contact.sms_start', ids);
+          return ids;
+        });
+        req.log.info({ keyword: 'opt-in', contacts: changed.length }, 'sms opt-in by reply');
       }
       // An empty response: no reply message (Twilio's own STOP handling answers the recipient).
       return reply.type('text/xml').send(new twilio.twiml.MessagingResponse().toString());

@@ -6,7 +6,7 @@ import { createWechatAdapter, createWechatTokenSource, encryptMessage, signBindi
 import { deliveries, getContact, rowsOf, eq, sql } from '@policy-push/db';
 import { type FakeWechat, type FakeWechatOptions, startFakeWechat } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
+import { buildTestApp, contactAudit, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
 
 const APP = { appId: 'wxhook0000000001', appSecret: 'hook-test-secret', token: 'hook-callback-token' };
 const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
@@ -144,6 +144,13 @@ describe('the WeChat webhook (plain mode)', () => {
     for (const id of ids) expect((await getContact(s.h.t.db, id))!.optedOut).toEqual(['wechat']);
     await s.fake.sendEvent({ Event: 'subscribe', FromUserName: 'oHookFollow001', EventKey: '' });
     for (const id of ids) expect((await getContact(s.h.t.db, id))!.optedOut).toEqual([]);
+    // The recipient's own acts, in the audit log as theirs; WeChat's repeat changed nothing (issue 12).
+    for (const id of ids) {
+      expect((await contactAudit(s.h.t, id)).filter((a) => a.action !== 'contact.create')).toEqual([
+        { actor: 'recipient', api_key_id: null, action: 'contact.wechat_unfollow' },
+        { actor: 'recipient', api_key_id: null, action: 'contact.wechat_follow' },
+      ]);
+    }
   });
 
   it('a follow through a contact’s signed scene binds its openid', async () => {

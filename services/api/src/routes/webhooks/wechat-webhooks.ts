@@ -11,6 +11,7 @@ import {
   wechatUrlCheckEcho,
 } from '@policy-push/channels';
 import { bindWechatOpenid, optInByAddress, optOutByAddress, recordReceipt } from '@policy-push/db';
+import { auditContacts, recipient } from '../../services/audit';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
@@ -137,13 +138,18 @@ export default async function wechatWebhooks(app: AppInstance) {
         const { deliveryId } = await recordReceipt(db.db, event.receipt, {
           requireConfirmedEmail: config.dispatcher.requireConfirmedEmail,
         });
-        const optedOut = event.blocked ? await optOutByAddress(db.db, 'wechat', event.openid) : 0;
+        const optedOut = event.blocked ? (await optOutByAddress(db.db, 'wechat', event.openid)).length : 0;
         req.log.debug({ status: event.receipt.status, deliveryId, optedOut }, 'wechat receipt');
         return;
       }
       case 'unsubscribe': {
-        const optedOut = await optOutByAddress(db.db, 'wechat', event.openid);
-        req.log.info({ event: 'unsubscribe', contacts: optedOut }, 'wechat unfollow');
+        // The recipient's own act: audited as theirs (no client address: WeChat relayed it).
+        const optedOut = await db.db.transaction(async (tx) => {
+          const ids = await optOutByAddress(tx, 'wechat', event.openid);
+          await auditContacts(tx, recipient(null), 'contact.wechat_unfollow', ids);
+          return ids;
+        });
+        req.log.info({ event: 'unsubscribe', contacts: optedOut.length }, 'wechat unfollow');
         return;
       }
       case 'follow': {
@@ -151,7 +157,9 @@ export default async function wechatWebhooks(app: AppInstance) {
         if (event.scene && contactId === null) req.log.warn({ event: 'follow' }, 'wechat follow with an invalid or expired binding scene');
         const bound = await db.db.transaction(async (tx) => {
           const ok = contactId !== null && (await bindWechatOpenid(tx, contactId, event.openid));
-          await optInByAddress(tx, 'wechat', event.openid);
+          const optedIn = await optInByAddress(tx, 'wechat', event.openid);
+          const changed = ok && contactId !== null && !optedIn.includes(contactId) ? [...optedIn, contactId] : optedIn;
+          await auditContacts(tx, recipient(null), 'contact.wechat_follow', changed, { bound: ok });
           return ok;
         });
         req.log.info({ event: 'follow', contactId: bound ? contactId : undefined, bound }, 'wechat follow');

@@ -12,6 +12,7 @@ import {
   type WechatTokenSource,
 } from '@policy-push/channels';
 import { bindWechatOpenid, type Database } from '@policy-push/db';
+import { audit, recipient } from '../../services/audit';
 
 /** How long a binding QR code and link work; WeChat's temporary QR codes allow up to 30 days. */
 export const BINDING_TTL_SECONDS = 7 * 86_400;
@@ -57,7 +58,7 @@ export type OauthBindingResult = 'bound' | 'invalid_state' | 'code_refused' | 'c
  * binds it. WeChat being unreachable throws.
  */
 export async function completeOauthBinding(
-  deps: Omit<BindingDeps, 'tokens' | 'publicBaseUrl'>,
+  deps: Omit<BindingDeps, 'tokens' | 'publicBaseUrl'> & { ip?: string },
   code: string,
   state: string,
 ): Promise<OauthBindingResult> {
@@ -71,5 +72,16 @@ export async function completeOauthBinding(
     if (err instanceof WechatApiError) return 'code_refused';
     throw err;
   }
-  return (await bindWechatOpenid(deps.db, contactId, openid)) ? 'bound' : 'contact_gone';
+  // The recipient's own act, audited as theirs in the same transaction.
+  const bound = await deps.db.transaction(async (tx) => {
+    if (!(await bindWechatOpenid(tx, contactId, openid))) return false;
+    await audit(tx, recipient(deps.ip ?? null), {
+      action: 'contact.wechat_binding',
+      subjectType: 'contact',
+      subjectId: contactId,
+      details: { via: 'oauth' },
+    });
+    return true;
+  });
+  return bound ? 'bound' : 'contact_gone';
 }

@@ -62,7 +62,7 @@ export default async function wechatOauthRoutes(app: AppInstance) {
       let result;
       try {
         result = await completeOauthBinding(
-          { db: db.db, settings, signingSecret, timeoutMs: config.providers.timeoutMs },
+          { db: db.db, settings, signingSecret, timeoutMs: config.providers.timeoutMs, ip: req.ip },
           req.query.code,
           req.query.state,
         );
