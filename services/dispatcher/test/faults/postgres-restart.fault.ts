@@ -76,13 +76,15 @@ describe.skipIf(!canControlPostgres())('fault: PostgreSQL stopped and started mi
     expect(policies.n).toBe(2);
     // At most the batches the two dispatchers held when the server went away.
     expect(books.acceptedTwice).toBeLessThanOrEqual(2 * BATCH);
-    // Every dispatcher listens for NOTIFY again (postgres.js re-runs LISTEN on a new connection).
-    const listening = rowsOf<{ n: number }>(
-      await scenario.t.db.execute(
-        sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'policy-push-dispatcher' and query ilike 'listen %'`,
-      ),
-    );
-    expect(listening[0].n).toBe(2);
+    // Every dispatcher listens for NOTIFY again: its listener re-subscribes with a backoff of up to
+    // 5 s (create-db.ts), so a push that settles quickly after the restart may finish first.
+    const listening = async () =>
+      rowsOf<{ n: number }>(
+        await scenario.t.db.execute(
+          sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'policy-push-dispatcher' and query ilike 'listen %'`,
+        ),
+      )[0].n;
+    await waitFor(async () => (await listening()) === 2, 15_000, 'both dispatchers to listen again', 200);
     for (const d of scenario.dispatchers) expect(d.child.exitCode).toBeNull();
     // Warned, without any contact's number in the log.
     const logs = scenario.dispatchers.map((d) => d.output()).join('\n');
