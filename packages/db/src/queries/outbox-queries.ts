@@ -407,11 +407,23 @@ export async function createFallbacks(db: Queryable, ids: number[], rule: Reacha
       channel: string;
     }>(
       await tx.execute(sql`
+        -- The failed ones first, one primary-key look-up per id (limit 1 keeps each a look-up): joined
+        -- to policies, the planner may walk every published policy's whole range of the unique key
+        -- instead, and with "id = any(…)" a table of some thousands of rows is scanned (every ack).
+        with d as materialized (
+          select d.* from unnest(${bigintArray(ids)}) as k(id)
+          cross join lateral (
+            select id, policy_id, policy_version, enterprise_id, contact_id, kind, priority, matched_category_ids, matched_group_ids,
+              fallback_channels
+            from deliveries where id = k.id and status ${inStatuses(FAILED_STATUSES)}
+            limit 1
+          ) d
+        )
         insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
           matched_category_ids, matched_group_ids, fallback_of, fallback_channels)
         select d.policy_id, d.policy_version, d.enterprise_id, d.contact_id, next.channel, d.kind, 'pending', d.priority,
           d.matched_category_ids, d.matched_group_ids, d.id, d.fallback_channels[next.position + 1:]
-        from deliveries d
+        from d
         join contacts c on c.id = d.contact_id
         join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
         cross join lateral (
@@ -421,7 +433,6 @@ export async function createFallbacks(db: Queryable, ids: number[], rule: Reacha
           order by f.position
           limit 1
         ) next
-        where d.id = any(${bigintArray(ids)}) and d.status ${inStatuses(FAILED_STATUSES)}
         on conflict do nothing
         returning id, policy_id, policy_version, kind, contact_id, channel`),
     );
