@@ -63,7 +63,8 @@ export async function claimAddresses(
         -- limit 1 keeps this a look-up per row: flattened, it becomes a hash of every address the push has claimed.
         limit 1
       ) claim
-      where d.id = f.id and claim.delivery_id <> f.id
+      -- d.id = any(…) as well: the rows are found by key whatever the join with f is planned as.
+      where d.id = any(${bigintArray(fresh.ids)}) and d.id = f.id and claim.delivery_id <> f.id
       returning d.id`),
   );
   return merged.map((r) => Number(r.id));

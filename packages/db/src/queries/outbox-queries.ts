@@ -38,11 +38,11 @@ export async function claimDeliveries(db: Queryable, p: { limit: number; leaseSe
         limit ${p.limit}
         for update skip locked
       )
+      -- By key: a join here could be planned as a scan of the outbox on a connection opened while it was empty.
       update deliveries d
       set status = 'sending', attempts = d.attempts + 1,
           locked_until = now() + ${p.leaseSeconds} * interval '1 second', updated_at = now()
-      from claimable
-      where d.id = claimable.id
+      where d.id = any(array(select id from claimable))
       returning d.id, d.policy_id, d.policy_version, d.contact_id, d.channel, d.kind, d.attempts, d.priority`),
   );
   return rows.map((r) => ({
@@ -268,7 +268,8 @@ export async function ackDeliveries(
         ${intArray(outcomes.map((o) => o.retryInMs))}, ${booleanArray(outcomes.map((o) => o.uncounted ?? false))},
         ${textArray(outcomes.map((o) => o.holdFor ?? null) as string[])}, ${intArray(outcomes.map(msAgo))})
         as v(id, status, pmid, code, retry_ms, uncounted, hold_for, ago_ms)
-      where d.id = v.id and d.status = 'sending'
+      -- d.id = any(…) as well: the rows are found by key whatever the join with v is planned as.
+      where d.id = any(${bigintArray(outcomes.map((o) => o.id))}) and d.id = v.id and d.status = 'sending'
       returning d.id`),
   );
   const acked = rows.map((r) => Number(r.id));
@@ -382,7 +383,8 @@ async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<void> 
       where e.delivery_id is null and e.provider_message_id = (select provider_message_id from deliveries where id = early.id)
     )
     update deliveries d set status = early.type, error_code = coalesce(early.error_code, d.error_code), finished_at = now(), updated_at = now()
-    from early where d.id = early.id and d.status = 'sent'`);
+    -- d.id = any(…) as well: by key whatever the join with early is planned as.
+    from early where d.id = any(${bigintArray(ids)}) and d.id = early.id and d.status = 'sent'`);
 }
 
 /**
@@ -405,11 +407,23 @@ export async function createFallbacks(db: Queryable, ids: number[], rule: Reacha
       channel: string;
     }>(
       await tx.execute(sql`
+        -- The failed ones first, one primary-key look-up per id (limit 1 keeps each a look-up): joined
+        -- to policies, the planner may walk every published policy's whole range of the unique key
+        -- instead, and with "id = any(…)" a table of some thousands of rows is scanned (every ack).
+        with d as materialized (
+          select d.* from unnest(${bigintArray(ids)}) as k(id)
+          cross join lateral (
+            select id, policy_id, policy_version, enterprise_id, contact_id, kind, priority, matched_category_ids, matched_group_ids,
+              fallback_channels
+            from deliveries where id = k.id and status ${inStatuses(FAILED_STATUSES)}
+            limit 1
+          ) d
+        )
         insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
           matched_category_ids, matched_group_ids, fallback_of, fallback_channels)
         select d.policy_id, d.policy_version, d.enterprise_id, d.contact_id, next.channel, d.kind, 'pending', d.priority,
           d.matched_category_ids, d.matched_group_ids, d.id, d.fallback_channels[next.position + 1:]
-        from deliveries d
+        from d
         join contacts c on c.id = d.contact_id
         join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
         cross join lateral (
@@ -419,7 +433,6 @@ export async function createFallbacks(db: Queryable, ids: number[], rule: Reacha
           order by f.position
           limit 1
         ) next
-        where d.id = any(${bigintArray(ids)}) and d.status ${inStatuses(FAILED_STATUSES)}
         on conflict do nothing
         returning id, policy_id, policy_version, kind, contact_id, channel`),
     );
