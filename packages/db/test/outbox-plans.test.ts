@@ -54,7 +54,12 @@ describe.skipIf(!testDatabaseUrl())('outbox plans made on an empty outbox (Postg
     }));
     await ackDeliveries(work.db, outcomes, 'plans-test');
     if (claimed.length)
-      await recordReceipt(work.db, { channel: 'sms', providerMessageId: `plan-${claimed[0].id}`, status: 'delivered', occurredAt: new Date() });
+      await recordReceipt(work.db, {
+        channel: 'sms',
+        providerMessageId: `plan-${claimed[0].id}`,
+        status: 'delivered',
+        occurredAt: new Date(),
+      });
     return claimed.length;
   }
 

@@ -3,7 +3,15 @@
 // GET /v1/deliveries/{id}/message. One home, so a preview cannot drift from what is sent.
 import { randomBytes } from 'node:crypto';
 import { type Channel, CHANNELS, type DeliveryContext, type OutboundMessage, renderOutbound } from '@policy-push/channels';
-import { addressOn, type Config, messageLinks, type MessageLinks, noticeSummaries, smsSegments, withoutLinkTokens } from '@policy-push/core';
+import {
+  addressOn,
+  type Config,
+  messageLinks,
+  type MessageLinks,
+  noticeSummaries,
+  smsSegments,
+  withoutLinkTokens,
+} from '@policy-push/core';
 import {
   type Department,
   type DeliveryToRender,
