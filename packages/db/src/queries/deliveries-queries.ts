@@ -7,6 +7,7 @@ import { rowsOf } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
 import { deliveries, deliveryAttempts, deliveryEvents } from '../schema';
 import { getArchivedDeliveryStory } from './archive-queries';
+import { contactsOfEnterprises, contactsWithAddress, deliveriesOfContacts } from './console-queries';
 
 export type Delivery = typeof deliveries.$inferSelect;
 export type DeliveryAttempt = typeof deliveryAttempts.$inferSelect;
@@ -28,6 +29,10 @@ export interface DeliveryFilter {
   q?: string;
   /** Only deliveries of these departments' policies (none when empty); all when absent. */
   departmentIds?: number[];
+  /** To this address (normalised: E.164 phone, email or WeChat openid), found without scanning the outbox (console-queries.ts). */
+  recipient?: string;
+  /** To the contacts of the enterprises with this credit code or with it in their name, found the same way. */
+  enterprise?: string;
 }
 
 // LIKE treats % _ and \ as special: a search for "100%" means the characters.
@@ -54,6 +59,8 @@ function filterSql(f: DeliveryFilter): SQL | undefined {
     f.departmentIds
       ? sql`${deliveries.policyId} in (select id from policies where department_id = any(${bigintArray(f.departmentIds)}))`
       : undefined,
+    f.recipient ? deliveriesOfContacts(contactsWithAddress(f.recipient)) : undefined,
+    f.enterprise ? deliveriesOfContacts(contactsOfEnterprises(f.enterprise)) : undefined,
   );
 }
 

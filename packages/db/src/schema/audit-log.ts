@@ -19,5 +19,9 @@ export const auditLog = pgTable(
     ip: text('ip'),
     createdAt: createdAt(),
   },
-  (t) => [index('audit_log_created_idx').on(t.createdAt)],
+  (t) => [
+    index('audit_log_created_idx').on(t.createdAt),
+    // What was done to one thing (an enterprise's consent history on the console).
+    index('audit_log_subject_idx').on(t.subjectType, t.subjectId),
+  ],
 );

@@ -1,4 +1,4 @@
-import { bigint, pgTable, primaryKey, smallint, text } from 'drizzle-orm/pg-core';
+import { bigint, index, pgTable, primaryKey, smallint, text } from 'drizzle-orm/pg-core';
 import { ref, updatedAt } from './columns';
 
 // How far one policy got with one enterprise, as last counted into reach_rollup: per funnel stage,
@@ -30,5 +30,10 @@ export const reachEnterprises = pgTable(
     deliveryIds: bigint('delivery_ids', { mode: 'number' }).array().notNull().default([]),
     updatedAt: updatedAt(),
   },
-  (t) => [primaryKey({ columns: [t.policyId, t.enterpriseId] })],
+  (t) => [
+    primaryKey({ columns: [t.policyId, t.enterpriseId] }),
+    // The policies one enterprise received (the console's enterprise page, and the delivery log
+    // searched by recipient or enterprise): a look-up here, never a scan of the outbox.
+    index('reach_enterprises_enterprise_idx').on(t.enterpriseId),
+  ],
 );

@@ -8,6 +8,7 @@ import { ApiError, notFound } from '../../errors';
 import { ErrorResponse, errorResponses, IdParams, Page, page } from '../../schemas/common';
 import { maskContacts } from '../../services/mask-contacts';
 import { messageView, renderDeliveryMessage, withoutTokens } from '../../services/rendered-messages';
+import { catchUp } from '../reach/reach-service';
 import { deliveriesCsv } from './deliveries-export';
 import { DeliveryDetail, DeliveryMessage, DeliverySchema, ExportQuery, ListQuery, RetryBody, RetryResponse } from './deliveries-schemas';
 import { deliveryContext, deliveryDetail, filterOf, retryDeliveries, toDelivery } from './deliveries-service';
@@ -34,6 +35,8 @@ export default async function deliveriesRoutes(app: AppInstance) {
       const limit = req.query.limit ?? 50;
       const filter = filterOf(req.query, req.apiKey);
       if (!filter) return emptyPage;
+      // Found through the reach counters (console-queries.ts): brought up to date first.
+      if (filter.recipient || filter.enterprise) await catchUp(db);
       const rows = await listDeliveries(db, filter, { before: req.query.cursor ? Number(req.query.cursor) : undefined, limit });
       const context = await deliveryContext(db, rows);
       return page(rows, limit, (d) => toDelivery(d, context));
@@ -61,7 +64,9 @@ export default async function deliveriesRoutes(app: AppInstance) {
     async (req, reply) => {
       const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
       // Out of scope: an empty export, as an unknown enterprise would give.
-      const csv = deliveriesCsv(db, filterOf(req.query, req.apiKey) ?? { departmentIds: [] }, {
+      const filter = filterOf(req.query, req.apiKey) ?? { departmentIds: [] };
+      if (filter.recipient || filter.enterprise) await catchUp(db);
+      const csv = deliveriesCsv(db, filter, {
         onDone: (rows) => req.log.info({ rows }, 'deliveries exported'),
       });
       return (

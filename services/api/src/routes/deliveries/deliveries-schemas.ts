@@ -65,6 +65,21 @@ export const FilterQuery = {
     Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\s]+$', description: "the delivery's last error code" }),
   ),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "free text in the policy's title" })),
+  recipient: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description:
+        'to this address, exactly: a phone number (any usual form of a mobile: 13812345678, +86 138 1234 5678), an email (any case) or a WeChat openid',
+    }),
+  ),
+  enterprise: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'to the contacts of the enterprise with this unified social credit code, or of those (at most 50) with this text in their name',
+    }),
+  ),
 };
 
 export const ListQuery = Type.Object({ ...PageQuery, ...FilterQuery }, { additionalProperties: false });

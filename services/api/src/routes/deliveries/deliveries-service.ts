@@ -16,6 +16,7 @@ import {
   channelPausedUntil,
   deliveryWait,
 } from '@policy-push/db';
+import { parsePhone } from '@policy-push/core';
 import type { KeyIdentity } from '../../services/api-keys';
 import { departmentsInScope, enterpriseInScope } from '../../plugins/authorize';
 import { audit } from '../../services/audit';
@@ -92,7 +93,17 @@ export function filterOf(q: Static<typeof ExportQuery>, key: KeyIdentity): Deliv
     provider: q.provider,
     errorCode: q.errorCode,
     q: q.q,
+    recipient: q.recipient ? recipientAddress(q.recipient) : undefined,
+    enterprise: q.enterprise?.trim() || undefined,
   };
+}
+
+/** An address as contacts keep it: a mobile in E.164, an email in lower case, anything else as an openid. */
+export function recipientAddress(text: string): string {
+  const given = text.trim();
+  if (given.includes('@')) return given.toLowerCase();
+  const phone = parsePhone(given);
+  return phone.ok ? phone.e164 : given;
 }
 
 const RECEIPTS = new Set(['sent', 'delivered', 'undelivered', 'failed']);

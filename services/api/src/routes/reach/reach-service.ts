@@ -52,7 +52,8 @@ function present(b: ReachBreakdown, upToDate: boolean) {
   };
 }
 
-async function catchUp(db: Database): Promise<boolean> {
+/** A bounded reach refresh; true when nothing was left queued. */
+export async function catchUp(db: Database): Promise<boolean> {
   const refreshed = await refreshReach(db, CATCH_UP);
   return !refreshed.more && !(await reachChangesQueued(db));
 }

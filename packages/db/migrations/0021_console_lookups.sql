@@ -1,0 +1,2 @@
+CREATE INDEX "audit_log_subject_idx" ON "audit_log" USING btree ("subject_type","subject_id");--> statement-breakpoint
+CREATE INDEX "reach_enterprises_enterprise_idx" ON "reach_enterprises" USING btree ("enterprise_id");

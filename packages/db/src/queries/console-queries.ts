@@ -1,0 +1,153 @@
+// The console's look-ups (issue 14): enterprises by name or credit code, what one enterprise
+// received, and the deliveries of a recipient or an enterprise. None of them scans the outbox:
+// deliveries has no index on contact or enterprise (each would cost every fan-out insert), so they
+// are found through reach_enterprises (indexed by enterprise, migration 0021) and the outbox's
+// unique key (policy, version, contact, …), or for digests its digest key (contact, …).
+import { type SQL, sql } from 'drizzle-orm';
+import type { Queryable } from '../create-db';
+import { rowsOf } from '../rows';
+import { bigintArray } from '../sql-arrays';
+
+// LIKE treats % _ and \ as special: a search for "100%" means the characters.
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+
+export interface EnterpriseHit {
+  id: number;
+  name: string;
+  creditCode: string;
+  district: string;
+  industrySection: string;
+  size: string;
+}
+
+/**
+ * Enterprises whose credit code is the text (its unique index) or whose name contains it, by id;
+ * keyset pages (after). The name search reads the enterprises table, never the outbox.
+ */
+export async function searchEnterprises(db: Queryable, text: string, p: { after?: number; limit: number }): Promise<EnterpriseHit[]> {
+  const rows = rowsOf<Record<string, string | number>>(
+    await db.execute(sql`
+      select id, name, credit_code, district, industry_section, size from enterprises
+      where (credit_code = ${text.toUpperCase()} or name ilike ${likePattern(text)}) and id > ${p.after ?? 0}
+      order by id limit ${p.limit + 1}`),
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    name: String(r.name),
+    creditCode: String(r.credit_code),
+    district: String(r.district),
+    industrySection: String(r.industry_section),
+    size: String(r.size),
+  }));
+}
+
+/** The contacts with this address (already normalised: E.164 phone, email, or WeChat openid), through the address indexes. */
+export const contactsWithAddress = (address: string): SQL =>
+  sql`select id, enterprise_id from contacts where phone = ${address} or lower(email) = ${address.toLowerCase()} or wechat_openid = ${address}`;
+
+/** Most enterprises a name search names in the delivery log: a broader search is narrowed, not scanned. */
+export const ENTERPRISES_SEARCHED = 50;
+
+/** The contacts (contacts_enterprise_idx) of the enterprises with this credit code or with it in their name. */
+export const contactsOfEnterprises = (text: string): SQL =>
+  sql`select id, enterprise_id from contacts where enterprise_id = any(array(
+    select id from enterprises where credit_code = ${text.toUpperCase()} or name ilike ${likePattern(text)}
+    order by id limit ${ENTERPRISES_SEARCHED}))`;
+
+/**
+ * The ids of every delivery to these contacts (a query giving id, enterprise_id), as a condition
+ * on deliveries.id: for each contact, the policies its enterprise was counted for
+ * (reach_enterprises by enterprise), each of their versions, then the outbox's unique key
+ * (policy, version, contact) — policy deliveries, update and revocation notices; and its digests
+ * through the digest key (contact). Deliveries made since the last reach refresh are not found
+ * until it runs (every few seconds; the console catches up first). Email confirmations are not
+ * included (no policy, no digest).
+ */
+export const deliveriesOfContacts = (contacts: SQL): SQL => sql`deliveries.id = any(array(
+  select x.id from (${contacts}) c
+  cross join lateral (
+    select d.id from reach_enterprises r
+      join policies p on p.id = r.policy_id
+      cross join lateral generate_series(1, p.version) v(n)
+      join deliveries d on d.policy_id = r.policy_id and d.policy_version = v.n and d.contact_id = c.id
+    where r.enterprise_id = c.enterprise_id
+    union all
+    select d.id from deliveries d where d.contact_id = c.id and d.kind = 'digest'
+  ) x))`;
+
+export interface ReceivedPolicy {
+  policyId: number;
+  title: string;
+  docNumber: string;
+  status: string;
+  publishAt: Date | null;
+  targeted: boolean;
+  sent: boolean;
+  reached: boolean;
+  engaged: boolean;
+  unaddressable: string | null;
+  deliveries: number;
+}
+
+/** The policies an enterprise was targeted by, newest first, with how far each got (reach_enterprises by enterprise). */
+export async function policiesReceived(db: Queryable, enterpriseId: number, limit: number): Promise<ReceivedPolicy[]> {
+  const rows = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select r.policy_id, p.title, p.doc_number, p.status, p.publish_at, r.targeted, r.sent, r.reached, r.engaged, r.unaddressable,
+        cardinality(r.delivery_ids) as deliveries
+      from reach_enterprises r join policies p on p.id = r.policy_id
+      where r.enterprise_id = ${enterpriseId}
+      order by r.policy_id desc limit ${limit}`),
+  );
+  return rows.map((r) => ({
+    policyId: Number(r.policy_id),
+    title: String(r.title),
+    docNumber: String(r.doc_number),
+    status: String(r.status),
+    publishAt: r.publish_at === null ? null : new Date(r.publish_at as string),
+    targeted: Number(r.targeted) > 0 || r.unaddressable !== null,
+    sent: Number(r.sent) > 0,
+    reached: Number(r.reached) > 0,
+    engaged: Number(r.engaged) > 0,
+    unaddressable: (r.unaddressable as string | null) ?? null,
+    deliveries: Number(r.deliveries),
+  }));
+}
+
+export interface AuditRow {
+  id: number;
+  actor: string;
+  apiKeyId: number | null;
+  action: string;
+  subjectType: string;
+  subjectId: string | null;
+  details: unknown;
+  createdAt: Date;
+}
+
+/** The audit rows about an enterprise and its contacts and subscriptions, newest first (audit_log_subject_idx). */
+export async function enterpriseHistory(
+  db: Queryable,
+  s: { enterpriseId: number; contactIds: number[]; subscriptionIds: number[] },
+  limit: number,
+): Promise<AuditRow[]> {
+  const text = (ids: number[]) => sql`${`{${ids.join(',')}}`}::text[]`;
+  const rows = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select id, actor, api_key_id, action, subject_type, subject_id, details, created_at from audit_log
+      where (subject_type = 'enterprise' and subject_id = ${String(s.enterpriseId)})
+        or (subject_type = 'contact' and subject_id = any(${text(s.contactIds)}))
+        or (subject_type = 'subscription' and subject_id = any(${text(s.subscriptionIds)}))
+      order by id desc limit ${limit}`),
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    actor: String(r.actor),
+    apiKeyId: r.api_key_id === null ? null : Number(r.api_key_id),
+    action: String(r.action),
+    subjectType: String(r.subject_type),
+    subjectId: (r.subject_id as string | null) ?? null,
+    details: r.details,
+    createdAt: new Date(r.created_at as string),
+  }));
+}
