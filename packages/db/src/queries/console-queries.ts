@@ -45,6 +45,17 @@ export async function searchEnterprises(db: Queryable, text: string, p: { after?
 export const contactsWithAddress = (address: string): SQL =>
   sql`select id, enterprise_id from contacts where phone = ${address} or lower(email) = ${address.toLowerCase()} or wechat_openid = ${address}`;
 
+/** These contacts, by primary key. */
+export const contactsWithIds = (ids: number[]): SQL => sql`select id, enterprise_id from contacts where id = any(${bigintArray(ids)})`;
+
+/** The ids of the contacts with this address (normalised), at most `limit`. */
+export async function contactIdsWithAddress(db: Queryable, address: string, limit: number): Promise<number[]> {
+  const rows = rowsOf<{ id: string | number }>(
+    await db.execute(sql`select id from (${contactsWithAddress(address)}) c order by id limit ${limit}`),
+  );
+  return rows.map((r) => Number(r.id));
+}
+
 /** Most enterprises a name search names in the delivery log: a broader search is narrowed, not scanned. */
 export const ENTERPRISES_SEARCHED = 50;
 

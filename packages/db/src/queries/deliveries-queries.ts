@@ -7,7 +7,7 @@ import { rowsOf } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
 import { deliveries, deliveryAttempts, deliveryEvents } from '../schema';
 import { getArchivedDeliveryStory } from './archive-queries';
-import { contactsOfEnterprises, contactsWithAddress, deliveriesOfContacts } from './console-queries';
+import { contactsOfEnterprises, contactsWithAddress, contactsWithIds, deliveriesOfContacts } from './console-queries';
 
 export type Delivery = typeof deliveries.$inferSelect;
 export type DeliveryAttempt = typeof deliveryAttempts.$inferSelect;
@@ -31,6 +31,8 @@ export interface DeliveryFilter {
   departmentIds?: number[];
   /** To this address (normalised: E.164 phone, email or WeChat openid), found without scanning the outbox (console-queries.ts). */
   recipient?: string;
+  /** To these contacts (the console pages a recipient search by the contacts it found), found the same way. */
+  contactIds?: number[];
   /** To the contacts of the enterprises with this credit code or with it in their name, found the same way. */
   enterprise?: string;
 }
@@ -60,6 +62,7 @@ function filterSql(f: DeliveryFilter): SQL | undefined {
       ? sql`${deliveries.policyId} in (select id from policies where department_id = any(${bigintArray(f.departmentIds)}))`
       : undefined,
     f.recipient ? deliveriesOfContacts(contactsWithAddress(f.recipient)) : undefined,
+    f.contactIds ? deliveriesOfContacts(contactsWithIds(f.contactIds)) : undefined,
     f.enterprise ? deliveriesOfContacts(contactsOfEnterprises(f.enterprise)) : undefined,
   );
 }

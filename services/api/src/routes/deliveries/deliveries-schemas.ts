@@ -77,7 +77,8 @@ export const FilterQuery = {
     Type.String({
       minLength: 1,
       maxLength: 200,
-      description: 'to the contacts of the enterprise with this unified social credit code, or of those (at most 50) with this text in their name',
+      description:
+        'to the contacts of the enterprise with this unified social credit code, or of those (at most 50) with this text in their name',
     }),
   ),
 };

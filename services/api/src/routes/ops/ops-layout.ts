@@ -123,6 +123,13 @@ const STYLE = [
   'td,dd,p{overflow-wrap:anywhere}.cut{color:#c0392b;font-size:.8rem}',
   'header [lang=en],button [lang=en]{color:inherit;opacity:.8}',
   '@media (max-width:40rem){dl.facts{grid-template-columns:minmax(0,1fr)}dl.facts dt{margin-top:.3rem}}',
+  // Phones (issue 14): a list's rows become cards, each cell under its column's name, so no column is hidden off-screen.
+  '@media (max-width:40rem){table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}',
+  'table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}',
+  'table.cards tr{border:1px solid #e3e3e3;border-radius:6px;margin:0 0 .6rem;padding:.3rem .5rem;background:#fff}',
+  'table.cards td{border:0;padding:.15rem 0;text-align:left;display:grid;grid-template-columns:7.5rem minmax(0,1fr);gap:.5rem}',
+  'table.cards td::before{content:attr(data-label);color:#666;font-size:.8rem}',
+  'table.cards td.n{text-align:left}form.filters label{flex:1 1 100%}form.filters input,form.filters select{width:100%}}',
 ].join('');
 
 export interface PageOptions {
@@ -130,7 +137,7 @@ export interface PageOptions {
   user?: OpsUser;
   csrf?: string;
   /** Which nav entry is current. */
-  nav?: 'dashboard' | 'deliveries' | 'outbox' | 'compose';
+  nav?: 'dashboard' | 'deliveries' | 'outbox' | 'compose' | 'enterprises';
   /** Seconds until the page reloads itself (live views); none when absent. */
   refreshSeconds?: number;
 }
@@ -147,6 +154,7 @@ const NAV: [PageOptions['nav'], string, string, string][] = [
   ['deliveries', '/ops/deliveries', '投递记录', 'Delivery log'],
   ['outbox', '/ops/outbox', '沙箱发件箱', 'Sandbox outbox'],
   ['compose', '/ops/compose', '撰写发布', 'Compose'],
+  ['enterprises', '/ops/enterprises', '企业', 'Enterprises'],
 ];
 
 export function page(o: PageOptions, body: string[]): string {
@@ -189,11 +197,23 @@ export function section(title: [string, string], body: string, attrs = ''): stri
 
 export function table(head: string[], rows: string[][], attrs = ''): string {
   if (!rows.length) return `<p class="muted">${t('暂无', 'Nothing yet')}</p>`;
+  // Each cell names its column (data-label), which a phone shows beside it when rows become cards.
+  const labels = head.map(
+    (h) =>
+      ` data-label="${e(
+        h
+          .replace(/<[^>]*>/g, '')
+          .replace(/\s+/g, ' ')
+          .trim(),
+      )}"`,
+  );
+  const cell = (c: string, i: number) =>
+    c.startsWith('<td') ? c.replace(/^<td/, `<td${labels[i] ?? ''}`) : `<td${labels[i] ?? ''}>${c}</td>`;
   return [
-    `<div class="scroll"><table${attrs}><thead><tr>`,
+    `<div class="scroll"><table class="cards"${attrs}><thead><tr>`,
     ...head.map((h) => `<th>${h}</th>`),
     '</tr></thead><tbody>',
-    ...rows.map((r) => `<tr>${r.map((c) => (c.startsWith('<td') ? c : `<td>${c}</td>`)).join('')}</tr>`),
+    ...rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`),
     '</tbody></table></div>',
   ].join('');
 }

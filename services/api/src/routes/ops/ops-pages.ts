@@ -1,6 +1,6 @@
 // The operator's pages: sign-in, the overview (alerts, live pushes, queues, throughput, provider
 // health), the delivery log with one delivery's timeline, and the sandbox outbox.
-import type { Delivery, DeliveryAttempt, DeliveryEvent, SandboxMessageRow, WaitReason } from '@policy-push/db';
+import type { SandboxMessageRow } from '@policy-push/db';
 import {
   ago,
   CHANNEL_LABELS,
@@ -18,7 +18,6 @@ import {
   statusLabel,
   t,
   table,
-  waitLabel,
   when,
 } from './ops-layout';
 import type { Dashboard, LivePushView } from './ops-service';
@@ -150,118 +149,9 @@ export function dashboardPage(d: Dashboard, user: OpsUser, csrf: string): string
 }
 
 // ---------------------------------------------------------------------------------------------
-// The delivery log
-
-export interface LogFilter {
-  policyId?: string;
-  status?: string;
-  channel?: string;
-}
-
-export function deliveriesPage(f: LogFilter, rows: Delivery[], nextCursor: string | null, user: OpsUser, csrf: string): string {
-  const option = (value: string, current: string | undefined, text: string) =>
-    `<option value="${e(value)}"${value === (current ?? '') ? ' selected' : ''}>${text}</option>`;
-  const filters = [
-    '<form class="filters" method="get" action="/ops/deliveries" role="search">',
-    `<label>${t('政策编号', 'Policy id')}<input type="text" name="policyId" inputmode="numeric" value="${e(f.policyId ?? '')}"></label>`,
-    `<label>${t('状态', 'Status')}<select name="status">${option('', f.status, t('全部', 'any'))}${Object.keys(STATUS_LABELS)
-      .map((s) => option(s, f.status, statusLabel(s)))
-      .join('')}</select></label>`,
-    `<label>${t('渠道', 'Channel')}<select name="channel">${option('', f.channel, t('全部', 'any'))}${Object.keys(CHANNEL_LABELS)
-      .map((c) => option(c, f.channel, channelLabel(c)))
-      .join('')}</select></label>`,
-    `<button type="submit">${t('搜索', 'Search')}</button>`,
-    '</form>',
-  ].join('');
-  const list = table(
-    [
-      t('编号', 'Id'),
-      t('政策', 'Policy'),
-      t('渠道', 'Channel'),
-      t('状态', 'Status'),
-      t('尝试', 'Attempts'),
-      t('错误', 'Error'),
-      t('创建', 'Created'),
-    ],
-    rows.map((d) => [
-      `<a href="/ops/deliveries/${d.id}" data-delivery="${d.id}">${d.id}</a>`,
-      d.policyId ? `<a href="/ops/policies/${d.policyId}">#${d.policyId}</a> v${d.policyVersion ?? ''}` : e(d.kind),
-      channelLabel(d.channel),
-      `<td data-status="${e(d.status)}">${statusLabel(d.status)}</td>`,
-      `<td class="n">${d.attempts}</td>`,
-      e(d.errorCode ?? '—'),
-      when(d.createdAt),
-    ]),
-    ' data-table="deliveries"',
-  );
-  const more = nextCursor
-    ? `<p><a href="/ops/deliveries?${new URLSearchParams({ ...definedOnly(f), cursor: nextCursor })}">${t('更早', 'Older')} →</a></p>`
-    : '';
-  return page({ title: ['投递记录', 'Delivery log'], user, csrf, nav: 'deliveries' }, [
-    section(['筛选', 'Filter'], filters),
-    section(['投递', 'Deliveries'], list + more),
-  ]);
-}
-
-const definedOnly = (f: LogFilter) => Object.fromEntries(Object.entries(f).filter(([, v]) => v)) as Record<string, string>;
-
-export function deliveryPage(
-  d: Delivery,
-  attempts: DeliveryAttempt[],
-  events: DeliveryEvent[],
-  sandbox: SandboxMessageRow[],
-  wait: { reason: WaitReason; dueAt: Date } | null,
-  user: OpsUser,
-  csrf: string,
-): string {
-  const steps: { at: Date; html: string }[] = [
-    {
-      at: d.createdAt,
-      html: `${t('匹配并创建', 'Matched and created')} — ${t('分类', 'categories')} ${e((d.matchedCategoryIds ?? []).join(', ') || '—')}, ${t('服务对象群组', 'groups')} ${e((d.matchedGroupIds ?? []).join(', ') || '—')}${d.fallbackOf ? `, ${t('回退自', 'fallback of')} <a href="/ops/deliveries/${d.fallbackOf}">${d.fallbackOf}</a>` : ''}`,
-    },
-    ...attempts.map((a) => ({
-      at: a.createdAt,
-      html: `${t('第', 'Attempt')} ${a.attempt} ${t('次尝试', '')}: <strong>${e(a.outcome)}</strong>${a.providerCode ? ` ${e(a.providerCode)}` : ''} · ${a.latencyMs} ms${a.error ? ` · ${e(a.error)}` : ''}${a.providerMessageId ? ` · ${e(a.providerMessageId)}` : ''}`,
-    })),
-    ...events.map((ev) => ({
-      at: ev.occurredAt,
-      html: `${t('回执', 'Receipt')}: <strong>${e(ev.type)}</strong>${ev.errorCode ? ` ${e(ev.errorCode)}` : ''}`,
-    })),
-  ].sort((a, b) => a.at.getTime() - b.at.getTime());
-  const facts: [string, string][] = [
-    [t('政策', 'Policy'), d.policyId ? `<a href="/ops/policies/${d.policyId}">#${d.policyId}</a> v${d.policyVersion}` : '—'],
-    [t('类型', 'Kind'), e(d.kind)],
-    [t('渠道', 'Channel'), channelLabel(d.channel)],
-    [t('状态', 'Status'), `<span data-status="${e(d.status)}">${statusLabel(d.status)}</span>`],
-    [t('联系人', 'Contact'), `#${d.contactId} (${t('企业', 'enterprise')} #${d.enterpriseId})`],
-    [t('优先级', 'Priority'), d.priority === 0 ? t('紧急', 'urgent') : t('普通', 'normal')],
-    [t('服务商消息号', 'Provider message id'), e(d.providerMessageId ?? '—')],
-    [t('错误码', 'Error code'), e(d.errorCode ?? '—')],
-    [
-      t('等待', 'Waiting'),
-      wait ? `<span data-wait="${e(wait.reason)}">${waitLabel(wait.reason)}</span> · ${t('预计', 'due')} ${when(wait.dueAt)}` : '—',
-    ],
-    [t('发送时间', 'Sent at'), when(d.sentAt)],
-    [t('完成时间', 'Finished at'), when(d.finishedAt)],
-  ];
-  return page({ title: [`投递 ${d.id}`, `Delivery ${d.id}`], user, csrf, nav: 'deliveries' }, [
-    section(
-      ['概况', 'Facts'],
-      `<dl class="facts" data-delivery="${d.id}">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`,
-    ),
-    section(
-      ['时间线', 'Timeline'],
-      `<ol class="timeline">${steps.map((s) => `<li>${when(s.at)}<br>${s.html}</li>`).join('')}</ol>`,
-      ' data-timeline',
-    ),
-    sandbox.length ? section(['沙箱中的消息', 'As the sandbox recorded it'], sandbox.map(sandboxMessage).join('')) : '',
-  ]);
-}
-
-// ---------------------------------------------------------------------------------------------
 // The sandbox outbox
 
-function sandboxMessage(m: SandboxMessageRow): string {
+export function sandboxMessage(m: SandboxMessageRow): string {
   const c = (m.content ?? {}) as Record<string, unknown>;
   let body: string;
   if (m.channel === 'sms')

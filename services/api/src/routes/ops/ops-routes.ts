@@ -3,7 +3,7 @@
 // own authentication with a cookie instead of the API's Authorization header.
 //   GET  /ops/login, POST /ops/login, POST /ops/logout
 //   GET  /ops                     overview: alerts, live pushes, queues, throughput, provider health
-//   GET  /ops/deliveries          the delivery log (policyId, status, channel), GET /ops/deliveries/:id its timeline
+//   GET  /ops/deliveries…, /ops/enterprises…  the delivery log and enterprises (ops-log-routes.ts)
 //   GET  /ops/outbox              what the sandbox would have sent
 //   GET  /ops/compose, POST /ops/compose/preview | /ops/compose/edit | /ops/compose/publish
 //   GET  /ops/policies/:id        a push's numbers, as GET /v1/policies/{id}/push gives them, and its reach funnel
@@ -16,19 +16,14 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import { safeError, withoutLinkTokens } from '@policy-push/core';
 import {
-  getDeliveryWithHistory,
   getPolicy,
   latestPush,
   listCategories,
-  listDeliveries,
   listDepartments,
   listSandboxMessages,
   listServiceGroups,
   policyReach,
   type ReachBreakdown,
-  DELIVERY_STATUSES,
-  channelPausedUntil,
-  deliveryWait,
 } from '@policy-push/db';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -40,7 +35,8 @@ import { pushProgress, publishPolicy } from '../policies/policies-service';
 import { checkPublishLimits } from '../policies/publish-limits';
 import { type ComposeChoices, composePage, policyPage, previewPage } from './ops-compose-pages';
 import { errorPage } from './ops-layout';
-import { dashboardPage, deliveriesPage, deliveryPage, loginPage, outboxPage } from './ops-pages';
+import { registerLogRoutes } from './ops-log-routes';
+import { dashboardPage, loginPage, outboxPage } from './ops-pages';
 import { composePreview, loadDashboard, type PolicyForm, policyFromForm } from './ops-service';
 import {
   type ConsolePage,
@@ -65,7 +61,6 @@ declare module 'fastify' {
 }
 
 const ID = /^[1-9][0-9]{0,14}$/;
-const STATUSES: readonly string[] = DELIVERY_STATUSES;
 const CHANNELS = ['wechat', 'sms', 'email'];
 const PAGE_SIZE = 50;
 const OPEN_PATHS = new Set(['/ops/login']);
@@ -228,41 +223,8 @@ export default async function opsRoutes(app: AppInstance) {
     return sendPage(reply, 200, dashboardPage(dashboard, user(req), csrf(req)));
   });
 
-  app.get('/ops/deliveries', hide, async (req, reply) => {
-    const q = req.query as Record<string, string | undefined>;
-    const filter = { policyId: q.policyId?.trim() || undefined, status: q.status || undefined, channel: q.channel || undefined };
-    const bad =
-      (filter.policyId && !ID.test(filter.policyId) && 'policyId') ||
-      (filter.status && !STATUSES.includes(filter.status) && 'status') ||
-      (filter.channel && !CHANNELS.includes(filter.channel) && 'channel') ||
-      (q.cursor && !ID.test(q.cursor) && 'cursor');
-    if (bad) {
-      return sendPage(
-        reply,
-        400,
-        errorPage(400, `invalid_${bad}`, `筛选条件 ${bad} 无效。`, `The ${bad} filter is not valid.`, user(req), csrf(req)),
-      );
-    }
-    const rows = await listDeliveries(
-      db,
-      { policyId: filter.policyId ? Number(filter.policyId) : undefined, status: filter.status, channel: filter.channel },
-      { before: q.cursor ? Number(q.cursor) : undefined, limit: PAGE_SIZE },
-    );
-    const more = rows.length > PAGE_SIZE;
-    const kept = rows.slice(0, PAGE_SIZE);
-    return sendPage(reply, 200, deliveriesPage(filter, kept, more ? String(kept.at(-1)!.id) : null, user(req), csrf(req)));
-  });
-
-  app.get('/ops/deliveries/:id', hide, async (req, reply) => {
-    const id = (req.params as { id: string }).id;
-    if (!ID.test(id))
-      return sendPage(reply, 400, errorPage(400, 'invalid_id', '投递编号无效。', 'Not a delivery id.', user(req), csrf(req)));
-    const found = await getDeliveryWithHistory(db, Number(id));
-    if (!found) return sendPage(reply, 404, errorPage(404, 'not_found', '没有这条投递。', 'No such delivery.', user(req), csrf(req)));
-    const sandbox = await listSandboxMessages(db, { limit: 10, deliveryId: Number(id) });
-    const wait = deliveryWait(found.delivery, new Date(), await channelPausedUntil(db));
-    return sendPage(reply, 200, deliveryPage(found.delivery, found.attempts, found.events, sandbox, wait, user(req), csrf(req)));
-  });
+  // The delivery log, one delivery, enterprises and contacts (issue 14): ops-log-routes.ts.
+  registerLogRoutes(app, { user, csrf, sendPage });
 
   app.get('/ops/outbox', hide, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
@@ -397,5 +359,6 @@ function pageOf(path: string): ConsolePage | undefined {
   if (path.startsWith('/ops/outbox')) return 'outbox';
   if (path.startsWith('/ops/compose')) return 'compose';
   if (path.startsWith('/ops/policies/')) return 'policy';
+  if (path.startsWith('/ops/enterprises')) return 'enterprises';
   return undefined;
 }

@@ -27,6 +27,7 @@ export const CONSOLE_PAGES = {
   outbox: ['admin', 'ops'],
   compose: ['admin', 'publisher'],
   policy: ['admin', 'ops', 'publisher'],
+  enterprises: ['admin', 'ops'],
 } as const satisfies Record<string, readonly string[]>;
 export type ConsolePage = keyof typeof CONSOLE_PAGES;
 
