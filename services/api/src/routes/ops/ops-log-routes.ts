@@ -44,7 +44,7 @@ import {
   retryDonePage,
 } from './ops-deliveries-pages';
 import { enterprisePage, enterprisesPage } from './ops-enterprises-pages';
-import { errorPage } from './ops-layout';
+import { e, errorPage } from './ops-layout';
 import type { OpsUser } from './ops-session';
 
 const ID = /^[1-9][0-9]{0,14}$/;
@@ -64,8 +64,10 @@ export interface OpsContext {
 
 /** A Beijing calendar day's start; `next` gives the day after's (an inclusive "to"). */
 function beijingDay(day: string, next = false): Date | null {
+  // 2026-02-30 would roll over into March: a day is valid when it reads back the same.
+  const utc = new Date(`${day}T00:00:00Z`);
+  if (Number.isNaN(utc.getTime()) || utc.toISOString().slice(0, 10) !== day) return null;
   const d = new Date(`${day}T00:00:00+08:00`);
-  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10)) return null;
   return next ? new Date(d.getTime() + 86_400_000) : d;
 }
 
@@ -123,18 +125,19 @@ export function registerLogRoutes(app: AppInstance, o: OpsContext) {
   const hide = { schema: { hide: true } };
   const refuse = (req: FastifyRequest, reply: FastifyReply, status: number, code: string, zh: string, en: string) =>
     o.sendPage(reply, status, errorPage(status, code, zh, en, o.user(req), o.csrf(req)));
-  const badFilters = (req: FastifyRequest, reply: FastifyReply, bad: string[]) =>
+  // unknown_filter for a name no filter has; invalid_<name> for one bad value; invalid_filter for several.
+  const badFilters = (req: FastifyRequest, reply: FastifyReply, bad: string[], known: readonly string[] = [...LOG_FILTERS, 'cursor']) =>
     o.sendPage(
       reply,
       400,
       errorPage(
         400,
-        'invalid_filter',
+        bad.some((b) => !known.includes(b)) ? 'unknown_filter' : bad.length === 1 ? `invalid_${bad[0]}` : 'invalid_filter',
         `筛选条件无效或未知：${bad.join(', ')}`,
         `Unknown or invalid filters: ${bad.join(', ')}`,
         o.user(req),
         o.csrf(req),
-      ).replace('data-code="invalid_filter"', `data-code="invalid_filter" data-fields="${bad.join(' ')}"`),
+      ).replace(' data-status="400"', ` data-status="400" data-fields="${e(bad.join(' '))}"`),
     );
 
   /** The query's filter, with a recipient resolved to the ids of its contacts (so no page or link carries the address). */
@@ -331,7 +334,7 @@ export function registerLogRoutes(app: AppInstance, o: OpsContext) {
     const text = typeof q.q === 'string' ? q.q.trim() : '';
     if (text.length > 200 && !bad.includes('q')) bad.push('q');
     if (typeof q.after === 'string' && q.after && !ID.test(q.after) && !bad.includes('after')) bad.push('after');
-    if (bad.length) return badFilters(req, reply, bad);
+    if (bad.length) return badFilters(req, reply, bad, ['q', 'after']);
     const after = typeof q.after === 'string' && q.after ? Number(q.after) : undefined;
     const rows = text ? await searchEnterprises(db, text, { after, limit: PAGE_SIZE }) : [];
     const kept = rows.slice(0, PAGE_SIZE);

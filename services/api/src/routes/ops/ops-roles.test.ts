@@ -84,10 +84,14 @@ describe('/ops by role', () => {
       expect(asAdmin.body).toContain(unsubscribe);
       expect(asAdmin.body).toContain(preferences);
       expect(
-        tokensIn(asAdmin.body)
-          .filter(working)
-          .map((t) => t.path)
-          .sort(),
+        // The sandbox's record and the message rendered again for an admin (issue 14) both carry working links.
+        [
+          ...new Set(
+            tokensIn(asAdmin.body)
+              .filter(working)
+              .map((t) => t.path),
+          ),
+        ].sort(),
         url,
       ).toEqual(['p', 'r', 'u']);
     }
