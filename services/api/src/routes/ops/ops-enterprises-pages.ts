@@ -2,7 +2,14 @@
 // with its contacts (masked for all but admins), subscriptions, consent and its history from the
 // audit log, and the policies it received.
 import type { AuditRow, Contact, Enterprise, EnterpriseHit, ReceivedPolicy, Subscription } from '@policy-push/db';
+import { districts, enterpriseSizes, industrySections } from '@policy-push/core';
 import { channelLabel, e, page, section, t, table, when } from './ops-layout';
+
+/** A reference code by its names (GB/T 2260 districts, GB/T 4754 sections, sizes), the code beside them. */
+function named(list: readonly { code: string; nameZh: string; nameEn: string }[], code: string): string {
+  const found = list.find((x) => x.code === code);
+  return found ? `${t(found.nameZh, found.nameEn)} <span class="muted">${e(code)}</span>` : e(code);
+}
 import type { OpsUser } from './ops-session';
 
 export function enterprisesPage(text: string, rows: EnterpriseHit[], nextAfter: string | null, user: OpsUser, csrf: string): string {
@@ -18,9 +25,9 @@ export function enterprisesPage(text: string, rows: EnterpriseHit[], nextAfter: 
         rows.map((x) => [
           `<a href="/ops/enterprises/${x.id}" data-enterprise="${x.id}">${e(x.name)}</a>`,
           e(x.creditCode),
-          e(x.district),
-          e(x.industrySection),
-          e(x.size),
+          named(districts, x.district),
+          named(industrySections, x.industrySection),
+          named(enterpriseSizes, x.size),
         ]),
         ' data-table="enterprises"',
       ) +
@@ -58,9 +65,9 @@ export function enterprisePage(v: EnterpriseView, user: OpsUser, csrf: string): 
   const x = v.enterprise;
   const facts: [string, string][] = [
     [t('信用代码', 'Credit code'), e(x.creditCode)],
-    [t('行政区划', 'District'), e(x.district)],
-    [t('行业', 'Industry'), e(`${x.industrySection}${x.industryDivision ? ` ${x.industryDivision}` : ''}`)],
-    [t('规模', 'Size'), e(x.size)],
+    [t('行政区划', 'District'), named(districts, x.district)],
+    [t('行业', 'Industry'), `${named(industrySections, x.industrySection)}${x.industryDivision ? ` · ${e(x.industryDivision)}` : ''}`],
+    [t('规模', 'Size'), named(enterpriseSizes, x.size)],
     [t('标签', 'Tags'), e(x.tags.join(', ') || '—')],
     [t('创建', 'Created'), when(x.createdAt)],
   ];
@@ -101,7 +108,7 @@ export function enterprisePage(v: EnterpriseView, user: OpsUser, csrf: string): 
     v.subscriptions.map((s) => [
       String(s.id),
       e(s.categoryIds.map((id) => v.categoryNames.get(id) ?? `#${id}`).join('、') || '—'),
-      e(s.departmentIds.map((id) => v.departmentNames.get(id) ?? `#${id}`).join('、') || t('全部', 'all')),
+      s.departmentIds.length ? e(s.departmentIds.map((id) => v.departmentNames.get(id) ?? `#${id}`).join('、')) : t('全部', 'all'),
       s.channels.map(channelLabel).join(', ') || t('按联系人', "contact's own"),
       e(s.frequency),
       yes(s.active),

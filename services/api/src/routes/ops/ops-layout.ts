@@ -127,8 +127,8 @@ const STYLE = [
   '@media (max-width:40rem){table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}',
   'table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}',
   'table.cards tr{border:1px solid #e3e3e3;border-radius:6px;margin:0 0 .6rem;padding:.3rem .5rem;background:#fff}',
-  'table.cards td{border:0;padding:.15rem 0;text-align:left;display:grid;grid-template-columns:7.5rem minmax(0,1fr);gap:.5rem}',
-  'table.cards td::before{content:attr(data-label);color:#666;font-size:.8rem}',
+  'table.cards td{border:0;padding:.15rem 0 .15rem 8rem;text-align:left;position:relative;min-height:1.5rem}',
+  'table.cards td::before{content:attr(data-label);position:absolute;left:0;top:.2rem;width:7.5rem;color:#666;font-size:.8rem}',
   'table.cards td.n{text-align:left}form.filters label{flex:1 1 100%}form.filters input,form.filters select{width:100%}}',
 ].join('');
 
