@@ -28,7 +28,7 @@ export async function searchEnterprises(db: Queryable, text: string, p: { after?
   const rows = rowsOf<Record<string, string | number>>(
     await db.execute(sql`
       select id, name, credit_code, district, industry_section, size from enterprises
-      where (credit_code = ${text.toUpperCase()} or name ilike ${likePattern(text)}) and id > ${p.after ?? 0}
+      where ${enterprisesMatching(text)} and id > ${p.after ?? 0}
       order by id limit ${p.limit + 1}`),
   );
   return rows.map((r) => ({
@@ -59,11 +59,16 @@ export async function contactIdsWithAddress(db: Queryable, address: string, limi
 /** Most enterprises a name search names in the delivery log: a broader search is narrowed, not scanned. */
 export const ENTERPRISES_SEARCHED = 50;
 
+// A whole credit code (18 characters of its set) is looked up by its unique index; anything else
+// is a part of a name, which reads the enterprises table (never the outbox).
+const CREDIT_CODE = /^[0-9A-HJ-NPQRTUWXY]{18}$/i;
+const enterprisesMatching = (text: string): SQL =>
+  CREDIT_CODE.test(text) ? sql`credit_code = ${text.toUpperCase()}` : sql`name ilike ${likePattern(text)}`;
+
 /** The contacts (contacts_enterprise_idx) of the enterprises with this credit code or with it in their name. */
 export const contactsOfEnterprises = (text: string): SQL =>
   sql`select id, enterprise_id from contacts where enterprise_id = any(array(
-    select id from enterprises where credit_code = ${text.toUpperCase()} or name ilike ${likePattern(text)}
-    order by id limit ${ENTERPRISES_SEARCHED}))`;
+    select id from enterprises where ${enterprisesMatching(text)} order by id limit ${ENTERPRISES_SEARCHED}))`;
 
 /**
  * The ids of every delivery to these contacts (a query giving id, enterprise_id), as a condition
@@ -74,14 +79,19 @@ export const contactsOfEnterprises = (text: string): SQL =>
  * until it runs (every few seconds; the console catches up first). Email confirmations are not
  * included (no policy, no digest).
  */
+// The shape is what keeps it index look-ups on PostgreSQL 15 (measured on 500,000 deliveries:
+// 5 ms): OFFSET 0 keeps the enterprise's reach rows the driving side (else the planner may start
+// from every policy), and the versions as `= any(array(...))` make one index condition with the
+// contact (a joined generate_series is estimated at 1,000 rows, hash-joined on the version, and
+// its cost estimate sets off JIT: 100 ms for a 1 ms query).
 export const deliveriesOfContacts = (contacts: SQL): SQL => sql`deliveries.id = any(array(
   select x.id from (${contacts}) c
   cross join lateral (
-    select d.id from reach_enterprises r
-      join policies p on p.id = r.policy_id
-      cross join lateral generate_series(1, p.version) v(n)
-      join deliveries d on d.policy_id = r.policy_id and d.policy_version = v.n and d.contact_id = c.id
-    where r.enterprise_id = c.enterprise_id
+    select d.id from (
+        select r.policy_id, (select p.version from policies p where p.id = r.policy_id) as version
+        from reach_enterprises r where r.enterprise_id = c.enterprise_id offset 0) r
+      join deliveries d on d.policy_id = r.policy_id and d.contact_id = c.id
+        and d.policy_version = any(array(select generate_series(1, r.version)))
     union all
     select d.id from deliveries d where d.contact_id = c.id and d.kind = 'digest'
   ) x))`;
