@@ -296,6 +296,38 @@ describe('reach counters', () => {
     ]);
   });
 
+  it('count an opened update of the policy as engagement of a targeted enterprise, under all channels, and no machine open', async () => {
+    const f = await seedReachFixture(t.db);
+    await refreshReach(t.db);
+    const totals = async () => {
+      await refreshReach(t.db);
+      const reach = await policyReach(t.db, f.policyId);
+      const last = (await getReachTimeline(t.db, f.policyId, { bucket: 'hour' })).at(-1);
+      expect(last?.cumulativeEngaged).toBe(reach.totals.engaged);
+      return { engaged: reach.totals.engaged, byChannel: reach.byChannel.map((c) => [c.channel, c.engaged]) };
+    };
+    const start = await totals();
+    expect(start.engaged).toBe(3);
+
+    // e9 got only an update notice: opening it does not make e9 targeted, nor engaged.
+    await t.db.transaction((tx) => recordOpen(tx, { deliveryId: f.deliveries.e9update, channel: 'sms', at: new Date() }));
+    expect(await totals()).toEqual(start);
+
+    // e8 (WeChat delivered, never opened) gets an update by SMS: a scanner's open does not count, a person's does.
+    const [update] = rowsOf<{ id: string }>(
+      await t.db.execute(sql`
+        insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, sent_at)
+        select policy_id, 2, enterprise_id, contact_id, 'sms', 'update', 'sent', now() from deliveries where id = ${f.deliveries.e8wechat}
+        returning id`),
+    );
+    const open = (machine: 'scanner' | null) =>
+      t.db.transaction((tx) => recordOpen(tx, { deliveryId: Number(update.id), channel: 'sms', at: new Date(), machine }));
+    expect(await open('scanner')).toEqual({ first: true, engaged: false });
+    expect(await totals()).toEqual(start);
+    expect(await open(null)).toEqual({ first: false, engaged: true });
+    expect(await totals()).toEqual({ engaged: 4, byChannel: start.byChannel });
+  });
+
   it("keep counting a deleted contact's deliveries", async () => {
     const f = await seedReachFixture(t.db);
     await refreshReach(t.db);

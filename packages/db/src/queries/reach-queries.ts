@@ -43,7 +43,7 @@ export const REACH_RULES = [
   'delivered: the provider confirmed delivery (a WeChat or SMS receipt).',
   'reached: delivered, or an email the SMTP server accepted and that has not bounced since. Email has no delivery receipt, so for email "sent" stands for reached; sent and delivered stay distinct stages.',
   'reachRate (到達率) = reached ÷ targeted.',
-  "engaged: the recipient opened the message's link (the signed /r/ redirect); a delivery counts once however often it is opened. awareness (知曉度) = engaged ÷ targeted.",
+  'engaged: a person at the enterprise opened the link (the signed /r/ redirect) of a delivery of the policy (the policy message, an update or a reminder), or opened the policy in the inbox of the preferences page. Opens by machines are recorded but never counted: a HEAD, a known mail-scanner or link-preview user agent, or an open within 60 seconds of the send. By channel, only opens of the policy message on that channel count; an update, a reminder or the inbox counts under all channels together. awareness (知曉度) = engaged ÷ targeted.',
   'A merged delivery (one address, one message) takes the state of the delivery it was merged into; a held one folded into a digest takes the digest’s.',
   'By channel: enterprises with a delivery on that channel at that stage (one enterprise can count on several). By district, industry section and size: the enterprise’s as of its last recount.',
   'failures: deliveries that ended failed or undelivered, by channel and provider error code (unknown when none was given).',
