@@ -107,9 +107,13 @@ async function directReach(t: TestDb, scope: SQL): Promise<Counted> {
   };
 }
 
-type Counted = Omit<ReachBreakdown, 'addressableKnown'>;
-/** The breakdown with its lists in one order, without addressableKnown (not a count). */
-const sorted = ({ addressableKnown: _, ...b }: Counted & { addressableKnown?: boolean }) => ({
+type Counted = Omit<ReachBreakdown, 'addressableKnown' | 'followUps'>;
+/** The breakdown with its lists in one order, without addressableKnown (not a count) and follow-ups (tested apart). */
+const sorted = ({
+  addressableKnown: _,
+  followUps: __,
+  ...b
+}: Counted & { addressableKnown?: boolean; followUps?: ReachBreakdown['followUps'] }) => ({
   ...b,
   byChannel: [...b.byChannel].sort((x, y) => x.channel.localeCompare(y.channel)),
   byDistrict: [...b.byDistrict].sort((x, y) => x.district.localeCompare(y.district)),
@@ -326,6 +330,38 @@ describe('reach counters', () => {
     expect(await totals()).toEqual(start);
     expect(await open(null)).toEqual({ first: false, engaged: true });
     expect(await totals()).toEqual({ engaged: 4, byChannel: start.byChannel });
+  });
+
+  it('count reminders sent, enterprises reminded, and those engaged after their first reminder', async () => {
+    const f = await seedReachFixture(t.db);
+    await refreshReach(t.db);
+    expect((await policyReach(t.db, f.policyId)).followUps).toEqual({ remindersSent: 0, reminded: 0, engagedAfterReminder: 0 });
+    // Reminders (part B's kind): two to e2 (an hour ago, by SMS and email), one to e8 an hour ago; one
+    // to e3 made but not sent yet.
+    const remind = async (who: string, channel: string, sent: boolean) =>
+      rowsOf<{ id: string }>(
+        await t.db.execute(sql`
+          insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, sent_at)
+          select policy_id, 1, enterprise_id, contact_id, ${channel}, 'reminder', ${sent ? 'sent' : 'pending'},
+            ${sent ? sql`now() - interval '1 hour'` : null}
+          from deliveries where id = ${f.deliveries[who]}
+          returning id`),
+      )[0].id;
+    await remind('e2wechat', 'sms', true);
+    await remind('e2wechat', 'email', true);
+    const e8 = await remind('e8wechat', 'sms', true);
+    const e3 = await remind('e3email', 'sms', false);
+    await expectCountersEqualDirect(f.policyId);
+    expect((await policyReach(t.db, f.policyId)).followUps).toEqual({ remindersSent: 3, reminded: 2, engagedAfterReminder: 0 });
+
+    // e8 opens its reminder: engaged after it. e3's reminder goes out: reminded.
+    await t.db.transaction((tx) => recordOpen(tx, { deliveryId: Number(e8), channel: 'sms', at: new Date() }));
+    await t.db.execute(sql`update deliveries set status = 'sent', sent_at = now() where id = ${Number(e3)}`);
+    // (The direct count knows only the policy's own messages: an opened reminder engages under 'all' alone.)
+    await refreshReach(t.db);
+    const reach = await policyReach(t.db, f.policyId);
+    expect(reach.followUps).toEqual({ remindersSent: 4, reminded: 3, engagedAfterReminder: 1 });
+    expect(reach.totals.engaged).toBe(4);
   });
 
   it("keep counting a deleted contact's deliveries", async () => {

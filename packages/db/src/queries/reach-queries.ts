@@ -47,6 +47,7 @@ export const REACH_RULES = [
   'A merged delivery (one address, one message) takes the state of the delivery it was merged into; a held one folded into a digest takes the digest’s.',
   'By channel: enterprises with a delivery on that channel at that stage (one enterprise can count on several). By district, industry section and size: the enterprise’s as of its last recount.',
   'failures: deliveries that ended failed or undelivered, by channel and provider error code (unknown when none was given).',
+  'followUps: remindersSent (reminder messages sent), reminded (enterprises sent at least one), engagedAfterReminder (of those, the ones engaged after their first reminder went out); over all channels.',
 ].join(' ');
 
 export const REACH_STAGES = ['targeted', 'addressable', 'withDelivery', 'sent', 'delivered', 'reached', 'engaged'] as const;
@@ -109,6 +110,7 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           coalesce(r.delivered, 0) as delivered, coalesce(r.reached, 0) as reached,
           coalesce(r.engaged, 0) | (case when rd.read_at is not null then 8 else 0 end) as engaged,
           r.reached_at, least(r.engaged_at, rd.read_at) as engaged_at,
+          coalesce(r.reminders_sent, 0) as reminders_sent, r.reminded_at,
           coalesce(r.failures, '{}') as failures, coalesce(r.delivery_ids, '{}') as delivery_ids,
           -- Matched but unaddressable counts only while the pair has no delivery (of any version).
           case when coalesce(r.targeted, 0) = 0 then u.reason end as unaddressable
@@ -132,10 +134,14 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
             bit_or(case when policy_kind then bit else 8 end) filter (where engaged_at is not null) as engaged,
             min(reached_time) filter (where policy_kind and (delivered or accepted_email)) as reached_at,
             min(engaged_at) as engaged_at,
+            -- Follow-ups: reminders sent to it, and when the first went out.
+            count(*) filter (where kind = 'reminder' and sent) as reminders_sent,
+            min(sent_time) filter (where kind = 'reminder' and sent) as reminded_at,
             array_agg(channel || ':' || coalesce(error_code, 'unknown')) filter (where policy_kind and status in ('failed', 'undelivered')) as failures,
             array_agg(id order by id) as delivery_ids
           from (
-            select d.id, d.channel, d.status, d.error_code, d.kind = 'policy' as policy_kind,
+            select d.id, d.channel, d.status, d.error_code, d.kind, d.kind = 'policy' as policy_kind,
+              coalesce(m.sent_at, d.sent_at) as sent_time,
               (case d.channel when 'wechat' then 1 when 'sms' then 2 when 'email' then 4 else 0 end) as bit,
               coalesce(m.status, d.status) not in ('cancelled', 'suppressed') as with_delivery,
               (coalesce(m.sent_at, d.sent_at) is not null or coalesce(m.status, d.status) in ('sent', 'delivered', 'undelivered')) as sent,
@@ -158,16 +164,23 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         select c.policy_id, c.enterprise_id, c.district, c.industry_section, c.size, c.targeted, c.with_delivery, c.sent,
           c.delivered, c.reached, engaged.bits as engaged, c.failures, c.delivery_ids, c.unaddressable,
           case when c.reached <> 0 then coalesce(c.reached_at, now()) end as reached_at,
-          case when engaged.bits <> 0 then coalesce(c.engaged_at, now()) end as engaged_at
+          case when engaged.bits <> 0 then coalesce(c.engaged_at, now()) end as engaged_at,
+          c.reminders_sent, case when c.reminders_sent > 0 then coalesce(c.reminded_at, now()) end as reminded_at
         from counted_pairs c
         cross join lateral (
           select case when c.targeted <> 0 or c.unaddressable is not null then c.engaged else 0 end as bits
         ) engaged
       ),
       signed as (
-        select policy_id, district, industry_section, size, -1 as sign, targeted, with_delivery, sent, delivered, reached, engaged, unaddressable from old
+        select policy_id, district, industry_section, size, -1 as sign, targeted, with_delivery, sent, delivered, reached, engaged, unaddressable,
+          reminders_sent, (reminders_sent > 0)::int as reminded,
+          (engaged <> 0 and reminded_at is not null and engaged_at > reminded_at)::int as engaged_after_reminder
+        from old
         union all
-        select policy_id, district, industry_section, size, 1, targeted, with_delivery, sent, delivered, reached, engaged, unaddressable from fresh
+        select policy_id, district, industry_section, size, 1, targeted, with_delivery, sent, delivered, reached, engaged, unaddressable,
+          reminders_sent, (reminders_sent > 0)::int,
+          (engaged <> 0 and reminded_at is not null and engaged_at > reminded_at)::int
+        from fresh
       ),
       -- 'all' (bits 7): on any channel; otherwise the channel's own bit. An unaddressable enterprise
       -- has no channel: it counts under 'all' only, as targeted and by its reason.
@@ -185,18 +198,25 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           sum(s.sign * ((s.delivered & ch.bit) <> 0)::int) as delivered,
           sum(s.sign * ((s.reached & ch.bit) <> 0)::int) as reached,
           -- 'all' also counts bit 8 (engaged in the inbox, or through an update or a reminder).
-          sum(s.sign * ((s.engaged & (case ch.bit when 7 then 15 else ch.bit end)) <> 0)::int) as engaged
+          sum(s.sign * ((s.engaged & (case ch.bit when 7 then 15 else ch.bit end)) <> 0)::int) as engaged,
+          -- Follow-ups under 'all' only: a reminder goes on whichever channel is next, not the policy's.
+          sum(s.sign * (case ch.bit when 7 then s.reminders_sent else 0 end)) as reminders_sent,
+          sum(s.sign * (case ch.bit when 7 then s.reminded else 0 end)) as reminded,
+          sum(s.sign * (case ch.bit when 7 then s.engaged_after_reminder else 0 end)) as engaged_after_reminder
         from signed s join channels ch on (s.targeted & ch.bit) <> 0 or (ch.bit = 7 and s.unaddressable is not null)
         group by 1, 2, 3, 4, 5
       ),
       counted as (
         insert into reach_rollup (policy_id, channel, district, industry_section, size, targeted, addressable,
-          no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged)
+          no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
+          reminders_sent, reminded, engaged_after_reminder)
         select policy_id, channel, district, industry_section, size, targeted, addressable,
-          no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged
+          no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
+          reminders_sent, reminded, engaged_after_reminder
         from delta
-        where (targeted, addressable, no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged)
-          <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        where (targeted, addressable, no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
+            reminders_sent, reminded, engaged_after_reminder)
+          <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         on conflict (policy_id, channel, district, industry_section, size) do update set
           targeted = reach_rollup.targeted + excluded.targeted,
           addressable = reach_rollup.addressable + excluded.addressable,
@@ -208,7 +228,10 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           sent = reach_rollup.sent + excluded.sent,
           delivered = reach_rollup.delivered + excluded.delivered,
           reached = reach_rollup.reached + excluded.reached,
-          engaged = reach_rollup.engaged + excluded.engaged
+          engaged = reach_rollup.engaged + excluded.engaged,
+          reminders_sent = reach_rollup.reminders_sent + excluded.reminders_sent,
+          reminded = reach_rollup.reminded + excluded.reminded,
+          engaged_after_reminder = reach_rollup.engaged_after_reminder + excluded.engaged_after_reminder
         returning 1
       ),
       failure_delta as (
@@ -250,15 +273,18 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
       ),
       saved as (
         insert into reach_enterprises (policy_id, enterprise_id, district, industry_section, size,
-          targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, failures, delivery_ids, unaddressable, updated_at)
+          targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, reminders_sent, reminded_at,
+          failures, delivery_ids, unaddressable, updated_at)
         select policy_id, enterprise_id, district, industry_section, size,
-          targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, failures, delivery_ids, unaddressable, now()
+          targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, reminders_sent, reminded_at,
+          failures, delivery_ids, unaddressable, now()
         from fresh
         on conflict (policy_id, enterprise_id) do update set
           district = excluded.district, industry_section = excluded.industry_section, size = excluded.size,
           targeted = excluded.targeted, with_delivery = excluded.with_delivery, sent = excluded.sent,
           delivered = excluded.delivered, reached = excluded.reached, engaged = excluded.engaged,
           reached_at = excluded.reached_at, engaged_at = excluded.engaged_at,
+          reminders_sent = excluded.reminders_sent, reminded_at = excluded.reminded_at,
           failures = excluded.failures, delivery_ids = excluded.delivery_ids, unaddressable = excluded.unaddressable, updated_at = now()
         returning 1
       )
@@ -304,10 +330,21 @@ export async function reachChangesQueued(db: Queryable): Promise<boolean> {
   return row.queued;
 }
 
+/** Follow-ups (reminders, kind 'reminder'): over every enterprise, channel 'all' only. */
+export interface FollowUpCounts {
+  /** Reminder messages sent. */
+  remindersSent: number;
+  /** Enterprises sent at least one reminder. */
+  reminded: number;
+  /** Of those, the enterprises engaged after their first reminder went out. */
+  engagedAfterReminder: number;
+}
+
 export interface ReachBreakdown {
   /** False when a policy in scope was pushed before unaddressable enterprises were recorded. */
   addressableKnown: boolean;
   totals: ReachCounts;
+  followUps: FollowUpCounts;
   byChannel: (ReachCounts & { channel: string })[];
   byDistrict: (ReachCounts & { district: string })[];
   bySection: (ReachCounts & { section: string })[];
@@ -329,7 +366,8 @@ const ZERO: ReachCounts = {
 const SUMS = sql`sum(r.targeted)::int as targeted, sum(r.addressable)::int as addressable, sum(r.with_delivery)::int as with_delivery,
   sum(r.sent)::int as sent, sum(r.delivered)::int as delivered, sum(r.reached)::int as reached, sum(r.engaged)::int as engaged,
   sum(r.no_contact)::int as no_contact, sum(r.no_address)::int as no_address, sum(r.opted_out)::int as opted_out,
-  sum(r.email_unconfirmed)::int as email_unconfirmed`;
+  sum(r.email_unconfirmed)::int as email_unconfirmed,
+  sum(r.reminders_sent)::int as reminders_sent, sum(r.reminded)::int as reminded, sum(r.engaged_after_reminder)::int as engaged_after_reminder`;
 
 const counts = (r: Record<string, unknown>): ReachCounts => ({
   targeted: Number(r.targeted ?? 0),
@@ -379,9 +417,15 @@ async function breakdown(db: Queryable, scope: SQL): Promise<ReachBreakdown> {
       sql`select not exists (select 1 from pushes p where p.policy_id in (${scope}) and not p.records_unaddressable) as known`,
     ),
   );
+  const total = all.find(whole);
   return {
     addressableKnown: known.known,
-    totals: all.find(whole) ? counts(all.find(whole)!) : structuredClone(ZERO),
+    totals: total ? counts(total) : structuredClone(ZERO),
+    followUps: {
+      remindersSent: Number(total?.reminders_sent ?? 0),
+      reminded: Number(total?.reminded ?? 0),
+      engagedAfterReminder: Number(total?.engaged_after_reminder ?? 0),
+    },
     byChannel: rows.filter((r) => r.channel !== 'all' && whole(r)).map((r) => ({ channel: r.channel as string, ...counts(r) })),
     byDistrict: all.filter((r) => r.by_district).map((r) => ({ district: r.district as string, ...counts(r) })),
     bySection: all.filter((r) => r.by_section).map((r) => ({ section: r.industry_section as string, ...counts(r) })),

@@ -25,6 +25,9 @@ export const reachEnterprises = pgTable(
     // When the pair first became reached / engaged, as counted into reach_timeline (null while not).
     reachedAt: at('reached_at'),
     engagedAt: at('engaged_at'),
+    // Follow-ups (deliveries of kind 'reminder'): how many were sent to it, and when the first one went.
+    remindersSent: smallint('reminders_sent').notNull().default(0),
+    remindedAt: at('reminded_at'),
     // Matched but without a delivery: why (reach_unaddressable); null when it has one.
     unaddressable: text('unaddressable'),
     // One 'channel:error code' per delivery that ended failed or undelivered.

@@ -30,6 +30,8 @@ describe('reach', () => {
       upToDate: true,
       totals: { ...stages(8, 7, 5, 3, 4, 3), reachRate: 0.5, awareness: 0.375 },
     });
+    // Follow-ups: no reminder yet (they are counted in packages/db/test/reach.test.ts).
+    expect(reach.followUps).toEqual({ remindersSent: 0, reminded: 0, engagedAfterReminder: 0, engagedAfterReminderRate: null });
     expect(reach.byChannel.find((c: any) => c.channel === 'wechat')).toEqual({
       channel: 'wechat',
       ...stages(2, 2, 1, 1, 1, 0),

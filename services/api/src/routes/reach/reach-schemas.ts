@@ -36,6 +36,15 @@ const Breakdown = {
   }),
   upToDate: Type.Boolean({ description: 'false while changes were still waiting to be counted (a few seconds behind)' }),
   totals: Type.Object(Counts),
+  followUps: Type.Object(
+    {
+      remindersSent: Type.Integer({ minimum: 0, description: 'reminder messages sent' }),
+      reminded: Type.Integer({ minimum: 0, description: 'enterprises sent at least one reminder' }),
+      engagedAfterReminder: Type.Integer({ minimum: 0, description: 'of those, the ones engaged after their first reminder went out' }),
+      engagedAfterReminderRate: { ...Rate, description: 'engagedAfterReminder ÷ reminded; null when none was reminded' },
+    },
+    { description: 'follow-ups (reminders), over all channels' },
+  ),
   byChannel: Type.Array(Type.Object({ channel: Type.String(), ...Counts })),
   byDistrict: Type.Array(Type.Object({ district: Type.String({ description: 'GB/T 2260 code' }), ...Named, ...Counts })),
   bySection: Type.Array(Type.Object({ section: Type.String({ description: 'GB/T 4754 section letter' }), ...Named, ...Counts })),

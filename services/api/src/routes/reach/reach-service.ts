@@ -45,6 +45,7 @@ function present(b: ReachBreakdown, upToDate: boolean) {
     addressableKnown: b.addressableKnown,
     upToDate,
     totals: withRates(b.totals),
+    followUps: { ...b.followUps, engagedAfterReminderRate: rate(b.followUps.engagedAfterReminder, b.followUps.reminded) },
     byChannel: b.byChannel.map(withRates),
     byDistrict: b.byDistrict.map((r) => ({ ...withRates(r), ...names(districts, r.district) })),
     bySection: b.bySection.map((r) => ({ ...withRates(r), ...names(industrySections, r.section) })),
