@@ -72,8 +72,14 @@ describe('reach through the pipeline', () => {
     expect(messages.find((m) => m.channel === 'wechat')!.content.url).toMatch(/^https:\/\/push\.example\.org\/r\//);
     expect(messages.find((m) => m.channel === 'email')!.content.html).toMatch(/href="https:\/\/push\.example\.org\/r\//);
 
+    // Read a while after it was sent, in a browser (sooner, or by a scanner, would not count).
+    await h.t.db.execute(sql`update deliveries set sent_at = sent_at - interval '5 minutes' where id = ${Number(smsDelivery.id)}`);
     for (let i = 0; i < 2; i++) {
-      const click = await h.app.inject({ method: 'GET', url: new URL(link!).pathname });
+      const click = await h.app.inject({
+        method: 'GET',
+        url: new URL(link!).pathname,
+        headers: { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148' },
+      });
       expect(click.statusCode).toBe(302);
       expect(click.headers.location).toBe(policyBody('', '').url);
     }

@@ -291,7 +291,15 @@ export async function getArchivedDeliveryStory(db: Queryable, id: number): Promi
     delivery,
     attempts,
     events,
-    opens: opens ? { firstOpenedAt: opens.firstOpenedAt, lastOpenedAt: opens.lastOpenedAt, opens: opens.opens } : null,
+    opens: opens
+      ? {
+          firstOpenedAt: opens.firstOpenedAt,
+          lastOpenedAt: opens.lastOpenedAt,
+          opens: opens.opens,
+          engagedAt: opens.engagedAt,
+          machineOpens: opens.machineOpens,
+        }
+      : null,
     fallbackOf: await byId(delivery.fallbackOf),
     fallbacks: fallbacks.map(withoutArchivedAt),
     carriedBy: await byId(delivery.status === 'merged' ? delivery.duplicateOf : delivery.status === 'digested' ? delivery.digestId : null),

@@ -110,6 +110,10 @@ export interface DeliveryOpens {
   firstOpenedAt: Date;
   lastOpenedAt: Date;
   opens: number;
+  /** The first open that counted as a person's (engagement); null when every open was a machine's. */
+  engagedAt: Date | null;
+  /** Opens by machines (HEAD, scanners, too soon after the send): recorded, not counted. */
+  machineOpens: number;
 }
 
 export interface DeliveryStory {
@@ -132,8 +136,16 @@ export async function getDeliveryStory(db: Queryable, id: number): Promise<Deliv
   const history = await getDeliveryWithHistory(db, id);
   if (!history) return getArchivedDeliveryStory(db, id);
   const d = history.delivery;
-  const [opens] = rowsOf<{ first_opened_at: string; last_opened_at: string; opens: number }>(
-    await db.execute(sql`select first_opened_at, last_opened_at, opens from delivery_opens where delivery_id = ${id}`),
+  const [opens] = rowsOf<{
+    first_opened_at: string;
+    last_opened_at: string;
+    opens: number;
+    engaged_at: string | null;
+    machine_opens: number;
+  }>(
+    await db.execute(
+      sql`select first_opened_at, last_opened_at, opens, engaged_at, machine_opens from delivery_opens where delivery_id = ${id}`,
+    ),
   );
   const byId = async (other: number | null) =>
     other === null ? null : ((await db.select().from(deliveries).where(eq(deliveries.id, other)))[0] ?? null);
@@ -156,7 +168,13 @@ export async function getDeliveryStory(db: Queryable, id: number): Promise<Deliv
   return {
     ...history,
     opens: opens
-      ? { firstOpenedAt: new Date(opens.first_opened_at), lastOpenedAt: new Date(opens.last_opened_at), opens: Number(opens.opens) }
+      ? {
+          firstOpenedAt: new Date(opens.first_opened_at),
+          lastOpenedAt: new Date(opens.last_opened_at),
+          opens: Number(opens.opens),
+          engagedAt: opens.engaged_at ? new Date(opens.engaged_at) : null,
+          machineOpens: Number(opens.machine_opens),
+        }
       : null,
     fallbackOf: await byId(d.fallbackOf),
     fallbacks,

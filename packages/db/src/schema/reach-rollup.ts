@@ -26,6 +26,11 @@ export const reachRollup = pgTable(
     delivered: integer('delivered').notNull().default(0),
     reached: integer('reached').notNull().default(0),
     engaged: integer('engaged').notNull().default(0),
+    // Follow-ups (channel 'all' only): reminder messages sent, enterprises reminded, and of those the
+    // ones engaged after their first reminder went out.
+    remindersSent: integer('reminders_sent').notNull().default(0),
+    reminded: integer('reminded').notNull().default(0),
+    engagedAfterReminder: integer('engaged_after_reminder').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.policyId, t.channel, t.district, t.industrySection, t.size] })],
 );

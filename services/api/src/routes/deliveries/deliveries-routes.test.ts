@@ -148,12 +148,13 @@ describe('the delivery log', () => {
 
     // Opened twice: its first and last open, counted in engagement.
     const email = await call(h, 'GET', `/v1/deliveries/${d.e7email}`, undefined, 200);
-    expect(email.engagement.opens).toBe(2);
+    expect(email.engagement).toMatchObject({ opens: 2, machineOpens: 0 });
+    expect(email.engagement.engagedAt).toBe(email.engagement.firstOpenedAt);
     expect(email.timeline.map((e: any) => e.type)).toEqual(['matched', 'opened', 'last_opened']);
     // Merged into e1's sms: the timeline names the delivery that carried its message.
     const merged = await call(h, 'GET', `/v1/deliveries/${d.e5sms}`, undefined, 200);
     expect(merged.timeline.find((e: any) => e.type === 'merged')).toMatchObject({ deliveryId: String(d.e1sms), status: 'delivered' });
-    expect(merged.engagement).toEqual({ firstOpenedAt: null, lastOpenedAt: null, opens: 0 });
+    expect(merged.engagement).toEqual({ firstOpenedAt: null, lastOpenedAt: null, opens: 0, engagedAt: null, machineOpens: 0 });
   });
 
   it('refuses bad filters and ids with a 400 and writes nothing', async () => {

@@ -122,7 +122,13 @@ export const DeliveryDetail = Type.Object({
     categories: Type.Array(Type.Object({ id: Id, code: Type.String(), nameZh: Type.String() })),
     groups: Type.Array(Type.Object({ id: Id, name: Type.String() })),
   }),
-  engagement: Type.Object({ firstOpenedAt: Nullable(Timestamp), lastOpenedAt: Nullable(Timestamp), opens: Type.Integer() }),
+  engagement: Type.Object({
+    firstOpenedAt: Nullable(Timestamp),
+    lastOpenedAt: Nullable(Timestamp),
+    opens: Type.Integer(),
+    engagedAt: { ...Nullable(Timestamp), description: "the first open counted as a person's (README, How engagement is decided)" },
+    machineOpens: Type.Integer({ description: 'opens by machines (HEAD, mail scanners, within 60 s of the send): recorded, not counted' }),
+  }),
   timeline: Type.Array(TimelineEntry, { description: 'everything that happened to it, oldest first' }),
   archivedAt: Type.Union([Timestamp, Type.Null()], {
     description: 'when it moved to the archive (RETENTION_DAYS after its policy ended); null while it is in the outbox',

@@ -194,6 +194,8 @@ export async function deliveryDetail(db: Database, id: number): Promise<Static<t
       firstOpenedAt: iso(story.opens?.firstOpenedAt ?? null),
       lastOpenedAt: iso(story.opens?.lastOpenedAt ?? null),
       opens: story.opens?.opens ?? 0,
+      engagedAt: iso(story.opens?.engagedAt ?? null),
+      machineOpens: story.opens?.machineOpens ?? 0,
     },
     timeline: timeline.map(({ time, ...entry }) => entry),
     archivedAt: iso(story.archivedAt),

@@ -30,6 +30,8 @@ describe('reach', () => {
       upToDate: true,
       totals: { ...stages(8, 7, 5, 3, 4, 3), reachRate: 0.5, awareness: 0.375 },
     });
+    // Follow-ups: no reminder yet (they are counted in packages/db/test/reach.test.ts).
+    expect(reach.followUps).toEqual({ remindersSent: 0, reminded: 0, engagedAfterReminder: 0, engagedAfterReminderRate: null });
     expect(reach.byChannel.find((c: any) => c.channel === 'wechat')).toEqual({
       channel: 'wechat',
       ...stages(2, 2, 1, 1, 1, 0),
@@ -53,6 +55,26 @@ describe('reach', () => {
       { channel: 'sms', errorCode: '30005', deliveries: 1 },
       { channel: 'wechat', errorCode: '43004', deliveries: 1 },
     ]);
+  });
+
+  it("answers a policy's reach over time by hour and by day, ending at the funnel's totals", async () => {
+    const f = await seedReachFixture(h.t.db);
+    const reach = await call(h, 'GET', `/v1/policies/${f.policyId}/reach`, undefined, 200);
+    for (const bucket of ['hour', 'day']) {
+      const timeline = await call(h, 'GET', `/v1/policies/${f.policyId}/reach/timeline?bucket=${bucket}`, undefined, 200);
+      expect(timeline).toMatchObject({ policyId: String(f.policyId), bucket, upToDate: true });
+      expect(timeline.points.at(-1)).toMatchObject({ cumulativeReached: reach.totals.reached, cumulativeEngaged: reach.totals.engaged });
+    }
+    // Catches up as the funnel does: e3's email delivered now counts before the answer.
+    await h.t.db.execute(
+      sql`update deliveries set status = 'delivered', sent_at = now(), finished_at = now() where id = ${f.deliveries.e3email}`,
+    );
+    const after = await call(h, 'GET', `/v1/policies/${f.policyId}/reach/timeline`, undefined, 200);
+    expect(after).toMatchObject({ bucket: 'day', upToDate: true });
+    expect(after.points.at(-1).cumulativeReached).toBe(reach.totals.reached + 1);
+    const bad = await call(h, 'GET', `/v1/policies/${f.policyId}/reach/timeline?bucket=week`, undefined, 400);
+    expect(JSON.stringify(bad)).toContain('bucket');
+    await call(h, 'GET', `/v1/policies/999999999/reach/timeline`, undefined, 404);
   });
 
   it('catches up with changes before answering', async () => {

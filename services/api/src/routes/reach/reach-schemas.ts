@@ -36,6 +36,15 @@ const Breakdown = {
   }),
   upToDate: Type.Boolean({ description: 'false while changes were still waiting to be counted (a few seconds behind)' }),
   totals: Type.Object(Counts),
+  followUps: Type.Object(
+    {
+      remindersSent: Type.Integer({ minimum: 0, description: 'reminder messages sent' }),
+      reminded: Type.Integer({ minimum: 0, description: 'enterprises sent at least one reminder' }),
+      engagedAfterReminder: Type.Integer({ minimum: 0, description: 'of those, the ones engaged after their first reminder went out' }),
+      engagedAfterReminderRate: { ...Rate, description: 'engagedAfterReminder ÷ reminded; null when none was reminded' },
+    },
+    { description: 'follow-ups (reminders), over all channels' },
+  ),
   byChannel: Type.Array(Type.Object({ channel: Type.String(), ...Counts })),
   byDistrict: Type.Array(Type.Object({ district: Type.String({ description: 'GB/T 2260 code' }), ...Named, ...Counts })),
   bySection: Type.Array(Type.Object({ section: Type.String({ description: 'GB/T 4754 section letter' }), ...Named, ...Counts })),
@@ -128,3 +137,32 @@ export const GapsPage = Type.Object({
   items: Type.Array(Gap),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
+
+export const TIMELINE_DESCRIPTION =
+  'Reach over time: per hour or per day (days in Asia/Shanghai), the enterprises that became reached and engaged in the bucket, ' +
+  'and the running totals. Kept by the same bookkeeping as the reach counters (never a scan of the deliveries): the last ' +
+  'cumulative values equal the policy’s reached and engaged totals. A pair that stops being reached (an email that bounced ' +
+  'since) leaves its bucket. Only buckets where something happened are listed.';
+
+export const TimelineQuery = Type.Object(
+  { bucket: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')], { default: 'day', description: 'bucket size' })) },
+  { additionalProperties: false },
+);
+
+export const ReachTimeline = Type.Object(
+  {
+    policyId: Id,
+    bucket: Type.Union([Type.Literal('hour'), Type.Literal('day')]),
+    upToDate: Type.Boolean({ description: 'false while changes were still waiting to be counted (a few seconds behind)' }),
+    points: Type.Array(
+      Type.Object({
+        at: { ...Timestamp, description: "the bucket's start" },
+        reached: Type.Integer({ description: 'enterprises that became reached in the bucket (net)' }),
+        engaged: Type.Integer({ description: 'enterprises that became engaged in the bucket (net)' }),
+        cumulativeReached: Type.Integer({ minimum: 0 }),
+        cumulativeEngaged: Type.Integer({ minimum: 0 }),
+      }),
+    ),
+  },
+  { description: TIMELINE_DESCRIPTION },
+);

@@ -21,6 +21,7 @@ import {
   type ReachGap,
   reachGaps,
   type SQL,
+  getReachTimeline,
 } from '@policy-push/db';
 
 // Enough to absorb a few seconds of changes before answering, little enough to answer in well
@@ -44,6 +45,7 @@ function present(b: ReachBreakdown, upToDate: boolean) {
     addressableKnown: b.addressableKnown,
     upToDate,
     totals: withRates(b.totals),
+    followUps: { ...b.followUps, engagedAfterReminderRate: rate(b.followUps.engagedAfterReminder, b.followUps.reminded) },
     byChannel: b.byChannel.map(withRates),
     byDistrict: b.byDistrict.map((r) => ({ ...withRates(r), ...names(districts, r.district) })),
     bySection: b.bySection.map((r) => ({ ...withRates(r), ...names(industrySections, r.section) })),
@@ -61,6 +63,12 @@ export async function catchUp(db: Database): Promise<boolean> {
 export async function policyReachAnswer(db: Database, policyId: number) {
   const upToDate = await catchUp(db);
   return { policyId: String(policyId), ...present(await policyReach(db, policyId), upToDate) };
+}
+
+/** A policy's reach over time (hour or day buckets), brought up to date first. */
+export async function reachTimelineAnswer(db: Database, policyId: number, bucket: 'hour' | 'day') {
+  const upToDate = await catchUp(db);
+  return { policyId: String(policyId), bucket, upToDate, points: await getReachTimeline(db, policyId, { bucket }) };
 }
 
 export async function reachReportAnswer(db: Database, filter: ReachReportFilter) {
