@@ -130,7 +130,7 @@ export function deliveriesFromMatch(target: MatchTarget): SQL {
 export function unaddressableFromMatch(target: MatchTarget): SQL {
   return sql`
     select sub.enterprise_id,
-      case when not exists (select 1 from contacts c where c.enterprise_id = sub.enterprise_id and c.erased_at is null) then 'no_contact'
+      case when has_contact.id is null then 'no_contact'
       else coalesce((
         select r.reason
         from contacts c
@@ -141,6 +141,11 @@ export function unaddressableFromMatch(target: MatchTarget): SQL {
         limit 1), 'no_address')
       end as reason
     from subscription sub
+    -- A look-up per enterprise (limit 1 in a lateral): as "not exists" inside the case, it was
+    -- planned as a hashed subplan over every contact of the city, once per fan-out chunk.
+    left join lateral (
+      select c.id from contacts c where c.enterprise_id = sub.enterprise_id and c.erased_at is null limit 1
+    ) has_contact on true
     where not exists (select 1 from usable u where u.enterprise_id = sub.enterprise_id)`;
 }
 
