@@ -93,7 +93,7 @@ export async function insertMatchedDeliveries(
 ): Promise<number> {
   const notReachedBefore =
     push.policyVersion > 1
-      ? sql`and not exists (
+      ? sql`where not exists (
           select 1 from deliveries p
           where p.policy_id = ${push.policyId} and p.policy_version < ${push.policyVersion} and p.contact_id = m.contact_id
             and p.kind in ('policy', 'update') and ${messageWentOut('p')})`
@@ -114,26 +114,36 @@ export async function insertMatchedDeliveries(
       queued as (
         insert into reach_dirty (policy_id, enterprise_id) select ${push.policyId}, enterprise_id from noted
       ),
-      -- The deliveries to make, each with its id and its address's hash.
+      -- The deliveries to make, each with its id and its address's hash; \`existing\` for those a
+      -- run of the same version made already (left out below). A look-up per row on the unique key
+      -- (a correlated scalar subquery): as "not exists" it was planned as a merge with every
+      -- delivery the push had made so far, once per chunk. A column rather than a filter, so that
+      -- the row estimates below stay those of the match and the joins on them stay hash joins.
       fresh as materialized (
-        select nextval('deliveries_id_seq') as id, m.*, ${addressHashSql('c', sql`m.channel`)} as hash
+        select case when e.existing then null else nextval('deliveries_id_seq') end as id, m.*,
+          ${addressHashSql('c', sql`m.channel`)} as hash, e.existing
         from m
         join contacts c on c.id = m.contact_id
-        where not exists (
-            select 1 from deliveries x
+        cross join lateral (
+          select (
+            select x.id from deliveries x
             where x.policy_id = ${push.policyId} and x.policy_version = ${push.policyVersion}
-              and x.contact_id = m.contact_id and x.channel = m.channel and x.kind = 'policy')
-          ${notReachedBefore}
+              and x.contact_id = m.contact_id and x.channel = m.channel and x.kind = 'policy'
+          ) is not null as existing
+          offset 0 -- kept a subquery, so the look-up runs once per row, not once per use
+        ) e
+        ${notReachedBefore}
       ),
       claims as (
         insert into policy_addresses (policy_id, policy_version, kind, channel, address_hash, delivery_id)
         select distinct on (channel, hash) ${push.policyId}, ${push.policyVersion}, 'policy', channel, hash, id
         from fresh
-        where hash is not null
+        where hash is not null and not existing
         order by channel, hash, id
         on conflict (policy_id, policy_version, kind, channel, address_hash) do update set delivery_id = policy_addresses.delivery_id
         returning channel, address_hash, delivery_id
       ),
+      test_key as materialized (select test from policies where id = ${push.policyId}),
       inserted as (
         insert into deliveries (id, policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
           matched_category_ids, matched_group_ids, fallback_channels, digest_period, duplicate_of)
@@ -146,8 +156,9 @@ export async function insertMatchedDeliveries(
           case when pol.test then null else f.digest_period end,
           nullif(claim.delivery_id, f.id)
         from fresh f
-        cross join (select test from policies where id = ${push.policyId}) pol
+        cross join test_key pol
         left join claims claim on claim.channel = f.channel and claim.address_hash = f.hash
+        where not f.existing
         returning id
       )
       select count(*)::int as n from inserted`),

@@ -84,7 +84,9 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
     subscription as (
       select distinct on (s.enterprise_id)
         s.enterprise_id, s.channels, s.frequency,
-        array(select unnest(s.category_ids) intersect select unnest(${categories}) order by 1) as category_ids
+        -- The subscription's categories that the policy covers (an intersection, done as a filter:
+        -- a set operation per subscription cost a tenth of a fan-out chunk).
+        array(select distinct x from unnest(s.category_ids) x where x = any(${categories}) order by x) as category_ids
       from subscriptions s
       join audience a on a.enterprise_id = s.enterprise_id
       where s.active and (s.category_ids && ${categories} or ${target.departmentId}::bigint = any(s.department_ids))
