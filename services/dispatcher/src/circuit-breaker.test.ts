@@ -38,4 +38,19 @@ describe('circuit breaker', () => {
     b.record(false);
     expect(b.state).toBe('closed');
   });
+
+  it('says whether to claim: not while open or while a probe is out; a probe not sent is given back', () => {
+    let now = 0;
+    const b = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 500, now: () => now });
+    expect(b.mayClaim()).toBe(true);
+    b.record(false);
+    expect(b.mayClaim()).toBe(false);
+    now = 500;
+    expect(b.mayClaim()).toBe(true);
+    expect(b.allow()).toBe(true); // the probe
+    expect(b.mayClaim()).toBe(false);
+    b.release(); // no allowance for it after all
+    expect(b.mayClaim()).toBe(true);
+    expect(b.allow()).toBe(true);
+  });
 });

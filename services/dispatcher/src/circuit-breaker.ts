@@ -24,6 +24,19 @@ export class CircuitBreaker {
     return true;
   }
 
+  /**
+   * Whether to claim this channel's deliveries now: closed, or half-open with no probe in flight.
+   * Open, its deliveries stay in the outbox untouched until the cooldown ends.
+   */
+  mayClaim(): boolean {
+    return this.failures < this.opts.failureThreshold || (this.now() >= this.openUntil && !this.probing);
+  }
+
+  /** Gives back a probe allow() granted but that was not sent (no allowance for it after all). */
+  release(): void {
+    this.probing = false;
+  }
+
   /** Milliseconds until the next probe is allowed (0 when closed). */
   waitMs(): number {
     return this.failures < this.opts.failureThreshold ? 0 : Math.max(0, this.openUntil - this.now());

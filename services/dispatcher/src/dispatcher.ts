@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Channel, ChannelAdapter } from '@policy-push/channels';
+import { type Channel, type ChannelAdapter, CHANNELS } from '@policy-push/channels';
 import type { Config, Logger } from '@policy-push/core';
 import { addressOn, safeError } from '@policy-push/core';
 import {
@@ -74,7 +74,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   const unlisten = await db.listen(WORK_CHANNEL, () => signal.wake());
   const clock = { now: deps.now ?? (() => Date.now()), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
   const limiter = new RateLimiter({ take: (...args) => takeUnits(db.db, ...args) }, allowances(config), clock);
-  const breaker = () => new CircuitBreaker({ failureThreshold: settings.breaker.failures, cooldownMs: settings.breaker.cooldownMs });
+  const breaker = () =>
+    new CircuitBreaker({ failureThreshold: settings.breaker.failures, cooldownMs: settings.breaker.cooldownMs, now: clock.now });
   const sendDeps = {
     adapters: deps.adapters,
     testAdapters: deps.testAdapters,
@@ -96,7 +97,10 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   }
 
   async function sendStep(): Promise<boolean> {
-    const batch = await claimDeliveries(db.db, { limit: settings.claimBatchSize, leaseSeconds: settings.leaseSeconds });
+    // Only the channels that may send now: an open circuit or a spent allowance leaves its
+    // deliveries unclaimed instead of claiming them to put them back (issue 13).
+    const channels = CHANNELS.filter((c) => sendDeps.breakers[c].mayClaim() && limiter.maySpend(c));
+    const batch = await claimDeliveries(db.db, { limit: settings.claimBatchSize, leaseSeconds: settings.leaseSeconds, channels });
     if (!batch.length) return false;
     // A batch may take longer than its lease (a slow provider, a rate limit): renew it while it is
     // in flight, or the sweep would hand it to another dispatcher and it would be sent twice.
@@ -235,7 +239,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
 
   const tasks: ScheduledTask[] = [];
   const providers = Object.fromEntries(Object.entries(deps.adapters).map(([c, a]) => [c, a.provider])) as Record<Channel, string>;
-  const jobDeps = { db: db.db, logger: log, settings, providers };
+  const openCircuits = () => CHANNELS.filter((c) => !sendDeps.breakers[c].mayClaim());
+  const jobDeps = { db: db.db, logger: log, settings, providers, openCircuits };
   if (deps.withJobs !== false) {
     for (const job of jobs) {
       tasks.push(

@@ -92,4 +92,20 @@ describe('rate limiter', () => {
     const limiter = new RateLimiter(memoryStore(), {}, fakeClock());
     expect(await limiter.acquire('email', 1)).toEqual({ ok: true });
   });
+
+  it('knows, without asking the store, when a channel has no allowance left in this window', async () => {
+    const store = memoryStore();
+    const clock = fakeClock(10_000);
+    const limiter = new RateLimiter(store, { sms: [{ bucket: 'sms', limit: 4, windowMs: 1000, whenSpent: 'wait' }] }, clock);
+    expect(limiter.maySpend('sms')).toBe(true);
+    expect(await limiter.acquire('sms', 4)).toEqual({ ok: true });
+    expect(limiter.maySpend('sms')).toBe(true); // not refused yet
+    expect(await limiter.acquire('sms', 1, clock.t)).toEqual({ ok: false, until: new Date(11_000), quota: false });
+    const calls = store.calls;
+    expect(limiter.maySpend('sms')).toBe(false);
+    expect(limiter.maySpend('wechat')).toBe(true); // no allowance configured
+    expect(store.calls).toBe(calls);
+    clock.t = 11_000;
+    expect(limiter.maySpend('sms')).toBe(true);
+  });
 });

@@ -53,6 +53,18 @@ export class RateLimiter {
     return { ok: true };
   }
 
+  /**
+   * False while one of the channel's windows is known spent (this replica was refused more of it
+   * and holds none): its deliveries are not claimed until the window turns. Asks nothing of the store.
+   */
+  maySpend(channel: string): boolean {
+    const now = this.clock.now();
+    return (this.allowances[channel] ?? []).every((a) => {
+      const slot = this.local.get(a.bucket);
+      return !slot || slot.windowStart !== windowStart(now, a) || !slot.spent || slot.left > 0;
+    });
+  }
+
   private async takeLocal(a: Allowance, start: number, units: number): Promise<boolean> {
     for (;;) {
       let slot = this.local.get(a.bucket);

@@ -15,6 +15,8 @@ export interface JobDeps {
   settings: DispatcherSettings;
   /** The provider behind each channel in this process, for logs. */
   providers: Record<Channel, string>;
+  /** The channels whose circuit is open in this process (none claimed meanwhile); none when absent. */
+  openCircuits?: () => Channel[];
 }
 
 /** A periodic job: runs once per firing across all replicas (see claimJobRun). */

@@ -160,14 +160,16 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
   // A send waits for its channel's allowance only until the batch's deadline, then goes back to the
   // queue: the batch is acked when its slowest send ends, and the other channels' messages in it
   // (an urgent WeChat notice among throttled SMS) must not wait with it.
+  // The circuit first: a send it refuses must not spend the provider's allowance.
+  const breaker = deps.breakers[d.channel];
+  if (!breaker.allow()) return wait(d, policy, deps, deps.now() + breaker.waitMs(), 'circuit_open', null);
   const units = message.channel === 'sms' ? message.content.segments : 1;
   const permit = await deps.limiter.acquire(d.channel, units, batch.allowanceWaitUntil);
+  if (!permit.ok) breaker.release();
   if (!permit.ok && permit.quota) {
     return { ...wait(d, policy, deps, permit.until.getTime(), 'quota_spent', null), pause: { until: permit.until, reason: 'quota_spent' } };
   }
   if (!permit.ok) return wait(d, policy, deps, permit.until.getTime(), 'allowance_spent', null);
-  const breaker = deps.breakers[d.channel];
-  if (!breaker.allow()) return wait(d, policy, deps, deps.now() + breaker.waitMs(), 'circuit_open', null);
 
   const result = await sendThrough(adapter, message);
   // Only the provider failing counts against it; a refused message is the provider working.

@@ -20,10 +20,15 @@ export interface FreshDeliveries {
   channels: string[];
 }
 
+/** The address of contact row `c` on `channel`, hashed as policy_addresses keeps it (null when it has none). */
+export const addressHashSql = (c: string, channel: SQL): SQL => {
+  const t = sql.raw(c);
+  return sql`md5(case ${channel} when 'sms' then ${t}.phone when 'email' then lower(${t}.email) else ${t}.wechat_openid end)`;
+};
+
 // The address of each new delivery, hashed as policy_addresses keeps it.
 const freshAddresses = (fresh: FreshDeliveries) => sql`
-  select f.id, f.channel,
-    md5(case f.channel when 'sms' then c.phone when 'email' then lower(c.email) else c.wechat_openid end) as hash
+  select f.id, f.channel, ${addressHashSql('c', sql`f.channel`)} as hash
   from unnest(${bigintArray(fresh.ids)}, ${bigintArray(fresh.contactIds)}, ${textArray(fresh.channels)}) as f(id, contact_id, channel)
   join contacts c on c.id = f.contact_id`;
 

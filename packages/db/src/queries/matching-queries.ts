@@ -84,7 +84,9 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
     subscription as (
       select distinct on (s.enterprise_id)
         s.enterprise_id, s.channels, s.frequency,
-        array(select unnest(s.category_ids) intersect select unnest(${categories}) order by 1) as category_ids
+        -- The subscription's categories that the policy covers (an intersection, done as a filter:
+        -- a set operation per subscription cost a tenth of a fan-out chunk).
+        array(select distinct x from unnest(s.category_ids) x where x = any(${categories}) order by x) as category_ids
       from subscriptions s
       join audience a on a.enterprise_id = s.enterprise_id
       where s.active and (s.category_ids && ${categories} or ${target.departmentId}::bigint = any(s.department_ids))
@@ -130,7 +132,7 @@ export function deliveriesFromMatch(target: MatchTarget): SQL {
 export function unaddressableFromMatch(target: MatchTarget): SQL {
   return sql`
     select sub.enterprise_id,
-      case when not exists (select 1 from contacts c where c.enterprise_id = sub.enterprise_id and c.erased_at is null) then 'no_contact'
+      case when has_contact.id is null then 'no_contact'
       else coalesce((
         select r.reason
         from contacts c
@@ -141,6 +143,11 @@ export function unaddressableFromMatch(target: MatchTarget): SQL {
         limit 1), 'no_address')
       end as reason
     from subscription sub
+    -- A look-up per enterprise (limit 1 in a lateral): as "not exists" inside the case, it was
+    -- planned as a hashed subplan over every contact of the city, once per fan-out chunk.
+    left join lateral (
+      select c.id from contacts c where c.enterprise_id = sub.enterprise_id and c.erased_at is null limit 1
+    ) has_contact on true
     where not exists (select 1 from usable u where u.enterprise_id = sub.enterprise_id)`;
 }
 

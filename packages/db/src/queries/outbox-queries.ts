@@ -26,7 +26,17 @@ export interface ClaimedDelivery {
   priority: number;
 }
 
-export async function claimDeliveries(db: Queryable, p: { limit: number; leaseSeconds: number }): Promise<ClaimedDelivery[]> {
+/**
+ * Claims up to `limit` due deliveries. `channels`, when given, are the channels that may send now
+ * (the dispatcher's: circuit not open, allowance left): the others' deliveries are not touched, so
+ * a closed channel costs no claim, no ack and no allowance however long it stays closed.
+ */
+export async function claimDeliveries(
+  db: Queryable,
+  p: { limit: number; leaseSeconds: number; channels?: readonly string[] },
+): Promise<ClaimedDelivery[]> {
+  if (p.channels && !p.channels.length) return [];
+  const mayClaim = p.channels ? sql`and channel = any(${textArray([...p.channels])})` : sql``;
   const rows = rowsOf<Record<string, string | number | null>>(
     await db.execute(sql`
       with claimable as (
@@ -34,6 +44,7 @@ export async function claimDeliveries(db: Queryable, p: { limit: number; leaseSe
         where status = 'pending' and next_attempt_at <= now()
           -- a channel its provider closed for a while (429, quota) is left alone until it reopens
           and channel <> all(array(select channel from channel_pauses where paused_until > now()))
+          ${mayClaim}
         order by priority, next_attempt_at
         limit ${p.limit}
         for update skip locked
@@ -383,8 +394,10 @@ async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<void> 
       where e.delivery_id is null and e.provider_message_id = (select provider_message_id from deliveries where id = early.id)
     )
     update deliveries d set status = early.type, error_code = coalesce(early.error_code, d.error_code), finished_at = now(), updated_at = now()
-    -- d.id = any(…) as well: by key whatever the join with early is planned as.
-    from early where d.id = any(${bigintArray(ids)}) and d.id = early.id and d.status = 'sent'`);
+    -- d.id = any(array(…early)) as well: by key whatever the join with early is planned as. The
+    -- ids of early, not the batch's: given the batch's 200 ids, a plan made on an outbox of ~10,000
+    -- rows scanned it instead (P12), to update what is almost always nothing.
+    from early where d.id = any(array(select id from early)) and d.id = early.id and d.status = 'sent'`);
 }
 
 /**
@@ -455,7 +468,8 @@ export async function createFallbacks(db: Queryable, ids: number[], rule: Reacha
 
 /**
  * Deliver-by for what waits unclaimed (issue 11): claims skip a paused channel (a 429, WeChat's
- * 45009 until Beijing midnight) and an open circuit sends a delivery back to wait, so the deadline
+ * 45009 until Beijing midnight) and a channel whose circuit is open (`openCircuits`; a delivery
+ * claimed as it opened went back to wait, marked circuit_open), so the deadline
  * check made when a delivery is sent never runs for them. A pending delivery of a policy whose
  * channel is paused at `now`, or that waits for an open circuit, and whose deliver-by time (its
  * policy's publication plus `deliverByMinutes`, as the send decides it) has passed ends failed
@@ -465,9 +479,12 @@ export async function createFallbacks(db: Queryable, ids: number[], rule: Reacha
  */
 export async function failOverdueWaits(
   db: Queryable,
-  p: { now: Date; deliverByMinutes: { normal: number; urgent: number }; rule: ReachabilityRule },
+  p: { now: Date; deliverByMinutes: { normal: number; urgent: number }; rule: ReachabilityRule; openCircuits?: readonly string[] },
 ): Promise<number[]> {
   const now = sql`${p.now.toISOString()}::timestamptz`;
+  // Channels whose circuit is open in the calling dispatcher: it claims none of their deliveries
+  // meanwhile, so they wait unclaimed, without the circuit_open mark a claimed one gets.
+  const openCircuits = textArray([...(p.openCircuits ?? [])]);
   const rows = rowsOf<{ id: string | number }>(
     await db.execute(sql`
       update deliveries d
@@ -475,7 +492,8 @@ export async function failOverdueWaits(
       from policies p
       where d.status = 'pending' and p.id = d.policy_id
         and (d.channel = any(array(select channel from channel_pauses where paused_until > ${now}))
-          or (d.error_code = 'circuit_open' and d.next_attempt_at > ${now}))
+          or (d.error_code = 'circuit_open' and d.next_attempt_at > ${now})
+          or d.channel = any(${openCircuits}))
         -- still within the contact's quiet hours: the morning is the sensible hour, on any channel
         and not (d.error_code = 'quiet_hours' and d.next_attempt_at > ${now})
         -- priority 0 is urgent (deliveries.priority)

@@ -6,9 +6,10 @@ import type { Job } from '../registry';
 export const deliverBy: Job = {
   name: 'deliver-by',
   cron: () => '30 * * * * *',
-  async run({ db, logger, settings }, firedAt) {
+  async run({ db, logger, settings, openCircuits }, firedAt) {
     const failed = await failOverdueWaits(db, {
       now: firedAt,
+      openCircuits: openCircuits?.() ?? [],
       deliverByMinutes: settings.deliverByMinutes,
       rule: { requireConfirmedEmail: settings.requireConfirmedEmail },
     });
