@@ -26,6 +26,8 @@ export const policies = pgTable(
     version: integer('version').notNull().default(1),
     publishAt: at('publish_at').notNull().defaultNow(),
     validUntil: at('valid_until'),
+    // What the policy asks of an enterprise has to be done by then (issue 15); null when nothing is asked.
+    actionBy: at('action_by'),
     // Published with a test key: its deliveries go through the sandbox only.
     test: boolean('test').notNull().default(false),
     revokedAt: at('revoked_at'),
