@@ -15,6 +15,7 @@ CREATE TABLE "reminder_steps" (
 --> statement-breakpoint
 ALTER TABLE "contacts" ADD COLUMN "reminders_off" boolean DEFAULT false NOT NULL;--> statement-breakpoint
 ALTER TABLE "deliveries" ADD COLUMN "reminder_step" smallint;--> statement-breakpoint
+ALTER TABLE "deliveries_archive" ADD COLUMN "reminder_step" smallint;--> statement-breakpoint
 ALTER TABLE "policies" ADD COLUMN IF NOT EXISTS "action_by" timestamp with time zone;--> statement-breakpoint
 CREATE INDEX "reminder_steps_due_idx" ON "reminder_steps" USING btree ("due_at") WHERE status = 'planned';--> statement-breakpoint
 CREATE UNIQUE INDEX "deliveries_reminder_key" ON "deliveries" USING btree ("policy_id","contact_id","reminder_step") WHERE kind = 'reminder';
