@@ -70,7 +70,8 @@ export async function doneReminderSteps(db: Queryable, policyId: number): Promis
 
 /**
  * Replaces the policy's plan: the steps not yet taken are dropped and `steps` planned after the
- * ones taken (numbered on from the highest step so far, so a step number is never reused).
+ * ones taken (numbered on from the highest taken, so a taken step's number, and its address
+ * claims, are never reused).
  */
 export async function replaceReminderPlan(tx: Queryable, policyId: number, steps: ReminderStepInput[]): Promise<void> {
   await tx.execute(sql`delete from reminder_steps where policy_id = ${policyId} and status = 'planned'`);
