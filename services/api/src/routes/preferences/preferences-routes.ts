@@ -1,7 +1,7 @@
 // The contact's pages behind signed links, without an account (issue "Subscriptions and policy
 // lifecycle": Preferences page, Consent):
 //   GET  /p/<token>  the preferences page and inbox        (token purpose 'preferences', 30 days)
-//   POST /p/<token>  update-subscription | unsubscribe-all | resubscribe-channel
+//   POST /p/<token>  update-subscription | unsubscribe-all | resubscribe-channel | set-reminders
 //   GET  /c/<token>  confirms the contact's email address  (token purpose 'confirm-email', 7 days)
 // Links are built by packages/core/src/links.ts. The token is checked before anything is read or
 // written; a forged, expired or other-purpose token gets a 400 page.
@@ -30,7 +30,15 @@ const TokenParams = Type.Object(
 const OneOrMore = <T extends Parameters<typeof Type.Array>[0]>(item: T) => Type.Union([item, Type.Array(item, { maxItems: 1000 })]);
 const FormBody = Type.Object(
   {
-    action: Type.Union([Type.Literal('update-subscription'), Type.Literal('unsubscribe-all'), Type.Literal('resubscribe-channel')]),
+    action: Type.Union([
+      Type.Literal('update-subscription'),
+      Type.Literal('unsubscribe-all'),
+      Type.Literal('resubscribe-channel'),
+      Type.Literal('set-reminders'),
+    ]),
+    reminders: Type.Optional(
+      Type.Union([Type.Literal('on'), Type.Literal('off')], { description: 'set-reminders: follow-up reminders on or off' }),
+    ),
     subscriptionId: Type.Optional(Type.String({ pattern: ID_PATTERN })),
     categoryId: Type.Optional(OneOrMore(Type.String({ pattern: ID_PATTERN }))),
     // '' is the page's "—": no channel in that place.
