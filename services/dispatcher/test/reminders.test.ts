@@ -170,12 +170,16 @@ describe('reminders', () => {
 
     // The next step goes on the channel after the reminder's: SMS unread → email; one channel → the same again.
     await t.db.execute(sql`update deliveries set status = 'sent', sent_at = now() where kind = 'reminder'`);
+    // Opening a reminder is engagement: that enterprise gets no further step.
+    const [opened] = rowsOf<{ id: string }>(
+      await t.db.execute(sql`select id from deliveries where kind = 'reminder' and enterprise_id = ${ids.get('sms-opted-out')!}`),
+    );
+    await t.db.transaction((tx) => recordOpen(tx, { deliveryId: Number(opened.id), channel: 'wechat', at: new Date() }));
     const later = new Date(now.getTime() + 2 * HOUR);
-    expect((await runReminders(jobDeps(), later)).steps).toEqual([{ policyId: policy.id, step: 2, reminders: 3 }]);
+    expect((await runReminders(jobDeps(), later)).steps).toEqual([{ policyId: policy.id, step: 2, reminders: 2 }]);
     expect((await reminders(policy.id)).filter((r) => r.step === 2).map((r) => [r.enterprise, r.channel])).toEqual([
       ['next', 'email'],
       ['only-wechat', 'wechat'],
-      ['sms-opted-out', 'wechat'],
     ]);
   });
 

@@ -11,6 +11,7 @@ import { claimAddresses, claimKind } from './address-claims-queries';
 import { bigintArray, booleanArray, intArray, textArray } from '../sql-arrays';
 import { type DigestItem, loadDigestItems } from './digest-queries';
 import { reachableSql } from './reachable-sql';
+import { reminderOpenedSql } from './reminder-queries';
 
 /** The deployment's default (REQUIRE_CONFIRMED_EMAIL off), for callers that are given no rule. */
 const CONFIRMATION_NOT_REQUIRED: ReachabilityRule = { requireConfirmedEmail: false };
@@ -136,14 +137,15 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
     db,
     batch.filter((d) => d.kind === 'digest').map((d) => d.id),
   );
-  // Engagement as the reach funnel last counted it (reach_enterprises.engaged).
+  // Engagement as the reach funnel last counted it (reach_enterprises.engaged), or an open of a reminder.
   const reminderIds = batch.filter((d) => d.kind === 'reminder').map((d) => d.id);
   const engaged = reminderIds.length
     ? rowsOf<{ id: string | number }>(
         await db.execute(sql`
           select d.id from deliveries d
-          join reach_enterprises r on r.policy_id = d.policy_id and r.enterprise_id = d.enterprise_id
-          where d.id = any(${bigintArray(reminderIds)}) and r.engaged > 0`),
+          left join reach_enterprises r on r.policy_id = d.policy_id and r.enterprise_id = d.enterprise_id
+          where d.id = any(${bigintArray(reminderIds)})
+            and (r.engaged > 0 or ${reminderOpenedSql(sql`d.policy_id`, sql`d.enterprise_id`)})`),
       )
     : [];
   return {

@@ -16,12 +16,24 @@
 // reminders not turned off on the preferences page. Engagement is read from reach_enterprises
 // (refreshed first by the job), so what counts as engaged is the reach funnel's rule.
 import type { ReachabilityRule } from '@policy-push/core';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { bigintArray, intArray, textArray } from '../sql-arrays';
 import { claimAddresses } from './address-claims-queries';
 import { reachableSql } from './reachable-sql';
+
+/**
+ * True when a contact of enterprise `enterprise` opened a reminder of policy `policy`. The reach
+ * funnel counts opens of the policy's own deliveries; an open of a reminder is engagement too, and
+ * stops the next step and the reminders still to be sent. Found through the enterprise's contacts
+ * and the reminders' unique index (policy, contact, step).
+ */
+export const reminderOpenedSql = (policy: SQL, enterprise: SQL): SQL => sql`exists (
+  select 1 from contacts rc
+  join deliveries rd on rd.policy_id = ${policy} and rd.contact_id = rc.id and rd.kind = 'reminder'
+  join delivery_opens ro on ro.delivery_id = rd.id
+  where rc.enterprise_id = ${enterprise})`;
 
 /** The claim kind of reminder step `step` in policy_addresses. */
 export const reminderClaimKind = (step: number): string => `reminder:${step}`;
@@ -152,7 +164,7 @@ export async function createDueReminders(db: Queryable, p: { now: Date; maxSteps
         unengaged as (
           select d.policy_id, d.step, r.enterprise_id, r.delivery_ids
           from due d join reach_enterprises r on r.policy_id = d.policy_id
-          where r.engaged = 0 and r.with_delivery > 0
+          where r.engaged = 0 and r.with_delivery > 0 and not ${reminderOpenedSql(sql`d.policy_id`, sql`r.enterprise_id`)}
             and exists (select 1 from subscriptions s where s.enterprise_id = r.enterprise_id and s.active)
         ),
         -- Each contact's latest policy delivery that was not withdrawn: the channel it was tried on.
