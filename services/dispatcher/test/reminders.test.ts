@@ -227,6 +227,9 @@ describe('reminders', () => {
     expect(all).toHaveLength(3);
     expect(all.filter((r) => r.status === 'pending')).toHaveLength(2);
     expect(all.filter((r) => r.status === 'merged')).toHaveLength(1);
+    // REMINDER_MAX_STEPS counts the steps taken: with one taken and a cap of 1, the next is cancelled.
+    await replaceReminderPlan(t.db, policy.id, [{ anchor: 'publish', offsetHours: 73, dueAt: new Date(now.getTime() - 500) }]);
+    expect(await createDueReminders(t.db, { now, maxSteps: 1, rule })).toEqual({ steps: [], cancelled: 1 });
   });
 
   it('at send: a reminder whose enterprise engaged meanwhile is cancelled; one the cap would push past actionBy is too late', async () => {

@@ -21,6 +21,7 @@ import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { bigintArray, intArray, textArray } from '../sql-arrays';
 import { claimAddresses } from './address-claims-queries';
+import { REACH_REFRESH_LOCK } from './reach-queries';
 import { reachableSql } from './reachable-sql';
 
 /**
@@ -144,11 +145,18 @@ export interface DueReminders {
 export async function createDueReminders(db: Queryable, p: { now: Date; maxSteps: number; rule: ReachabilityRule }): Promise<DueReminders> {
   const now = sql`${p.now.toISOString()}::timestamptz`;
   return db.transaction(async (tx) => {
+    // The caller refreshed reach just before, unless another refresher held the lock (refreshReach
+    // then returns at once): wait for that one to commit, so that no enterprise is judged on a
+    // count still being made (an enterprise not yet counted as having a delivery would be skipped).
+    await tx.execute(sql`select pg_advisory_xact_lock(${REACH_REFRESH_LOCK})`);
     const taken = rowsOf<{ policy_id: string | number; step: number; status: string }>(
       await tx.execute(sql`
         update reminder_steps s
         set status = case when p.status = 'published' and (p.action_by is null or p.action_by > ${now})
-              and (p.valid_until is null or p.valid_until > ${now}) and s.step <= ${p.maxSteps} then 'done' else 'cancelled' end,
+              and (p.valid_until is null or p.valid_until > ${now})
+              -- at most maxSteps taken over the policy's life (a replaced plan numbers on after cancelled steps)
+              and (select count(*) from reminder_steps taken where taken.policy_id = s.policy_id and taken.status = 'done') < ${p.maxSteps}
+              then 'done' else 'cancelled' end,
           done_at = ${now}, updated_at = now()
         from policies p
         where p.id = s.policy_id and s.status = 'planned' and s.due_at <= ${now}
