@@ -24,6 +24,7 @@ import { type EndToEndRun, endToEndRun, type ExportRun, exportRun, startPushServ
 import { fanOutRun } from './fanout-bench';
 import { addHistory, P12_SETTINGS, p12Row, p12Run, settleHistory } from './history-bench';
 import { IDLE_SECONDS, type IdleRun, idleTransactionRun, p7Row, preparePending } from './idle-bench';
+import { awarenessSim, awarenessTable } from './awareness-sim';
 import { flag, generateCity } from './generate';
 import { median } from './load-generator';
 import { ROOT } from './processes';
@@ -71,6 +72,11 @@ async function main() {
   const runs = Number(flag('runs', '3'));
   const enterprises = Number(flag('enterprises', String(scale.enterprises)));
   const log = (s: string) => console.log(`[bench] ${s}`);
+  // `--only awareness`: the awareness simulation alone (in-process, PGlite), with and without follow-ups.
+  if (flag('only') === 'awareness') {
+    console.log(awarenessTable(await awarenessSim(Number(flag('enterprises', '400')), Number(flag('seed', '15')))));
+    return;
+  }
 
   const b = await createBenchDb({ id: flag('id'), poolSize: 10 });
   const fake = await startFakeTwilio();

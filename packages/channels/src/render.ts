@@ -19,7 +19,7 @@ export interface DeliveryContext {
   to: string;
   /** The contact's locale: zh-Hans, zh-Hant or en; any other tag is read by normaliseLocale. */
   locale: string;
-  kind: 'policy' | 'update' | 'revocation';
+  kind: 'policy' | 'update' | 'revocation' | 'reminder';
   policy: {
     title: string;
     summary: string;

@@ -93,6 +93,8 @@ export interface DispatcherSettings {
   deliverByMinutes: { normal: number; urgent: number };
   /** At most this many pushes per address per day across all departments (0 = no cap); the rest wait for the digest. */
   recipientDailyCap: number;
+  /** At most this many follow-up reminder steps per policy (REMINDER_MAX_STEPS). */
+  reminderMaxSteps: number;
   /** Bulk email only to addresses confirmed by their link (for deployments that ask for it). */
   requireConfirmedEmail: boolean;
   /** SMS and WeChat wait out these hours (Asia/Shanghai) unless urgent; a contact may have its own. */
@@ -192,6 +194,7 @@ export function parseConfig(env: Env): Config {
         urgent: int(env, 'URGENT_DELIVER_BY_MINUTES', 10, 1, 1_440),
       },
       recipientDailyCap: int(env, 'RECIPIENT_DAILY_CAP', 5, 0, 1_000),
+      reminderMaxSteps: int(env, 'REMINDER_MAX_STEPS', 3, 0, 10),
       requireConfirmedEmail: bool(env, 'REQUIRE_CONFIRMED_EMAIL', false),
       quietHours:
         optionalMatch(env, 'QUIET_HOURS', /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'must look like 22:00-08:00') ??

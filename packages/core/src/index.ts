@@ -17,3 +17,4 @@ export * from './digest-schedule';
 export * from './policy-changes';
 export * from './confirmation-email';
 export * from './engagement';
+export * from './follow-up';

@@ -9,7 +9,7 @@
 import { type ContactLocale, localise } from './script';
 import { DOMESTIC_SMS_MAX_LENGTH, domesticSmsLength, smsSegments, type SmsEncoding } from './sms-segments';
 
-export type MessageKind = 'policy' | 'update' | 'revocation';
+export type MessageKind = 'policy' | 'update' | 'revocation' | 'reminder';
 
 export interface MessagePolicy {
   /** Simplified Chinese, as the policy is written. */
@@ -55,8 +55,8 @@ export interface MessageWords {
 
 export const MESSAGE_WORDS: Record<ContactLocale, MessageWords> = {
   'zh-Hans': {
-    kindPrefix: { policy: '', update: '政策更新：', revocation: '政策撤销：' },
-    kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤销' },
+    kindPrefix: { policy: '', update: '政策更新：', revocation: '政策撤销：', reminder: '提醒：' },
+    kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤销', reminder: '政策提醒' },
     colon: '：',
     // Commercial-type messages carry an opt-out (CHANNELS.md, SMS content rules). Twilio carries no
     // replies from +86 numbers, so "回T退订" would be a promise it cannot keep: the signed link is
@@ -71,8 +71,8 @@ export const MESSAGE_WORDS: Record<ContactLocale, MessageWords> = {
   },
   // Hong Kong characters, the same terms as zh-Hans (toHant of each zh-Hans word; the test checks).
   'zh-Hant': {
-    kindPrefix: { policy: '', update: '政策更新：', revocation: '政策撤銷：' },
-    kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤銷' },
+    kindPrefix: { policy: '', update: '政策更新：', revocation: '政策撤銷：', reminder: '提醒：' },
+    kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤銷', reminder: '政策提醒' },
     colon: '：',
     smsOptOut: (unsubscribeUrl) => `退訂 ${unsubscribeUrl}`,
     docNumber: '文號',
@@ -83,10 +83,10 @@ export const MESSAGE_WORDS: Record<ContactLocale, MessageWords> = {
     date: (d) => formatShanghaiDate(d),
   },
   en: {
-    kindPrefix: { policy: '', update: 'Policy update: ', revocation: 'Policy revoked: ' },
+    kindPrefix: { policy: '', update: 'Policy update: ', revocation: 'Policy revoked: ', reminder: 'Reminder: ' },
     // WeChat takes only Chinese characters in a `phrase` field (at most 5; other text is refused
     // with 47003), and the template's own labels are Chinese anyway.
-    kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤销' },
+    kindPhrase: { policy: '新政策', update: '政策更新', revocation: '政策撤销', reminder: '政策提醒' },
     colon: ': ',
     // Twilio carries no replies from +86 numbers, so "reply … to unsubscribe" would be a promise
     // it cannot keep (CHANNELS.md, SMS content rules): the signed link is the opt-out path.

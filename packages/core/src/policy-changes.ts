@@ -1,3 +1,4 @@
+import { formatEnglishDate, formatShanghaiDateTime } from './messages';
 import type { ContactLocale } from './script';
 
 // An amended policy's update notice says what changed, in the reader's language.
@@ -47,4 +48,20 @@ export function noticeSummaries(
     summary: changes('zh-Hans') + current.summary,
     summaryEn: current.summaryEn === null ? null : changes('en') + current.summaryEn,
   };
+}
+
+/**
+ * A reminder's summaries (issue 15): what the policy asks and by when, before its own summary, so
+ * that the deadline is the last thing an SMS cut to its segment budget loses. Written in simplified
+ * Chinese (zh-Hant readers get it converted with the rest: 請於…前辦理) and in English.
+ */
+export function reminderSummaries(
+  current: { summary: string; summaryEn: string | null },
+  actionBy: Date | null,
+): { summary: string; summaryEn: string | null } {
+  const zh = actionBy ? `请于${formatShanghaiDateTime(actionBy)}（北京时间）前办理。` : '请及时查看并办理。';
+  const en = actionBy
+    ? `Please act by ${formatEnglishDate(actionBy)}, ${formatShanghaiDateTime(actionBy).slice(-5)} Beijing time. `
+    : 'Please read it and act on it. ';
+  return { summary: zh + current.summary, summaryEn: current.summaryEn === null ? null : en + current.summaryEn };
 }

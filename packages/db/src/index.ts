@@ -41,3 +41,4 @@ export * from './queries/console-queries';
 // (a second copy, resolved with other peers, would not accept these tables' types).
 export { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 export * from './queries/reach-timeline-queries';
+export * from './queries/reminder-queries';

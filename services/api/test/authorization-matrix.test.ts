@@ -311,6 +311,12 @@ describe('authorisation matrix', () => {
       req: async () => ({ url: `/v1/policies/${w.pA}/versions/1` }),
     },
     'GET /v1/policies/:id/push': { ok: 200, ops: true, publisher: 'scoped', req: async () => ({ url: `/v1/policies/${w.pA}/push` }) },
+    'GET /v1/policies/:id/reminders': {
+      ok: 200,
+      ops: true,
+      publisher: 'scoped',
+      req: async () => ({ url: `/v1/policies/${w.pA}/reminders` }),
+    },
     'POST /v1/policies/:id/push': { ok: 202, publisher: 'scoped', req: async () => ({ url: `/v1/policies/${w.pA}/push` }) },
     'PATCH /v1/policies/:id': {
       ok: 200,

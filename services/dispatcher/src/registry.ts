@@ -8,6 +8,7 @@ import { healthCheck } from './jobs/health-check';
 import { leaseSweep } from './jobs/lease-sweep';
 import { policyExpiry } from './jobs/policy-expiry';
 import { reachRefresh } from './jobs/reach-refresh';
+import { reminders } from './jobs/reminders';
 
 export interface JobDeps {
   db: Database;
@@ -28,4 +29,14 @@ export interface Job {
   run(deps: JobDeps, firedAt: Date): Promise<void>;
 }
 
-export const jobs: Job[] = [leaseSweep, deliverBy, policyExpiry, dailyDigest, weeklyDigest, healthCheck, reachRefresh, archiveDeliveries];
+export const jobs: Job[] = [
+  leaseSweep,
+  deliverBy,
+  policyExpiry,
+  dailyDigest,
+  weeklyDigest,
+  healthCheck,
+  reachRefresh,
+  reminders,
+  archiveDeliveries,
+];

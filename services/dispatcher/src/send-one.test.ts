@@ -58,6 +58,7 @@ const ctx: SendContext = {
     ],
   ]),
   digests: new Map(),
+  engagedReminders: new Set(),
 };
 
 function setup(limit: number) {

@@ -9,6 +9,7 @@ import {
   noticeSummaries,
   preferencesLink,
   quietUntil,
+  reminderSummaries,
   renderConfirmationEmail,
   retryDelayMs,
   unsubscribeLink,
@@ -70,6 +71,8 @@ export const ALLOWANCE_WAIT_MS = 1_000;
 
 /** An update notice leads with what changed since the version the reader had. */
 function summaries(d: ClaimedDelivery, policy: PolicyForMessage): { summary: string; summaryEn: string | null; titleEn: string | null } {
+  // A reminder says what the policy asks and by when.
+  if (d.kind === 'reminder') return { ...reminderSummaries(policy, policy.actionBy ?? null), titleEn: policy.titleEn };
   const kind = d.kind === 'update' || d.kind === 'revocation' ? d.kind : 'policy';
   return { ...noticeSummaries(kind, policy.previous, policy), titleEn: policy.titleEn };
 }
@@ -78,6 +81,8 @@ function summaries(d: ClaimedDelivery, policy: PolicyForMessage): { summary: str
 function stillWanted(d: ClaimedDelivery, policy: PolicyForMessage): boolean {
   if (d.kind === 'revocation') return policy.status === 'revoked';
   if (d.kind === 'digest' || d.kind === 'confirmation') return true;
+  // A reminder belongs to the policy, not to a version (its policyVersion is null).
+  if (d.kind === 'reminder') return policy.status === 'published';
   return policy.status === 'published' && policy.version === d.policyVersion;
 }
 
@@ -105,11 +110,17 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
         ? serviceMessage(deps)
         : ctx.policies.get(d.policyId ?? 0);
   if (!policy || !stillWanted(d, policy)) return end('cancelled', 'policy_withdrawn');
+  if (d.kind === 'reminder') {
+    // Stopped by engagement: the enterprise opened or read the policy since the step was taken.
+    if (ctx.engagedReminders.has(d.id)) return end('cancelled', 'engaged');
+    if (policy.actionBy && policy.actionBy.getTime() <= deps.now()) return end('cancelled', 'too_late');
+  }
   if (d.attempts > deps.settings.maxAttempts[d.channel]) return end('failed', 'attempts_exhausted');
   // A test key's policy never reaches a provider, whatever is configured.
   const adapter = policy.test ? sandboxFor(d.channel, deps) : deps.adapters[d.channel];
   if (!adapter) return end('failed', 'no_sandbox');
-  const urgent = policy.priority === 'urgent';
+  // A reminder is never urgent: it waits out quiet hours like any other.
+  const urgent = policy.priority === 'urgent' && d.kind !== 'reminder';
   if (!urgent && d.channel !== 'email') {
     // Nobody gets a text or a WeChat message at night; email is read when the reader chooses.
     const opens = quietUntil(new Date(deps.now()), contact.quietHours ?? deps.settings.quietHours);
@@ -117,9 +128,17 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
   }
   // The per-recipient cap: one accountant's phone must not get twenty pushes a day. What is over
   // it waits for the contact's next daily digest instead of being dropped. Urgent ones go through.
-  const capKey = cap && !urgent && !policy.test && (d.kind === 'policy' || d.kind === 'update') ? addressKey(d.channel, to) : undefined;
+  const capKey =
+    cap && !urgent && !policy.test && (d.kind === 'policy' || d.kind === 'update' || d.kind === 'reminder')
+      ? addressKey(d.channel, to)
+      : undefined;
   if (capKey && cap) {
     const used = cap.counts.get(capKey) ?? 0;
+    // A reminder is never folded into a digest: it waits for the next Beijing day, or is dropped
+    // as too late when that is past the policy's actionBy.
+    if (used >= deps.settings.recipientDailyCap && d.kind === 'reminder') {
+      return wait(d, policy, deps, nextBeijingDay(deps.now()), 'recipient_cap', null, false);
+    }
     if (used >= deps.settings.recipientDailyCap) {
       return { outcome: { ...end('held', 'recipient_cap').outcome, uncounted: true, holdFor: 'daily' } };
     }
@@ -261,6 +280,13 @@ function wait(
   const minutes = deps.settings.deliverByMinutes[policy.priority === 'urgent' ? 'urgent' : 'normal'];
   const deliverBy = policy.publishAt.getTime() + minutes * 60_000;
   const base = { id: d.id, attempt: d.attempts, providerMessageId: null, attemptRecord };
+  // A reminder's deadline is the policy's actionBy: one that would go after it is dropped, counted
+  // as too late. Until then it waits (it never falls back: it was sent on the contact's next channel already).
+  if (d.kind === 'reminder') {
+    if (policy.actionBy && until >= policy.actionBy.getTime())
+      return { outcome: { ...base, status: 'cancelled', errorCode: 'too_late', retryInMs: 0 } };
+    return { outcome: { ...base, status: 'pending', errorCode: code, retryInMs: Math.max(0, until - deps.now()), uncounted: true } };
+  }
   if (fallsBack && until > deliverBy) return { outcome: { ...base, status: 'failed', errorCode: code, retryInMs: 0 } };
   return { outcome: { ...base, status: 'pending', errorCode: code, retryInMs: Math.max(0, until - deps.now()), uncounted: true } };
 }
@@ -327,4 +353,11 @@ function confirmationMessage(d: ClaimedDelivery, email: string, locale: string, 
       unsubscribeUrl: unsubscribeLink(deps.publicBaseUrl, deps.signingSecret, d.id, new Date(deps.now())),
     },
   };
+}
+
+/** The next midnight in Beijing (UTC+8, no daylight saving), when the per-recipient cap starts again. */
+function nextBeijingDay(now: number): number {
+  const day = 86_400_000;
+  const offset = 8 * 3_600_000;
+  return Math.floor((now + offset) / day) * day + day - offset;
 }

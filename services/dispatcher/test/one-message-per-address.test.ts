@@ -1,7 +1,8 @@
 // One address, one message, on every path (issue 11, defect 1), counted as raw adapter calls:
 // at most one message per address per policy version whatever its kind (the policy or its update
 // notice), one revocation notice per address per policy, a digest being the message for every
-// policy it lists; fallbacks, retries and push-again reuse the address's claim.
+// policy it lists; fallbacks, retries and push-again reuse the address's claim; one reminder per
+// address per follow-up step (issue 15).
 import type { Channel, ChannelAdapter, OutboundMessage } from '@policy-push/channels';
 import { createLogger, parseConfig } from '@policy-push/core';
 import {
@@ -19,6 +20,7 @@ import { acceptingAdapter, countingAdapter, createTestDb, type TestDb } from '@p
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Dispatcher, startDispatcher } from '../src/dispatcher';
+import { runReminders } from '../src/jobs/reminders';
 
 const logger = createLogger({ level: 'silent' });
 // The per-recipient cap off: what it holds back goes to a digest, which the property covers by
@@ -158,6 +160,16 @@ async function pushAgain(policyId: number): Promise<void> {
   await settled();
 }
 
+/** A follow-up step due now, taken by the reminders job (twice: the second run must take nothing). */
+async function remind(policyId: number): Promise<void> {
+  await t.db.execute(sql`
+    insert into reminder_steps (policy_id, step, anchor, offset_hours, due_at)
+    select ${policyId}, coalesce(max(step), 0) + 1, 'publish', 1, now() - interval '1 minute' from reminder_steps where policy_id = ${policyId}`);
+  const deps = { db: t.db, logger, settings: config.dispatcher };
+  await Promise.all([runReminders(deps, new Date()), runReminders(deps, new Date())]);
+  await settled();
+}
+
 async function digest(): Promise<void> {
   await foldDigests(t.db, 'daily', `daily:run-${run}-${Math.random().toString(36).slice(2, 8)}`);
   await settled();
@@ -170,12 +182,12 @@ async function digest(): Promise<void> {
 async function repeats(from: number): Promise<Record<string, number>> {
   const sent = calls.slice(from);
   const ids = sent.map((m) => Number(m.deliveryId));
-  const rows = rowsOf<{ id: string; kind: string; policy_id: string | null; policy_version: number | null }>(
+  const rows = rowsOf<{ id: string; kind: string; policy_id: string | null; policy_version: number | null; reminder_step: number | null }>(
     await t.db.execute(sql`
-      select d.id::text as id, d.kind, d.policy_id::text as policy_id, d.policy_version from deliveries d
+      select d.id::text as id, d.kind, d.policy_id::text as policy_id, d.policy_version, d.reminder_step from deliveries d
       where d.id = any(${`{${ids.join(',')}}`}::bigint[]) and d.kind <> 'digest'
       union all
-      select g.id::text, 'digest', h.policy_id::text, h.policy_version
+      select g.id::text, 'digest', h.policy_id::text, h.policy_version, null
       from deliveries g join deliveries h on h.digest_id = g.id
       where g.id = any(${`{${ids.join(',')}}`}::bigint[]) and g.kind = 'digest'`),
   );
@@ -184,7 +196,12 @@ async function repeats(from: number): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const m of sent) {
     for (const r of byId.get(m.deliveryId) ?? []) {
-      const key = r.kind === 'revocation' ? `${m.to} revocation of ${r.policy_id}` : `${m.to} ${r.policy_id} v${r.policy_version}`;
+      const key =
+        r.kind === 'revocation'
+          ? `${m.to} revocation of ${r.policy_id}`
+          : r.kind === 'reminder'
+            ? `${m.to} reminder ${r.reminder_step} of ${r.policy_id}`
+            : `${m.to} ${r.policy_id} v${r.policy_version}`;
       counts[key] = (counts[key] ?? 0) + 1;
     }
   }
@@ -224,6 +241,18 @@ describe('one message per address', () => {
     ]);
   });
 
+  it('a reminder step sends a shared phone one message, and each step at most one', async () => {
+    const from = calls.length;
+    const phone = { channels: ['sms'] as Channel[], phone: 1, email: null, openid: null, daily: false };
+    const policy = await publish(await seedWorld([phone, phone, phone]));
+    await settled();
+    await remind(policy.id);
+    await remind(policy.id);
+    // The policy once, then one reminder per step.
+    expect(calls.length - from).toBe(3);
+    expect(await repeats(from)).toEqual({});
+  });
+
   it('holds over random worlds of shared addresses × amend, revoke, push again and digests', async () => {
     const pool = (n: number) => fc.option(fc.integer({ min: 1, max: n }), { nil: null, freq: 3 });
     const contact = fc.record({
@@ -238,7 +267,7 @@ describe('one message per address', () => {
       // Refused addresses: their deliveries fail at once and fall back.
       badPhones: fc.subarray([1, 2], { maxLength: 1 }),
       badOpenids: fc.subarray([1, 2], { maxLength: 1 }),
-      ops: fc.array(fc.constantFrom('amend', 'pushAgain', 'digest'), { maxLength: 3 }),
+      ops: fc.array(fc.constantFrom('amend', 'pushAgain', 'digest', 'remind'), { maxLength: 4 }),
       revoke: fc.boolean(),
     });
     await fc.assert(
@@ -253,6 +282,7 @@ describe('one message per address', () => {
         for (const op of w.ops) {
           if (op === 'amend') await amend(policy.id, ++n);
           else if (op === 'pushAgain') await pushAgain(policy.id);
+          else if (op === 'remind') await remind(policy.id);
           else await digest();
         }
         await digest();

@@ -46,7 +46,8 @@ const freshAddresses = (fresh: FreshDeliveries) => sql`
  */
 export async function claimAddresses(
   tx: Queryable,
-  key: { policyId: number; policyVersion: number; kind: 'policy' | 'revocation' },
+  // policy | revocation | reminder:N (reminderClaimKind: one message per address per reminder step)
+  key: { policyId: number; policyVersion: number; kind: string },
   fresh: FreshDeliveries,
 ): Promise<number[]> {
   if (!fresh.ids.length) return [];

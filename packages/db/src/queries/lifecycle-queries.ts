@@ -9,6 +9,7 @@ import { claimAddresses, claimKind, messageWentOut } from './address-claims-quer
 import { policies, policyVersions, pushes } from '../schema';
 import type { NewPolicy, Policy } from './policies-queries';
 import { recordPolicyVersion } from './policy-versions-queries';
+import { cancelReminderSteps } from './reminder-queries';
 import { and, eq } from 'drizzle-orm';
 
 /** Cancels what has not gone out yet: pending and held deliveries of the policy (older versions only when given). */
@@ -107,6 +108,7 @@ export async function revokePolicy(
     .set({ status: 'fanned_out', updatedAt: new Date() })
     .where(and(eq(pushes.policyId, policy.id), eq(pushes.status, 'fanning_out')));
   const cancelled = await cancelUnsent(tx, policy.id);
+  await cancelReminderSteps(tx, [policy.id]);
   const notices = notify ? await notifyPriorRecipients(tx, policy.id, policy.version, 'revocation') : 0;
   return { policy: revoked, cancelled, notices };
 }
@@ -139,5 +141,6 @@ export async function expirePolicies(db: Queryable): Promise<number[]> {
       returning id`),
   ).map((r) => Number(r.id));
   for (const id of expired) await cancelUnsent(db, id);
+  await cancelReminderSteps(db, expired);
   return expired;
 }

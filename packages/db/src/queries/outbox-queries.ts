@@ -11,6 +11,7 @@ import { claimAddresses, claimKind } from './address-claims-queries';
 import { bigintArray, booleanArray, intArray, textArray } from '../sql-arrays';
 import { type DigestItem, loadDigestItems } from './digest-queries';
 import { reachableSql } from './reachable-sql';
+import { reminderOpenedSql } from './reminder-queries';
 
 /** The deployment's default (REQUIRE_CONFIRMED_EMAIL off), for callers that are given no rule. */
 const CONFIRMATION_NOT_REQUIRED: ReachabilityRule = { requireConfirmedEmail: false };
@@ -21,7 +22,7 @@ export interface ClaimedDelivery {
   policyVersion: number | null;
   contactId: number;
   channel: 'wechat' | 'sms' | 'email';
-  kind: 'policy' | 'update' | 'revocation' | 'digest' | 'confirmation';
+  kind: 'policy' | 'update' | 'revocation' | 'digest' | 'confirmation' | 'reminder';
   attempts: number;
   priority: number;
 }
@@ -86,6 +87,8 @@ export interface SendContext {
   policies: Map<number, PolicyForMessage>;
   /** For digest deliveries: the policies each one lists. */
   digests: Map<number, DigestItem[]>;
+  /** Reminders whose enterprise has engaged with the policy since they were planned: not sent. */
+  engagedReminders: Set<number>;
 }
 
 export interface PolicyForMessage {
@@ -102,6 +105,8 @@ export interface PolicyForMessage {
   publishAt: Date;
   interpretationUrls: string[];
   validUntil: Date | null;
+  /** What the policy asks must be done by then (reminders say so, and are not sent after it). */
+  actionBy?: Date | null;
   /** Published with a test key: sent through the sandbox only, whatever providers are configured. */
   test?: boolean;
   /** The version before this one, for update notices that say what changed. */
@@ -125,7 +130,7 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
   const policies = rowsOf<Record<string, unknown>>(
     await db.execute(sql`
       select p.id, p.version, p.status, p.doc_number, p.title, p.summary, p.title_en, p.summary_en, p.url, p.priority, p.publish_at,
-        p.interpretation_urls, p.valid_until, p.test,
+        p.interpretation_urls, p.valid_until, p.test, p.action_by,
         -- The department as the version was published (its snapshot), so that a message shown
         -- later from the snapshot is the one that was sent; as it is now for older versions.
         coalesce(cur.snapshot #>> '{department,nameZh}', d.name_zh) as name_zh,
@@ -143,8 +148,20 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
     db,
     batch.filter((d) => d.kind === 'digest').map((d) => d.id),
   );
+  // Engagement as the reach funnel last counted it (reach_enterprises.engaged), or an open of a reminder.
+  const reminderIds = batch.filter((d) => d.kind === 'reminder').map((d) => d.id);
+  const engaged = reminderIds.length
+    ? rowsOf<{ id: string | number }>(
+        await db.execute(sql`
+          select d.id from deliveries d
+          left join reach_enterprises r on r.policy_id = d.policy_id and r.enterprise_id = d.enterprise_id
+          where d.id = any(${bigintArray(reminderIds)})
+            and (r.engaged > 0 or ${reminderOpenedSql(sql`d.policy_id`, sql`d.enterprise_id`)})`),
+      )
+    : [];
   return {
     digests,
+    engagedReminders: new Set(engaged.map((r) => Number(r.id))),
     contacts: new Map(
       contacts.map((c) => [
         Number(c.id),
@@ -177,6 +194,7 @@ export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): 
           publishAt: new Date(p.publish_at as string),
           interpretationUrls: p.interpretation_urls as string[],
           validUntil: p.valid_until ? new Date(p.valid_until as string) : null,
+          actionBy: p.action_by ? new Date(p.action_by as string) : null,
           test: p.test === true,
           previous:
             p.previous_title === null
@@ -491,6 +509,8 @@ export async function failOverdueWaits(
       set status = 'failed', error_code = 'deliver_by_passed', finished_at = ${now}, updated_at = now()
       from policies p
       where d.status = 'pending' and p.id = d.policy_id
+        -- a reminder's deadline is its policy's actionBy, which the send checks
+        and d.kind <> 'reminder'
         and (d.channel = any(array(select channel from channel_pauses where paused_until > ${now}))
           or (d.error_code = 'circuit_open' and d.next_attempt_at > ${now})
           or d.channel = any(${openCircuits}))

@@ -22,13 +22,15 @@ export interface PreferencesContact {
   consentSource: string;
   consentAt: Date;
   emailConfirmedAt: Date | null;
+  /** Follow-up reminders turned off (issue 15). */
+  remindersOff: boolean;
 }
 
 export async function getPreferencesContact(db: Queryable, contactId: number): Promise<PreferencesContact | null> {
   const [row] = rowsOf<Record<string, unknown>>(
     await db.execute(sql`
       select c.id, c.enterprise_id, e.name as enterprise_name, c.phone, c.email, c.wechat_openid, c.opted_out, c.suppressed,
-             c.consent_source, c.consent_at, c.email_confirmed_at
+             c.consent_source, c.consent_at, c.email_confirmed_at, c.reminders_off
       from contacts c join enterprises e on e.id = c.enterprise_id
       where c.id = ${contactId}`),
   );
@@ -45,6 +47,7 @@ export async function getPreferencesContact(db: Queryable, contactId: number): P
     consentSource: row.consent_source as string,
     consentAt: new Date(row.consent_at as string),
     emailConfirmedAt: row.email_confirmed_at ? new Date(row.email_confirmed_at as string) : null,
+    remindersOff: row.reminders_off === true,
   };
 }
 
@@ -274,4 +277,13 @@ export async function confirmContactEmail(db: Queryable, contactId: number): Pro
       returning id`),
   );
   return rows.length > 0;
+}
+
+/** Turns the contact's follow-up reminders off or on again; reminders already planned for it are not sent. */
+export async function setRemindersOff(db: Queryable, contactId: number, off: boolean): Promise<void> {
+  await db.execute(sql`update contacts set reminders_off = ${off}, updated_at = now() where id = ${contactId}`);
+  if (off)
+    await db.execute(sql`
+      update deliveries set status = 'cancelled', error_code = 'reminders_off', finished_at = now(), updated_at = now()
+      where contact_id = ${contactId} and kind = 'reminder' and status = 'pending'`);
 }

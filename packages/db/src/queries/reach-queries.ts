@@ -57,7 +57,7 @@ export type ReachCounts = Record<(typeof REACH_STAGES)[number], number> & {
 };
 
 // Any constant shared by every process; it names the refresher's lock.
-const REACH_REFRESH_LOCK = 7_100_517;
+export const REACH_REFRESH_LOCK = 7_100_517;
 const DEFAULT_BATCH = 5_000;
 
 // The outbox and its archive (queries/archive-queries.ts) together, one delivery by its id: a

@@ -26,6 +26,8 @@ export const contacts = pgTable(
     emailConfirmedAt: at('email_confirmed_at'),
     // The contact's own quiet hours, 'HH:MM-HH:MM' in Asia/Shanghai; null = the deployment's.
     quietHours: text('quiet_hours'),
+    // The contact turned follow-up reminders off on the preferences page (issue 15).
+    remindersOff: boolean('reminders_off').notNull().default(false),
     // Set when the contact's personal data was erased on request: its addresses and name are gone
     // and it is never matched again; its deliveries stay, so the statistics still count them.
     erasedAt: at('erased_at'),

@@ -17,7 +17,7 @@ export const deliveries = pgTable(
     enterpriseId: ref('enterprise_id').notNull(),
     contactId: ref('contact_id').notNull(),
     channel: text('channel').notNull(),
-    kind: text('kind').notNull().default('policy'), // policy | update | revocation | digest
+    kind: text('kind').notNull().default('policy'), // policy | update | revocation | digest | confirmation | reminder
     status: text('status').notNull(),
     // 0 = urgent, 1 = normal: part of the claim order and of the pending index from the start.
     priority: smallint('priority').notNull().default(1),
@@ -38,6 +38,9 @@ export const deliveries = pgTable(
     // Held deliveries point at the digest they were folded into; a digest names its period.
     digestId: ref('digest_id'),
     digestPeriod: text('digest_period'),
+    // Reminders (kind reminder) only: the follow-up step of the policy (reminder_steps) it belongs to.
+    // A reminder belongs to the policy, not to a version: its policy_version is null.
+    reminderStep: smallint('reminder_step'),
     sentAt: at('sent_at'),
     finishedAt: at('finished_at'),
     createdAt: createdAt(),
@@ -65,6 +68,10 @@ export const deliveries = pgTable(
     index('deliveries_duplicate_of_idx')
       .on(t.duplicateOf)
       .where(sql`duplicate_of is not null`),
+    // One reminder per contact per step, and where a contact's earlier reminders are found.
+    uniqueIndex('deliveries_reminder_key')
+      .on(t.policyId, t.contactId, t.reminderStep)
+      .where(sql`kind = 'reminder'`),
     index('deliveries_digest_idx')
       .on(t.digestId)
       .where(sql`digest_id is not null`),

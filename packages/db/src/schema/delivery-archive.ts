@@ -32,6 +32,7 @@ export const deliveriesArchive = pgTable(
     duplicateOf: bigint('duplicate_of', { mode: 'number' }),
     digestId: bigint('digest_id', { mode: 'number' }),
     digestPeriod: text('digest_period'),
+    reminderStep: smallint('reminder_step'),
     sentAt: at('sent_at'),
     finishedAt: at('finished_at'),
     createdAt: at('created_at').notNull(),

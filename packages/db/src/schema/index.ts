@@ -27,6 +27,7 @@ export * from './reach-failures';
 export * from './reach-rollup';
 export * from './reach-timeline';
 export * from './reach-unaddressable';
+export * from './reminder-steps';
 export * from './sandbox-messages';
 export * from './service-secrets';
 export * from './service-group-members';

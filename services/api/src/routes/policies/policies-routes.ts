@@ -1,7 +1,12 @@
 import {
   amendPolicy,
   cancelScheduled,
+  doneReminderSteps,
   getPolicy,
+  listReminderSteps,
+  reminderCounts,
+  replaceReminderPlan,
+  replanReminderSteps,
   latestPush,
   listPolicies,
   listPolicyVersions,
@@ -14,11 +19,12 @@ import {
   eq,
 } from '@policy-push/db';
 import { policies as schemaPolicies } from '@policy-push/db';
+import { type FollowUpPlan, planFollowUp } from '@policy-push/core';
 import { type Static, Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { departmentsInScope, scope } from '../../plugins/authorize';
 import { actorOf, audit } from '../../services/audit';
-import { ApiError, invalidField, notFound } from '../../errors';
+import { ApiError, invalidField, notFound, unprocessable } from '../../errors';
 import { errorResponses, Id, IdParams, Page, PageQuery, page } from '../../schemas/common';
 import {
   Policy,
@@ -29,10 +35,11 @@ import {
   PreviewResponse,
   PublishResponse,
   PushProgress,
+  ReminderReport,
   Revocation,
   VersionParams,
 } from './policies-schemas';
-import { checkPolicy, publishPolicy, pushProgress, toPolicy, toPolicyVersion } from './policies-service';
+import { checkPolicy, publishPolicy, pushProgress, toPolicy, toPolicyVersion, toReminderStep } from './policies-service';
 import { checkPublishLimits } from './publish-limits';
 import { messageView, previewSamples } from '../../services/rendered-messages';
 
@@ -43,6 +50,7 @@ export default async function policiesRoutes(app: AppInstance) {
   const { db } = app.deps.db;
   const { limits, dispatcher } = app.deps.config;
   const limitCheck = { limits, requireConfirmedEmail: dispatcher.requireConfirmedEmail };
+  const maxSteps = dispatcher.reminderMaxSteps;
 
   app.post(
     '/policies',
@@ -67,6 +75,7 @@ export default async function policiesRoutes(app: AppInstance) {
           push: await pushProgress(tx, push),
         }),
         (values) => checkPublishLimits(db, values, { ...limitCheck, confirmLargeAudience: req.body.confirmLargeAudience ?? false }),
+        maxSteps,
       );
       // A replayed answer is the stored body of the first request, already in this shape.
       return reply.code(202).send(answer.body as Static<typeof PublishResponse>);
@@ -85,7 +94,7 @@ export default async function policiesRoutes(app: AppInstance) {
       },
     },
     async (req) => {
-      const values = await checkPolicy(db, req.body);
+      const values = await checkPolicy(db, req.body, new Date(), maxSteps);
       const target = await loadMatchTarget(
         db,
         {
@@ -211,6 +220,31 @@ export default async function policiesRoutes(app: AppInstance) {
     },
   );
 
+  app.get(
+    '/policies/:id/reminders',
+    {
+      config: { access: { ops: true, publisher: scope.policyOfDepartment() } },
+      schema: {
+        tags,
+        summary: 'The policy’s follow-up steps and what became of its reminders',
+        params: IdParams,
+        response: { 200: ReminderReport, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const policy = await getPolicy(db, Number(req.params.id));
+      if (!policy) throw notFound('policy');
+      const counts = await reminderCounts(db, policy.id);
+      return {
+        actionBy: policy.actionBy ? policy.actionBy.toISOString() : null,
+        steps: (await listReminderSteps(db, policy.id)).map(toReminderStep),
+        deliveries: counts.byStatus,
+        tooLate: counts.tooLate,
+        engagedBeforeSend: counts.engagedBeforeSend,
+      };
+    },
+  );
+
   app.post(
     '/policies/:id/push',
     {
@@ -272,6 +306,53 @@ export default async function policiesRoutes(app: AppInstance) {
           ...(body.validUntil !== undefined && { validUntil: body.validUntil === null ? null : new Date(body.validUntil) }),
         };
         const validUntil = 'validUntil' in changes ? changes.validUntil : policy.validUntil;
+        const actionBy = body.actionBy === undefined ? policy.actionBy : body.actionBy === null ? null : new Date(body.actionBy);
+        if (policy.status !== 'scheduled' && policy.status !== 'published')
+          throw new ApiError(409, 'policy_not_amendable', `a ${policy.status} policy cannot be amended`);
+        // actionBy and the follow-up plan, checked against the dates the policy will have.
+        const publishAt = policy.status === 'scheduled' && body.publishAt ? new Date(body.publishAt) : policy.publishAt;
+        const followUp = planFollowUp({
+          plan: body.followUp === undefined ? null : (body.followUp as FollowUpPlan | null),
+          actionBy,
+          publishAt,
+          validUntil: validUntil ?? null,
+          now,
+          maxSteps,
+          alreadyDone: body.followUp ? await doneReminderSteps(tx, policy.id) : 0,
+          checkActionBy: body.actionBy !== undefined || body.validUntil !== undefined,
+        });
+        if (followUp.problems.length)
+          throw unprocessable(
+            followUp.problems,
+            `the policy cannot be amended: ${followUp.problems.map((p) => `${p.path} ${p.code}`).join(', ')}`,
+          );
+        /** The steps not yet taken follow the new plan, or the new dates. */
+        const replan = async () => {
+          if (body.followUp !== undefined) await replaceReminderPlan(tx, policy.id, followUp.steps);
+          else if (body.actionBy !== undefined || body.publishAt !== undefined) {
+            const orphaned = await replanReminderSteps(tx, policy.id, { publishAt, actionBy });
+            if (orphaned)
+              throw invalidField('actionBy', 'action_by_missing', 'the follow-up plan has steps before actionBy: give a new plan with it');
+          }
+        };
+        const planOnly = Object.keys(body).every((k) => k === 'actionBy' || k === 'followUp');
+        if (planOnly) {
+          // Only the deadline or the plan: the policy is edited in place, no new version, no update notice.
+          const [edited] = await tx
+            .update(schemaPolicies)
+            .set({ actionBy, updatedAt: now })
+            .where(eq(schemaPolicies.id, policy.id))
+            .returning();
+          await replan();
+          await audit(tx, actorOf(req), {
+            action: 'policy.amend',
+            subjectType: 'policy',
+            subjectId: policy.id,
+            details: { fields: Object.keys(body), followUpSteps: followUp.steps.length },
+          });
+          return edited;
+        }
+        if (body.actionBy !== undefined) Object.assign(changes, { actionBy });
         if (policy.status === 'scheduled') {
           const publishAt = body.publishAt ? new Date(body.publishAt) : policy.publishAt;
           if (publishAt < now) throw invalidField('publishAt', 'publish_at_in_past', 'publishAt is in the past');
@@ -283,6 +364,7 @@ export default async function policiesRoutes(app: AppInstance) {
             .where(eq(schemaPolicies.id, policy.id))
             .returning();
           await reschedule(tx, edited, publishAt);
+          await replan();
           await audit(tx, actorOf(req), {
             action: 'policy.amend',
             subjectType: 'policy',
@@ -297,6 +379,7 @@ export default async function policiesRoutes(app: AppInstance) {
         // Every prior recipient gets an update notice: the whole audience counts against the caps.
         await checkPublishLimits(tx, policy, { ...limitCheck, policyId: policy.id });
         const amended = await amendPolicy(tx, policy, changes);
+        await replan();
         await audit(tx, actorOf(req), {
           action: 'policy.amend',
           subjectType: 'policy',

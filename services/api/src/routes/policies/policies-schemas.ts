@@ -5,6 +5,34 @@ import { RenderedMessage } from '../../services/rendered-messages';
 
 const Url = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 });
 
+const Delay = Type.String({
+  maxLength: 20,
+  description: "an ISO 8601 duration in whole days and/or hours, greater than zero: 'P3D', 'PT36H', 'P1DT12H'",
+});
+const ActionBy = Type.String({
+  format: 'date-time',
+  description: 'what the policy asks must be done by then (an application window closing): after now and publishAt, not after validUntil',
+});
+export const FollowUpPlan = Type.Object(
+  {
+    steps: Type.Array(
+      Type.Union([
+        Type.Object({ afterPublish: Delay }, { additionalProperties: false }),
+        Type.Object({ beforeActionBy: Delay }, { additionalProperties: false }),
+      ]),
+      { maxItems: 20, description: 'at most REMINDER_MAX_STEPS (default 3) steps over the policy’s life' },
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Follow-up reminders: at each step, every targeted enterprise none of whose contacts has engaged with the policy (opened ' +
+      'its link, or read it in the inbox) is reminded once per address, on the channel after the one it was last tried on. ' +
+      'afterPublish counts from publication, beforeActionBy back from actionBy (which it requires). Steps belong to the policy, ' +
+      'not to a version; revoking or expiry cancels the steps not yet taken.',
+  },
+);
+
 export const PolicyBody = Type.Object(
   {
     departmentId: Id,
@@ -28,6 +56,8 @@ export const PolicyBody = Type.Object(
     priority: Type.Optional(Type.Union([Type.Literal('normal'), Type.Literal('urgent')], { default: 'normal' })),
     publishAt: Type.Optional(Type.String({ format: 'date-time', description: 'push later; now when absent' })),
     validUntil: Type.Optional(Type.String({ format: 'date-time' })),
+    actionBy: Type.Optional(ActionBy),
+    followUp: Type.Optional(FollowUpPlan),
     confirmLargeAudience: Type.Optional(
       Type.Boolean({ description: 'required (true) when the audience is larger than LARGE_AUDIENCE_THRESHOLD contacts' }),
     ),
@@ -53,6 +83,7 @@ export const Policy = Type.Object({
   test: Type.Boolean({ description: 'published with a test key: sent through the sandbox only, left out of reach reports' }),
   publishAt: Timestamp,
   validUntil: Type.Union([Timestamp, Type.Null()]),
+  actionBy: Type.Union([Timestamp, Type.Null()]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -121,6 +152,10 @@ export const PolicyAmendment = Type.Object(
     interpretationUrls: Type.Optional(Type.Array(Url, { maxItems: 10 })),
     validUntil: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
     publishAt: Type.Optional(Type.String({ format: 'date-time', description: 'only while the policy is still scheduled' })),
+    actionBy: Type.Optional(Type.Union([ActionBy, Type.Null()], { description: 'moves the follow-up steps not yet taken' })),
+    followUp: Type.Optional(
+      Type.Union([FollowUpPlan, Type.Null()], { description: 'replaces the follow-up steps not yet taken; null drops them' }),
+    ),
   },
   {
     additionalProperties: false,
@@ -189,3 +224,21 @@ export const VersionParams = Type.Object(
   { id: Id, version: Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'a version number' }) },
   { additionalProperties: false },
 );
+
+export const ReminderStep = Type.Object({
+  step: Type.Integer({ minimum: 1 }),
+  afterPublish: Type.Optional(Type.String()),
+  beforeActionBy: Type.Optional(Type.String()),
+  dueAt: Timestamp,
+  status: Type.String({ description: 'planned | done | cancelled' }),
+  doneAt: Type.Union([Timestamp, Type.Null()]),
+  reminders: Type.Integer({ minimum: 0, description: 'reminder deliveries the step created' }),
+});
+
+export const ReminderReport = Type.Object({
+  actionBy: Type.Union([Timestamp, Type.Null()]),
+  steps: Type.Array(ReminderStep),
+  deliveries: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'reminder deliveries by status' }),
+  tooLate: Type.Integer({ minimum: 0, description: 'dropped: the daily cap or quiet hours would have sent them after actionBy' }),
+  engagedBeforeSend: Type.Integer({ minimum: 0, description: 'cancelled at send: the enterprise had engaged meanwhile' }),
+});

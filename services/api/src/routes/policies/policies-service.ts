@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type AudienceRule, changedFields, validateRule } from '@policy-push/core';
+import { type AudienceRule, changedFields, type FollowUpPlan, planFollowUp, type PlannedStep, validateRule } from '@policy-push/core';
 import {
   type Database,
   deliveryCounts,
@@ -10,6 +10,8 @@ import {
   type NewPolicy,
   notifyWork,
   type Policy,
+  replaceReminderPlan,
+  type ReminderStepRow,
   type PolicyVersionRow,
   type Push,
   type Queryable,
@@ -22,8 +24,23 @@ import type { PolicyBody } from './policies-schemas';
 
 export type PolicyInput = Static<typeof PolicyBody>;
 
+/** REMINDER_MAX_STEPS's default, for callers that are given no config. */
+const DEFAULT_MAX_STEPS = 3;
+
+/** The follow-up plan of a publish, checked against its dates (follow-up.ts). */
+export function followUpOf(body: PolicyInput, values: NewPolicy, now: Date, maxSteps: number) {
+  return planFollowUp({
+    plan: (body.followUp as FollowUpPlan | undefined) ?? null,
+    actionBy: values.actionBy ?? null,
+    publishAt: values.publishAt ?? now,
+    validUntil: values.validUntil ?? null,
+    now,
+    maxSteps,
+  });
+}
+
 /** Checks everything a publish depends on; answers the row to insert or throws a 4xx naming each field. */
-export async function checkPolicy(db: Queryable, body: PolicyInput, now = new Date()): Promise<NewPolicy> {
+export async function checkPolicy(db: Queryable, body: PolicyInput, now = new Date(), maxSteps = DEFAULT_MAX_STEPS): Promise<NewPolicy> {
   const problems: FieldProblem[] = [];
   const groupIds = (body.audience?.groupIds ?? []).map(Number);
   const categoryIds = body.categoryIds.map(Number);
@@ -39,6 +56,8 @@ export async function checkPolicy(db: Queryable, body: PolicyInput, now = new Da
   if (publishAt < now) problems.push({ path: 'publishAt', code: 'publish_at_in_past' });
   const validUntil = body.validUntil ? new Date(body.validUntil) : null;
   if (validUntil && validUntil <= publishAt) problems.push({ path: 'validUntil', code: 'valid_until_before_publish' });
+  const actionBy = body.actionBy ? new Date(body.actionBy) : null;
+  problems.push(...followUpOf(body, { actionBy, publishAt, validUntil } as NewPolicy, now, maxSteps).problems);
   if (problems.length)
     throw unprocessable(problems, `the policy cannot be published: ${problems.map((p) => `${p.path} ${p.code}`).join(', ')}`);
 
@@ -59,6 +78,7 @@ export async function checkPolicy(db: Queryable, body: PolicyInput, now = new Da
     status: publishAt > now ? 'scheduled' : 'published',
     publishAt,
     validUntil,
+    actionBy,
   };
 }
 
@@ -90,6 +110,7 @@ export async function publishPolicy(
   present: (policy: Policy, push: Push, tx: Queryable) => Promise<unknown>,
   /** Limits on what the publish may send (publish-limits.ts), checked before anything is written. */
   checkLimits?: (values: NewPolicy) => Promise<void>,
+  reminderMaxSteps = DEFAULT_MAX_STEPS,
 ): Promise<Answer> {
   const { apiKeyId } = by;
   const requestHash = hashBody(body);
@@ -97,11 +118,14 @@ export async function publishPolicy(
     const earlier = await getIdempotentAnswer(db, apiKeyId, idempotencyKey);
     if (earlier) return replay(earlier, requestHash);
   }
-  const values = { ...(await checkPolicy(db, body)), test: by.test };
+  const now = new Date();
+  const values = { ...(await checkPolicy(db, body, now, reminderMaxSteps)), test: by.test };
+  const steps: PlannedStep[] = followUpOf(body, values, now, reminderMaxSteps).steps;
   await checkLimits?.(values);
   try {
     return await db.transaction(async (tx) => {
       const { policy, push } = await insertPolicyWithPush(tx, values);
+      await replaceReminderPlan(tx, policy.id, steps);
       await audit(tx, by, {
         action: 'policy.publish',
         subjectType: 'policy',
@@ -192,6 +216,7 @@ export const toPolicy = (p: Policy) => ({
   test: p.test,
   publishAt: p.publishAt.toISOString(),
   validUntil: p.validUntil ? p.validUntil.toISOString() : null,
+  actionBy: p.actionBy ? p.actionBy.toISOString() : null,
   createdAt: p.createdAt.toISOString(),
   updatedAt: p.updatedAt.toISOString(),
 });
@@ -235,5 +260,20 @@ export function toPolicyVersion(v: PolicyVersionRow, before: PolicyVersionRow | 
         }
       : null,
     changes: before ? changedFields(facts(before), facts(v)) : null,
+  };
+}
+
+/** A follow-up step as the API shows it: its delay in the form it was given in (hours as PnDTnH). */
+export function toReminderStep(r: ReminderStepRow) {
+  const days = Math.floor(r.offsetHours / 24);
+  const hours = r.offsetHours % 24;
+  const delay = `P${days ? `${days}D` : ''}${hours ? `T${hours}H` : ''}`;
+  return {
+    step: r.step,
+    ...(r.anchor === 'publish' ? { afterPublish: delay } : { beforeActionBy: delay }),
+    dueAt: r.dueAt.toISOString(),
+    status: r.status,
+    doneAt: r.doneAt ? r.doneAt.toISOString() : null,
+    reminders: r.reminders,
   };
 }

@@ -14,6 +14,7 @@ const view = (over: Partial<PreferencesView> = {}): PreferencesView => ({
     consentSource: 'self-service',
     consentAt: new Date('2030-01-01T20:00:00Z'),
     emailConfirmedAt: null,
+    remindersOff: false,
   },
   subscriptions: [],
   categories: [],

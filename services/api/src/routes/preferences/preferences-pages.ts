@@ -184,7 +184,23 @@ function channelsSection(c: PreferencesContact, rule: ReachabilityRule): string 
         })}</p>`,
         `<button type="submit" class="danger">${both({ zh: '退订全部', en: 'Unsubscribe from everything' })}</button></form>`,
       ].join('\n');
-  return ['<section>', heading(2, { zh: '您的接收渠道', en: 'Your channels' }), ...lines, unsubscribeAll, '</section>'].join('\n');
+  // Follow-up reminders (issue 15): sent before a policy's deadline while the enterprise has not opened it.
+  const reminders = [
+    '<form method="post"><input type="hidden" name="action" value="set-reminders">',
+    `<input type="hidden" name="reminders" value="${c.remindersOff ? 'on' : 'off'}">`,
+    `<p>${both(
+      c.remindersOff
+        ? { zh: '截止日期前的提醒：已关闭', en: 'Reminders before deadlines: off' }
+        : {
+            zh: '截止日期前的提醒：开启（企业尚未查看需办理的政策时提醒）',
+            en: 'Reminders before deadlines: on (when your enterprise has not opened a policy that asks for action)',
+          },
+    )}</p>`,
+    `<button type="submit">${both(c.remindersOff ? { zh: '开启提醒', en: 'Turn reminders on' } : { zh: '关闭提醒', en: 'Turn reminders off' })}</button></form>`,
+  ].join('\n');
+  return ['<section>', heading(2, { zh: '您的接收渠道', en: 'Your channels' }), ...lines, reminders, unsubscribeAll, '</section>'].join(
+    '\n',
+  );
 }
 
 /** The catalogue as a tree: each category followed by its sub-categories, indented. */

@@ -23,8 +23,10 @@ describe('preferences page', () => {
   const post = (url: string, body: string) => h.app.inject({ method: 'POST', url, headers: form, payload: body });
   const subscription = (id: string) => call(h, 'GET', `/v1/subscriptions/${id}`, undefined, 200);
   const contactRow = async (id: string) =>
-    rowsOf<{ opted_out: string[]; consent_source: string; email_confirmed_at: unknown; updated_at: unknown }>(
-      await h.t.db.execute(sql`select opted_out, consent_source, email_confirmed_at, updated_at from contacts where id = ${Number(id)}`),
+    rowsOf<{ opted_out: string[]; consent_source: string; email_confirmed_at: unknown; updated_at: unknown; reminders_off: boolean }>(
+      await h.t.db.execute(
+        sql`select opted_out, consent_source, email_confirmed_at, updated_at, reminders_off from contacts where id = ${Number(id)}`,
+      ),
     )[0];
   /** Every contact and subscription row as it stands, with the table counts: proof that nothing was written. */
   const snapshot = async () => ({
@@ -272,6 +274,8 @@ describe('preferences page', () => {
       [`action=update-subscription&subscriptionId=${me.subscriptionId}&categoryId=cat&frequency=daily`, 400, 'invalid_form'],
       [`action=resubscribe-channel&channel=fax`, 400, 'invalid_form'],
       [`action=drop-tables`, 400, 'invalid_form'],
+      [`action=set-reminders`, 400, 'invalid_form'],
+      [`action=set-reminders&reminders=maybe`, 400, 'invalid_form'],
       [`action=unsubscribe-all&extra=1`, 400, 'invalid_form'],
     ];
     for (const [body, status, code] of cases) {
@@ -324,6 +328,18 @@ describe('preferences page', () => {
       { actor: 'recipient', api_key_id: null, action: 'contact.preferences' },
       { actor: 'recipient', api_key_id: null, action: 'contact.preferences' },
     ]);
+  });
+
+  it('turns follow-up reminders off and on again, audited as the recipient’s own', async () => {
+    const off = await post(pageOf(me.contactId), 'action=set-reminders&reminders=off');
+    expect(off.statusCode, off.body).toBe(200);
+    expect(off.body).toContain('已关闭提醒');
+    expect(off.body).toContain('开启提醒');
+    expect((await contactRow(me.contactId)).reminders_off).toBe(true);
+    const on = await post(pageOf(me.contactId), 'action=set-reminders&reminders=on');
+    expect(on.statusCode).toBe(200);
+    expect((await contactRow(me.contactId)).reminders_off).toBe(false);
+    expect(on.body).toContain('关闭提醒');
   });
 
   it('refuses forged, expired and other-purpose links with a 400 page, and writes nothing', async () => {

@@ -1,8 +1,9 @@
 // The contact's pages behind signed links, without an account (issue "Subscriptions and policy
 // lifecycle": Preferences page, Consent):
 //   GET  /p/<token>  the preferences page and inbox        (token purpose 'preferences', 30 days)
-//   POST /p/<token>  update-subscription | unsubscribe-all | resubscribe-channel | read-policy (the
-//                    inbox: marks the policy read, which counts as engagement, and redirects to it)
+//   POST /p/<token>  update-subscription | unsubscribe-all | resubscribe-channel | set-reminders |
+//                    read-policy (the inbox: marks the policy read, which counts as engagement, and
+//                    redirects to it)
 //   GET  /c/<token>  confirms the contact's email address  (token purpose 'confirm-email', 7 days)
 // Links are built by packages/core/src/links.ts. The token is checked before anything is read or
 // written; a forged, expired or other-purpose token gets a 400 page.
@@ -44,7 +45,11 @@ const FormBody = Type.Object(
       Type.Literal('unsubscribe-all'),
       Type.Literal('resubscribe-channel'),
       Type.Literal('read-policy'),
+      Type.Literal('set-reminders'),
     ]),
+    reminders: Type.Optional(
+      Type.Union([Type.Literal('on'), Type.Literal('off')], { description: 'set-reminders: follow-up reminders on or off' }),
+    ),
     subscriptionId: Type.Optional(Type.String({ pattern: ID_PATTERN })),
     policyId: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'read-policy: the policy opened in the inbox' })),
     categoryId: Type.Optional(OneOrMore(Type.String({ pattern: ID_PATTERN }))),

@@ -14,6 +14,7 @@ import {
   listCategoryChoices,
   listEnterpriseSubscriptions,
   optOutOfEverything,
+  setRemindersOff,
   resubscribeChannel,
   subscriptionBelongsTo,
 } from '@policy-push/db';
@@ -40,7 +41,8 @@ export async function loadPreferences(db: Database, contactId: number, reachabil
 
 /** What the page's forms post (application/x-www-form-urlencoded; a repeated field arrives as an array). */
 export interface PreferencesForm {
-  action: 'update-subscription' | 'unsubscribe-all' | 'resubscribe-channel' | 'read-policy';
+  action: 'update-subscription' | 'unsubscribe-all' | 'resubscribe-channel' | 'read-policy' | 'set-reminders';
+  reminders?: 'on' | 'off';
   subscriptionId?: string;
   policyId?: string;
   categoryId?: string | string[];
@@ -57,7 +59,8 @@ export type PreferencesAction =
       frequency: 'immediate' | 'daily' | 'weekly';
     }
   | { action: 'unsubscribe-all' }
-  | { action: 'resubscribe-channel'; channel: Channel };
+  | { action: 'resubscribe-channel'; channel: Channel }
+  | { action: 'set-reminders'; off: boolean };
 
 const listOf = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const malformed = (path: string, message: string) => new ApiError(400, 'invalid_form', message, [{ path, code: 'invalid_form' }]);
@@ -69,6 +72,10 @@ const malformed = (path: string, message: string) => new ApiError(400, 'invalid_
 export function actionOf(form: PreferencesForm): PreferencesAction {
   if (form.action === 'read-policy') throw readPolicyMissing();
   if (form.action === 'unsubscribe-all') return { action: 'unsubscribe-all' };
+  if (form.action === 'set-reminders') {
+    if (!form.reminders) throw malformed('reminders', 'set-reminders needs reminders (on or off)');
+    return { action: 'set-reminders', off: form.reminders === 'off' };
+  }
   if (form.action === 'resubscribe-channel') {
     const [channel, ...more] = listOf(form.channel);
     if (!CHANNELS.includes(channel) || more.length) throw malformed('channel', 'resubscribe-channel takes one channel');
@@ -110,6 +117,14 @@ export async function applyAction(db: Database, contact: PreferencesContact, a: 
           zh: '您已退订全部渠道，将不再收到政策推送。',
           en: 'You are unsubscribed from every channel and will get no more policy notifications.',
         },
+      };
+    case 'set-reminders':
+      await setRemindersOff(db, contact.id, a.off);
+      return {
+        kind: 'done',
+        text: a.off
+          ? { zh: '已关闭提醒：您将不再收到截止日期前的提醒。', en: 'Reminders are off: you will get no reminders before deadlines.' }
+          : { zh: '已开启提醒。', en: 'Reminders are on.' },
       };
     case 'resubscribe-channel': {
       await resubscribeChannel(db, contact.id, a.channel);

@@ -1,0 +1,267 @@
+// Follow-up reminders (issue 15). A policy's plan is stored as steps (reminder_steps); when a step
+// falls due, one dispatcher takes it (an UPDATE … WHERE status = 'planned' … RETURNING: a second
+// dispatcher racing for it finds it done and takes nothing) and, in the same transaction, inserts
+// one reminder delivery per contact of each targeted enterprise that has not engaged with the
+// policy, in one statement. Each reminder claims its address for its step in policy_addresses
+// (claim kind 'reminder:N', version 0: steps belong to the policy), so an address shared by
+// several contacts gets one message per step.
+//
+// The channel: the one after the channel the contact was last tried on for this policy (its latest
+// reminder, else its latest policy delivery), from that delivery's fallback channels — which are
+// the contact's own usable channels in order — and last of all that same channel again, the first
+// the contact can still be reached on (reachable-sql.ts). So a WeChat that went unread is followed
+// by an SMS, and a contact with one usable channel is reminded on it.
+//
+// Consent: an active subscription of the enterprise, a reachable address (not unsubscribed), and
+// reminders not turned off on the preferences page. Engagement is read from reach_enterprises
+// (refreshed first by the job), so what counts as engaged is the reach funnel's rule.
+import type { ReachabilityRule } from '@policy-push/core';
+import { type SQL, sql } from 'drizzle-orm';
+import type { Queryable } from '../create-db';
+import { rowsOf } from '../rows';
+import { bigintArray, intArray, textArray } from '../sql-arrays';
+import { claimAddresses } from './address-claims-queries';
+import { REACH_REFRESH_LOCK } from './reach-queries';
+import { reachableSql } from './reachable-sql';
+
+/**
+ * True when a contact of enterprise `enterprise` opened a reminder of policy `policy`. The reach
+ * funnel counts opens of the policy's own deliveries; an open of a reminder is engagement too, and
+ * stops the next step and the reminders still to be sent. Found through the enterprise's contacts
+ * and the reminders' unique index (policy, contact, step).
+ */
+export const reminderOpenedSql = (policy: SQL, enterprise: SQL): SQL => sql`exists (
+  select 1 from contacts rc
+  join deliveries rd on rd.policy_id = ${policy} and rd.contact_id = rc.id and rd.kind = 'reminder'
+  join delivery_opens ro on ro.delivery_id = rd.id
+  where rc.enterprise_id = ${enterprise})`;
+
+/** The claim kind of reminder step `step` in policy_addresses. */
+export const reminderClaimKind = (step: number): string => `reminder:${step}`;
+
+export interface ReminderStepInput {
+  anchor: 'publish' | 'action_by';
+  offsetHours: number;
+  dueAt: Date;
+}
+
+export interface ReminderStepRow {
+  step: number;
+  anchor: 'publish' | 'action_by';
+  offsetHours: number;
+  dueAt: Date;
+  status: 'planned' | 'done' | 'cancelled';
+  doneAt: Date | null;
+  reminders: number;
+}
+
+/** The policy's steps, in order. */
+export async function listReminderSteps(db: Queryable, policyId: number): Promise<ReminderStepRow[]> {
+  const rows = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select step, anchor, offset_hours, due_at, status, done_at, reminders from reminder_steps
+      where policy_id = ${policyId} order by step`),
+  );
+  return rows.map((r) => ({
+    step: Number(r.step),
+    anchor: r.anchor as ReminderStepRow['anchor'],
+    offsetHours: Number(r.offset_hours),
+    dueAt: new Date(r.due_at as string),
+    status: r.status as ReminderStepRow['status'],
+    doneAt: r.done_at ? new Date(r.done_at as string) : null,
+    reminders: Number(r.reminders),
+  }));
+}
+
+/** How many of the policy's steps were taken already (they count against REMINDER_MAX_STEPS). */
+export async function doneReminderSteps(db: Queryable, policyId: number): Promise<number> {
+  const [row] = rowsOf<{ n: number }>(
+    await db.execute(sql`select count(*)::int as n from reminder_steps where policy_id = ${policyId} and status = 'done'`),
+  );
+  return row.n;
+}
+
+/**
+ * Replaces the policy's plan: the steps not yet taken are dropped and `steps` planned after the
+ * ones taken (numbered on from the highest taken, so a taken step's number, and its address
+ * claims, are never reused).
+ */
+export async function replaceReminderPlan(tx: Queryable, policyId: number, steps: ReminderStepInput[]): Promise<void> {
+  await tx.execute(sql`delete from reminder_steps where policy_id = ${policyId} and status = 'planned'`);
+  if (!steps.length) return;
+  await tx.execute(sql`
+    insert into reminder_steps (policy_id, step, anchor, offset_hours, due_at)
+    select ${policyId}, (select coalesce(max(step), 0) from reminder_steps where policy_id = ${policyId}) + s.n, s.anchor, s.offset_hours, s.due_at
+    from unnest(${textArray(steps.map((s) => s.anchor))}, ${intArray(steps.map((s) => s.offsetHours))},
+      ${textArray(steps.map((s) => s.dueAt.toISOString()))}::timestamptz[]) with ordinality as s(anchor, offset_hours, due_at, n)`);
+}
+
+/**
+ * Moves the steps not yet taken to the policy's dates: publish-anchored ones from `publishAt`,
+ * actionBy-anchored ones from `actionBy`. Returns the steps anchored on an actionBy that is now
+ * null (the caller refuses that).
+ */
+export async function replanReminderSteps(
+  tx: Queryable,
+  policyId: number,
+  at: { publishAt: Date; actionBy: Date | null },
+): Promise<number> {
+  const rows = rowsOf<{ orphaned: number }>(
+    await tx.execute(sql`
+      with moved as (
+        update reminder_steps
+        set due_at = case anchor when 'publish' then ${at.publishAt.toISOString()}::timestamptz + offset_hours * interval '1 hour'
+            else ${at.actionBy?.toISOString() ?? null}::timestamptz - offset_hours * interval '1 hour' end,
+          updated_at = now()
+        where policy_id = ${policyId} and status = 'planned'
+          and (anchor = 'publish' or ${at.actionBy?.toISOString() ?? null}::timestamptz is not null)
+        returning 1
+      )
+      select count(*)::int as orphaned from reminder_steps
+      where policy_id = ${policyId} and status = 'planned' and anchor = 'action_by' and ${at.actionBy?.toISOString() ?? null}::timestamptz is null`),
+  );
+  return rows[0].orphaned;
+}
+
+/** Revoked or expired: the steps not yet taken will not be. */
+export async function cancelReminderSteps(tx: Queryable, policyIds: number[]): Promise<void> {
+  if (!policyIds.length) return;
+  await tx.execute(sql`
+    update reminder_steps set status = 'cancelled', updated_at = now()
+    where policy_id = any(${bigintArray(policyIds)}) and status = 'planned'`);
+}
+
+export interface DueReminders {
+  /** Steps taken: reminders created for them. */
+  steps: { policyId: number; step: number; reminders: number }[];
+  /** Steps that fell due for a policy no longer published, past its actionBy or over the cap: cancelled. */
+  cancelled: number;
+}
+
+/**
+ * Takes every step due at `now` and creates its reminders (see the file header), all in one
+ * transaction: a step is either taken with its reminders or left planned.
+ */
+export async function createDueReminders(db: Queryable, p: { now: Date; maxSteps: number; rule: ReachabilityRule }): Promise<DueReminders> {
+  const now = sql`${p.now.toISOString()}::timestamptz`;
+  return db.transaction(async (tx) => {
+    // The caller refreshed reach just before, unless another refresher held the lock (refreshReach
+    // then returns at once): wait for that one to commit, so that no enterprise is judged on a
+    // count still being made (an enterprise not yet counted as having a delivery would be skipped).
+    await tx.execute(sql`select pg_advisory_xact_lock(${REACH_REFRESH_LOCK})`);
+    const taken = rowsOf<{ policy_id: string | number; step: number; status: string }>(
+      await tx.execute(sql`
+        update reminder_steps s
+        set status = case when p.status = 'published' and (p.action_by is null or p.action_by > ${now})
+              and (p.valid_until is null or p.valid_until > ${now})
+              -- at most maxSteps taken over the policy's life (a replaced plan numbers on after cancelled steps)
+              and (select count(*) from reminder_steps taken where taken.policy_id = s.policy_id and taken.status = 'done') < ${p.maxSteps}
+              then 'done' else 'cancelled' end,
+          done_at = ${now}, updated_at = now()
+        from policies p
+        where p.id = s.policy_id and s.status = 'planned' and s.due_at <= ${now}
+        returning s.policy_id, s.step, s.status`),
+    );
+    const due = taken.filter((t) => t.status === 'done');
+    if (!due.length) return { steps: [], cancelled: taken.length };
+    const created = rowsOf<{ id: string | number; policy_id: string | number; contact_id: string | number; channel: string; step: number }>(
+      await tx.execute(sql`
+        with due as (
+          select * from unnest(${bigintArray(due.map((d) => Number(d.policy_id)))}, ${intArray(due.map((d) => d.step))}) as d(policy_id, step)
+        ),
+        unengaged as (
+          select d.policy_id, d.step, r.enterprise_id, r.delivery_ids
+          from due d join reach_enterprises r on r.policy_id = d.policy_id
+          where r.engaged = 0 and r.with_delivery > 0 and not ${reminderOpenedSql(sql`d.policy_id`, sql`r.enterprise_id`)}
+            and exists (select 1 from subscriptions s where s.enterprise_id = r.enterprise_id and s.active)
+        ),
+        -- Each contact's latest policy delivery that was not withdrawn: the channel it was tried on.
+        last_policy as (
+          select distinct on (u.policy_id, x.contact_id) u.policy_id, u.step, u.enterprise_id, x.contact_id, x.channel, x.fallback_channels
+          from unengaged u
+          cross join lateral (
+            select id, contact_id, channel, fallback_channels from deliveries
+            where id = any(u.delivery_ids) and status not in ('cancelled', 'suppressed')
+          ) x
+          order by u.policy_id, x.contact_id, x.id desc
+        ),
+        -- Its latest reminder, where it had one, was tried after that.
+        last_tried as (
+          select l.policy_id, l.step, l.enterprise_id, l.contact_id,
+            coalesce(rem.channel, l.channel) as channel, coalesce(rem.fallback_channels, l.fallback_channels) as fallback_channels
+          from last_policy l
+          left join lateral (
+            select channel, fallback_channels from deliveries
+            where kind = 'reminder' and policy_id = l.policy_id and contact_id = l.contact_id and reminder_step < l.step
+              and status not in ('cancelled', 'suppressed')
+            order by reminder_step desc limit 1
+          ) rem on true
+        )
+        insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
+          reminder_step, fallback_channels, next_attempt_at)
+        select t.policy_id, null, t.enterprise_id, t.contact_id, next.channel, 'reminder', 'pending', 1, t.step, next.rest, ${now}
+        from last_tried t
+        join contacts c on c.id = t.contact_id and not c.reminders_off and c.erased_at is null
+        cross join lateral (select t.fallback_channels || t.channel as candidates) cand
+        cross join lateral (
+          select f.channel, cand.candidates[f.position::int + 1:] as rest
+          from unnest(cand.candidates) with ordinality as f(channel, position)
+          where ${reachableSql('c', sql`f.channel`, p.rule)}
+          order by f.position
+          limit 1
+        ) next
+        on conflict do nothing
+        returning id, policy_id, contact_id, channel, reminder_step as step`),
+    );
+    const byStep = new Map<string, typeof created>();
+    for (const r of created) {
+      const key = `${r.policy_id}:${r.step}`;
+      byStep.set(key, [...(byStep.get(key) ?? []), r]);
+    }
+    for (const group of byStep.values()) {
+      const [first] = group;
+      await claimAddresses(
+        tx,
+        { policyId: Number(first.policy_id), policyVersion: 0, kind: reminderClaimKind(Number(first.step)) },
+        { ids: group.map((r) => Number(r.id)), contactIds: group.map((r) => Number(r.contact_id)), channels: group.map((r) => r.channel) },
+      );
+    }
+    const steps = due.map((d) => ({
+      policyId: Number(d.policy_id),
+      step: Number(d.step),
+      reminders: byStep.get(`${d.policy_id}:${d.step}`)?.length ?? 0,
+    }));
+    await tx.execute(sql`
+      update reminder_steps s set reminders = v.n
+      from unnest(${bigintArray(steps.map((s) => s.policyId))}, ${intArray(steps.map((s) => s.step))}, ${intArray(steps.map((s) => s.reminders))})
+        as v(policy_id, step, n)
+      where s.policy_id = v.policy_id and s.step = v.step`);
+    return { steps, cancelled: taken.length - due.length };
+  });
+}
+
+export interface ReminderCounts {
+  /** Reminder deliveries by status. */
+  byStatus: Record<string, number>;
+  /** Dropped because the daily cap or quiet hours would have pushed them past actionBy. */
+  tooLate: number;
+  /** Cancelled at send because the enterprise had engaged meanwhile. */
+  engagedBeforeSend: number;
+}
+
+export async function reminderCounts(db: Queryable, policyId: number): Promise<ReminderCounts> {
+  const rows = rowsOf<{ status: string; error_code: string | null; n: number }>(
+    await db.execute(sql`
+      select status, error_code, count(*)::int as n from deliveries
+      where policy_id = ${policyId} and kind = 'reminder' group by status, error_code`),
+  );
+  const byStatus: Record<string, number> = {};
+  let tooLate = 0;
+  let engagedBeforeSend = 0;
+  for (const r of rows) {
+    byStatus[r.status] = (byStatus[r.status] ?? 0) + r.n;
+    if (r.error_code === 'too_late') tooLate += r.n;
+    if (r.error_code === 'engaged') engagedBeforeSend += r.n;
+  }
+  return { byStatus, tooLate, engagedBeforeSend };
+}
