@@ -1,24 +1,9 @@
-import {
-  amendPolicy,
-  cancelScheduled,
-  getPolicy,
-  latestPush,
-  listPolicies,
-  listPolicyVersions,
-  loadMatchTarget,
-  notifyWork,
-  previewAudience,
-  reschedule,
-  restartPush,
-  revokePolicy,
-  eq,
-} from '@policy-push/db';
-import { policies as schemaPolicies } from '@policy-push/db';
+import { getPolicy, latestPush, listPolicies, listPolicyVersions, loadMatchTarget, previewAudience } from '@policy-push/db';
 import { type Static, Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { departmentsInScope, scope } from '../../plugins/authorize';
-import { actorOf, audit } from '../../services/audit';
-import { ApiError, invalidField, notFound } from '../../errors';
+import { actorOf } from '../../services/audit';
+import { notFound } from '../../errors';
 import { errorResponses, Id, IdParams, Page, PageQuery, page } from '../../schemas/common';
 import {
   Policy,
@@ -34,6 +19,7 @@ import {
 } from './policies-schemas';
 import { checkPolicy, publishPolicy, pushProgress, toPolicy, toPolicyVersion } from './policies-service';
 import { checkPublishLimits } from './publish-limits';
+import { amendOrEditPolicy, cancelScheduledPolicy, pushPolicyAgain, revokePublishedPolicy } from './policy-actions';
 import { messageView, previewSamples } from '../../services/rendered-messages';
 
 const tags = ['policies'];
@@ -222,26 +208,7 @@ export default async function policiesRoutes(app: AppInstance) {
         response: { 202: PushProgress, ...errorResponses },
       },
     },
-    async (req, reply) => {
-      const policy = await getPolicy(db, Number(req.params.id));
-      if (!policy) throw notFound('policy');
-      if (policy.status !== 'published' && policy.status !== 'scheduled') {
-        throw new ApiError(409, 'policy_not_pushable', `a ${policy.status} policy cannot be pushed`);
-      }
-      await checkPublishLimits(db, policy, {
-        ...limitCheck,
-        policyId: policy.id,
-        pushAgain: { policyId: policy.id, version: policy.version },
-      });
-      const push = await db.transaction(async (tx) => {
-        const restarted = await restartPush(tx, policy);
-        await audit(tx, actorOf(req), { action: 'policy.push', subjectType: 'policy', subjectId: policy.id });
-        await notifyWork(tx);
-        return restarted;
-      });
-      if (!push) throw notFound('push');
-      return reply.code(202).send(await pushProgress(db, push));
-    },
+    async (req, reply) => reply.code(202).send(await pushPolicyAgain(db, Number(req.params.id), actorOf(req), limitCheck)),
   );
 
   app.patch(
@@ -256,58 +223,7 @@ export default async function policiesRoutes(app: AppInstance) {
         response: { 200: Policy, ...errorResponses },
       },
     },
-    async (req) => {
-      const now = new Date();
-      const body = req.body;
-      const updated = await db.transaction(async (tx) => {
-        const policy = await getPolicy(tx, Number(req.params.id), { forUpdate: true });
-        if (!policy) throw notFound('policy');
-        const changes = {
-          ...(body.title !== undefined && { title: body.title }),
-          ...(body.summary !== undefined && { summary: body.summary }),
-          ...(body.titleEn !== undefined && { titleEn: body.titleEn }),
-          ...(body.summaryEn !== undefined && { summaryEn: body.summaryEn }),
-          ...(body.url !== undefined && { url: body.url }),
-          ...(body.interpretationUrls !== undefined && { interpretationUrls: body.interpretationUrls }),
-          ...(body.validUntil !== undefined && { validUntil: body.validUntil === null ? null : new Date(body.validUntil) }),
-        };
-        const validUntil = 'validUntil' in changes ? changes.validUntil : policy.validUntil;
-        if (policy.status === 'scheduled') {
-          const publishAt = body.publishAt ? new Date(body.publishAt) : policy.publishAt;
-          if (publishAt < now) throw invalidField('publishAt', 'publish_at_in_past', 'publishAt is in the past');
-          if (validUntil && validUntil <= publishAt)
-            throw invalidField('validUntil', 'valid_until_before_publish', 'validUntil is not after publishAt');
-          const [edited] = await tx
-            .update(schemaPolicies)
-            .set({ ...changes, publishAt, updatedAt: now })
-            .where(eq(schemaPolicies.id, policy.id))
-            .returning();
-          await reschedule(tx, edited, publishAt);
-          await audit(tx, actorOf(req), {
-            action: 'policy.amend',
-            subjectType: 'policy',
-            subjectId: policy.id,
-            details: { scheduled: true, fields: Object.keys(body) },
-          });
-          return edited;
-        }
-        if (policy.status !== 'published') throw new ApiError(409, 'policy_not_amendable', `a ${policy.status} policy cannot be amended`);
-        if (body.publishAt !== undefined) throw invalidField('publishAt', 'already_published', 'a published policy cannot be rescheduled');
-        if (validUntil && validUntil <= now) throw invalidField('validUntil', 'valid_until_in_past', 'validUntil is in the past');
-        // Every prior recipient gets an update notice: the whole audience counts against the caps.
-        await checkPublishLimits(tx, policy, { ...limitCheck, policyId: policy.id });
-        const amended = await amendPolicy(tx, policy, changes);
-        await audit(tx, actorOf(req), {
-          action: 'policy.amend',
-          subjectType: 'policy',
-          subjectId: policy.id,
-          details: { version: amended.version, fields: Object.keys(body) },
-        });
-        await notifyWork(tx);
-        return amended;
-      });
-      return toPolicy(updated);
-    },
+    async (req) => toPolicy(await amendOrEditPolicy(db, Number(req.params.id), req.body, actorOf(req), limitCheck)),
   );
 
   app.post(
@@ -322,23 +238,7 @@ export default async function policiesRoutes(app: AppInstance) {
         response: { 200: Policy, ...errorResponses },
       },
     },
-    async (req) => {
-      const revoked = await db.transaction(async (tx) => {
-        const policy = await getPolicy(tx, Number(req.params.id), { forUpdate: true });
-        if (!policy) throw notFound('policy');
-        if (policy.status !== 'published') throw new ApiError(409, 'policy_not_revocable', `a ${policy.status} policy cannot be revoked`);
-        const result = await revokePolicy(tx, policy, req.body.reason, req.body.notifyRecipients ?? false);
-        await audit(tx, actorOf(req), {
-          action: 'policy.revoke',
-          subjectType: 'policy',
-          subjectId: policy.id,
-          details: { notifyRecipients: req.body.notifyRecipients ?? false },
-        });
-        await notifyWork(tx);
-        return result.policy;
-      });
-      return toPolicy(revoked);
-    },
+    async (req) => toPolicy(await revokePublishedPolicy(db, Number(req.params.id), req.body, actorOf(req))),
   );
 
   app.post(
@@ -352,16 +252,6 @@ export default async function policiesRoutes(app: AppInstance) {
         response: { 200: Policy, ...errorResponses },
       },
     },
-    async (req) => {
-      const cancelled = await db.transaction(async (tx) => {
-        const policy = await getPolicy(tx, Number(req.params.id), { forUpdate: true });
-        if (!policy) throw notFound('policy');
-        if (policy.status !== 'scheduled')
-          throw new ApiError(409, 'policy_not_scheduled', `a ${policy.status} policy cannot be cancelled; revoke it instead`);
-        await audit(tx, actorOf(req), { action: 'policy.cancel', subjectType: 'policy', subjectId: policy.id });
-        return cancelScheduled(tx, policy);
-      });
-      return toPolicy(cancelled);
-    },
+    async (req) => toPolicy(await cancelScheduledPolicy(db, Number(req.params.id), actorOf(req))),
   );
 }
