@@ -1,26 +1,8 @@
 // The publisher's pages: compose a policy, preview its audience and each channel's message,
-// publish, then watch the push's numbers fill.
+// publish (the policy's page, where its numbers fill, is ops-policy-page.ts).
 import { smsSegments } from '@policy-push/core';
-import { DELIVERY_STATUSES, REACH_STAGES, type ReachBreakdown, type ReachCounts } from '@policy-push/db';
 import type { FieldProblem } from '../../errors';
-import {
-  channelLabel,
-  COLORS,
-  stackedBar,
-  csrfField,
-  e,
-  legend,
-  maskAddress,
-  num,
-  page,
-  section,
-  STATUS_LABELS,
-  statusLabel,
-  t,
-  table,
-  when,
-} from './ops-layout';
-import { pushProgressBar } from './ops-pages';
+import { channelLabel, csrfField, e, maskAddress, num, page, section, statusLabel, t, table } from './ops-layout';
 import type { ComposePreview, PolicyForm, RenderedSample } from './ops-service';
 import type { OpsUser } from './ops-session';
 
@@ -196,111 +178,5 @@ export function previewPage(form: PolicyForm, p: ComposePreview, user: OpsUser, 
         '</form>',
       ].join(''),
     ),
-  ]);
-}
-
-export interface PolicyWatch {
-  policy: { id: number; title: string; docNumber: string; status: string; version: number; priority: string; publishAt: Date };
-  progress: Record<string, number | string | boolean> | null;
-  /** The reach counters (packages/db reach-queries), when they could be read. */
-  reach: ReachBreakdown | null;
-}
-
-const REACH_LABELS: [(typeof REACH_STAGES)[number], string, string][] = [
-  ['targeted', '目标企业', 'targeted'],
-  ['addressable', '可联系', 'addressable'],
-  ['withDelivery', '有投递', 'with a delivery'],
-  ['sent', '已发送', 'sent'],
-  ['delivered', '已送达', 'delivered'],
-  ['reached', '已到达', 'reached'],
-  ['engaged', '已打开', 'opened (engaged)'],
-];
-
-const UNADDRESSABLE_LABELS: [keyof ReachCounts['unaddressable'], string, string][] = [
-  ['noContact', '没有联系人', 'no contact'],
-  ['noAddress', '没有其渠道的地址', 'no address for its channels'],
-  ['optedOut', '已退订', 'opted out'],
-  ['emailUnconfirmed', '邮箱未确认', 'email unconfirmed'],
-];
-
-/** One bar per stage, as a share of the targeted enterprises, and why the unaddressable were. */
-function reachFunnel(c: ReachCounts, addressableKnown: boolean): string {
-  const rows = REACH_LABELS.map(([key, zh, en]) => [
-    t(zh, en),
-    `<td data-reach="${key}" class="n">${num(c[key])}</td>`,
-    `<td>${stackedBar([{ key: key === 'engaged' ? 'sms' : 'delivered', value: c[key], label: en }], Math.max(c.targeted, 1))}</td>`,
-  ]);
-  const pct = (n: number) => (c.targeted ? `${((n / c.targeted) * 100).toFixed(1)}%` : '—');
-  const why = UNADDRESSABLE_LABELS.map(
-    ([key, zh, en]) => `<dt>${t(zh, en)}</dt><dd data-unaddressable="${key}">${num(c.unaddressable[key])}</dd>`,
-  ).join('');
-  return (
-    table([t('阶段', 'Stage'), t('企业', 'Enterprises'), ''], rows) +
-    (addressableKnown
-      ? `<h3>${t('无法联系的原因', 'Why not addressable')}</h3><dl class="facts">${why}</dl>`
-      : `<p class="muted" data-addressable-known="false">${t(
-          '此政策在记录无法联系的企业之前推送：目标企业只计有投递的企业。',
-          'Pushed before unaddressable enterprises were recorded: targeted counts only enterprises with a delivery.',
-        )}</p>`) +
-    `<p>${t('到达率', 'Reach rate')}: <strong data-reach="rate">${pct(c.reached)}</strong> · ${t('知晓度', 'Awareness')}: <strong data-reach="awareness">${pct(c.engaged)}</strong></p>`
-  );
-}
-
-/** Reached of targeted per group (channel, district), as bars. */
-function reachBars(groups: { name: string; label: string; counts: ReachCounts }[]): string {
-  return table(
-    [t('分组', 'Group'), t('到达 / 目标', 'Reached / targeted'), ''],
-    groups.map((g) => [
-      g.label,
-      `<td class="n">${num(g.counts.reached)} / ${num(g.counts.targeted)}</td>`,
-      `<td>${stackedBar([{ key: COLORS[g.name] ? g.name : 'delivered', value: g.counts.reached, label: g.name }], Math.max(g.counts.targeted, 1))}</td>`,
-    ]),
-  );
-}
-
-// matched, then every status: the parts it is the sum of.
-const FUNNEL = ['matched', ...DELIVERY_STATUSES] as const;
-
-/** The push's numbers, named as GET /v1/policies/{id}/push names them (data-field), refreshed until done. */
-export function policyPage(w: PolicyWatch, user: OpsUser, csrf: string): string {
-  const p = w.progress;
-  const counts = p ? Object.fromEntries(Object.keys(STATUS_LABELS).map((k) => [k, Number(p[k] ?? 0)])) : {};
-  const done = p?.done === true;
-  const reached = p ? Number(p.sent) + Number(p.delivered) : 0;
-  const funnel = p
-    ? [
-        pushProgressBar(counts),
-        legend(
-          ['delivered', 'sent', 'undelivered', 'failed', 'sending', 'pending'].map((key) => ({ key, label: STATUS_LABELS[key].join(' ') })),
-        ),
-        `<dl class="facts" data-push="${e(String(p.id))}" data-done="${done}">`,
-        `<dt>${t('推送状态', 'Push status')}</dt><dd data-field="status">${e(String(p.status))}</dd>`,
-        ...FUNNEL.map(
-          (k) => `<dt>${k === 'matched' ? t('匹配', 'matched') : statusLabel(k)}</dt><dd data-field="${k}">${num(Number(p[k] ?? 0))}</dd>`,
-        ),
-        `<dt>${t('已发出（含送达）', 'Sent or delivered')}</dt><dd>${num(reached)}</dd>`,
-        `<dt>${t('完成', 'Done')}</dt><dd data-field="done">${done ? t('是', 'yes') : t('否', 'no')}</dd>`,
-        '</dl>',
-      ].join('')
-    : `<p class="muted">${t('尚无推送', 'No push yet')}</p>`;
-  return page({ title: ['推送进度', 'Push progress'], user, csrf, nav: 'compose', refreshSeconds: done ? undefined : 3 }, [
-    section(
-      ['政策', 'Policy'],
-      `<dl class="facts" data-policy="${w.policy.id}"><dt>${t('标题', 'Title')}</dt><dd>${e(w.policy.title)}</dd><dt>${t('文号', 'Document number')}</dt><dd>${e(w.policy.docNumber)}</dd><dt>${t('状态', 'Status')}</dt><dd>${e(w.policy.status)} · v${w.policy.version} · ${e(w.policy.priority)}</dd><dt>${t('发布时间', 'Published')}</dt><dd>${when(w.policy.publishAt)}</dd></dl>`,
-    ),
-    section(['推送漏斗', 'Push funnel'], funnel),
-    w.reach
-      ? section(
-          ['到达漏斗', 'Reach funnel'],
-          reachFunnel(w.reach.totals, w.reach.addressableKnown) +
-            `<h3>${t('按渠道', 'By channel')}</h3>` +
-            reachBars(w.reach.byChannel.map((r) => ({ name: r.channel, label: channelLabel(r.channel), counts: r }))) +
-            `<h3>${t('按区县', 'By district')}</h3>` +
-            reachBars(w.reach.byDistrict.map((r) => ({ name: r.district, label: e(r.district), counts: r }))) +
-            `<p class="muted">${t('到达数据来自后台汇总的计数器，可能比推送进度稍晚。', 'Reach comes from counters recounted in the background: it may trail the push numbers a little.')}</p>`,
-          ' data-reach-funnel',
-        )
-      : '',
-    `<p><a href="/ops/deliveries?policyId=${w.policy.id}">${t('查看此政策的投递记录', 'This policy’s deliveries')} →</a></p>`,
   ]);
 }

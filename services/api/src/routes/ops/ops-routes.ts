@@ -6,7 +6,7 @@
 //   GET  /ops/deliveries          the delivery log (policyId, status, channel), GET /ops/deliveries/:id its timeline
 //   GET  /ops/outbox              what the sandbox would have sent
 //   GET  /ops/compose, POST /ops/compose/preview | /ops/compose/edit | /ops/compose/publish
-//   GET  /ops/policies/:id        a push's numbers, as GET /v1/policies/{id}/push gives them, and its reach funnel
+//   GET  /ops/policies, /ops/policies/:id and its actions   ops-policy-routes.ts
 // Every POST carries the session's CSRF token. Each role sees what it may do on /v1
 // (CONSOLE_PAGES in ops-session.ts): admins everything; ops the read-only views, with phone numbers
 // and emails masked; publishers compose, publish and follow their own departments' policies;
@@ -14,18 +14,14 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import { safeError, withoutLinkTokens } from '@policy-push/core';
+import { withoutLinkTokens } from '@policy-push/core';
 import {
   getDeliveryWithHistory,
-  getPolicy,
-  latestPush,
   listCategories,
   listDeliveries,
   listDepartments,
   listSandboxMessages,
   listServiceGroups,
-  policyReach,
-  type ReachBreakdown,
   DELIVERY_STATUSES,
   channelPausedUntil,
   deliveryWait,
@@ -38,13 +34,15 @@ import { authenticate, secretHashOf } from '../../services/api-keys';
 import { maskText } from '../../services/mask-contacts';
 import { pushProgress, publishPolicy } from '../policies/policies-service';
 import { checkPublishLimits } from '../policies/publish-limits';
-import { type ComposeChoices, composePage, policyPage, previewPage } from './ops-compose-pages';
+import { type ComposeChoices, composePage, previewPage } from './ops-compose-pages';
+import { opsPolicyRoutes } from './ops-policy-routes';
 import { errorPage } from './ops-layout';
 import { dashboardPage, deliveriesPage, deliveryPage, loginPage, outboxPage } from './ops-pages';
 import { composePreview, loadDashboard, type PolicyForm, policyFromForm } from './ops-service';
 import {
   type ConsolePage,
   mayOpen,
+  pageOf,
   cookieOptions,
   csrfToken,
   endSession,
@@ -81,11 +79,14 @@ export default async function opsRoutes(app: AppInstance) {
   // Form bodies in this scope only; the API speaks JSON.
   await app.register(formbody);
   await app.register(helmet, {
-    // Nothing on these pages comes from elsewhere: no script at all, styles inline, forms post here.
+    // Nothing on these pages comes from elsewhere: scripts only from here and never inline (the
+    // live numbers and charts, issue 14), styles inline, forms post here.
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
         defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
         styleSrc: ["'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
         formAction: ["'self'"],
@@ -111,8 +112,8 @@ export default async function opsRoutes(app: AppInstance) {
     }
     const wanted = pageOf(path);
     if (!wanted || mayOpen(req.opsUser.role, wanted)) return;
-    // A publisher's home is its compose page, not the operators' overview.
-    if (wanted === 'dashboard' && mayOpen(req.opsUser.role, 'compose')) return reply.redirect('/ops/compose', 303);
+    // A publisher's home is its departments' policies, not the operators' overview.
+    if (wanted === 'dashboard' && mayOpen(req.opsUser.role, 'policies')) return reply.redirect('/ops/policies', 303);
     return sendPage(
       reply,
       403,
@@ -370,32 +371,6 @@ export default async function opsRoutes(app: AppInstance) {
     }
   });
 
-  app.get('/ops/policies/:id', hide, async (req, reply) => {
-    const id = (req.params as { id: string }).id;
-    if (!ID.test(id)) return sendPage(reply, 400, errorPage(400, 'invalid_id', '政策编号无效。', 'Not a policy id.', user(req), csrf(req)));
-    const policy = await getPolicy(db, Number(id));
-    const departmentIds = ownDepartments(user(req));
-    if (!policy || (departmentIds && !departmentIds.includes(policy.departmentId)))
-      return sendPage(reply, 404, errorPage(404, 'not_found', '没有这项政策。', 'No such policy.', user(req), csrf(req)));
-    const push = await latestPush(db, policy.id);
-    const progress = push ? await pushProgress(db, push) : null;
-    // Reach analytics are built beside this console: their absence must not take the page down.
-    let reach: ReachBreakdown | null = null;
-    try {
-      reach = await policyReach(db, policy.id);
-    } catch (err) {
-      req.log.warn({ err: safeError(err), policyId: policy.id }, 'reach counters unavailable');
-    }
-    return sendPage(reply, 200, policyPage({ policy, progress, reach }, user(req), csrf(req)));
-  });
-}
-
-/** Which console page a path is, for CONSOLE_PAGES; undefined for signing out. */
-function pageOf(path: string): ConsolePage | undefined {
-  if (path === '/ops') return 'dashboard';
-  if (path.startsWith('/ops/deliveries')) return 'deliveries';
-  if (path.startsWith('/ops/outbox')) return 'outbox';
-  if (path.startsWith('/ops/compose')) return 'compose';
-  if (path.startsWith('/ops/policies/')) return 'policy';
-  return undefined;
+  // The policies list and each policy's page and actions (issue 14).
+  await opsPolicyRoutes(app);
 }

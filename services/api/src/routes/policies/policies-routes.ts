@@ -1,4 +1,4 @@
-import { getPolicy, latestPush, listPolicies, listPolicyVersions, loadMatchTarget, previewAudience } from '@policy-push/db';
+import { getPolicy, latestPush, listPolicies, loadMatchTarget, previewAudience } from '@policy-push/db';
 import { type Static, Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { departmentsInScope, scope } from '../../plugins/authorize';
@@ -17,7 +17,7 @@ import {
   Revocation,
   VersionParams,
 } from './policies-schemas';
-import { checkPolicy, publishPolicy, pushProgress, toPolicy, toPolicyVersion } from './policies-service';
+import { checkPolicy, policyVersions, publishPolicy, pushProgress, toPolicy } from './policies-service';
 import { checkPublishLimits } from './publish-limits';
 import { amendOrEditPolicy, cancelScheduledPolicy, pushPolicyAgain, revokePublishedPolicy } from './policy-actions';
 import { messageView, previewSamples } from '../../services/rendered-messages';
@@ -145,8 +145,7 @@ export default async function policiesRoutes(app: AppInstance) {
   // A policy's versions: read like its push and its reach, by its department's publishers and ops.
   const versions = async (policyId: number) => {
     if (!(await getPolicy(db, policyId))) throw notFound('policy');
-    const rows = await listPolicyVersions(db, policyId);
-    return rows.map((v, i) => toPolicyVersion(v, i > 0 && rows[i - 1].version === v.version - 1 ? rows[i - 1] : undefined));
+    return policyVersions(db, policyId);
   };
 
   app.get(

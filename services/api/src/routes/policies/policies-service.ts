@@ -6,6 +6,7 @@ import {
   docNumberTaken,
   getIdempotentAnswer,
   insertPolicyWithPush,
+  listPolicyVersions,
   missingReferences,
   type NewPolicy,
   notifyWork,
@@ -236,4 +237,10 @@ export function toPolicyVersion(v: PolicyVersionRow, before: PolicyVersionRow | 
       : null,
     changes: before ? changedFields(facts(before), facts(v)) : null,
   };
+}
+
+/** A policy's versions, oldest first, each with what changed since the one before. */
+export async function policyVersions(db: Queryable, policyId: number) {
+  const rows = await listPolicyVersions(db, policyId);
+  return rows.map((v, i) => toPolicyVersion(v, i > 0 && rows[i - 1].version === v.version - 1 ? rows[i - 1] : undefined));
 }
