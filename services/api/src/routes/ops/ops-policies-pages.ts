@@ -28,7 +28,7 @@ export interface PoliciesView {
   problems: FieldProblem[];
 }
 
-const FILTER_FIELDS = ['q', 'departmentId', 'status', 'from', 'to', 'cursor'];
+const FILTER_FIELDS = ['q', 'departmentId', 'status', 'from', 'to'];
 
 export function policiesPage(v: PoliciesView, user: OpsUser, csrf: string): string {
   const f = v.filter;

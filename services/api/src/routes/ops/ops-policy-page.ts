@@ -9,7 +9,7 @@ import type { FieldProblem } from '../../errors';
 import type { PresentedGap } from '../reach/reach-service';
 import type { policyReachAnswer } from '../reach/reach-service';
 import type { policyVersions, pushProgress } from '../policies/policies-service';
-import { fieldError, formProblems, formValue, type FormValues, toLocalTime } from './ops-forms';
+import { fieldError, formProblems, formValue, formValues, type FormValues, toLocalTime } from './ops-forms';
 import {
   channelLabel,
   COLORS,
@@ -256,7 +256,7 @@ const AMEND_FIELDS: [string, string, string, string][] = [
   ['titleEn', 'text', '英文标题', 'English title'],
   ['summaryEn', 'textarea', '英文摘要', 'English summary'],
   ['url', 'url', '政策链接', 'Policy URL'],
-  ['interpretationUrls', 'textarea', '解读链接（每行一个）', 'Interpretation links (one a line)'],
+  ['interpretationUrls', 'urls', '解读链接', 'Interpretation links'],
   ['validUntil', 'datetime-local', '失效时间（北京时间）', 'Expires (Beijing time)'],
 ];
 
@@ -268,7 +268,7 @@ export function currentValues(p: Policy): FormValues {
     titleEn: p.titleEn ?? '',
     summaryEn: p.summaryEn ?? '',
     url: p.url,
-    interpretationUrls: p.interpretationUrls.join('\n'),
+    interpretationUrls: p.interpretationUrls,
     validUntil: toLocalTime(p.validUntil),
     publishAt: toLocalTime(p.publishAt),
   };
@@ -277,7 +277,7 @@ export function currentValues(p: Policy): FormValues {
 function amendForm(v: PolicyView, posted: ActionForm | undefined, csrf: string): string {
   const p = v.policy;
   const form = posted?.action === 'amend' ? posted : undefined;
-  const values = form?.values ?? currentValues(p);
+  const values = { ...currentValues(p), ...form?.values };
   const problems = form?.problems ?? [];
   const scheduled = p.status === 'scheduled';
   const fields = scheduled
@@ -285,6 +285,16 @@ function amendForm(v: PolicyView, posted: ActionForm | undefined, csrf: string):
     : AMEND_FIELDS;
   const inputs = fields.map(([name, type, zh, en]) => {
     const label = `<label for="amend-${name}">${t(zh, en)}</label>`;
+    if (type === 'urls') {
+      // One input per link, and a few empty ones for more (up to the API's 10).
+      const urls = formValues(values, name);
+      const inputs = Array.from(
+        { length: Math.min(10, Math.max(3, urls.length + 1)) },
+        (_, i) =>
+          `<input type="url" id="amend-${name}${i ? `-${i}` : ''}" name="${name}" value="${e(urls[i] ?? '')}" placeholder="https://">`,
+      );
+      return label + inputs.join('') + fieldError(problems, name);
+    }
     const input =
       type === 'textarea'
         ? `<textarea id="amend-${name}" name="${name}">${e(formValue(values, name))}</textarea>`
@@ -294,10 +304,7 @@ function amendForm(v: PolicyView, posted: ActionForm | undefined, csrf: string):
   return [
     `<form method="post" action="/ops/policies/${p.id}/amend" data-action="amend">`,
     csrfField(csrf),
-    formProblems(
-      problems,
-      fields.map((f) => f[0]),
-    ),
+    formProblems(problems, [...fields.map((f) => f[0]), 'form']),
     `<p class="muted">${
       scheduled
         ? t('待发布的政策直接修改，可改期。', 'A scheduled policy is edited in place, and may be moved.')
@@ -320,7 +327,7 @@ function revokeForm(v: PolicyView, posted: ActionForm | undefined, csrf: string)
   return [
     `<form method="post" action="/ops/policies/${v.policy.id}/revoke" data-action="revoke">`,
     csrfField(csrf),
-    formProblems(problems, ['reason', 'notifyRecipients', 'confirm']),
+    formProblems(problems, ['reason', 'notifyRecipients', 'confirm', 'form']),
     `<label for="revoke-reason">${t('撤回原因', 'Reason')}</label><input type="text" id="revoke-reason" name="reason" maxlength="500" value="${e(formValue(values, 'reason'))}"${confirming ? ' readonly' : ''}>`,
     fieldError(problems, 'reason'),
     // While confirming, the box shows what was chosen and a hidden field carries it.
@@ -347,7 +354,7 @@ function cancelForm(v: PolicyView, posted: ActionForm | undefined, csrf: string)
   return [
     `<form method="post" action="/ops/policies/${v.policy.id}/cancel" data-action="cancel">`,
     csrfField(csrf),
-    posted?.action === 'cancel' ? formProblems(posted.problems, ['confirm']) : '',
+    posted?.action === 'cancel' ? formProblems(posted.problems, ['confirm', 'form']) : '',
     confirming
       ? `<div class="notice problem" data-confirm="cancel"><p>${t('取消后此政策不会发布。确定取消吗？', 'It will not be published. Cancel it?')}</p><input type="hidden" name="confirm" value="yes"></div>`
       : '',
@@ -360,7 +367,7 @@ function pushForm(v: PolicyView, posted: ActionForm | undefined, csrf: string): 
   return [
     `<form method="post" action="/ops/policies/${v.policy.id}/push" data-action="push">`,
     csrfField(csrf),
-    posted?.action === 'push' ? formProblems(posted.problems, []) : '',
+    posted?.action === 'push' ? formProblems(posted.problems, ['form']) : '',
     `<p class="muted">${t('只发送给新匹配或尚未收到的联系人，不会重复发送。', 'Sends only to what is new or not yet sent: never a duplicate.')}</p>`,
     `<button type="submit" class="secondary">${t('再次推送', 'Push again')}</button>`,
     '</form>',
@@ -442,6 +449,13 @@ export function policyPage(v: PolicyView, user: OpsUser, csrf: string, posted?: 
     },
     [
       notice ? `<p class="notice ok" role="status" data-notice>${t(...notice)}</p>` : '',
+      // What the API refused as a whole (a 409, a limit), above every form.
+      posted
+        ? formProblems(
+            posted.problems.filter((x) => x.path === 'form'),
+            [],
+          )
+        : '',
       section(
         ['政策', 'Policy'],
         `<dl class="facts" data-policy="${p.id}" data-live="/ops/policies/${p.id}/live">${facts.map(([k, val]) => `<dt>${k}</dt><dd>${val}</dd>`).join('')}</dl>`,

@@ -33,7 +33,7 @@ import {
   revokePublishedPolicy,
 } from '../policies/policy-actions';
 import { policyReachAnswer, reachGapsPage } from '../reach/reach-service';
-import { formValue, type FormValues, fromLocalTime } from './ops-forms';
+import { formValue, formValues, type FormValues, fromLocalTime } from './ops-forms';
 import { errorPage } from './ops-layout';
 import { POLICY_STATUSES, policiesPage } from './ops-policies-pages';
 import { type ActionForm, currentValues, liveNumbers, policyPage, type PolicyView, type TimelinePoint } from './ops-policy-page';
@@ -287,14 +287,14 @@ export function amendmentFrom(policy: Policy, form: FormValues): { body: Amendme
   const now = currentValues(policy);
   const body: Record<string, unknown> = {};
   const problems: FieldProblem[] = [];
-  const changed = (name: string) => formValue(form, name).trim() !== formValue(now, name).trim();
+  // A field the form did not send is left as it is.
+  const changed = (name: string) => form[name] !== undefined && formValue(form, name).trim() !== formValue(now, name).trim();
   for (const name of ['title', 'summary', 'url']) if (changed(name)) body[name] = formValue(form, name).trim();
   for (const name of ['titleEn', 'summaryEn']) if (changed(name)) body[name] = formValue(form, name).trim() || null;
-  if (changed('interpretationUrls'))
-    body.interpretationUrls = formValue(form, 'interpretationUrls')
-      .split(/\r?\n/)
-      .map((s) => s.trim())
-      .filter(Boolean);
+  const urls = formValues(form, 'interpretationUrls')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (form.interpretationUrls !== undefined && urls.join('\n') !== policy.interpretationUrls.join('\n')) body.interpretationUrls = urls;
   for (const name of policy.status === 'scheduled' ? ['validUntil', 'publishAt'] : ['validUntil']) {
     if (!changed(name)) continue;
     const at = fromLocalTime(formValue(form, name).trim());
