@@ -1,6 +1,7 @@
 // The publisher's pages: compose a policy, preview its audience and each channel's message,
 // publish (the policy's page, where its numbers fill, is ops-policy-page.ts).
-import { smsSegments } from '@policy-push/core';
+import { districts, enterpriseSizes, industrySections, smsSegments } from '@policy-push/core';
+import { fieldError } from './ops-forms';
 import type { FieldProblem } from '../../errors';
 import { channelLabel, csrfField, e, maskAddress, num, page, section, statusLabel, t, table } from './ops-layout';
 import type { ComposePreview, PolicyForm, RenderedSample } from './ops-service';
@@ -24,7 +25,18 @@ const FIELD_LABELS: Record<string, [string, string]> = {
   groupIds: ['服务对象群组', 'Target groups'],
   audience: ['服务对象群组', 'Target groups'],
   priority: ['优先级', 'Priority'],
+  interpretationUrls: ['解读链接', 'Interpretation links'],
+  publishAt: ['发布时间（北京时间，留空即刻发布）', 'Publish at (Beijing time; empty: now)'],
+  validUntil: ['失效时间（北京时间）', 'Expires (Beijing time)'],
 };
+
+/** What the audience would be: counts only (the compose page's "count", and its script's). */
+export interface AudienceCount {
+  enterprises: number;
+  contacts: number;
+  deliveries: number;
+  byChannel: { wechat: number; sms: number; email: number };
+}
 
 const values = (form: PolicyForm, name: string) => {
   const v = form[name];
@@ -43,14 +55,67 @@ function problemsList(problems: FieldProblem[]): string {
     .join('')}</ul></div>`;
 }
 
-export function composePage(form: PolicyForm, choices: ComposeChoices, problems: FieldProblem[], user: OpsUser, csrf: string): string {
+export function composePage(
+  form: PolicyForm,
+  choices: ComposeChoices,
+  problems: FieldProblem[],
+  user: OpsUser,
+  csrf: string,
+  count?: AudienceCount,
+): string {
+  const error = (...names: string[]) => fieldError(problems, ...names);
   const text = (name: string, type = 'text', extra = '') =>
-    `<label for="${name}">${t(...FIELD_LABELS[name])}</label><input type="${type}" id="${name}" name="${name}" value="${e(value(form, name))}"${extra}>`;
+    `<label for="${name}">${t(...FIELD_LABELS[name])}</label><input type="${type}" id="${name}" name="${name}" value="${e(value(form, name))}"${extra}>${error(name)}`;
   const area = (name: string, extra = '') =>
-    `<label for="${name}">${t(...FIELD_LABELS[name])}</label><textarea id="${name}" name="${name}"${extra}>${e(value(form, name))}</textarea>`;
-  const checked = (name: string, id: number) => (values(form, name).includes(String(id)) ? ' checked' : '');
+    `<label for="${name}">${t(...FIELD_LABELS[name])}</label><textarea id="${name}" name="${name}"${extra}>${e(value(form, name))}</textarea>${error(name)}`;
+  const checked = (name: string, id: number | string) => (values(form, name).includes(String(id)) ? ' checked' : '');
+  const boxes = (name: string, list: readonly { code: string; nameZh: string; nameEn: string }[]) =>
+    list
+      .map(
+        (x) =>
+          `<label><input type="checkbox" name="${name}" value="${e(x.code)}"${checked(name, x.code)}> ${e(x.nameZh)} <span lang="en">${e(x.nameEn)}</span></label>`,
+      )
+      .join('');
+  const links = values(form, 'interpretationUrls');
+  const ruleBuilder = [
+    `<fieldset data-rule><legend>${t('受众规则', 'Audience rule')} <span class="muted">${t(
+      '（各项之间为“且”；每项内任选其一）',
+      '(dimensions are ANDed; any value within one)',
+    )}</span></legend>`,
+    error('audience.rule', 'audience'),
+    `<details${values(form, 'industries').length || value(form, 'divisions') ? ' open' : ''}><summary>${t('行业门类', 'Industry sections')}</summary>${boxes('industries', industrySections)}</details>`,
+    `<label for="divisions">${t('行业大类代码（两位数字，逗号分隔）', 'Industry divisions (2-digit codes, comma-separated)')}</label><input type="text" id="divisions" name="divisions" value="${e(value(form, 'divisions'))}" placeholder="13, 39">`,
+    error('audience.rule.industries'),
+    `<details${values(form, 'districts').length ? ' open' : ''}><summary>${t('区县', 'Districts')}</summary>${boxes('districts', districts)}</details>`,
+    error('audience.rule.districts'),
+    `<details${values(form, 'sizes').length ? ' open' : ''}><summary>${t('企业规模', 'Sizes')}</summary>${boxes('sizes', enterpriseSizes)}</details>`,
+    error('audience.rule.sizes'),
+    `<label for="tags">${t('标签（逗号分隔）', 'Tags (comma-separated)')}</label><input type="text" id="tags" name="tags" value="${e(value(form, 'tags'))}">`,
+    `<label><input type="radio" name="tagsMode" value="any"${value(form, 'tagsMode') !== 'all' ? ' checked' : ''}> ${t('含任一标签', 'any of the tags')}</label>`,
+    `<label><input type="radio" name="tagsMode" value="all"${value(form, 'tagsMode') === 'all' ? ' checked' : ''}> ${t('含全部标签', 'all of the tags')}</label>`,
+    error('audience.rule.tags'),
+    '</fieldset>',
+  ].join('');
+  const counted = count
+    ? `<dl class="facts" data-audience-count>${(
+        [
+          ['enterprises', t('企业', 'Enterprises'), count.enterprises],
+          ['contacts', t('联系人', 'Contacts'), count.contacts],
+          ['wechat', channelLabel('wechat'), count.byChannel.wechat],
+          ['sms', channelLabel('sms'), count.byChannel.sms],
+          ['email', channelLabel('email'), count.byChannel.email],
+        ] as const
+      )
+        .map(([k, label, n]) => `<dt>${label}</dt><dd data-live-count="${k}">${num(n)}</dd>`)
+        .join('')}</dl>`
+    : `<dl class="facts" data-audience-count>${['enterprises', 'contacts', 'wechat', 'sms', 'email']
+        .map(
+          (k) =>
+            `<dt>${k === 'enterprises' ? t('企业', 'Enterprises') : k === 'contacts' ? t('联系人', 'Contacts') : channelLabel(k)}</dt><dd data-live-count="${k}">—</dd>`,
+        )
+        .join('')}</dl>`;
   const body = [
-    '<form method="post" action="/ops/compose/preview">',
+    '<form method="post" action="/ops/compose/preview" data-compose>',
     csrfField(csrf),
     `<label for="departmentId">${t(...FIELD_LABELS.departmentId)}</label><select id="departmentId" name="departmentId" required>`,
     ...choices.departments.map(
@@ -58,31 +123,47 @@ export function composePage(form: PolicyForm, choices: ComposeChoices, problems:
         `<option value="${d.id}"${value(form, 'departmentId') === String(d.id) ? ' selected' : ''}>${e(d.nameZh)} · ${e(d.nameEn)}</option>`,
     ),
     '</select>',
+    error('departmentId'),
     text('docNumber', 'text', ' required maxlength="100"'),
     text('title', 'text', ' required maxlength="200"'),
     area('summary', ' required maxlength="2000"'),
     text('titleEn', 'text', ' maxlength="300"'),
     area('summaryEn', ' maxlength="3000"'),
     text('url', 'url', ' required placeholder="https://"'),
+    `<label for="interpretationUrls">${t(...FIELD_LABELS.interpretationUrls)}</label>`,
+    ...Array.from(
+      { length: Math.min(10, Math.max(2, links.length + 1)) },
+      (_, i) =>
+        `<input type="url" id="interpretationUrls${i ? `-${i}` : ''}" name="interpretationUrls" value="${e(links[i] ?? '')}" placeholder="https://">`,
+    ),
+    error('interpretationUrls'),
     `<fieldset><legend>${t(...FIELD_LABELS.categoryIds)}</legend>`,
     ...choices.categories.map(
       (c) =>
         `<label><input type="checkbox" name="categoryIds" value="${c.id}"${checked('categoryIds', c.id)}> ${e(c.nameZh)} <span lang="en">${e(c.nameEn)}</span></label>`,
     ),
+    error('categoryIds'),
     '</fieldset>',
+    `<div class="grid">`,
+    ruleBuilder,
     choices.groups.length
-      ? `<fieldset><legend>${t(...FIELD_LABELS.groupIds)} <span class="muted">${t('（不选则面向全部订阅者）', '(none: every subscriber)')}</span></legend>${choices.groups
+      ? `<fieldset><legend>${t(...FIELD_LABELS.groupIds)} <span class="muted">${t('（群组或规则任一符合即可；都不选则面向全部订阅者）', '(in a group or matching the rule; neither: every subscriber)')}</span></legend>${choices.groups
           .map((g) => `<label><input type="checkbox" name="groupIds" value="${g.id}"${checked('groupIds', g.id)}> ${e(g.name)}</label>`)
-          .join('')}</fieldset>`
+          .join('')}${error('audience.groupIds')}</fieldset>`
       : '',
+    '</div>',
+    `<section class="notice" data-count-box><h3>${t('受众人数', 'Audience')}</h3>${counted}`,
+    `<button type="submit" class="secondary" formaction="/ops/compose/count" data-count-button>${t('计算人数', 'Count')}</button></section>`,
     `<label for="priority">${t(...FIELD_LABELS.priority)}</label><select id="priority" name="priority">`,
     `<option value="normal"${value(form, 'priority') !== 'urgent' ? ' selected' : ''}>${t('普通', 'normal')}</option>`,
     `<option value="urgent"${value(form, 'priority') === 'urgent' ? ' selected' : ''}>${t('紧急（所有渠道、夜间也发）', 'urgent (every channel, also at night)')}</option>`,
     '</select>',
+    text('publishAt', 'datetime-local'),
+    text('validUntil', 'datetime-local'),
     `<button type="submit">${t('预览', 'Preview')}</button>`,
     '</form>',
   ].join('');
-  return page({ title: ['撰写政策', 'Compose a policy'], user, csrf, nav: 'compose' }, [
+  return page({ title: ['撰写政策', 'Compose a policy'], user, csrf, nav: 'compose', scripts: ['/ops/assets/compose-count.js'] }, [
     problemsList(problems),
     section(['政策内容', 'The policy'], body),
   ]);
@@ -90,7 +171,10 @@ export function composePage(form: PolicyForm, choices: ComposeChoices, problems:
 
 /** The form's values again, hidden, so that Publish (or Edit) posts exactly what was previewed. */
 function hiddenFields(form: PolicyForm): string {
-  const names = ['departmentId', 'docNumber', 'title', 'summary', 'titleEn', 'summaryEn', 'url', 'categoryIds', 'groupIds', 'priority'];
+  const names = [
+    ...['departmentId', 'docNumber', 'title', 'summary', 'titleEn', 'summaryEn', 'url', 'categoryIds', 'groupIds', 'priority'],
+    ...['interpretationUrls', 'industries', 'divisions', 'districts', 'sizes', 'tags', 'tagsMode', 'publishAt', 'validUntil'],
+  ];
   return names.flatMap((n) => values(form, n).map((v) => `<input type="hidden" name="${n}" value="${e(v)}">`)).join('');
 }
 

@@ -34,11 +34,12 @@ import { authenticate, secretHashOf } from '../../services/api-keys';
 import { maskText } from '../../services/mask-contacts';
 import { pushProgress, publishPolicy } from '../policies/policies-service';
 import { checkPublishLimits } from '../policies/publish-limits';
-import { type ComposeChoices, composePage, previewPage } from './ops-compose-pages';
+import { type AudienceCount, type ComposeChoices, composePage, previewPage } from './ops-compose-pages';
+import { COMPOSE_COUNT_JS } from './ops-scripts';
 import { opsPolicyRoutes } from './ops-policy-routes';
 import { errorPage } from './ops-layout';
 import { dashboardPage, deliveriesPage, deliveryPage, loginPage, outboxPage } from './ops-pages';
-import { composePreview, loadDashboard, type PolicyForm, policyFromForm } from './ops-service';
+import { composePreview, countAudience, loadDashboard, type PolicyForm, policyFromForm } from './ops-service';
 import {
   type ConsolePage,
   mayOpen,
@@ -293,8 +294,15 @@ export default async function opsRoutes(app: AppInstance) {
     return { departments: departmentIds ? departments.filter((d) => departmentIds.includes(d.id)) : departments, categories, groups };
   }
 
-  async function composeAgain(req: FastifyRequest, reply: FastifyReply, form: PolicyForm, status: number, problems: ApiError['fields']) {
-    return sendPage(reply, status, composePage(form, await choices(user(req)), problems, user(req), csrf(req)));
+  async function composeAgain(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    form: PolicyForm,
+    status: number,
+    problems: ApiError['fields'],
+    count?: AudienceCount,
+  ) {
+    return sendPage(reply, status, composePage(form, await choices(user(req)), problems, user(req), csrf(req), count));
   }
 
   /** Another department's id or group in a publisher's form: refused as if it did not exist. */
@@ -320,6 +328,30 @@ export default async function opsRoutes(app: AppInstance) {
   app.get('/ops/compose', hide, async (req, reply) => composeAgain(req, reply, {}, 200, []));
 
   app.post('/ops/compose/edit', hide, async (req, reply) => composeAgain(req, reply, req.body as PolicyForm, 200, []));
+
+  // The audience count beside the rule builder: a page without script, JSON for its script (issue 14).
+  app.post('/ops/compose/count', hide, async (req, reply) => {
+    const form = req.body as PolicyForm;
+    const json = /application\/json/.test(req.headers.accept ?? '');
+    let answer: { problems: ApiError['fields']; count?: AudienceCount };
+    try {
+      answer = await countAudience(db, app.deps.config, form);
+      if (!answer.problems.length) {
+        const foreign = await outOfScope(user(req), {
+          departmentId: String(form.departmentId ?? ''),
+          audience: { groupIds: [form.groupIds ?? []].flat() },
+        });
+        if (foreign.length) answer = { problems: foreign };
+      }
+    } catch (err) {
+      answer = { problems: refusal(err).problems };
+    }
+    const status = answer.problems.length ? 422 : 200;
+    if (json) return reply.code(status).send(answer.count ? { count: answer.count } : { problems: answer.problems });
+    return composeAgain(req, reply, form, status, answer.problems, answer.count);
+  });
+
+  app.get('/ops/assets/compose-count.js', hide, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(COMPOSE_COUNT_JS));
 
   app.post('/ops/compose/preview', hide, async (req, reply) => {
     const form = req.body as PolicyForm;

@@ -52,3 +52,53 @@ export const POLICY_LIVE_JS = `'use strict';
   setTimeout(poll, 1000);
 })();
 `;
+
+/**
+ * The compose page: when the audience part of the form changes, posts the form to
+ * /ops/compose/count (as the Count button does, asking for JSON) and puts the counts beside the
+ * rule builder; a problem is shown as the count's title.
+ */
+export const COMPOSE_COUNT_JS = `'use strict';
+(function () {
+  var form = document.querySelector('form[data-compose]');
+  if (!form) return;
+  var timer = null;
+  var asked = 0;
+  function show(key, text) {
+    var el = form.querySelector('[data-live-count="' + key + '"]');
+    if (el) el.textContent = text;
+  }
+  function count() {
+    var mine = ++asked;
+    var body = new URLSearchParams(new FormData(form));
+    fetch('/ops/compose/count', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+      body: body.toString(),
+    })
+      .then(function (res) { return res.json(); })
+      .then(function (a) {
+        if (mine !== asked) return;
+        var box = form.querySelector('[data-audience-count]');
+        if (a.count) {
+          show('enterprises', a.count.enterprises.toLocaleString('en-US'));
+          show('contacts', a.count.contacts.toLocaleString('en-US'));
+          ['wechat', 'sms', 'email'].forEach(function (c) { show(c, a.count.byChannel[c].toLocaleString('en-US')); });
+          if (box) { box.removeAttribute('title'); box.setAttribute('data-counted', String(mine)); }
+        } else if (box) {
+          ['enterprises', 'contacts', 'wechat', 'sms', 'email'].forEach(function (k) { show(k, '—'); });
+          box.setAttribute('title', (a.problems || []).map(function (p) { return p.path + ': ' + p.code; }).join('; '));
+        }
+      })
+      .catch(function () {});
+  }
+  form.addEventListener('change', function (ev) {
+    var name = ev.target && ev.target.name;
+    if (!/^(departmentId|categoryIds|groupIds|industries|divisions|districts|sizes|tags|tagsMode|priority)$/.test(name || '')) return;
+    clearTimeout(timer);
+    timer = setTimeout(count, 300);
+  });
+  if (form.querySelector('[name="categoryIds"]:checked')) count();
+})();
+`;
