@@ -16,3 +16,4 @@ export * from './quiet-hours';
 export * from './digest-schedule';
 export * from './policy-changes';
 export * from './confirmation-email';
+export * from './engagement';

@@ -9,6 +9,7 @@ import {
   cancelUnsent,
   claimDeliveries,
   foldDigests,
+  getReachTimeline,
   policyReach,
   type ReachBreakdown,
   type ReachCounts,
@@ -57,7 +58,8 @@ async function directReach(t: TestDb, scope: SQL): Promise<Counted> {
       where d.policy_id in (${scope}) and d.kind = 'policy'
     ), f as (
       select *, cs not in ('cancelled', 'suppressed') as w, (csa is not null or cs in ('sent', 'delivered', 'undelivered')) as s,
-        cs = 'delivered' as dl, exists (select 1 from delivery_opens o where o.delivery_id = cid) as en, null::text as reason
+        cs = 'delivered' as dl, exists (select 1 from delivery_opens o where o.delivery_id = cid and o.engaged_at is not null) as en,
+        null::text as reason
       from d
       union all
       -- Matched but unaddressable: only those without any policy delivery (of any version).
@@ -124,7 +126,16 @@ describe('reach counters', () => {
 
   const expectCountersEqualDirect = async (policyId: number) => {
     await refreshReach(t.db);
-    expect(sorted(await policyReach(t.db, policyId))).toEqual(sorted(await directReach(t, sql`select ${policyId}::bigint`)));
+    const reach = await policyReach(t.db, policyId);
+    expect(sorted(reach)).toEqual(sorted(await directReach(t, sql`select ${policyId}::bigint`)));
+    // The timeline is kept by the same bookkeeping: its running totals end at the counters.
+    for (const bucket of ['hour', 'day'] as const) {
+      const last = (await getReachTimeline(t.db, policyId, { bucket })).at(-1);
+      expect({ reached: last?.cumulativeReached ?? 0, engaged: last?.cumulativeEngaged ?? 0 }, bucket).toEqual({
+        reached: reach.totals.reached,
+        engaged: reach.totals.engaged,
+      });
+    }
   };
 
   it('count the fixture as computed by hand', async () => {
@@ -240,6 +251,81 @@ describe('reach counters', () => {
     ).map((r) => Number(r.enterprise_id));
     expect(pairs).toEqual([f.enterprises.e1, f.enterprises.e5].sort((a, b) => a - b));
     await expectCountersEqualDirect(f.policyId);
+  });
+
+  it('put each pair in the hour (and Guangzhou day) it was reached and engaged, and take a bounced one out', async () => {
+    const f = await seedReachFixture(t.db);
+    const T1 = '2026-03-01T15:30:00Z'; // 23:30 on 1 March in Guangzhou
+    const T2 = '2026-03-01T16:10:00Z'; // 00:10 on 2 March
+    const T3 = '2026-03-02T01:05:00Z';
+    await t.db.execute(sql`
+      update deliveries set sent_at = case when sent_at is not null then ${T1}::timestamptz end,
+        finished_at = case when finished_at is not null then ${T1}::timestamptz end
+      where policy_id = ${f.policyId}`);
+    await t.db.execute(sql`update deliveries set sent_at = ${T2}::timestamptz where id = ${f.deliveries.e7email}`);
+    await t.db.execute(sql`update deliveries set finished_at = ${T2}::timestamptz where id = ${f.deliveries.e8wechat}`);
+    await t.db.execute(sql`
+      update delivery_opens set engaged_at = ${T3}::timestamptz
+      where delivery_id in (select id from deliveries where policy_id = ${f.policyId})`);
+    await expectCountersEqualDirect(f.policyId);
+    // Reached: e1 and e5 (merged into e1's sms) at T1, e7 and e8 at T2; engaged: e1, e5, e7 at T3.
+    expect(await getReachTimeline(t.db, f.policyId, { bucket: 'hour' })).toEqual([
+      { at: '2026-03-01T15:00:00.000Z', reached: 2, engaged: 0, cumulativeReached: 2, cumulativeEngaged: 0 },
+      { at: '2026-03-01T16:00:00.000Z', reached: 2, engaged: 0, cumulativeReached: 4, cumulativeEngaged: 0 },
+      { at: '2026-03-02T01:00:00.000Z', reached: 0, engaged: 3, cumulativeReached: 4, cumulativeEngaged: 3 },
+    ]);
+    expect(await getReachTimeline(t.db, f.policyId, { bucket: 'day' })).toEqual([
+      { at: '2026-02-28T16:00:00.000Z', reached: 2, engaged: 0, cumulativeReached: 2, cumulativeEngaged: 0 },
+      { at: '2026-03-01T16:00:00.000Z', reached: 2, engaged: 3, cumulativeReached: 4, cumulativeEngaged: 3 },
+    ]);
+
+    // e7's email bounces: it leaves its hour (still engaged: it was opened).
+    await t.db.execute(sql`update deliveries set provider_message_id = ${'pm-tl-' + f.policyId} where id = ${f.deliveries.e7email}`);
+    await recordReceipt(t.db, {
+      channel: 'email',
+      providerMessageId: 'pm-tl-' + f.policyId,
+      status: 'undelivered',
+      errorCode: '550',
+      occurredAt: new Date(),
+    });
+    await expectCountersEqualDirect(f.policyId);
+    expect(await getReachTimeline(t.db, f.policyId, { bucket: 'hour' })).toEqual([
+      { at: '2026-03-01T15:00:00.000Z', reached: 2, engaged: 0, cumulativeReached: 2, cumulativeEngaged: 0 },
+      { at: '2026-03-01T16:00:00.000Z', reached: 1, engaged: 0, cumulativeReached: 3, cumulativeEngaged: 0 },
+      { at: '2026-03-02T01:00:00.000Z', reached: 0, engaged: 3, cumulativeReached: 3, cumulativeEngaged: 3 },
+    ]);
+  });
+
+  it('count an opened update of the policy as engagement of a targeted enterprise, under all channels, and no machine open', async () => {
+    const f = await seedReachFixture(t.db);
+    await refreshReach(t.db);
+    const totals = async () => {
+      await refreshReach(t.db);
+      const reach = await policyReach(t.db, f.policyId);
+      const last = (await getReachTimeline(t.db, f.policyId, { bucket: 'hour' })).at(-1);
+      expect(last?.cumulativeEngaged).toBe(reach.totals.engaged);
+      return { engaged: reach.totals.engaged, byChannel: reach.byChannel.map((c) => [c.channel, c.engaged]) };
+    };
+    const start = await totals();
+    expect(start.engaged).toBe(3);
+
+    // e9 got only an update notice: opening it does not make e9 targeted, nor engaged.
+    await t.db.transaction((tx) => recordOpen(tx, { deliveryId: f.deliveries.e9update, channel: 'sms', at: new Date() }));
+    expect(await totals()).toEqual(start);
+
+    // e8 (WeChat delivered, never opened) gets an update by SMS: a scanner's open does not count, a person's does.
+    const [update] = rowsOf<{ id: string }>(
+      await t.db.execute(sql`
+        insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, sent_at)
+        select policy_id, 2, enterprise_id, contact_id, 'sms', 'update', 'sent', now() from deliveries where id = ${f.deliveries.e8wechat}
+        returning id`),
+    );
+    const open = (machine: 'scanner' | null) =>
+      t.db.transaction((tx) => recordOpen(tx, { deliveryId: Number(update.id), channel: 'sms', at: new Date(), machine }));
+    expect(await open('scanner')).toEqual({ first: true, engaged: false });
+    expect(await totals()).toEqual(start);
+    expect(await open(null)).toEqual({ first: false, engaged: true });
+    expect(await totals()).toEqual({ engaged: 4, byChannel: start.byChannel });
   });
 
   it("keep counting a deleted contact's deliveries", async () => {

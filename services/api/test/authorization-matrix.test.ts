@@ -337,6 +337,12 @@ describe('authorisation matrix', () => {
       outOfScope: 422,
       req: async () => ({ url: `/v1/reports/reach?departmentId=${w.A}` }),
     },
+    'GET /v1/policies/:id/reach/timeline': {
+      ok: 200,
+      ops: true,
+      publisher: 'scoped',
+      req: async () => ({ url: `/v1/policies/${w.pA}/reach/timeline?bucket=hour` }),
+    },
     'GET /v1/policies/:id/reach/gaps': {
       ok: 200,
       ops: true,

@@ -138,6 +138,8 @@ export interface InboxItem {
   /** When the latest message about it went out (or was attempted). */
   lastAt: Date;
   outcome: InboxOutcome;
+  /** Opened in the inbox by any contact of the enterprise (markPolicyRead): engaged. */
+  read: boolean;
 }
 
 const OUTCOMES: InboxOutcome[] = ['delivered', 'sent', 'digested', 'not-delivered'];
@@ -180,7 +182,8 @@ export async function enterpriseInbox(db: Queryable, enterpriseId: number, limit
         order by last_at desc, policy_id desc
         limit ${limit}
       )
-      select p.id, p.title, p.url, p.status, d.name_zh, d.name_en, s.last_at, s.outcome
+      select p.id, p.title, p.url, p.status, d.name_zh, d.name_en, s.last_at, s.outcome,
+        exists (select 1 from policy_reads r where r.policy_id = s.policy_id and r.enterprise_id = ${enterpriseId}) as read
       from sent_to_enterprise s
       join policies p on p.id = s.policy_id
       join departments d on d.id = p.department_id
@@ -195,7 +198,43 @@ export async function enterpriseInbox(db: Queryable, enterpriseId: number, limit
     departmentNameEn: r.name_en as string,
     lastAt: new Date(r.last_at as string),
     outcome: OUTCOMES[Number(r.outcome)],
+    read: Boolean(r.read),
   }));
+}
+
+/**
+ * A contact opened a policy in its enterprise's inbox: marks it read (once per contact) and, the
+ * first time, queues the (policy, enterprise) pair for the reach refresher, which counts it as
+ * engaged (reach-queries.ts). Only a policy that was sent to the enterprise, as the inbox lists it,
+ * can be marked: otherwise nothing is written and the answer is 'not_in_inbox'. Returns the
+ * policy's page with the outcome.
+ */
+export async function markPolicyRead(
+  tx: Queryable,
+  r: { contactId: number; enterpriseId: number; policyId: number; at: Date },
+): Promise<{ outcome: 'read' | 'already_read' | 'not_in_inbox'; url: string | null }> {
+  const [policy] = rowsOf<{ url: string; in_inbox: boolean }>(
+    await tx.execute(sql`
+      select p.url, exists (
+        select 1 from deliveries d
+        left join deliveries via on via.id = case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end
+        where d.policy_id = p.id and d.enterprise_id = ${r.enterpriseId}
+          and coalesce(via.status, d.status) ${inStatuses([...REACHED_STATUSES, ...FAILED_STATUSES])}
+      ) as in_inbox
+      from policies p where p.id = ${r.policyId}`),
+  );
+  if (!policy?.in_inbox) return { outcome: 'not_in_inbox', url: null };
+  const inserted = rowsOf(
+    await tx.execute(sql`
+      insert into policy_reads (policy_id, enterprise_id, contact_id, read_at)
+      values (${r.policyId}, ${r.enterpriseId}, ${r.contactId}, ${r.at.toISOString()}::timestamptz)
+      on conflict do nothing
+      returning 1`),
+  );
+  if (inserted.length) {
+    await tx.execute(sql`insert into reach_dirty (policy_id, enterprise_id, delivery_id) values (${r.policyId}, ${r.enterpriseId}, null)`);
+  }
+  return { outcome: inserted.length ? 'read' : 'already_read', url: policy.url };
 }
 
 const ALL_CHANNELS: Channel[] = ['wechat', 'sms', 'email'];

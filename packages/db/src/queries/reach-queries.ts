@@ -43,7 +43,7 @@ export const REACH_RULES = [
   'delivered: the provider confirmed delivery (a WeChat or SMS receipt).',
   'reached: delivered, or an email the SMTP server accepted and that has not bounced since. Email has no delivery receipt, so for email "sent" stands for reached; sent and delivered stay distinct stages.',
   'reachRate (到達率) = reached ÷ targeted.',
-  "engaged: the recipient opened the message's link (the signed /r/ redirect); a delivery counts once however often it is opened. awareness (知曉度) = engaged ÷ targeted.",
+  'engaged: a person at the enterprise opened the link (the signed /r/ redirect) of a delivery of the policy (the policy message, an update or a reminder), or opened the policy in the inbox of the preferences page. Opens by machines are recorded but never counted: a HEAD, a known mail-scanner or link-preview user agent, or an open within 60 seconds of the send. By channel, only opens of the policy message on that channel count; an update, a reminder or the inbox counts under all channels together. awareness (知曉度) = engaged ÷ targeted.',
   'A merged delivery (one address, one message) takes the state of the delivery it was merged into; a held one folded into a digest takes the digest’s.',
   'By channel: enterprises with a delivery on that channel at that stage (one enterprise can count on several). By district, industry section and size: the enterprise’s as of its last recount.',
   'failures: deliveries that ended failed or undelivered, by channel and provider error code (unknown when none was given).',
@@ -64,9 +64,16 @@ const DEFAULT_BATCH = 5_000;
 // primary key in each: given a policy's id as well, the planner may walk the policy's whole
 // unique-key range instead, once per pair.
 const deliveryById = (id: SQL) => sql`(
-  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, duplicate_of, digest_id from deliveries where id = ${id}
+  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, finished_at, duplicate_of, digest_id from deliveries where id = ${id}
   union all
-  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, duplicate_of, digest_id from deliveries_archive where id = ${id})`;
+  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, finished_at, duplicate_of, digest_id from deliveries_archive where id = ${id})`;
+
+// When a carrier delivery's link was first opened by a person (delivery_opens.engaged_at: scanner
+// opens leave it null), live or archived.
+const engagedAtOf = (id: SQL) => sql`(select min(o.engaged_at) from (
+  select engaged_at from delivery_opens where delivery_id = ${id}
+  union all
+  select engaged_at from delivery_opens_archive where delivery_id = ${id}) o)`;
 
 /**
  * One batch of the queue, recounted, in one statement (see the file header). Returns how many
@@ -93,13 +100,15 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
       -- batch whatever the planner guesses about its size) from its deliveries: those it was
       -- counted from before and those just queued, read by primary key, each with the delivery
       -- that carries its message (itself, the one it was merged into, or the digest it was folded into).
-      fresh as materialized (
+      counted_pairs as materialized (
         select p.policy_id, p.enterprise_id,
           coalesce(e.district, s.district, '') as district,
           coalesce(e.industry_section, s.industry_section, '') as industry_section,
           coalesce(e.size, s.size, '') as size,
           coalesce(r.targeted, 0) as targeted, coalesce(r.with_delivery, 0) as with_delivery, coalesce(r.sent, 0) as sent,
-          coalesce(r.delivered, 0) as delivered, coalesce(r.reached, 0) as reached, coalesce(r.engaged, 0) as engaged,
+          coalesce(r.delivered, 0) as delivered, coalesce(r.reached, 0) as reached,
+          coalesce(r.engaged, 0) | (case when rd.read_at is not null then 8 else 0 end) as engaged,
+          r.reached_at, least(r.engaged_at, rd.read_at) as engaged_at,
           coalesce(r.failures, '{}') as failures, coalesce(r.delivery_ids, '{}') as delivery_ids,
           -- Matched but unaddressable counts only while the pair has no delivery (of any version).
           case when coalesce(r.targeted, 0) = 0 then u.reason end as unaddressable
@@ -107,31 +116,53 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         left join enterprises e on e.id = p.enterprise_id
         left join reach_enterprises s on s.policy_id = p.policy_id and s.enterprise_id = p.enterprise_id
         left join reach_unaddressable u on u.policy_id = p.policy_id and u.enterprise_id = p.enterprise_id
+        -- Read in the inbox by any of its contacts (engagement, counted under 'all' only: bit 8).
+        left join lateral (
+          select min(x.read_at) as read_at from policy_reads x where x.policy_id = p.policy_id and x.enterprise_id = p.enterprise_id
+        ) rd on true
         cross join lateral (
-          select bit_or(bit) as targeted,
-            bit_or(bit) filter (where with_delivery) as with_delivery,
-            bit_or(bit) filter (where sent) as sent,
-            bit_or(bit) filter (where delivered) as delivered,
+          -- The funnel's stages come from the policy's own deliveries; engagement also from an
+          -- opened update or reminder of the policy (bit 8: 'all' only, its channel was not targeted).
+          select bit_or(bit) filter (where policy_kind) as targeted,
+            bit_or(bit) filter (where policy_kind and with_delivery) as with_delivery,
+            bit_or(bit) filter (where policy_kind and sent) as sent,
+            bit_or(bit) filter (where policy_kind and delivered) as delivered,
             -- Email has no delivery receipt: an accepted email that has not bounced counts as reached (REACH_RULES).
-            bit_or(bit) filter (where delivered or accepted_email) as reached,
-            bit_or(bit) filter (where engaged) as engaged,
-            array_agg(channel || ':' || coalesce(error_code, 'unknown')) filter (where status in ('failed', 'undelivered')) as failures,
+            bit_or(bit) filter (where policy_kind and (delivered or accepted_email)) as reached,
+            bit_or(case when policy_kind then bit else 8 end) filter (where engaged_at is not null) as engaged,
+            min(reached_time) filter (where policy_kind and (delivered or accepted_email)) as reached_at,
+            min(engaged_at) as engaged_at,
+            array_agg(channel || ':' || coalesce(error_code, 'unknown')) filter (where policy_kind and status in ('failed', 'undelivered')) as failures,
             array_agg(id order by id) as delivery_ids
           from (
-            select d.id, d.channel, d.status, d.error_code,
+            select d.id, d.channel, d.status, d.error_code, d.kind = 'policy' as policy_kind,
               (case d.channel when 'wechat' then 1 when 'sms' then 2 when 'email' then 4 else 0 end) as bit,
               coalesce(m.status, d.status) not in ('cancelled', 'suppressed') as with_delivery,
               (coalesce(m.sent_at, d.sent_at) is not null or coalesce(m.status, d.status) in ('sent', 'delivered', 'undelivered')) as sent,
               coalesce(m.status, d.status) = 'delivered' as delivered,
               (d.channel = 'email' and coalesce(m.status, d.status) = 'sent') as accepted_email,
-              (exists (select 1 from delivery_opens o where o.delivery_id = coalesce(m.id, d.id))
-                or exists (select 1 from delivery_opens_archive o where o.delivery_id = coalesce(m.id, d.id))) as engaged
+              -- When it was reached: the receipt (finished_at) or, for an accepted email, its send.
+              case when coalesce(m.status, d.status) = 'delivered' then coalesce(m.finished_at, d.finished_at, m.sent_at, d.sent_at)
+                else coalesce(m.sent_at, d.sent_at) end as reached_time,
+              ${engagedAtOf(sql`coalesce(m.id, d.id)`)} as engaged_at
             from (select distinct unnest(coalesce(s.delivery_ids, '{}') || p.queued_ids) as id) q
             cross join lateral ${deliveryById(sql`q.id`)} d
             left join lateral ${deliveryById(sql`case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end`)} m on true
-            where d.policy_id = p.policy_id and d.enterprise_id = p.enterprise_id and d.kind = 'policy'
+            where d.policy_id = p.policy_id and d.enterprise_id = p.enterprise_id and d.kind in ('policy', 'update', 'reminder')
           ) delivery
         ) r
+      ),
+      -- Engagement counts only for a targeted pair (an update to one the policy never targeted does
+      -- not make it so); a counted stage always has its time, so the timeline sums to the counters.
+      fresh as materialized (
+        select c.policy_id, c.enterprise_id, c.district, c.industry_section, c.size, c.targeted, c.with_delivery, c.sent,
+          c.delivered, c.reached, engaged.bits as engaged, c.failures, c.delivery_ids, c.unaddressable,
+          case when c.reached <> 0 then coalesce(c.reached_at, now()) end as reached_at,
+          case when engaged.bits <> 0 then coalesce(c.engaged_at, now()) end as engaged_at
+        from counted_pairs c
+        cross join lateral (
+          select case when c.targeted <> 0 or c.unaddressable is not null then c.engaged else 0 end as bits
+        ) engaged
       ),
       signed as (
         select policy_id, district, industry_section, size, -1 as sign, targeted, with_delivery, sent, delivered, reached, engaged, unaddressable from old
@@ -153,7 +184,8 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           sum(s.sign * ((s.sent & ch.bit) <> 0)::int) as sent,
           sum(s.sign * ((s.delivered & ch.bit) <> 0)::int) as delivered,
           sum(s.sign * ((s.reached & ch.bit) <> 0)::int) as reached,
-          sum(s.sign * ((s.engaged & ch.bit) <> 0)::int) as engaged
+          -- 'all' also counts bit 8 (engaged in the inbox, or through an update or a reminder).
+          sum(s.sign * ((s.engaged & (case ch.bit when 7 then 15 else ch.bit end)) <> 0)::int) as engaged
         from signed s join channels ch on (s.targeted & ch.bit) <> 0 or (ch.bit = 7 and s.unaddressable is not null)
         group by 1, 2, 3, 4, 5
       ),
@@ -194,22 +226,46 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         on conflict (policy_id, channel, error_code) do update set deliveries = reach_failures.deliveries + excluded.deliveries
         returning 1
       ),
+      -- Reach over time: the pair's old hours out, its new ones in (hours in UTC whatever the
+      -- session's time zone). A pair counted before reached_at existed has no old hour to take out.
+      timeline_delta as (
+        select policy_id, hour, sum(r)::int as reached, sum(e)::int as engaged
+        from (
+          select policy_id, date_trunc('hour', reached_at at time zone 'UTC') as hour, -1 as r, 0 as e from old where reached <> 0 and reached_at is not null
+          union all
+          select policy_id, date_trunc('hour', engaged_at at time zone 'UTC'), 0, -1 from old where engaged <> 0 and engaged_at is not null
+          union all
+          select policy_id, date_trunc('hour', reached_at at time zone 'UTC'), 1, 0 from fresh where reached <> 0
+          union all
+          select policy_id, date_trunc('hour', engaged_at at time zone 'UTC'), 0, 1 from fresh where engaged <> 0
+        ) x
+        group by 1, 2
+      ),
+      timeline_counted as (
+        insert into reach_timeline (policy_id, hour, reached, engaged)
+        select policy_id, hour at time zone 'UTC', reached, engaged from timeline_delta where (reached, engaged) <> (0, 0)
+        on conflict (policy_id, hour) do update set
+          reached = reach_timeline.reached + excluded.reached, engaged = reach_timeline.engaged + excluded.engaged
+        returning 1
+      ),
       saved as (
         insert into reach_enterprises (policy_id, enterprise_id, district, industry_section, size,
-          targeted, with_delivery, sent, delivered, reached, engaged, failures, delivery_ids, unaddressable, updated_at)
+          targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, failures, delivery_ids, unaddressable, updated_at)
         select policy_id, enterprise_id, district, industry_section, size,
-          targeted, with_delivery, sent, delivered, reached, engaged, failures, delivery_ids, unaddressable, now()
+          targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, failures, delivery_ids, unaddressable, now()
         from fresh
         on conflict (policy_id, enterprise_id) do update set
           district = excluded.district, industry_section = excluded.industry_section, size = excluded.size,
           targeted = excluded.targeted, with_delivery = excluded.with_delivery, sent = excluded.sent,
           delivered = excluded.delivered, reached = excluded.reached, engaged = excluded.engaged,
+          reached_at = excluded.reached_at, engaged_at = excluded.engaged_at,
           failures = excluded.failures, delivery_ids = excluded.delivery_ids, unaddressable = excluded.unaddressable, updated_at = now()
         returning 1
       )
       select (select count(*) from taken)::int as taken,
         (select count(*) from saved)::int as pairs,
-        (select count(*) from counted)::int + (select count(*) from failures_counted)::int as counters`),
+        (select count(*) from counted)::int + (select count(*) from failures_counted)::int
+          + (select count(*) from timeline_counted)::int as counters`),
   );
   return { taken: row.taken, pairs: row.pairs };
 }
@@ -472,6 +528,8 @@ export async function reachGaps(
           from unnest(s.delivery_ids) as q(id)
           cross join lateral ${deliveryById(sql`q.id`)} d
           left join lateral ${deliveryById(sql`case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end`)} m on true
+          -- delivery_ids also holds the updates and reminders an engagement came through.
+          where d.kind = 'policy'
         ) x
       ) d on true
       where s.policy_id in (${scope}) and s.reached = 0 and (s.targeted <> 0 or s.unaddressable is not null) ${after}

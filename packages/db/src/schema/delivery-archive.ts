@@ -86,4 +86,6 @@ export const deliveryOpensArchive = pgTable('delivery_opens_archive', {
   firstOpenedAt: at('first_opened_at').notNull(),
   lastOpenedAt: at('last_opened_at').notNull(),
   opens: integer('opens').notNull(),
+  engagedAt: at('engaged_at'),
+  machineOpens: integer('machine_opens').notNull(),
 });

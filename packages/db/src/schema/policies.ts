@@ -26,6 +26,9 @@ export const policies = pgTable(
     version: integer('version').notNull().default(1),
     publishAt: at('publish_at').notNull().defaultNow(),
     validUntil: at('valid_until'),
+    // The enterprise must act by then (a subsidy window, a declaration period): follow-ups are
+    // planned against it, and a newcomer's catch-up message is sent only while it is ahead.
+    actionBy: at('action_by'),
     // Published with a test key: its deliveries go through the sandbox only.
     test: boolean('test').notNull().default(false),
     revokedAt: at('revoked_at'),

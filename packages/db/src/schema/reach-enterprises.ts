@@ -1,5 +1,5 @@
 import { bigint, pgTable, primaryKey, smallint, text } from 'drizzle-orm/pg-core';
-import { ref, updatedAt } from './columns';
+import { at, ref, updatedAt } from './columns';
 
 // How far one policy got with one enterprise, as last counted into reach_rollup: per funnel stage,
 // a bit per channel that got there (wechat 1, sms 2, email 4). The refresher subtracts a pair's old
@@ -19,7 +19,12 @@ export const reachEnterprises = pgTable(
     sent: smallint('sent').notNull().default(0),
     delivered: smallint('delivered').notNull().default(0),
     reached: smallint('reached').notNull().default(0),
+    // Bit 8 besides the channel bits: engaged other than by opening a policy delivery (a read in
+    // the inbox, an opened update or reminder), so it counts under 'all' only.
     engaged: smallint('engaged').notNull().default(0),
+    // When the pair first became reached / engaged, as counted into reach_timeline (null while not).
+    reachedAt: at('reached_at'),
+    engagedAt: at('engaged_at'),
     // Matched but without a delivery: why (reach_unaddressable); null when it has one.
     unaddressable: text('unaddressable'),
     // One 'channel:error code' per delivery that ended failed or undelivered.

@@ -25,6 +25,7 @@ export type AuditAction =
   | 'contact.email_confirmation'
   | 'contact.wechat_binding'
   | 'contact.preferences'
+  | 'contact.policy_read'
   | 'contact.unsubscribe'
   | 'contact.email_confirmed'
   | 'contact.sms_stop'

@@ -13,22 +13,38 @@ describe('the open link /r/<token>', () => {
   let f: ReachFixture;
   const linkOf = (deliveryId: number, now = new Date()) =>
     new URL(openLink('https://push.example.org', h.app.deps.signingSecret, deliveryId, now)).pathname;
-  const get = (url: string) => h.app.inject({ method: 'GET', url });
+  const BROWSER = 'Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36';
+  const get = (url: string, userAgent = BROWSER) => h.app.inject({ method: 'GET', url, headers: { 'user-agent': userAgent } });
   const opens = async (deliveryId: number) => {
-    const [row] = rowsOf<{ opens: number; first: string; last: string }>(
+    const [row] = rowsOf<{ opens: number; first: string; last: string; machine: number; engaged: string | null }>(
       await h.t.db.execute(
-        sql`select opens, first_opened_at as first, last_opened_at as last from delivery_opens where delivery_id = ${deliveryId}`,
+        sql`select opens, first_opened_at as first, last_opened_at as last, machine_opens as machine, engaged_at as engaged
+          from delivery_opens where delivery_id = ${deliveryId}`,
       ),
     );
     const [events] = rowsOf<{ n: number }>(
       await h.t.db.execute(sql`select count(*)::int as n from delivery_events where delivery_id = ${deliveryId} and type = 'opened'`),
     );
-    return { opens: row?.opens ?? 0, first: row?.first, last: row?.last, events: events.n };
+    return {
+      opens: row?.opens ?? 0,
+      machine: row?.machine ?? 0,
+      engaged: row?.engaged ?? null,
+      first: row?.first,
+      last: row?.last,
+      events: events.n,
+    };
   };
 
   beforeAll(async () => {
     h = await buildTestApp();
     f = await seedReachFixture(h.t.db);
+    // Sent ten minutes ago (an open within a minute of the send is a scanner's), and e3's email too.
+    await h.t.db.execute(sql`
+      update deliveries set sent_at = sent_at - interval '10 minutes', finished_at = finished_at - interval '10 minutes'
+      where policy_id = ${f.policyId}`);
+    await h.t.db.execute(
+      sql`update deliveries set status = 'sent', sent_at = now() - interval '10 minutes' where id = ${f.deliveries.e3email}`,
+    );
   });
   afterAll(() => h.close());
 
@@ -63,7 +79,8 @@ describe('the open link /r/<token>', () => {
     const [digest] = rowsOf<{ id: string }>(
       await h.t.db.execute(sql`
         insert into deliveries (enterprise_id, contact_id, channel, kind, status, digest_period, sent_at)
-        select enterprise_id, contact_id, 'email', 'digest', 'sent', 'daily:open-link-test', now() from deliveries where id = ${f.deliveries.e6email}
+        select enterprise_id, contact_id, 'email', 'digest', 'sent', 'daily:open-link-test', now() - interval '5 minutes'
+        from deliveries where id = ${f.deliveries.e6email}
         returning id`),
     );
     await h.t.db.execute(sql`update deliveries set status = 'digested', digest_id = ${digest.id} where id = ${f.deliveries.e6email}`);
@@ -72,13 +89,29 @@ describe('the open link /r/<token>', () => {
     expect(inbox.headers.location).toMatch(/\/p\/[0-9]+\.[0-9a-z]+\.[A-Za-z0-9_-]{22}$/);
     // The held delivery folded into the digest is engaged through it.
     const reach = await call(h, 'GET', `/v1/policies/${f.policyId}/reach`, undefined, 200);
-    expect(reach.bySize.find((s: any) => s.size === 'small')).toMatchObject({ sent: 4, engaged: 5 });
+    expect(reach.bySize.find((s: any) => s.size === 'small')).toMatchObject({ sent: 5, engaged: 5 });
   });
 
-  it('does not count a HEAD (link previews and mail scanners)', async () => {
-    const res = await h.app.inject({ method: 'HEAD', url: linkOf(f.deliveries.e4sms) });
-    expect(res.statusCode).toBe(302);
-    expect((await opens(f.deliveries.e4sms)).opens).toBe(0);
+  it('records a HEAD, a scanner and an open within a minute of the send as machine opens, not engagement; a later real open counts', async () => {
+    const engaged = async () => (await call(h, 'GET', `/v1/policies/${f.policyId}/reach`, undefined, 200)).totals.engaged;
+    const before = await engaged();
+    const link = linkOf(f.deliveries.e2sms);
+
+    const head = await h.app.inject({ method: 'HEAD', url: link, headers: { 'user-agent': BROWSER } });
+    expect(head.statusCode).toBe(302);
+    for (const scanner of ['Mozilla/5.0 (compatible; BingPreview/1.0b)', 'Barracuda Sentinel (EE)', '']) {
+      expect((await get(link, scanner)).statusCode, scanner).toBe(302);
+    }
+    await h.t.db.execute(sql`update deliveries set sent_at = now() - interval '30 seconds' where id = ${f.deliveries.e2sms}`);
+    expect((await get(link)).statusCode).toBe(302);
+    expect(await opens(f.deliveries.e2sms)).toMatchObject({ opens: 5, machine: 5, engaged: null, events: 1 });
+    expect(await engaged()).toBe(before);
+
+    await h.t.db.execute(sql`update deliveries set sent_at = now() - interval '3 minutes' where id = ${f.deliveries.e2sms}`);
+    expect((await get(link)).statusCode).toBe(302);
+    expect(await opens(f.deliveries.e2sms)).toMatchObject({ opens: 6, machine: 5, events: 1 });
+    expect((await opens(f.deliveries.e2sms)).engaged).not.toBeNull();
+    expect(await engaged()).toBe(before + 1);
   });
 
   it('refuses forged, expired, other-purpose and malformed tokens with a 400 page, and writes nothing', async () => {
@@ -128,7 +161,7 @@ describe('the open link /r/<token>', () => {
     });
     const app = await buildApp({ ...h.app.deps, logger: createLogger({ level: 'debug' }, sink) });
     try {
-      const url = linkOf(f.deliveries.e2sms);
+      const url = linkOf(f.deliveries.e8wechat);
       expect((await app.inject({ method: 'GET', url })).statusCode).toBe(302);
       const log = lines.join('');
       expect(log).toContain('/r/[token]');

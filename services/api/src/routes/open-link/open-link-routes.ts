@@ -5,9 +5,10 @@
 // A digest's link leads to the contact's inbox. No tracker, no pixel, nothing from a third party.
 //
 // The token is checked before anything is read or written: a forged or expired one gets a 400
-// page. HEAD requests (link previews, mail scanners) are answered with the same redirect but not
-// counted: they are machines, not readers.
-import { deliveryIdFromOpenToken, preferencesLink } from '@policy-push/core';
+// page. Machines (a HEAD, a mail scanner's user agent, an open within a minute of the send:
+// core/engagement.ts machineOpen) get the same redirect and their open is recorded, but it is not
+// counted as engagement: they are machines, not readers.
+import { deliveryIdFromOpenToken, machineOpen, preferencesLink } from '@policy-push/core';
 import { getOpenTarget, type OpenTarget, recordOpen } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -64,7 +65,7 @@ export default async function openLinkRoutes(app: AppInstance) {
         tags,
         summary: 'A link in a message: counts the open, then redirects to the policy (or its interpretation)',
         description:
-          'The first open of a delivery records first_opened_at and one `opened` event; later ones move last_opened_at. HEAD is not counted. No cookie, no login: the signed token names the delivery.',
+          'Every open is recorded (first and last open, one `opened` event for the first). It counts as engagement unless a machine made it: a HEAD request, a known mail-scanner or link-preview user agent, or an open within 60 seconds of the send (README, "How engagement is decided"); machines are redirected all the same. No cookie, no login: the signed token names the delivery.',
         params: Params,
         querystring: Query,
         produces: ['text/html'],
@@ -89,10 +90,9 @@ export default async function openLinkRoutes(app: AppInstance) {
       const to =
         target && destination(target, req.query.to, () => preferencesLink(config.publicBaseUrl, signingSecret, target.contactId, now));
       if (!target || !to) return html(reply, 404, unknownOpenLinkPage());
-      if (req.method === 'GET') {
-        const { first } = await db.db.transaction((tx) => recordOpen(tx, { deliveryId, channel: target.channel, at: now }));
-        if (first) req.log.info({ deliveryId, channel: target.channel }, 'message opened');
-      }
+      const machine = machineOpen({ method: req.method, userAgent: req.headers['user-agent'], sentAt: target.sentAt, at: now });
+      const { first, engaged } = await db.db.transaction((tx) => recordOpen(tx, { deliveryId, channel: target.channel, at: now, machine }));
+      if (first || engaged) req.log.info({ deliveryId, channel: target.channel, machine, engaged }, 'message opened');
       // The destination must not learn the token from a Referer.
       return reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(to, 302);
     },

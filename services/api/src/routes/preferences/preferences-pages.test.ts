@@ -54,6 +54,7 @@ describe('preferences pages', () => {
       lastAt: new Date(),
       outcome: 'sent' as const,
       policyStatus: 'published',
+      read: false,
     };
     const page = preferencesPage(
       view({
@@ -65,7 +66,9 @@ describe('preferences pages', () => {
     );
     expect(page).not.toContain('javascript:');
     expect(page).toContain('<p>&lt;b&gt;一&lt;/b&gt;</p>');
-    expect(page).toContain('<a href="https://policy.example.gov.cn/a?b=1&amp;c=&quot;2&quot;" rel="noopener noreferrer">二</a>');
+    // A web URL is opened through the inbox (a form that marks it read, then redirects).
+    expect(page).toContain('<input type="hidden" name="policyId" value="1"><button type="submit">二</button></form>');
+    expect(page).toContain('未读');
     expect(page).toContain('局&quot;');
   });
 

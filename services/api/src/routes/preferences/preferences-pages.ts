@@ -92,6 +92,8 @@ const STYLE = [
   'button.danger{background:#c0392b}.subscription{border-top:1px solid #eee;padding-top:.75rem;margin-top:.75rem}.inactive{color:#999}',
   '.done{border-left:4px solid #2e7d32}.problem{border-left:4px solid #c0392b}ol.inbox{list-style:none;padding:0;margin:0}',
   'ol.inbox li{border-top:1px solid #eee;padding:.5rem 0}ol.inbox li:first-child{border-top:0}.meta{color:#666;font-size:.9em}',
+  'form.open{display:inline}form.open button{background:none;border:0;padding:0;color:#0645ad;text-decoration:underline;font:inherit;cursor:pointer;text-align:left}',
+  'li.unread form.open button{font-weight:bold}.unread{color:#c0392b}',
 ].join('');
 
 function page(title: Both, body: string[]): string {
@@ -283,12 +285,20 @@ const isWebUrl = (url: string) => /^https?:\/\//i.test(url.trim());
 
 function inboxSection(inbox: InboxItem[]): string {
   const items = inbox.map((item) => {
-    const title = isWebUrl(item.url) ? `<a href="${e(item.url.trim())}" rel="noopener noreferrer">${e(item.title)}</a>` : e(item.title);
+    // Opening it here posts back (marking it read, which counts as engagement) and is then
+    // redirected to the policy's page: only web URLs are offered.
+    const title = isWebUrl(item.url)
+      ? `<form method="post" class="open"><input type="hidden" name="action" value="read-policy">` +
+        `<input type="hidden" name="policyId" value="${e(String(item.policyId))}"><button type="submit">${e(item.title)}</button></form>`
+      : e(item.title);
+    const read = item.read
+      ? `<span class="read">${both({ zh: '已读', en: 'read' })}</span>`
+      : `<span class="unread">${both({ zh: '未读', en: 'unread' })}</span>`;
     const state = POLICY_STATES[item.policyStatus];
     const status = both(OUTCOMES[item.outcome]) + (state ? ` · ${both(state)}` : '');
     return (
-      `<li><p>${title}</p>` +
-      `<p class="meta">${e(shanghaiDate(item.lastAt))} · ${both({ zh: item.departmentNameZh, en: item.departmentNameEn })} · ${status}</p></li>`
+      `<li class="${item.read ? 'read' : 'unread'}"><p>${title}</p>` +
+      `<p class="meta">${read} · ${e(shanghaiDate(item.lastAt))} · ${both({ zh: item.departmentNameZh, en: item.departmentNameEn })} · ${status}</p></li>`
     );
   });
   return [

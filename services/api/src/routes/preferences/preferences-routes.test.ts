@@ -102,11 +102,57 @@ describe('preferences page', () => {
     expect(page).toContain(`name="categoryId" value="${world.category.id}" checked> 测试类 <span lang="en">Test</span>`);
     expect(page).toContain('<option value="immediate" selected>');
     // The inbox: the delivered policy with its department, status and link; not the pending one.
-    expect(page).toContain(`<a href="https://policy.example.gov.cn/2020/004" rel="noopener noreferrer">已送达的政策</a>`);
+    expect(page).toMatch(/<li class="unread"><p><form method="post" class="open">.*<button type="submit">已送达的政策<\/button><\/form>/);
+    expect(page).toContain('未读 <span lang="en">unread</span>');
     expect(page).toMatch(/\d{4}-\d{2}-\d{2} · 测试局 <span lang="en">Test Bureau<\/span> · 已送达 <span lang="en">delivered<\/span>/);
     expect(page).not.toContain('尚未发送的政策');
     // The other enterprise's delivery of the same policy is still pending: its inbox is empty.
     expect((await get(pageOf(other.contactId))).body).not.toContain('已送达的政策');
+  });
+
+  it('marks a policy opened in the inbox read and counts the enterprise engaged, once, audited as the recipient', async () => {
+    const created = await call(
+      h,
+      'POST',
+      '/v1/policies',
+      policyBody(world.department.id, world.category.id, { title: '收件箱里打开的政策' }),
+      202,
+    );
+    const policyId = created.policy.id as string;
+    while (await fanOutNextChunk(h.t.db, 1000));
+    await h.t.db.execute(sql`
+      update deliveries set status = 'delivered', sent_at = now() - interval '10 minutes', finished_at = now() - interval '9 minutes', attempts = 1
+      where policy_id = ${Number(policyId)} and enterprise_id = ${Number(me.enterpriseId)}`);
+    const reach = () => call(h, 'GET', `/v1/policies/${policyId}/reach`, undefined, 200);
+    expect((await reach()).totals).toMatchObject({ reached: 1, engaged: 0 });
+
+    // The other enterprise was never sent it: not in its inbox, refused, nothing written.
+    const before = await snapshot();
+    const refused = await post(pageOf(other.contactId), `action=read-policy&policyId=${policyId}`);
+    expect(refused.statusCode).toBe(404);
+    expect((await post(pageOf(me.contactId), 'action=read-policy')).statusCode).toBe(400);
+    expect((await post(pageOf(me.contactId), 'action=read-policy&policyId=999999999')).statusCode).toBe(404);
+    expect(await snapshot()).toEqual(before);
+
+    const opened = await post(pageOf(me.contactId), `action=read-policy&policyId=${policyId}`);
+    expect(opened.statusCode, opened.body).toBe(303);
+    expect(opened.headers.location).toBe('https://policy.example.gov.cn/2020/004');
+    const after = await reach();
+    // Engaged under all channels only: the inbox is no channel of the policy's messages.
+    expect(after.totals).toMatchObject({ reached: 1, engaged: 1 });
+    expect(after.byChannel.every((c: any) => c.engaged === 0)).toBe(true);
+    const timeline = await call(h, 'GET', `/v1/policies/${policyId}/reach/timeline?bucket=hour`, undefined, 200);
+    expect(timeline.points.at(-1)).toMatchObject({ cumulativeReached: 1, cumulativeEngaged: 1 });
+    expect((await get(pageOf(me.contactId))).body).toMatch(
+      /<li class="read"><p><form[^]*?<button type="submit">收件箱里打开的政策<\/button>/,
+    );
+
+    // Opened again: still one engagement, one audit row.
+    expect((await post(pageOf(me.contactId), `action=read-policy&policyId=${policyId}`)).statusCode).toBe(303);
+    expect((await reach()).totals.engaged).toBe(1);
+    expect((await contactAudit(h.t, me.contactId)).filter((a) => a.action === 'contact.policy_read')).toEqual([
+      { actor: 'recipient', api_key_id: null, action: 'contact.policy_read' },
+    ]);
   });
 
   it('lists a message that went astray, newest first', async () => {
@@ -152,7 +198,7 @@ describe('preferences page', () => {
     );
     for (const { contact } of [a, b]) {
       expect((await get(pageOf(contact.id))).body).toMatch(
-        /共用号码的政策<\/a><\/p>\n?<p class="meta">[^<]*<span lang="en">[^<]*<\/span> · 已送达/,
+        /共用号码的政策<\/button><\/form><\/p>\n?<p class="meta">.*?<span lang="en">[^<]*<\/span> · 已送达/,
       );
     }
 

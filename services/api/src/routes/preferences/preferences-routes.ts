@@ -1,22 +1,31 @@
 // The contact's pages behind signed links, without an account (issue "Subscriptions and policy
 // lifecycle": Preferences page, Consent):
 //   GET  /p/<token>  the preferences page and inbox        (token purpose 'preferences', 30 days)
-//   POST /p/<token>  update-subscription | unsubscribe-all | resubscribe-channel
+//   POST /p/<token>  update-subscription | unsubscribe-all | resubscribe-channel | read-policy (the
+//                    inbox: marks the policy read, which counts as engagement, and redirects to it)
 //   GET  /c/<token>  confirms the contact's email address  (token purpose 'confirm-email', 7 days)
 // Links are built by packages/core/src/links.ts. The token is checked before anything is read or
 // written; a forged, expired or other-purpose token gets a 400 page.
 import formbody from '@fastify/formbody';
 import { contactIdFromPreferencesToken } from '@policy-push/core';
-import { getPreferencesContact } from '@policy-push/db';
+import { getPreferencesContact, markPolicyRead } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { pageSecurityHeaders } from '../../plugins/page-headers';
-import { ApiError } from '../../errors';
+import { ApiError, notFound } from '../../errors';
 import { ID_PATTERN } from '../../schemas/common';
 import { auditedWrite, recipient } from '../../services/audit';
 import { contactGonePage, emailConfirmedPage, invalidLinkPage, type Notice, preferencesPage } from './preferences-pages';
-import { actionOf, applyAction, confirmEmail, loadPreferences, type PreferencesForm, problemNotice } from './preferences-service';
+import {
+  actionOf,
+  applyAction,
+  confirmEmail,
+  loadPreferences,
+  type PreferencesForm,
+  problemNotice,
+  readPolicyMissing,
+} from './preferences-service';
 
 const tags = ['preferences'];
 
@@ -30,8 +39,14 @@ const TokenParams = Type.Object(
 const OneOrMore = <T extends Parameters<typeof Type.Array>[0]>(item: T) => Type.Union([item, Type.Array(item, { maxItems: 1000 })]);
 const FormBody = Type.Object(
   {
-    action: Type.Union([Type.Literal('update-subscription'), Type.Literal('unsubscribe-all'), Type.Literal('resubscribe-channel')]),
+    action: Type.Union([
+      Type.Literal('update-subscription'),
+      Type.Literal('unsubscribe-all'),
+      Type.Literal('resubscribe-channel'),
+      Type.Literal('read-policy'),
+    ]),
     subscriptionId: Type.Optional(Type.String({ pattern: ID_PATTERN })),
+    policyId: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'read-policy: the policy opened in the inbox' })),
     categoryId: Type.Optional(OneOrMore(Type.String({ pattern: ID_PATTERN }))),
     // '' is the page's "—": no channel in that place.
     channel: Type.Optional(OneOrMore(Type.Union([Type.Literal(''), Type.Literal('wechat'), Type.Literal('sms'), Type.Literal('email')]))),
@@ -43,6 +58,7 @@ const FormBody = Type.Object(
 const html = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } });
 const pageResponses = {
   200: html('the page'),
+  303: { description: 'read-policy: marked read, on to the policy’s page', type: 'null' },
   400: html('invalid, expired or other-purpose link; or a form the page cannot have sent'),
   404: html('the contact, or the subscription, is not there'),
   422: html('the change is not acceptable (no category left, an unknown category)'),
@@ -114,6 +130,30 @@ export default async function preferencesRoutes(app: AppInstance) {
       }
       const contact = await getPreferencesContact(db, contactId);
       if (!contact) return sendPage(reply, 404, contactGonePage());
+      const form = req.body as PreferencesForm | undefined;
+      if (!req.validationError && form?.action === 'read-policy') {
+        if (!form.policyId) return renderFor(reply, contactId, 400, problemNotice(readPolicyMissing()));
+        const policyId = Number(form.policyId);
+        // Opened in the inbox: read, and the enterprise engaged (audited as the recipient, once).
+        const read = await auditedWrite(
+          db,
+          recipient(req.ip),
+          (tx) => markPolicyRead(tx, { contactId: contact.id, enterpriseId: contact.enterpriseId, policyId, at: new Date() }),
+          (r) =>
+            r.outcome === 'read'
+              ? { action: 'contact.policy_read', subjectType: 'contact', subjectId: contact.id, details: { policyId: String(policyId) } }
+              : null,
+        );
+        if (read.outcome === 'not_in_inbox') return renderFor(reply, contactId, 404, problemNotice(notFound('policy')));
+        if (read.url && /^https?:\/\//i.test(read.url.trim())) {
+          return reply
+            .code(303)
+            .header('cache-control', 'no-store')
+            .header('referrer-policy', 'no-referrer')
+            .redirect(read.url.trim(), 303);
+        }
+        return renderFor(reply, contactId, 200, { kind: 'done', text: { zh: '已标记为已读。', en: 'Marked as read.' } });
+      }
       let notice: Notice;
       let status = 200;
       try {

@@ -40,8 +40,9 @@ export async function loadPreferences(db: Database, contactId: number, reachabil
 
 /** What the page's forms post (application/x-www-form-urlencoded; a repeated field arrives as an array). */
 export interface PreferencesForm {
-  action: 'update-subscription' | 'unsubscribe-all' | 'resubscribe-channel';
+  action: 'update-subscription' | 'unsubscribe-all' | 'resubscribe-channel' | 'read-policy';
   subscriptionId?: string;
+  policyId?: string;
   categoryId?: string | string[];
   channel?: string | string[];
   frequency?: 'immediate' | 'daily' | 'weekly';
@@ -66,6 +67,7 @@ const malformed = (path: string, message: string) => new ApiError(400, 'invalid_
  * Throws a 400 for what a form the page rendered cannot send: a missing field, a channel twice.
  */
 export function actionOf(form: PreferencesForm): PreferencesAction {
+  if (form.action === 'read-policy') throw readPolicyMissing();
   if (form.action === 'unsubscribe-all') return { action: 'unsubscribe-all' };
   if (form.action === 'resubscribe-channel') {
     const [channel, ...more] = listOf(form.channel);
@@ -84,6 +86,9 @@ export function actionOf(form: PreferencesForm): PreferencesAction {
   const categoryIds = [...new Set(listOf(form.categoryId))];
   return { action: 'update-subscription', subscriptionId: Number(form.subscriptionId), categoryIds, channels, frequency: form.frequency };
 }
+
+/** read-policy without the policy (the route handles read-policy itself). */
+export const readPolicyMissing = () => malformed('policyId', 'read-policy needs policyId');
 
 /** Carries the action out for this contact; throws ApiError (404, 422) when it cannot, having written nothing. */
 export async function applyAction(db: Database, contact: PreferencesContact, a: PreferencesAction): Promise<Notice> {
@@ -133,7 +138,7 @@ const PROBLEMS: Record<string, { zh: string; en: string }> = {
     en: 'Not saved: a category you chose no longer exists. Reload the page and try again.',
   },
   duplicate_channel: { zh: '未保存：每个渠道只能选择一次。', en: 'Not saved: choose each channel only once.' },
-  not_found: { zh: '未保存：找不到这个订阅。', en: 'Not saved: this subscription was not found.' },
+  not_found: { zh: '找不到：这个订阅或政策不在您的页面中。', en: 'Not found: this subscription or policy is not on your page.' },
   invalid_form: { zh: '未保存：无法识别提交的内容。', en: 'Not saved: the form could not be read.' },
 };
 

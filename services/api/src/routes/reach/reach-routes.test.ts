@@ -55,6 +55,26 @@ describe('reach', () => {
     ]);
   });
 
+  it("answers a policy's reach over time by hour and by day, ending at the funnel's totals", async () => {
+    const f = await seedReachFixture(h.t.db);
+    const reach = await call(h, 'GET', `/v1/policies/${f.policyId}/reach`, undefined, 200);
+    for (const bucket of ['hour', 'day']) {
+      const timeline = await call(h, 'GET', `/v1/policies/${f.policyId}/reach/timeline?bucket=${bucket}`, undefined, 200);
+      expect(timeline).toMatchObject({ policyId: String(f.policyId), bucket, upToDate: true });
+      expect(timeline.points.at(-1)).toMatchObject({ cumulativeReached: reach.totals.reached, cumulativeEngaged: reach.totals.engaged });
+    }
+    // Catches up as the funnel does: e3's email delivered now counts before the answer.
+    await h.t.db.execute(
+      sql`update deliveries set status = 'delivered', sent_at = now(), finished_at = now() where id = ${f.deliveries.e3email}`,
+    );
+    const after = await call(h, 'GET', `/v1/policies/${f.policyId}/reach/timeline`, undefined, 200);
+    expect(after).toMatchObject({ bucket: 'day', upToDate: true });
+    expect(after.points.at(-1).cumulativeReached).toBe(reach.totals.reached + 1);
+    const bad = await call(h, 'GET', `/v1/policies/${f.policyId}/reach/timeline?bucket=week`, undefined, 400);
+    expect(JSON.stringify(bad)).toContain('bucket');
+    await call(h, 'GET', `/v1/policies/999999999/reach/timeline`, undefined, 404);
+  });
+
   it('catches up with changes before answering', async () => {
     const f = await seedReachFixture(h.t.db);
     await call(h, 'GET', `/v1/policies/${f.policyId}/reach`, undefined, 200);

@@ -18,8 +18,11 @@ import {
   ReachReport,
   ReachReportQuery,
   ReportGapsQuery,
+  ReachTimeline,
+  TIMELINE_DESCRIPTION,
+  TimelineQuery,
 } from './reach-schemas';
-import { policyReachAnswer, reachGapsCsv, reachGapsPage, reachReportAnswer } from './reach-service';
+import { policyReachAnswer, reachGapsCsv, reachGapsPage, reachReportAnswer, reachTimelineAnswer } from './reach-service';
 
 const tags = ['reach'];
 
@@ -92,6 +95,26 @@ export default async function reachRoutes(app: AppInstance) {
       const policyId = Number(req.params.id);
       if (!(await getPolicy(db, policyId))) throw notFound('policy');
       return policyReachAnswer(db, policyId);
+    },
+  );
+
+  app.get(
+    '/policies/:id/reach/timeline',
+    {
+      config: { access: { ops: true, publisher: scope.policyOfDepartment() } },
+      schema: {
+        tags,
+        summary: 'A policy’s reach over time: reached and engaged enterprises per hour or day, with running totals',
+        description: TIMELINE_DESCRIPTION,
+        params: IdParams,
+        querystring: TimelineQuery,
+        response: { 200: ReachTimeline, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const policyId = Number(req.params.id);
+      if (!(await getPolicy(db, policyId))) throw notFound('policy');
+      return reachTimelineAnswer(db, policyId, req.query.bucket ?? 'day');
     },
   );
 

@@ -128,3 +128,32 @@ export const GapsPage = Type.Object({
   items: Type.Array(Gap),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
+
+export const TIMELINE_DESCRIPTION =
+  'Reach over time: per hour or per day (days in Asia/Shanghai), the enterprises that became reached and engaged in the bucket, ' +
+  'and the running totals. Kept by the same bookkeeping as the reach counters (never a scan of the deliveries): the last ' +
+  'cumulative values equal the policy’s reached and engaged totals. A pair that stops being reached (an email that bounced ' +
+  'since) leaves its bucket. Only buckets where something happened are listed.';
+
+export const TimelineQuery = Type.Object(
+  { bucket: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')], { default: 'day', description: 'bucket size' })) },
+  { additionalProperties: false },
+);
+
+export const ReachTimeline = Type.Object(
+  {
+    policyId: Id,
+    bucket: Type.Union([Type.Literal('hour'), Type.Literal('day')]),
+    upToDate: Type.Boolean({ description: 'false while changes were still waiting to be counted (a few seconds behind)' }),
+    points: Type.Array(
+      Type.Object({
+        at: { ...Timestamp, description: "the bucket's start" },
+        reached: Type.Integer({ description: 'enterprises that became reached in the bucket (net)' }),
+        engaged: Type.Integer({ description: 'enterprises that became engaged in the bucket (net)' }),
+        cumulativeReached: Type.Integer({ minimum: 0 }),
+        cumulativeEngaged: Type.Integer({ minimum: 0 }),
+      }),
+    ),
+  },
+  { description: TIMELINE_DESCRIPTION },
+);

@@ -21,6 +21,7 @@ import {
   type ReachGap,
   reachGaps,
   type SQL,
+  getReachTimeline,
 } from '@policy-push/db';
 
 // Enough to absorb a few seconds of changes before answering, little enough to answer in well
@@ -60,6 +61,12 @@ async function catchUp(db: Database): Promise<boolean> {
 export async function policyReachAnswer(db: Database, policyId: number) {
   const upToDate = await catchUp(db);
   return { policyId: String(policyId), ...present(await policyReach(db, policyId), upToDate) };
+}
+
+/** A policy's reach over time (hour or day buckets), brought up to date first. */
+export async function reachTimelineAnswer(db: Database, policyId: number, bucket: 'hour' | 'day') {
+  const upToDate = await catchUp(db);
+  return { policyId: String(policyId), bucket, upToDate, points: await getReachTimeline(db, policyId, { bucket }) };
 }
 
 export async function reachReportAnswer(db: Database, filter: ReachReportFilter) {
