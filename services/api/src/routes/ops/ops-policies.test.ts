@@ -38,6 +38,10 @@ describe('/ops/policies', () => {
     await h.t.db.execute(
       sql`update deliveries set status = 'failed', error_code = '30005' where policy_id = ${Number(mine.id)} and channel = 'sms'`,
     );
+    // And the email was accepted: reached, and on the reach-over-time chart.
+    await h.t.db.execute(
+      sql`update deliveries set status = 'sent', sent_at = now() where policy_id = ${Number(mine.id)} and channel = 'email'`,
+    );
     const key = (headers: { authorization: string }) => headers.authorization.replace('Bearer ', '');
     admin = await opsSignIn(h, key(h.auth));
     ops = await opsSignIn(h, key(await keyHeaders(h, { role: 'ops' })));
@@ -73,7 +77,7 @@ describe('/ops/policies', () => {
     await get(admin, `/ops/policies/${mine.id}`); // the page's catch-up recounts
     const after = await get(admin, `/ops/policies?q=${encodeURIComponent(mine.docNumber)}`);
     expect(after.body).toMatch(/data-col="targeted">2</);
-    expect(after.body).toMatch(/data-col="reached">\d/);
+    expect(after.body).toMatch(/data-col="reached">50\.0%</);
     expect(after.body).toMatch(/data-col="awareness">0\.0%</);
   });
 
@@ -155,6 +159,9 @@ describe('/ops/policies', () => {
     expect(res.body).toContain('号码不存在');
     expect(res.body).toContain('data-gap-reason="failed"');
     expect(res.body).toContain('data-version="1"');
+    // Reach over time, from the hourly rollup: the line ends at the funnel's reached count.
+    expect(res.body).toMatch(/data-reach-chart data-points="[1-9]/);
+    expect(res.body).toMatch(/data-series="reached"[^>]* points="[\d.]+,[\d.]+/);
     expect(res.body).toContain('src="/ops/assets/policy-live.js"');
     expect(res.body).not.toContain('data-actions');
     expect(res.body).toContain('data-link="deliveries"');
@@ -174,6 +181,8 @@ describe('/ops/policies', () => {
     expect(n.reach.targeted).toBe('2');
     expect(n.fields.matched).toBe('2');
     expect(typeof n.done).toBe('boolean');
+    expect(n.chart.points).toBeGreaterThan(0);
+    expect(n.chart.reached).toMatch(/^[\d.]+,[\d.]+/);
     expect((await get(publisher, `/ops/policies/${theirs.id}/live`)).statusCode).toBe(404);
     const script = await get(publisher, '/ops/assets/policy-live.js');
     expect(script.headers['content-type']).toContain('text/javascript');

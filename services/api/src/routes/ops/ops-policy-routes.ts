@@ -11,6 +11,7 @@ import {
   departments,
   eq,
   getPolicy,
+  getReachTimeline,
   latestPush,
   listDepartments,
   listPolicyOverview,
@@ -172,7 +173,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
       department: department ?? null,
       progress,
       reach,
-      timeline: await timelineOf(db, policy.id),
+      timeline: await timelineOf(db, policy),
       gaps: gaps.items,
       moreGaps: gaps.nextCursor !== null,
       versions: await policyVersions(db, policy.id),
@@ -196,7 +197,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
   app.get('/ops/policies/:id/live', hide, async (req, reply) => {
     const policy = await policyOf(req);
     if (!policy) return reply.code(404).send({ error: { code: 'not_found', message: 'policy not found', fields: [] } });
-    const [progress, reach, timeline] = [await progressOf(policy.id), await reachOf(req, policy.id), await timelineOf(db, policy.id)];
+    const [progress, reach, timeline] = [await progressOf(policy.id), await reachOf(req, policy.id), await timelineOf(db, policy)];
     return reply.send(liveNumbers({ progress, reach, timeline }));
   });
 
@@ -308,7 +309,13 @@ export function amendmentFrom(policy: Policy, form: FormValues): { body: Amendme
   return { body: body as Amendment, problems: schemaProblems(PolicyAmendment, body) };
 }
 
-/** Reach over time; null until the timeline rollup is there (issue 15). */
-async function timelineOf(_db: Database, _policyId: number): Promise<TimelinePoint[] | null> {
-  return null;
+/**
+ * Cumulative reached and engaged by hour, from reach_timeline (kept by the reach refresher with the
+ * other counters, so its last values are the funnel's), starting from zero when the policy was published.
+ */
+async function timelineOf(db: Database, policy: Policy): Promise<TimelinePoint[]> {
+  const buckets = await getReachTimeline(db, policy.id, { bucket: 'hour' });
+  const points = buckets.map((b) => ({ at: new Date(b.at), reached: b.cumulativeReached, engaged: b.cumulativeEngaged }));
+  const start = points.length && points[0].at > policy.publishAt ? [{ at: policy.publishAt, reached: 0, engaged: 0 }] : [];
+  return [...start, ...points];
 }
