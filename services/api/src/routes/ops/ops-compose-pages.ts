@@ -153,7 +153,8 @@ export function composePage(
       : '',
     '</div>',
     `<section class="notice" data-count-box><h3>${t('受众人数', 'Audience')}</h3>${counted}`,
-    `<button type="submit" class="secondary" formaction="/ops/compose/count" data-count-button>${t('计算人数', 'Count')}</button></section>`,
+    // An input, not a button: the form's one submit button stays Preview.
+    `<input type="submit" class="secondary" formaction="/ops/compose/count" data-count-button value="计算人数 Count"></section>`,
     `<label for="priority">${t(...FIELD_LABELS.priority)}</label><select id="priority" name="priority">`,
     `<option value="normal"${value(form, 'priority') !== 'urgent' ? ' selected' : ''}>${t('普通', 'normal')}</option>`,
     `<option value="urgent"${value(form, 'priority') === 'urgent' ? ' selected' : ''}>${t('紧急（所有渠道、夜间也发）', 'urgent (every channel, also at night)')}</option>`,

@@ -125,6 +125,7 @@ const STYLE = [
   '@media (max-width:40rem){dl.facts{grid-template-columns:minmax(0,1fr)}dl.facts dt{margin-top:.3rem}}',
   // Forms' field problems beside their fields; actions that cannot be undone (issue 14).
   '.field-error{display:block;color:#c0392b;font-size:.85rem;margin:.15rem 0}button.danger{background:#c0392b}',
+  'input[type=submit]{font:inherit;padding:.45rem 1.1rem;border:0;border-radius:6px;background:#6c757d;color:#fff;margin-top:.5rem;cursor:pointer}',
   'input[type=date],input[type=datetime-local]{font:inherit;padding:.3rem .4rem;border:1px solid #bbb;border-radius:5px;max-width:100%}',
 ].join('');
 
