@@ -125,6 +125,8 @@ const STYLE = [
   '@media (max-width:40rem){dl.facts{grid-template-columns:minmax(0,1fr)}dl.facts dt{margin-top:.3rem}}',
   // Forms' field problems beside their fields; actions that cannot be undone (issue 14).
   '.field-error{display:block;color:#c0392b;font-size:.85rem;margin:.15rem 0}button.danger{background:#c0392b}',
+  // Lists as cards on a phone: each cell on its own line under its column's name (data-label).
+  '@media (max-width:40rem){table.cards thead{display:none}table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}table.cards tr{border:1px solid #ddd;border-radius:6px;margin:0 0 .6rem;padding:.3rem .5rem}table.cards td{border:0;padding:.15rem 0;text-align:left}table.cards td[data-label]::before{content:attr(data-label);display:block;color:#777;font-size:.75rem}}',
   'input[type=submit]{font:inherit;padding:.45rem 1.1rem;border:0;border-radius:6px;background:#6c757d;color:#fff;margin-top:.5rem;cursor:pointer}',
   'input[type=date],input[type=datetime-local]{font:inherit;padding:.3rem .4rem;border:1px solid #bbb;border-radius:5px;max-width:100%}',
 ].join('');

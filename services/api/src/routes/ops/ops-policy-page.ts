@@ -225,7 +225,7 @@ function gapsList(v: PolicyView): string {
       .join('')}</td>`,
   ]);
   return (
-    table([t('企业', 'Enterprise'), t('区县', 'District'), t('原因', 'Why not reached')], rows, ' data-table="gaps"') +
+    table([t('企业', 'Enterprise'), t('区县', 'District'), t('原因', 'Why not reached')], rows, ' data-table="gaps" class="cards"') +
     (v.moreGaps
       ? `<p class="muted">${t('仅显示前若干家；完整清单可通过 API 导出 CSV。', 'The first few only; the API exports the whole list as CSV.')}</p>`
       : '')
