@@ -311,11 +311,17 @@ export function amendmentFrom(policy: Policy, form: FormValues): { body: Amendme
 
 /**
  * Cumulative reached and engaged by hour, from reach_timeline (kept by the reach refresher with the
- * other counters, so its last values are the funnel's), starting from zero when the policy was published.
+ * other counters, so its last values are the funnel's).
  */
 async function timelineOf(db: Database, policy: Policy): Promise<TimelinePoint[]> {
   const buckets = await getReachTimeline(db, policy.id, { bucket: 'hour' });
-  const points = buckets.map((b) => ({ at: new Date(b.at), reached: b.cumulativeReached, engaged: b.cumulativeEngaged }));
-  const start = points.length && points[0].at > policy.publishAt ? [{ at: policy.publishAt, reached: 0, engaged: 0 }] : [];
-  return [...start, ...points];
+  if (!buckets.length) return [];
+  // Each total as it stood at its hour's end, from zero at the publish (or the first hour's start).
+  const points = buckets.map((b) => ({
+    at: new Date(Date.parse(b.at) + 3_600_000),
+    reached: b.cumulativeReached,
+    engaged: b.cumulativeEngaged,
+  }));
+  const first = new Date(Math.min(policy.publishAt.getTime(), Date.parse(buckets[0].at)));
+  return [{ at: first, reached: 0, engaged: 0 }, ...points];
 }
