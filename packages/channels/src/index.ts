@@ -14,3 +14,4 @@ export { type WechatHttp, type WechatReply, type WechatSettings, WechatTransport
 export * from './wechat/wechat-template';
 export * from './wechat/wechat-token';
 export { createTwilioSmsAdapter, type TwilioSettings, type TwilioSmsAdapterOptions } from './sms/twilio-sms';
+export * from './error-explanations';

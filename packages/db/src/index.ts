@@ -37,6 +37,7 @@ export * from './queries/archive-queries';
 export * from './queries/erasure-queries';
 export * from './queries/policy-versions-queries';
 export * from './queries/console-queries';
+export * from './queries/policy-overview-queries';
 // The query builder's operators, from the one drizzle-orm instance the schema was built with
 // (a second copy, resolved with other peers, would not accept these tables' types).
 export { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';

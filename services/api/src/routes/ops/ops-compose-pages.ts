@@ -1,26 +1,9 @@
 // The publisher's pages: compose a policy, preview its audience and each channel's message,
-// publish, then watch the push's numbers fill.
-import { smsSegments } from '@policy-push/core';
-import { DELIVERY_STATUSES, REACH_STAGES, type ReachBreakdown, type ReachCounts } from '@policy-push/db';
+// publish (the policy's page, where its numbers fill, is ops-policy-page.ts).
+import { districts, enterpriseSizes, industrySections, smsSegments } from '@policy-push/core';
+import { fieldError } from './ops-forms';
 import type { FieldProblem } from '../../errors';
-import {
-  channelLabel,
-  COLORS,
-  stackedBar,
-  csrfField,
-  e,
-  legend,
-  maskAddress,
-  num,
-  page,
-  section,
-  STATUS_LABELS,
-  statusLabel,
-  t,
-  table,
-  when,
-} from './ops-layout';
-import { pushProgressBar } from './ops-pages';
+import { channelLabel, csrfField, e, maskAddress, num, page, section, statusLabel, t, table } from './ops-layout';
 import type { ComposePreview, PolicyForm, RenderedSample } from './ops-service';
 import type { OpsUser } from './ops-session';
 
@@ -42,7 +25,18 @@ const FIELD_LABELS: Record<string, [string, string]> = {
   groupIds: ['服务对象群组', 'Target groups'],
   audience: ['服务对象群组', 'Target groups'],
   priority: ['优先级', 'Priority'],
+  interpretationUrls: ['解读链接', 'Interpretation links'],
+  publishAt: ['发布时间（北京时间，留空即刻发布）', 'Publish at (Beijing time; empty: now)'],
+  validUntil: ['失效时间（北京时间）', 'Expires (Beijing time)'],
 };
+
+/** What the audience would be: counts only (the compose page's "count", and its script's). */
+export interface AudienceCount {
+  enterprises: number;
+  contacts: number;
+  deliveries: number;
+  byChannel: { wechat: number; sms: number; email: number };
+}
 
 const values = (form: PolicyForm, name: string) => {
   const v = form[name];
@@ -61,14 +55,67 @@ function problemsList(problems: FieldProblem[]): string {
     .join('')}</ul></div>`;
 }
 
-export function composePage(form: PolicyForm, choices: ComposeChoices, problems: FieldProblem[], user: OpsUser, csrf: string): string {
+export function composePage(
+  form: PolicyForm,
+  choices: ComposeChoices,
+  problems: FieldProblem[],
+  user: OpsUser,
+  csrf: string,
+  count?: AudienceCount,
+): string {
+  const error = (...names: string[]) => fieldError(problems, ...names);
   const text = (name: string, type = 'text', extra = '') =>
-    `<label for="${name}">${t(...FIELD_LABELS[name])}</label><input type="${type}" id="${name}" name="${name}" value="${e(value(form, name))}"${extra}>`;
+    `<label for="${name}">${t(...FIELD_LABELS[name])}</label><input type="${type}" id="${name}" name="${name}" value="${e(value(form, name))}"${extra}>${error(name)}`;
   const area = (name: string, extra = '') =>
-    `<label for="${name}">${t(...FIELD_LABELS[name])}</label><textarea id="${name}" name="${name}"${extra}>${e(value(form, name))}</textarea>`;
-  const checked = (name: string, id: number) => (values(form, name).includes(String(id)) ? ' checked' : '');
+    `<label for="${name}">${t(...FIELD_LABELS[name])}</label><textarea id="${name}" name="${name}"${extra}>${e(value(form, name))}</textarea>${error(name)}`;
+  const checked = (name: string, id: number | string) => (values(form, name).includes(String(id)) ? ' checked' : '');
+  const boxes = (name: string, list: readonly { code: string; nameZh: string; nameEn: string }[]) =>
+    list
+      .map(
+        (x) =>
+          `<label><input type="checkbox" name="${name}" value="${e(x.code)}"${checked(name, x.code)}> ${e(x.nameZh)} <span lang="en">${e(x.nameEn)}</span></label>`,
+      )
+      .join('');
+  const links = values(form, 'interpretationUrls');
+  const ruleBuilder = [
+    `<fieldset data-rule><legend>${t('受众规则', 'Audience rule')} <span class="muted">${t(
+      '（各项之间为“且”；每项内任选其一）',
+      '(dimensions are ANDed; any value within one)',
+    )}</span></legend>`,
+    error('audience.rule', 'audience'),
+    `<details${values(form, 'industries').length || value(form, 'divisions') ? ' open' : ''}><summary>${t('行业门类', 'Industry sections')}</summary>${boxes('industries', industrySections)}</details>`,
+    `<label for="divisions">${t('行业大类代码（两位数字，逗号分隔）', 'Industry divisions (2-digit codes, comma-separated)')}</label><input type="text" id="divisions" name="divisions" value="${e(value(form, 'divisions'))}" placeholder="13, 39">`,
+    error('audience.rule.industries'),
+    `<details${values(form, 'districts').length ? ' open' : ''}><summary>${t('区县', 'Districts')}</summary>${boxes('districts', districts)}</details>`,
+    error('audience.rule.districts'),
+    `<details${values(form, 'sizes').length ? ' open' : ''}><summary>${t('企业规模', 'Sizes')}</summary>${boxes('sizes', enterpriseSizes)}</details>`,
+    error('audience.rule.sizes'),
+    `<label for="tags">${t('标签（逗号分隔）', 'Tags (comma-separated)')}</label><input type="text" id="tags" name="tags" value="${e(value(form, 'tags'))}">`,
+    `<label><input type="radio" name="tagsMode" value="any"${value(form, 'tagsMode') !== 'all' ? ' checked' : ''}> ${t('含任一标签', 'any of the tags')}</label>`,
+    `<label><input type="radio" name="tagsMode" value="all"${value(form, 'tagsMode') === 'all' ? ' checked' : ''}> ${t('含全部标签', 'all of the tags')}</label>`,
+    error('audience.rule.tags'),
+    '</fieldset>',
+  ].join('');
+  const counted = count
+    ? `<dl class="facts" data-audience-count>${(
+        [
+          ['enterprises', t('企业', 'Enterprises'), count.enterprises],
+          ['contacts', t('联系人', 'Contacts'), count.contacts],
+          ['wechat', channelLabel('wechat'), count.byChannel.wechat],
+          ['sms', channelLabel('sms'), count.byChannel.sms],
+          ['email', channelLabel('email'), count.byChannel.email],
+        ] as const
+      )
+        .map(([k, label, n]) => `<dt>${label}</dt><dd data-live-count="${k}">${num(n)}</dd>`)
+        .join('')}</dl>`
+    : `<dl class="facts" data-audience-count>${['enterprises', 'contacts', 'wechat', 'sms', 'email']
+        .map(
+          (k) =>
+            `<dt>${k === 'enterprises' ? t('企业', 'Enterprises') : k === 'contacts' ? t('联系人', 'Contacts') : channelLabel(k)}</dt><dd data-live-count="${k}">—</dd>`,
+        )
+        .join('')}</dl>`;
   const body = [
-    '<form method="post" action="/ops/compose/preview">',
+    '<form method="post" action="/ops/compose/preview" data-compose>',
     csrfField(csrf),
     `<label for="departmentId">${t(...FIELD_LABELS.departmentId)}</label><select id="departmentId" name="departmentId" required>`,
     ...choices.departments.map(
@@ -76,31 +123,48 @@ export function composePage(form: PolicyForm, choices: ComposeChoices, problems:
         `<option value="${d.id}"${value(form, 'departmentId') === String(d.id) ? ' selected' : ''}>${e(d.nameZh)} · ${e(d.nameEn)}</option>`,
     ),
     '</select>',
+    error('departmentId'),
     text('docNumber', 'text', ' required maxlength="100"'),
     text('title', 'text', ' required maxlength="200"'),
     area('summary', ' required maxlength="2000"'),
     text('titleEn', 'text', ' maxlength="300"'),
     area('summaryEn', ' maxlength="3000"'),
     text('url', 'url', ' required placeholder="https://"'),
+    `<label for="interpretationUrls">${t(...FIELD_LABELS.interpretationUrls)}</label>`,
+    ...Array.from(
+      { length: Math.min(10, Math.max(2, links.length + 1)) },
+      (_, i) =>
+        `<input type="url" id="interpretationUrls${i ? `-${i}` : ''}" name="interpretationUrls" value="${e(links[i] ?? '')}" placeholder="https://">`,
+    ),
+    error('interpretationUrls'),
     `<fieldset><legend>${t(...FIELD_LABELS.categoryIds)}</legend>`,
     ...choices.categories.map(
       (c) =>
         `<label><input type="checkbox" name="categoryIds" value="${c.id}"${checked('categoryIds', c.id)}> ${e(c.nameZh)} <span lang="en">${e(c.nameEn)}</span></label>`,
     ),
+    error('categoryIds'),
     '</fieldset>',
+    `<div class="grid">`,
+    ruleBuilder,
     choices.groups.length
-      ? `<fieldset><legend>${t(...FIELD_LABELS.groupIds)} <span class="muted">${t('（不选则面向全部订阅者）', '(none: every subscriber)')}</span></legend>${choices.groups
+      ? `<fieldset><legend>${t(...FIELD_LABELS.groupIds)} <span class="muted">${t('（群组或规则任一符合即可；都不选则面向全部订阅者）', '(in a group or matching the rule; neither: every subscriber)')}</span></legend>${choices.groups
           .map((g) => `<label><input type="checkbox" name="groupIds" value="${g.id}"${checked('groupIds', g.id)}> ${e(g.name)}</label>`)
-          .join('')}</fieldset>`
+          .join('')}${error('audience.groupIds')}</fieldset>`
       : '',
+    '</div>',
+    `<section class="notice" data-count-box><h3>${t('受众人数', 'Audience')}</h3>${counted}`,
+    // An input, not a button: the form's one submit button stays Preview.
+    `<input type="submit" class="secondary" formaction="/ops/compose/count" data-count-button value="计算人数 Count"></section>`,
     `<label for="priority">${t(...FIELD_LABELS.priority)}</label><select id="priority" name="priority">`,
     `<option value="normal"${value(form, 'priority') !== 'urgent' ? ' selected' : ''}>${t('普通', 'normal')}</option>`,
     `<option value="urgent"${value(form, 'priority') === 'urgent' ? ' selected' : ''}>${t('紧急（所有渠道、夜间也发）', 'urgent (every channel, also at night)')}</option>`,
     '</select>',
+    text('publishAt', 'datetime-local'),
+    text('validUntil', 'datetime-local'),
     `<button type="submit">${t('预览', 'Preview')}</button>`,
     '</form>',
   ].join('');
-  return page({ title: ['撰写政策', 'Compose a policy'], user, csrf, nav: 'compose' }, [
+  return page({ title: ['撰写政策', 'Compose a policy'], user, csrf, nav: 'compose', scripts: ['/ops/assets/compose-count.js'] }, [
     problemsList(problems),
     section(['政策内容', 'The policy'], body),
   ]);
@@ -108,7 +172,10 @@ export function composePage(form: PolicyForm, choices: ComposeChoices, problems:
 
 /** The form's values again, hidden, so that Publish (or Edit) posts exactly what was previewed. */
 function hiddenFields(form: PolicyForm): string {
-  const names = ['departmentId', 'docNumber', 'title', 'summary', 'titleEn', 'summaryEn', 'url', 'categoryIds', 'groupIds', 'priority'];
+  const names = [
+    ...['departmentId', 'docNumber', 'title', 'summary', 'titleEn', 'summaryEn', 'url', 'categoryIds', 'groupIds', 'priority'],
+    ...['interpretationUrls', 'industries', 'divisions', 'districts', 'sizes', 'tags', 'tagsMode', 'publishAt', 'validUntil'],
+  ];
   return names.flatMap((n) => values(form, n).map((v) => `<input type="hidden" name="${n}" value="${e(v)}">`)).join('');
 }
 
@@ -196,111 +263,5 @@ export function previewPage(form: PolicyForm, p: ComposePreview, user: OpsUser, 
         '</form>',
       ].join(''),
     ),
-  ]);
-}
-
-export interface PolicyWatch {
-  policy: { id: number; title: string; docNumber: string; status: string; version: number; priority: string; publishAt: Date };
-  progress: Record<string, number | string | boolean> | null;
-  /** The reach counters (packages/db reach-queries), when they could be read. */
-  reach: ReachBreakdown | null;
-}
-
-const REACH_LABELS: [(typeof REACH_STAGES)[number], string, string][] = [
-  ['targeted', '目标企业', 'targeted'],
-  ['addressable', '可联系', 'addressable'],
-  ['withDelivery', '有投递', 'with a delivery'],
-  ['sent', '已发送', 'sent'],
-  ['delivered', '已送达', 'delivered'],
-  ['reached', '已到达', 'reached'],
-  ['engaged', '已打开', 'opened (engaged)'],
-];
-
-const UNADDRESSABLE_LABELS: [keyof ReachCounts['unaddressable'], string, string][] = [
-  ['noContact', '没有联系人', 'no contact'],
-  ['noAddress', '没有其渠道的地址', 'no address for its channels'],
-  ['optedOut', '已退订', 'opted out'],
-  ['emailUnconfirmed', '邮箱未确认', 'email unconfirmed'],
-];
-
-/** One bar per stage, as a share of the targeted enterprises, and why the unaddressable were. */
-function reachFunnel(c: ReachCounts, addressableKnown: boolean): string {
-  const rows = REACH_LABELS.map(([key, zh, en]) => [
-    t(zh, en),
-    `<td data-reach="${key}" class="n">${num(c[key])}</td>`,
-    `<td>${stackedBar([{ key: key === 'engaged' ? 'sms' : 'delivered', value: c[key], label: en }], Math.max(c.targeted, 1))}</td>`,
-  ]);
-  const pct = (n: number) => (c.targeted ? `${((n / c.targeted) * 100).toFixed(1)}%` : '—');
-  const why = UNADDRESSABLE_LABELS.map(
-    ([key, zh, en]) => `<dt>${t(zh, en)}</dt><dd data-unaddressable="${key}">${num(c.unaddressable[key])}</dd>`,
-  ).join('');
-  return (
-    table([t('阶段', 'Stage'), t('企业', 'Enterprises'), ''], rows) +
-    (addressableKnown
-      ? `<h3>${t('无法联系的原因', 'Why not addressable')}</h3><dl class="facts">${why}</dl>`
-      : `<p class="muted" data-addressable-known="false">${t(
-          '此政策在记录无法联系的企业之前推送：目标企业只计有投递的企业。',
-          'Pushed before unaddressable enterprises were recorded: targeted counts only enterprises with a delivery.',
-        )}</p>`) +
-    `<p>${t('到达率', 'Reach rate')}: <strong data-reach="rate">${pct(c.reached)}</strong> · ${t('知晓度', 'Awareness')}: <strong data-reach="awareness">${pct(c.engaged)}</strong></p>`
-  );
-}
-
-/** Reached of targeted per group (channel, district), as bars. */
-function reachBars(groups: { name: string; label: string; counts: ReachCounts }[]): string {
-  return table(
-    [t('分组', 'Group'), t('到达 / 目标', 'Reached / targeted'), ''],
-    groups.map((g) => [
-      g.label,
-      `<td class="n">${num(g.counts.reached)} / ${num(g.counts.targeted)}</td>`,
-      `<td>${stackedBar([{ key: COLORS[g.name] ? g.name : 'delivered', value: g.counts.reached, label: g.name }], Math.max(g.counts.targeted, 1))}</td>`,
-    ]),
-  );
-}
-
-// matched, then every status: the parts it is the sum of.
-const FUNNEL = ['matched', ...DELIVERY_STATUSES] as const;
-
-/** The push's numbers, named as GET /v1/policies/{id}/push names them (data-field), refreshed until done. */
-export function policyPage(w: PolicyWatch, user: OpsUser, csrf: string): string {
-  const p = w.progress;
-  const counts = p ? Object.fromEntries(Object.keys(STATUS_LABELS).map((k) => [k, Number(p[k] ?? 0)])) : {};
-  const done = p?.done === true;
-  const reached = p ? Number(p.sent) + Number(p.delivered) : 0;
-  const funnel = p
-    ? [
-        pushProgressBar(counts),
-        legend(
-          ['delivered', 'sent', 'undelivered', 'failed', 'sending', 'pending'].map((key) => ({ key, label: STATUS_LABELS[key].join(' ') })),
-        ),
-        `<dl class="facts" data-push="${e(String(p.id))}" data-done="${done}">`,
-        `<dt>${t('推送状态', 'Push status')}</dt><dd data-field="status">${e(String(p.status))}</dd>`,
-        ...FUNNEL.map(
-          (k) => `<dt>${k === 'matched' ? t('匹配', 'matched') : statusLabel(k)}</dt><dd data-field="${k}">${num(Number(p[k] ?? 0))}</dd>`,
-        ),
-        `<dt>${t('已发出（含送达）', 'Sent or delivered')}</dt><dd>${num(reached)}</dd>`,
-        `<dt>${t('完成', 'Done')}</dt><dd data-field="done">${done ? t('是', 'yes') : t('否', 'no')}</dd>`,
-        '</dl>',
-      ].join('')
-    : `<p class="muted">${t('尚无推送', 'No push yet')}</p>`;
-  return page({ title: ['推送进度', 'Push progress'], user, csrf, nav: 'compose', refreshSeconds: done ? undefined : 3 }, [
-    section(
-      ['政策', 'Policy'],
-      `<dl class="facts" data-policy="${w.policy.id}"><dt>${t('标题', 'Title')}</dt><dd>${e(w.policy.title)}</dd><dt>${t('文号', 'Document number')}</dt><dd>${e(w.policy.docNumber)}</dd><dt>${t('状态', 'Status')}</dt><dd>${e(w.policy.status)} · v${w.policy.version} · ${e(w.policy.priority)}</dd><dt>${t('发布时间', 'Published')}</dt><dd>${when(w.policy.publishAt)}</dd></dl>`,
-    ),
-    section(['推送漏斗', 'Push funnel'], funnel),
-    w.reach
-      ? section(
-          ['到达漏斗', 'Reach funnel'],
-          reachFunnel(w.reach.totals, w.reach.addressableKnown) +
-            `<h3>${t('按渠道', 'By channel')}</h3>` +
-            reachBars(w.reach.byChannel.map((r) => ({ name: r.channel, label: channelLabel(r.channel), counts: r }))) +
-            `<h3>${t('按区县', 'By district')}</h3>` +
-            reachBars(w.reach.byDistrict.map((r) => ({ name: r.district, label: e(r.district), counts: r }))) +
-            `<p class="muted">${t('到达数据来自后台汇总的计数器，可能比推送进度稍晚。', 'Reach comes from counters recounted in the background: it may trail the push numbers a little.')}</p>`,
-          ' data-reach-funnel',
-        )
-      : '',
-    `<p><a href="/ops/deliveries?policyId=${w.policy.id}">${t('查看此政策的投递记录', 'This policy’s deliveries')} →</a></p>`,
   ]);
 }

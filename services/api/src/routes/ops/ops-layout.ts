@@ -3,7 +3,7 @@
 // nothing loaded from elsewhere. Every value put into a page goes through escapeHtml.
 import { escapeHtml } from '@policy-push/core';
 import type { DeliveryStatus, WaitReason } from '@policy-push/db';
-import { mayOpen, type OpsUser } from './ops-session';
+import { mayGet, type OpsUser } from './ops-session';
 
 export const e = escapeHtml;
 
@@ -130,6 +130,10 @@ const STYLE = [
   'table.cards td{border:0;padding:.15rem 0 .15rem 8rem;text-align:left;position:relative;min-height:1.5rem}',
   'table.cards td::before{content:attr(data-label);position:absolute;left:0;top:.2rem;width:7.5rem;color:#666;font-size:.8rem}',
   'table.cards td.n{text-align:left}form.filters label{flex:1 1 100%}form.filters input,form.filters select{width:100%}}',
+  // Forms' field problems beside their fields; actions that cannot be undone (issue 14).
+  '.field-error{display:block;color:#c0392b;font-size:.85rem;margin:.15rem 0}button.danger{background:#c0392b}',
+  'input[type=submit]{font:inherit;padding:.45rem 1.1rem;border:0;border-radius:6px;background:#6c757d;color:#fff;margin-top:.5rem;cursor:pointer}',
+  'input[type=date],input[type=datetime-local]{font:inherit;padding:.3rem .4rem;border:1px solid #bbb;border-radius:5px;max-width:100%}',
 ].join('');
 
 export interface PageOptions {
@@ -137,9 +141,11 @@ export interface PageOptions {
   user?: OpsUser;
   csrf?: string;
   /** Which nav entry is current. */
-  nav?: 'dashboard' | 'deliveries' | 'outbox' | 'compose' | 'enterprises';
+  nav?: 'dashboard' | 'deliveries' | 'outbox' | 'compose' | 'enterprises' | 'policies';
   /** Seconds until the page reloads itself (live views); none when absent. */
   refreshSeconds?: number;
+  /** Same-origin scripts (under /ops/assets/) that improve the page; it works without them. */
+  scripts?: string[];
 }
 
 // What the signed-in key may do here, said next to its name.
@@ -151,6 +157,7 @@ const ROLE_NOTE: Record<string, [string, string]> = {
 
 const NAV: [PageOptions['nav'], string, string, string][] = [
   ['dashboard', '/ops', '总览', 'Overview'],
+  ['policies', '/ops/policies', '政策', 'Policies'],
   ['deliveries', '/ops/deliveries', '投递记录', 'Delivery log'],
   ['outbox', '/ops/outbox', '沙箱发件箱', 'Sandbox outbox'],
   ['compose', '/ops/compose', '撰写发布', 'Compose'],
@@ -164,7 +171,7 @@ export function page(o: PageOptions, body: string[]): string {
         '<header>',
         `<a class="brand" href="/ops">${t('政策推送运维台', 'Policy Push ops')}</a>`,
         '<nav>',
-        ...NAV.filter(([key]) => mayOpen(o.user!.role, key!)).map(
+        ...NAV.filter(([, href]) => mayGet(o.user!.role, href)).map(
           ([key, href, z, n]) => `<a href="${href}"${key === o.nav ? ' aria-current="page"' : ''}>${t(z, n)}</a>`,
         ),
         '</nav>',
@@ -180,7 +187,9 @@ export function page(o: PageOptions, body: string[]): string {
     '<meta name="robots" content="noindex">',
     o.refreshSeconds ? `<meta http-equiv="refresh" content="${o.refreshSeconds}">` : '',
     `<title>${e(`${zh} · ${en}`)}</title>`,
-    `<style>${STYLE}</style></head><body>`,
+    `<style>${STYLE}</style>`,
+    ...(o.scripts ?? []).map((src) => `<script src="${e(src)}" defer></script>`),
+    '</head><body>',
     header,
     '<main>',
     `<h1>${t(zh, en)}</h1>`,

@@ -116,7 +116,7 @@ describe('/ops by role', () => {
     const key = await keyHeaders(h, { role: 'publisher', departmentIds: [Number(world.department.id)] });
     const { cookie, csrf } = await signIn(key);
     const home = await h.app.inject({ method: 'GET', url: '/ops', headers: { cookie } });
-    expect([home.statusCode, home.headers.location]).toEqual([303, '/ops/compose']);
+    expect([home.statusCode, home.headers.location]).toEqual([303, '/ops/policies']);
     const compose = await h.app.inject({ method: 'GET', url: '/ops/compose', headers: { cookie } });
     expect(compose.statusCode).toBe(200);
     expect(compose.body).toContain(`<option value="${world.department.id}">`);

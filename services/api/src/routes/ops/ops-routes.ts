@@ -6,7 +6,7 @@
 //   GET  /ops/deliveries…, /ops/enterprises…  the delivery log and enterprises (ops-log-routes.ts)
 //   GET  /ops/outbox              what the sandbox would have sent
 //   GET  /ops/compose, POST /ops/compose/preview | /ops/compose/edit | /ops/compose/publish
-//   GET  /ops/policies/:id        a push's numbers, as GET /v1/policies/{id}/push gives them, and its reach funnel
+//   GET  /ops/policies, /ops/policies/:id and its actions   ops-policy-routes.ts
 // Every POST carries the session's CSRF token. Each role sees what it may do on /v1
 // (CONSOLE_PAGES in ops-session.ts): admins everything; ops the read-only views, with phone numbers
 // and emails masked; publishers compose, publish and follow their own departments' policies;
@@ -14,16 +14,12 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import { safeError, withoutLinkTokens } from '@policy-push/core';
+import { withoutLinkTokens } from '@policy-push/core';
 import {
-  getPolicy,
-  latestPush,
   listCategories,
   listDepartments,
   listSandboxMessages,
   listServiceGroups,
-  policyReach,
-  type ReachBreakdown,
 } from '@policy-push/db';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -33,14 +29,17 @@ import { authenticate, secretHashOf } from '../../services/api-keys';
 import { maskText } from '../../services/mask-contacts';
 import { pushProgress, publishPolicy } from '../policies/policies-service';
 import { checkPublishLimits } from '../policies/publish-limits';
-import { type ComposeChoices, composePage, policyPage, previewPage } from './ops-compose-pages';
+import { type AudienceCount, type ComposeChoices, composePage, previewPage } from './ops-compose-pages';
+import { COMPOSE_COUNT_JS } from './ops-scripts';
+import { opsPolicyRoutes } from './ops-policy-routes';
 import { errorPage } from './ops-layout';
 import { registerLogRoutes } from './ops-log-routes';
 import { dashboardPage, loginPage, outboxPage } from './ops-pages';
-import { composePreview, loadDashboard, type PolicyForm, policyFromForm } from './ops-service';
+import { composePreview, countAudience, loadDashboard, type PolicyForm, policyFromForm } from './ops-service';
 import {
   type ConsolePage,
   mayOpen,
+  pageOf,
   cookieOptions,
   csrfToken,
   endSession,
@@ -76,11 +75,14 @@ export default async function opsRoutes(app: AppInstance) {
   // Form bodies in this scope only; the API speaks JSON.
   await app.register(formbody);
   await app.register(helmet, {
-    // Nothing on these pages comes from elsewhere: no script at all, styles inline, forms post here.
+    // Nothing on these pages comes from elsewhere: scripts only from here and never inline (the
+    // live numbers and charts, issue 14), styles inline, forms post here.
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
         defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
         styleSrc: ["'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
         formAction: ["'self'"],
@@ -106,8 +108,8 @@ export default async function opsRoutes(app: AppInstance) {
     }
     const wanted = pageOf(path);
     if (!wanted || mayOpen(req.opsUser.role, wanted)) return;
-    // A publisher's home is its compose page, not the operators' overview.
-    if (wanted === 'dashboard' && mayOpen(req.opsUser.role, 'compose')) return reply.redirect('/ops/compose', 303);
+    // A publisher's home is its departments' policies, not the operators' overview.
+    if (wanted === 'dashboard' && mayOpen(req.opsUser.role, 'policies')) return reply.redirect('/ops/policies', 303);
     return sendPage(
       reply,
       403,
@@ -254,8 +256,15 @@ export default async function opsRoutes(app: AppInstance) {
     return { departments: departmentIds ? departments.filter((d) => departmentIds.includes(d.id)) : departments, categories, groups };
   }
 
-  async function composeAgain(req: FastifyRequest, reply: FastifyReply, form: PolicyForm, status: number, problems: ApiError['fields']) {
-    return sendPage(reply, status, composePage(form, await choices(user(req)), problems, user(req), csrf(req)));
+  async function composeAgain(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    form: PolicyForm,
+    status: number,
+    problems: ApiError['fields'],
+    count?: AudienceCount,
+  ) {
+    return sendPage(reply, status, composePage(form, await choices(user(req)), problems, user(req), csrf(req), count));
   }
 
   /** Another department's id or group in a publisher's form: refused as if it did not exist. */
@@ -281,6 +290,30 @@ export default async function opsRoutes(app: AppInstance) {
   app.get('/ops/compose', hide, async (req, reply) => composeAgain(req, reply, {}, 200, []));
 
   app.post('/ops/compose/edit', hide, async (req, reply) => composeAgain(req, reply, req.body as PolicyForm, 200, []));
+
+  // The audience count beside the rule builder: a page without script, JSON for its script (issue 14).
+  app.post('/ops/compose/count', hide, async (req, reply) => {
+    const form = req.body as PolicyForm;
+    const json = /application\/json/.test(req.headers.accept ?? '');
+    let answer: { problems: ApiError['fields']; count?: AudienceCount };
+    try {
+      answer = await countAudience(db, app.deps.config, form);
+      if (!answer.problems.length) {
+        const foreign = await outOfScope(user(req), {
+          departmentId: String(form.departmentId ?? ''),
+          audience: { groupIds: [form.groupIds ?? []].flat() },
+        });
+        if (foreign.length) answer = { problems: foreign };
+      }
+    } catch (err) {
+      answer = { problems: refusal(err).problems };
+    }
+    const status = answer.problems.length ? 422 : 200;
+    if (json) return reply.code(status).send(answer.count ? { count: answer.count } : { problems: answer.problems });
+    return composeAgain(req, reply, form, status, answer.problems, answer.count);
+  });
+
+  app.get('/ops/assets/compose-count.js', hide, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(COMPOSE_COUNT_JS));
 
   app.post('/ops/compose/preview', hide, async (req, reply) => {
     const form = req.body as PolicyForm;
@@ -332,33 +365,4 @@ export default async function opsRoutes(app: AppInstance) {
     }
   });
 
-  app.get('/ops/policies/:id', hide, async (req, reply) => {
-    const id = (req.params as { id: string }).id;
-    if (!ID.test(id)) return sendPage(reply, 400, errorPage(400, 'invalid_id', '政策编号无效。', 'Not a policy id.', user(req), csrf(req)));
-    const policy = await getPolicy(db, Number(id));
-    const departmentIds = ownDepartments(user(req));
-    if (!policy || (departmentIds && !departmentIds.includes(policy.departmentId)))
-      return sendPage(reply, 404, errorPage(404, 'not_found', '没有这项政策。', 'No such policy.', user(req), csrf(req)));
-    const push = await latestPush(db, policy.id);
-    const progress = push ? await pushProgress(db, push) : null;
-    // Reach analytics are built beside this console: their absence must not take the page down.
-    let reach: ReachBreakdown | null = null;
-    try {
-      reach = await policyReach(db, policy.id);
-    } catch (err) {
-      req.log.warn({ err: safeError(err), policyId: policy.id }, 'reach counters unavailable');
-    }
-    return sendPage(reply, 200, policyPage({ policy, progress, reach }, user(req), csrf(req)));
-  });
-}
-
-/** Which console page a path is, for CONSOLE_PAGES; undefined for signing out. */
-function pageOf(path: string): ConsolePage | undefined {
-  if (path === '/ops') return 'dashboard';
-  if (path.startsWith('/ops/deliveries')) return 'deliveries';
-  if (path.startsWith('/ops/outbox')) return 'outbox';
-  if (path.startsWith('/ops/compose')) return 'compose';
-  if (path.startsWith('/ops/policies/')) return 'policy';
-  if (path.startsWith('/ops/enterprises')) return 'enterprises';
-  return undefined;
 }

@@ -1,7 +1,7 @@
 // What the console pages show, gathered from the same queries /metrics and the API use, so the
 // numbers on a page are the API's numbers.
 import { type Channel, CHANNELS, wechatKeyType } from '@policy-push/channels';
-import type { Config } from '@policy-push/core';
+import type { AudienceRule, Config } from '@policy-push/core';
 import {
   deliveryCounts,
   listChannelPauses,
@@ -14,6 +14,7 @@ import {
   sentPerMinute,
 } from '@policy-push/db';
 import { type HealthReport, providerNames } from '@policy-push/dispatcher';
+import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { AppInstance } from '../../app';
@@ -21,6 +22,7 @@ import type { FieldProblem } from '../../errors';
 import { PolicyBody } from '../policies/policies-schemas';
 import { checkPolicy, type PolicyInput } from '../policies/policies-service';
 import { previewSamples, type RenderedSample as Sample } from '../../services/rendered-messages';
+import { fromLocalTime } from './ops-forms';
 
 /** The newest deliveries the throughput chart reads (sent_at has no index). */
 export const THROUGHPUT_BOUND = 200_000;
@@ -139,8 +141,17 @@ export function policyFromForm(form: PolicyForm): { input: PolicyInput; problems
   };
   if (optional('titleEn')) input.titleEn = optional('titleEn');
   if (optional('summaryEn')) input.summaryEn = optional('summaryEn');
-  if (groupIds.length) input.audience = { groupIds };
   const problems: FieldProblem[] = [];
+  // Issue 14: the audience rule, interpretation links, publish time and expiry.
+  const rule = ruleFromForm(form);
+  if (groupIds.length || rule) input.audience = { ...(groupIds.length && { groupIds }), ...(rule && { rule }) };
+  const links = many(form.interpretationUrls);
+  if (links.length) input.interpretationUrls = links;
+  for (const name of ['publishAt', 'validUntil']) {
+    const at = fromLocalTime(one(form[name]));
+    if (at === null) problems.push({ path: name, code: 'format' });
+    else if (at) input[name] = at;
+  }
   if (!validatePolicyBody(input)) {
     for (const err of validatePolicyBody.errors ?? []) {
       const path = err.instancePath.replace(/^\//, '').split('/')[0] || String(err.params.missingProperty ?? 'form');
@@ -148,6 +159,19 @@ export function policyFromForm(form: PolicyForm): { input: PolicyInput; problems
     }
   }
   return { input: input as PolicyInput, problems };
+}
+
+/** The audience rule the compose form's builder describes (AudienceRule, core/rules.ts), or undefined. */
+export function ruleFromForm(form: PolicyForm): AudienceRule | undefined {
+  const words = (v: unknown) => many(v).flatMap((s) => s.split(/[\s,，、]+/).filter(Boolean));
+  const rule: AudienceRule = {};
+  const industries = [...many(form.industries), ...words(form.divisions)];
+  if (industries.length) rule.industries = { any: industries };
+  if (many(form.districts).length) rule.districts = { any: many(form.districts) };
+  if (many(form.sizes).length) rule.sizes = { any: many(form.sizes) };
+  const tags = words(form.tags);
+  if (tags.length) rule.tags = one(form.tagsMode) === 'all' ? { all: tags } : { any: tags };
+  return Object.keys(rule).length ? rule : undefined;
 }
 
 export interface RenderedSample extends Sample {
@@ -194,4 +218,47 @@ export async function composePreview(db: Queryable, config: Config, input: Polic
     return { ...sample, cut, limits };
   });
   return { input, audience, rendered };
+}
+
+/** The problems that are about whom a policy reaches (what the count depends on). */
+const AUDIENCE_PATHS = /^(departmentId|categoryIds|audience|groupIds)/;
+
+/**
+ * The audience the compose form describes, counted as POST /v1/policies/preview counts it (the
+ * same checks and matching), before the rest of the form is filled in: its text fields are not
+ * needed for a count, so placeholders stand in for them; only the audience's problems are answered.
+ */
+export async function countAudience(db: Queryable, config: Config, form: PolicyForm) {
+  const filled: PolicyForm = {
+    ...form,
+    // A document number no policy can have: the count must not depend on whether it is taken.
+    docNumber: `count ${randomUUID()}`,
+    title: one(form.title) || '-',
+    summary: one(form.summary) || '-',
+    url: 'https://count.invalid/',
+    interpretationUrls: [],
+    publishAt: '',
+    validUntil: '',
+  };
+  const { input, problems } = policyFromForm(filled);
+  const mine = problems.filter((p) => AUDIENCE_PATHS.test(p.path));
+  if (problems.length) return { problems: mine.length ? mine : problems };
+  const values = await checkPolicy(db, input);
+  const target = await loadMatchTarget(
+    db,
+    {
+      departmentId: values.departmentId,
+      categoryIds: values.categoryIds ?? [],
+      targetGroupIds: values.targetGroupIds ?? [],
+      audienceRule: values.audienceRule ?? null,
+      priority: values.priority ?? 'normal',
+    },
+    { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail },
+  );
+  const a = await previewAudience(db, target, 0);
+  return {
+    problems: [],
+    count: { enterprises: a.enterprises, contacts: a.contacts, deliveries: a.deliveries, byChannel: a.byChannel },
+    input,
+  };
 }

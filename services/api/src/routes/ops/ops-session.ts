@@ -28,10 +28,38 @@ export const CONSOLE_PAGES = {
   compose: ['admin', 'publisher'],
   policy: ['admin', 'ops', 'publisher'],
   enterprises: ['admin', 'ops'],
+  // The list of policies (a publisher's: its departments'), and what the policy page's actions
+  // post: the writes POST/PATCH /v1/policies/{id}… allow, i.e. not ops.
+  policies: ['admin', 'ops', 'publisher'],
+  policyActions: ['admin', 'publisher'],
 } as const satisfies Record<string, readonly string[]>;
 export type ConsolePage = keyof typeof CONSOLE_PAGES;
 
 export const mayOpen = (role: string, p: ConsolePage) => (CONSOLE_PAGES[p] as readonly string[]).includes(role);
+
+const POLICY_ACTION = /^\/ops\/policies\/[^/]+\/(amend|revoke|cancel|push)(\/|$)/;
+
+/** Which console page a path is, for CONSOLE_PAGES; undefined for what every signed-in key may use (signing out, scripts). */
+export function pageOf(path: string): ConsolePage | undefined {
+  if (path === '/ops') return 'dashboard';
+  if (path.startsWith('/ops/deliveries')) return 'deliveries';
+  if (path.startsWith('/ops/outbox')) return 'outbox';
+  if (path.startsWith('/ops/compose')) return 'compose';
+  if (POLICY_ACTION.test(path)) return 'policyActions';
+  if (path.startsWith('/ops/policies/')) return 'policy';
+  if (path === '/ops/policies') return 'policies';
+  if (path.startsWith('/ops/enterprises')) return 'enterprises';
+  return undefined;
+}
+
+/**
+ * Whether a role may open a link (a path, with or without its query): the same rules the console's
+ * onRequest check applies, so a page never shows a link that would answer 403.
+ */
+export function mayGet(role: string, href: string): boolean {
+  const page = pageOf(href.split(/[?#]/)[0]);
+  return !page || mayOpen(role, page);
+}
 
 export interface OpsUser {
   keyId: number;

@@ -1,30 +1,9 @@
-import {
-  amendPolicy,
-  cancelScheduled,
-  doneReminderSteps,
-  getPolicy,
-  listReminderSteps,
-  reminderCounts,
-  replaceReminderPlan,
-  replanReminderSteps,
-  latestPush,
-  listPolicies,
-  listPolicyVersions,
-  loadMatchTarget,
-  notifyWork,
-  previewAudience,
-  reschedule,
-  restartPush,
-  revokePolicy,
-  eq,
-} from '@policy-push/db';
-import { policies as schemaPolicies } from '@policy-push/db';
-import { type FollowUpPlan, planFollowUp } from '@policy-push/core';
+import { getPolicy, latestPush, listPolicies, listReminderSteps, loadMatchTarget, previewAudience, reminderCounts } from '@policy-push/db';
 import { type Static, Type } from 'typebox';
 import type { AppInstance } from '../../app';
 import { departmentsInScope, scope } from '../../plugins/authorize';
-import { actorOf, audit } from '../../services/audit';
-import { ApiError, invalidField, notFound, unprocessable } from '../../errors';
+import { actorOf } from '../../services/audit';
+import { notFound } from '../../errors';
 import { errorResponses, Id, IdParams, Page, PageQuery, page } from '../../schemas/common';
 import {
   Policy,
@@ -39,8 +18,9 @@ import {
   Revocation,
   VersionParams,
 } from './policies-schemas';
-import { checkPolicy, publishPolicy, pushProgress, toPolicy, toPolicyVersion, toReminderStep } from './policies-service';
+import { checkPolicy, policyVersions, publishPolicy, pushProgress, toPolicy, toReminderStep } from './policies-service';
 import { checkPublishLimits } from './publish-limits';
+import { amendOrEditPolicy, cancelScheduledPolicy, pushPolicyAgain, revokePublishedPolicy } from './policy-actions';
 import { messageView, previewSamples } from '../../services/rendered-messages';
 
 const tags = ['policies'];
@@ -168,8 +148,7 @@ export default async function policiesRoutes(app: AppInstance) {
   // A policy's versions: read like its push and its reach, by its department's publishers and ops.
   const versions = async (policyId: number) => {
     if (!(await getPolicy(db, policyId))) throw notFound('policy');
-    const rows = await listPolicyVersions(db, policyId);
-    return rows.map((v, i) => toPolicyVersion(v, i > 0 && rows[i - 1].version === v.version - 1 ? rows[i - 1] : undefined));
+    return policyVersions(db, policyId);
   };
 
   app.get(
@@ -256,26 +235,7 @@ export default async function policiesRoutes(app: AppInstance) {
         response: { 202: PushProgress, ...errorResponses },
       },
     },
-    async (req, reply) => {
-      const policy = await getPolicy(db, Number(req.params.id));
-      if (!policy) throw notFound('policy');
-      if (policy.status !== 'published' && policy.status !== 'scheduled') {
-        throw new ApiError(409, 'policy_not_pushable', `a ${policy.status} policy cannot be pushed`);
-      }
-      await checkPublishLimits(db, policy, {
-        ...limitCheck,
-        policyId: policy.id,
-        pushAgain: { policyId: policy.id, version: policy.version },
-      });
-      const push = await db.transaction(async (tx) => {
-        const restarted = await restartPush(tx, policy);
-        await audit(tx, actorOf(req), { action: 'policy.push', subjectType: 'policy', subjectId: policy.id });
-        await notifyWork(tx);
-        return restarted;
-      });
-      if (!push) throw notFound('push');
-      return reply.code(202).send(await pushProgress(db, push));
-    },
+    async (req, reply) => reply.code(202).send(await pushPolicyAgain(db, Number(req.params.id), actorOf(req), limitCheck)),
   );
 
   app.patch(
@@ -290,107 +250,7 @@ export default async function policiesRoutes(app: AppInstance) {
         response: { 200: Policy, ...errorResponses },
       },
     },
-    async (req) => {
-      const now = new Date();
-      const body = req.body;
-      const updated = await db.transaction(async (tx) => {
-        const policy = await getPolicy(tx, Number(req.params.id), { forUpdate: true });
-        if (!policy) throw notFound('policy');
-        const changes = {
-          ...(body.title !== undefined && { title: body.title }),
-          ...(body.summary !== undefined && { summary: body.summary }),
-          ...(body.titleEn !== undefined && { titleEn: body.titleEn }),
-          ...(body.summaryEn !== undefined && { summaryEn: body.summaryEn }),
-          ...(body.url !== undefined && { url: body.url }),
-          ...(body.interpretationUrls !== undefined && { interpretationUrls: body.interpretationUrls }),
-          ...(body.validUntil !== undefined && { validUntil: body.validUntil === null ? null : new Date(body.validUntil) }),
-        };
-        const validUntil = 'validUntil' in changes ? changes.validUntil : policy.validUntil;
-        const actionBy = body.actionBy === undefined ? policy.actionBy : body.actionBy === null ? null : new Date(body.actionBy);
-        if (policy.status !== 'scheduled' && policy.status !== 'published')
-          throw new ApiError(409, 'policy_not_amendable', `a ${policy.status} policy cannot be amended`);
-        // actionBy and the follow-up plan, checked against the dates the policy will have.
-        const publishAt = policy.status === 'scheduled' && body.publishAt ? new Date(body.publishAt) : policy.publishAt;
-        const followUp = planFollowUp({
-          plan: body.followUp === undefined ? null : (body.followUp as FollowUpPlan | null),
-          actionBy,
-          publishAt,
-          validUntil: validUntil ?? null,
-          now,
-          maxSteps,
-          alreadyDone: body.followUp ? await doneReminderSteps(tx, policy.id) : 0,
-          checkActionBy: body.actionBy !== undefined || body.validUntil !== undefined,
-        });
-        if (followUp.problems.length)
-          throw unprocessable(
-            followUp.problems,
-            `the policy cannot be amended: ${followUp.problems.map((p) => `${p.path} ${p.code}`).join(', ')}`,
-          );
-        /** The steps not yet taken follow the new plan, or the new dates. */
-        const replan = async () => {
-          if (body.followUp !== undefined) await replaceReminderPlan(tx, policy.id, followUp.steps);
-          else if (body.actionBy !== undefined || body.publishAt !== undefined) {
-            const orphaned = await replanReminderSteps(tx, policy.id, { publishAt, actionBy });
-            if (orphaned)
-              throw invalidField('actionBy', 'action_by_missing', 'the follow-up plan has steps before actionBy: give a new plan with it');
-          }
-        };
-        const planOnly = Object.keys(body).every((k) => k === 'actionBy' || k === 'followUp');
-        if (planOnly) {
-          // Only the deadline or the plan: the policy is edited in place, no new version, no update notice.
-          const [edited] = await tx
-            .update(schemaPolicies)
-            .set({ actionBy, updatedAt: now })
-            .where(eq(schemaPolicies.id, policy.id))
-            .returning();
-          await replan();
-          await audit(tx, actorOf(req), {
-            action: 'policy.amend',
-            subjectType: 'policy',
-            subjectId: policy.id,
-            details: { fields: Object.keys(body), followUpSteps: followUp.steps.length },
-          });
-          return edited;
-        }
-        if (body.actionBy !== undefined) Object.assign(changes, { actionBy });
-        if (policy.status === 'scheduled') {
-          const publishAt = body.publishAt ? new Date(body.publishAt) : policy.publishAt;
-          if (publishAt < now) throw invalidField('publishAt', 'publish_at_in_past', 'publishAt is in the past');
-          if (validUntil && validUntil <= publishAt)
-            throw invalidField('validUntil', 'valid_until_before_publish', 'validUntil is not after publishAt');
-          const [edited] = await tx
-            .update(schemaPolicies)
-            .set({ ...changes, publishAt, updatedAt: now })
-            .where(eq(schemaPolicies.id, policy.id))
-            .returning();
-          await reschedule(tx, edited, publishAt);
-          await replan();
-          await audit(tx, actorOf(req), {
-            action: 'policy.amend',
-            subjectType: 'policy',
-            subjectId: policy.id,
-            details: { scheduled: true, fields: Object.keys(body) },
-          });
-          return edited;
-        }
-        if (policy.status !== 'published') throw new ApiError(409, 'policy_not_amendable', `a ${policy.status} policy cannot be amended`);
-        if (body.publishAt !== undefined) throw invalidField('publishAt', 'already_published', 'a published policy cannot be rescheduled');
-        if (validUntil && validUntil <= now) throw invalidField('validUntil', 'valid_until_in_past', 'validUntil is in the past');
-        // Every prior recipient gets an update notice: the whole audience counts against the caps.
-        await checkPublishLimits(tx, policy, { ...limitCheck, policyId: policy.id });
-        const amended = await amendPolicy(tx, policy, changes);
-        await replan();
-        await audit(tx, actorOf(req), {
-          action: 'policy.amend',
-          subjectType: 'policy',
-          subjectId: policy.id,
-          details: { version: amended.version, fields: Object.keys(body) },
-        });
-        await notifyWork(tx);
-        return amended;
-      });
-      return toPolicy(updated);
-    },
+    async (req) => toPolicy(await amendOrEditPolicy(db, Number(req.params.id), req.body, actorOf(req), limitCheck, maxSteps)),
   );
 
   app.post(
@@ -405,23 +265,7 @@ export default async function policiesRoutes(app: AppInstance) {
         response: { 200: Policy, ...errorResponses },
       },
     },
-    async (req) => {
-      const revoked = await db.transaction(async (tx) => {
-        const policy = await getPolicy(tx, Number(req.params.id), { forUpdate: true });
-        if (!policy) throw notFound('policy');
-        if (policy.status !== 'published') throw new ApiError(409, 'policy_not_revocable', `a ${policy.status} policy cannot be revoked`);
-        const result = await revokePolicy(tx, policy, req.body.reason, req.body.notifyRecipients ?? false);
-        await audit(tx, actorOf(req), {
-          action: 'policy.revoke',
-          subjectType: 'policy',
-          subjectId: policy.id,
-          details: { notifyRecipients: req.body.notifyRecipients ?? false },
-        });
-        await notifyWork(tx);
-        return result.policy;
-      });
-      return toPolicy(revoked);
-    },
+    async (req) => toPolicy(await revokePublishedPolicy(db, Number(req.params.id), req.body, actorOf(req))),
   );
 
   app.post(
@@ -435,16 +279,6 @@ export default async function policiesRoutes(app: AppInstance) {
         response: { 200: Policy, ...errorResponses },
       },
     },
-    async (req) => {
-      const cancelled = await db.transaction(async (tx) => {
-        const policy = await getPolicy(tx, Number(req.params.id), { forUpdate: true });
-        if (!policy) throw notFound('policy');
-        if (policy.status !== 'scheduled')
-          throw new ApiError(409, 'policy_not_scheduled', `a ${policy.status} policy cannot be cancelled; revoke it instead`);
-        await audit(tx, actorOf(req), { action: 'policy.cancel', subjectType: 'policy', subjectId: policy.id });
-        return cancelScheduled(tx, policy);
-      });
-      return toPolicy(cancelled);
-    },
+    async (req) => toPolicy(await cancelScheduledPolicy(db, Number(req.params.id), actorOf(req))),
   );
 }

@@ -6,6 +6,7 @@ import {
   docNumberTaken,
   getIdempotentAnswer,
   insertPolicyWithPush,
+  listPolicyVersions,
   missingReferences,
   type NewPolicy,
   notifyWork,
@@ -276,4 +277,10 @@ export function toReminderStep(r: ReminderStepRow) {
     doneAt: r.doneAt ? r.doneAt.toISOString() : null,
     reminders: r.reminders,
   };
+}
+
+/** A policy's versions, oldest first, each with what changed since the one before. */
+export async function policyVersions(db: Queryable, policyId: number) {
+  const rows = await listPolicyVersions(db, policyId);
+  return rows.map((v, i) => toPolicyVersion(v, i > 0 && rows[i - 1].version === v.version - 1 ? rows[i - 1] : undefined));
 }
