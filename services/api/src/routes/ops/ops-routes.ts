@@ -15,12 +15,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import { withoutLinkTokens } from '@policy-push/core';
-import {
-  listCategories,
-  listDepartments,
-  listSandboxMessages,
-  listServiceGroups,
-} from '@policy-push/db';
+import { listCategories, listDepartments, listSandboxMessages, listServiceGroups } from '@policy-push/db';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../app';
@@ -364,5 +359,4 @@ export default async function opsRoutes(app: AppInstance) {
       return composeAgain(req, reply, form, r.status, r.problems);
     }
   });
-
 }

@@ -99,7 +99,8 @@ export async function amendOrEditPolicy(
       if (body.followUp !== undefined) await replaceReminderPlan(tx, policy.id, followUp.steps);
       else if (body.actionBy !== undefined || body.publishAt !== undefined) {
         const orphaned = await replanReminderSteps(tx, policy.id, { publishAt, actionBy });
-        if (orphaned) throw invalidField('actionBy', 'action_by_missing', 'the follow-up plan has steps before actionBy: give a new plan with it');
+        if (orphaned)
+          throw invalidField('actionBy', 'action_by_missing', 'the follow-up plan has steps before actionBy: give a new plan with it');
       }
     };
     if (Object.keys(body).every((k) => k === 'actionBy' || k === 'followUp')) {
