@@ -28,6 +28,13 @@ const FIELD_LABELS: Record<string, [string, string]> = {
   interpretationUrls: ['解读链接', 'Interpretation links'],
   publishAt: ['发布时间（北京时间，留空即刻发布）', 'Publish at (Beijing time; empty: now)'],
   validUntil: ['失效时间（北京时间）', 'Expires (Beijing time)'],
+  actionBy: ['办理截止时间（北京时间；申报期、申请窗口）', 'Act by (Beijing time; an application window closing)'],
+  followUpAfter: [
+    '发布后第几天提醒未阅读的企业（天，逗号分隔）',
+    'Remind enterprises not yet engaged, days after publication (comma-separated)',
+  ],
+  followUpBefore: ['截止前几天提醒（天，逗号分隔）', 'Remind them, days before act-by (comma-separated)'],
+  followUp: ['跟进提醒', 'Follow-up reminders'],
 };
 
 /** What the audience would be: counts only (the compose page's "count", and its script's). */
@@ -161,6 +168,10 @@ export function composePage(
     '</select>',
     text('publishAt', 'datetime-local'),
     text('validUntil', 'datetime-local'),
+    text('actionBy', 'datetime-local'),
+    text('followUpAfter', 'text', ' inputmode="numeric" placeholder="3"'),
+    text('followUpBefore', 'text', ' inputmode="numeric" placeholder="2"'),
+    error('followUp'),
     `<button type="submit">${t('预览', 'Preview')}</button>`,
     '</form>',
   ].join('');
@@ -175,6 +186,7 @@ function hiddenFields(form: PolicyForm): string {
   const names = [
     ...['departmentId', 'docNumber', 'title', 'summary', 'titleEn', 'summaryEn', 'url', 'categoryIds', 'groupIds', 'priority'],
     ...['interpretationUrls', 'industries', 'divisions', 'districts', 'sizes', 'tags', 'tagsMode', 'publishAt', 'validUntil'],
+    ...['actionBy', 'followUpAfter', 'followUpBefore'],
   ];
   return names.flatMap((n) => values(form, n).map((v) => `<input type="hidden" name="${n}" value="${e(v)}">`)).join('');
 }

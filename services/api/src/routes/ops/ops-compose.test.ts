@@ -135,4 +135,44 @@ describe('/ops/compose', () => {
     expect(past.body).toContain('data-code="publish_at_in_past"');
     expect(await tableCounts(h.t)).toEqual(before);
   });
+
+  it('publishes an act-by time and follow-up days as the API plan; a bad plan is refused beside its fields', async () => {
+    const fields = {
+      ...base(),
+      docNumber: `穗测〔2026〕跟进${Date.now() % 100000}号`,
+      title: '小微企业稳岗补贴申报',
+      summary: '申报期内提交材料。',
+      url: 'https://policy.example.gov.cn/2026/wg',
+      publishAt: '2099-01-01T09:00',
+      actionBy: '2099-01-20T17:00',
+      followUpAfter: '3',
+      followUpBefore: '2, 1',
+    };
+    const before = await tableCounts(h.t);
+    const tooMany = await post('/ops/compose/publish', { ...fields, followUpAfter: '3, 5' });
+    expect(tooMany.statusCode).toBe(422);
+    expect(tooMany.body).toContain('data-code="too_many_steps"');
+    const notDays = await post('/ops/compose/preview', { ...fields, followUpBefore: 'two' });
+    expect(notDays.statusCode).toBe(422);
+    expect(notDays.body).toContain('data-error-for="followUpBefore"');
+    expect(notDays.body).toContain('value="two"');
+    const late = await post('/ops/compose/publish', { ...fields, actionBy: '2098-12-31T09:00' });
+    expect(late.statusCode).toBe(422);
+    expect(late.body).toContain('data-error-for="actionBy"');
+    expect(await tableCounts(h.t)).toEqual(before);
+
+    const preview = await post('/ops/compose/preview', fields);
+    expect(preview.statusCode).toBe(200);
+    expect(preview.body).toContain('name="followUpBefore" value="2, 1"');
+    const published = await post('/ops/compose/publish', fields);
+    expect(published.statusCode).toBe(303);
+    const id = /\/ops\/policies\/(\d+)$/.exec(published.headers.location as string)![1];
+    expect(await call(h, 'GET', `/v1/policies/${id}`, undefined, 200)).toMatchObject({ actionBy: '2099-01-20T09:00:00.000Z' });
+    const reminders = (await call(h, 'GET', `/v1/policies/${id}/reminders`, undefined, 200)) as { steps: { dueAt: string }[] };
+    expect(reminders.steps.map((s) => s.dueAt)).toEqual([
+      '2099-01-04T01:00:00.000Z',
+      '2099-01-18T09:00:00.000Z',
+      '2099-01-19T09:00:00.000Z',
+    ]);
+  });
 });

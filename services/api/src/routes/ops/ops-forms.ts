@@ -34,6 +34,14 @@ const PROBLEM_WORDS: Record<string, [string, string]> = {
   duplicate_doc_number: ['该部门已有此文号', 'the department already has this document number'],
   to_not_after_from: ['结束日期须晚于开始日期', 'the end must be after the start'],
   confirm: ['请勾选确认', 'tick to confirm'],
+  action_by_in_past: ['截止时间已过', 'act-by is in the past'],
+  action_by_before_publish: ['截止时间须晚于发布时间', 'act-by must be after the publish time'],
+  action_by_after_valid_until: ['截止时间不能晚于失效时间', 'act-by must not be after expiry'],
+  action_by_missing: ['须先填写办理截止时间', 'needs an act-by time'],
+  too_many_steps: ['提醒次数超过上限', 'more reminders than allowed'],
+  step_after_action_by: ['提醒时间晚于截止时间', 'a reminder would come after act-by'],
+  step_after_valid_until: ['提醒时间晚于失效时间', 'a reminder would come after expiry'],
+  step_before_publish: ['提醒时间早于发布', 'a reminder would come before publication'],
 };
 
 export const problemWords = (code: string) => (PROBLEM_WORDS[code] ? t(...PROBLEM_WORDS[code]) : '');

@@ -174,6 +174,19 @@ describe('/ops/policies', () => {
     expect(asPublisher.body).not.toContain('/ops/deliveries');
   });
 
+  it('shows what the follow-up reminders did once one went out', async () => {
+    const before = await get(admin, `/ops/policies/${mine.id}`);
+    expect(before.body).not.toContain('data-follow-ups');
+    await h.t.db.execute(sql`
+      insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, reminder_step, sent_at)
+      select policy_id, policy_version, enterprise_id, contact_id, channel, 'reminder', 'sent', 1, now()
+      from deliveries where policy_id = ${Number(mine.id)} and channel = 'email' and kind = 'policy'`);
+    const res = await get(admin, `/ops/policies/${mine.id}`);
+    expect(res.body).toContain('data-follow-up="remindersSent">1<');
+    expect(res.body).toContain('data-follow-up="reminded">1<');
+    expect(res.body).toContain('data-follow-up="engagedAfterReminder">0<');
+  });
+
   it('serves the live numbers as JSON and the script from this origin, under the CSP', async () => {
     const live = await get(publisher, `/ops/policies/${mine.id}/live`);
     expect(live.statusCode).toBe(200);

@@ -141,12 +141,25 @@ function reachFunnel(r: ReachAnswer): string {
           'Pushed before unaddressable enterprises were recorded: targeted counts only enterprises with a delivery.',
         )}</p>`) +
     `<p>${t('到达率', 'Reach rate')}: <strong data-reach="rate">${percent(c.reached, c.targeted)}</strong> · ${t('知晓度', 'Awareness')}: <strong data-reach="awareness">${percent(c.engaged, c.targeted)}</strong></p>` +
+    followUpLine(r) +
     `<p class="muted" data-up-to-date="${r.upToDate}">${
       r.upToDate
         ? t('到达数据已是最新。', 'Reach is up to date.')
         : t('仍有变化在汇总中，数字会继续更新。', 'Changes are still being counted: the numbers will move.')
     }</p>`
   );
+}
+
+/** What the follow-up reminders did (issue 15); nothing before the first reminder went out. */
+function followUpLine(r: ReachAnswer): string {
+  const f = r.followUps;
+  if (!f.remindersSent) return '';
+  return `<p data-follow-ups>${t('提醒', 'Reminders sent')}: <strong data-follow-up="remindersSent">${num(f.remindersSent)}</strong> · ${t(
+    '被提醒企业',
+    'enterprises reminded',
+  )}: <strong data-follow-up="reminded">${num(f.reminded)}</strong> · ${t('提醒后打开', 'engaged after a reminder')}: <strong data-follow-up="engagedAfterReminder">${num(
+    f.engagedAfterReminder,
+  )}</strong> (${percent(f.engagedAfterReminder, f.reminded)})</p>`;
 }
 
 /** Reached of targeted per group, as bars; `label` names the group. */
@@ -430,6 +443,7 @@ export function policyPage(v: PolicyView, user: OpsUser, csrf: string, posted?: 
     ],
     [t('发布时间', 'Published'), when(p.publishAt)],
     [t('失效时间', 'Expires'), when(p.validUntil)],
+    [t('办理截止', 'Act by'), when(p.actionBy)],
     [t('政策链接', 'Policy URL'), `<a href="${e(p.url)}" rel="noopener noreferrer">${e(p.url)}</a>`],
     [
       t('解读', 'Interpretations'),

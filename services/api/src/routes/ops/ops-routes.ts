@@ -350,6 +350,7 @@ export default async function opsRoutes(app: AppInstance) {
             requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail,
             confirmLargeAudience: form.confirmLargeAudience === 'yes',
           }),
+        app.deps.config.dispatcher.reminderMaxSteps,
       );
       const policyId = (answer.body as { policy: { id: string } }).policy.id;
       req.log.info({ policyId, keyId: user(req).keyId }, 'policy published from the ops console');
@@ -359,4 +360,7 @@ export default async function opsRoutes(app: AppInstance) {
       return composeAgain(req, reply, form, r.status, r.problems);
     }
   });
+
+  // The policies list and each policy's page and actions (issue 14).
+  await opsPolicyRoutes(app);
 }

@@ -147,7 +147,20 @@ export function policyFromForm(form: PolicyForm): { input: PolicyInput; problems
   if (groupIds.length || rule) input.audience = { ...(groupIds.length && { groupIds }), ...(rule && { rule }) };
   const links = many(form.interpretationUrls);
   if (links.length) input.interpretationUrls = links;
-  for (const name of ['publishAt', 'validUntil']) {
+  // Issue 15: the deadline, and follow-up steps as whole days (the API takes ISO 8601 durations).
+  const steps: Record<string, string>[] = [];
+  for (const [name, anchor] of [
+    ['followUpAfter', 'afterPublish'],
+    ['followUpBefore', 'beforeActionBy'],
+  ] as const) {
+    const days = one(form[name])
+      .split(/[\s,，、]+/)
+      .filter(Boolean);
+    if (days.some((d) => !/^[1-9]\d{0,2}$/.test(d))) problems.push({ path: name, code: 'format' });
+    else for (const d of days) steps.push({ [anchor]: `P${d}D` });
+  }
+  if (steps.length) input.followUp = { steps };
+  for (const name of ['publishAt', 'validUntil', 'actionBy']) {
     const at = fromLocalTime(one(form[name]));
     if (at === null) problems.push({ path: name, code: 'format' });
     else if (at) input[name] = at;
@@ -192,7 +205,7 @@ export interface ComposePreview {
  * dispatcher's own renderer (services/rendered-messages.ts) with links as long as the real ones.
  */
 export async function composePreview(db: Queryable, config: Config, input: PolicyInput): Promise<ComposePreview> {
-  const values = await checkPolicy(db, input);
+  const values = await checkPolicy(db, input, new Date(), config.dispatcher.reminderMaxSteps);
   const target = await loadMatchTarget(
     db,
     {
@@ -239,6 +252,9 @@ export async function countAudience(db: Queryable, config: Config, form: PolicyF
     interpretationUrls: [],
     publishAt: '',
     validUntil: '',
+    actionBy: '',
+    followUpAfter: '',
+    followUpBefore: '',
   };
   const { input, problems } = policyFromForm(filled);
   const mine = problems.filter((p) => AUDIENCE_PATHS.test(p.path));
