@@ -81,6 +81,21 @@ describe('the message as sent', () => {
     expect(withoutLinkTokens(wechat.url)).toBe(withoutLinkTokens(sentWechat.url));
   });
 
+  it('the preview shows one message per channel and language: an English-speaking contact gets the English title', async () => {
+    const two = await seedWorld(h, [{ phone: '+8613800138022' }, { phone: '+8613800138023' }]);
+    await h.t.db.execute(sql`update contacts set locale = 'en' where id = ${Number(two.enterprises[1].contact.id)}`);
+    const body = policyBody(two.department.id, two.category.id, {
+      docNumber: 'AS-SENT-EN',
+      titleEn: 'Rent relief for small firms',
+      summaryEn: 'Three months of rent waived.',
+    });
+    const answer = await call(h, 'POST', '/v1/policies/preview', body, 200);
+    const sms = answer.messages.filter((m: any) => m.message.channel === 'sms');
+    expect(sms.map((m: any) => m.message.locale).sort()).toEqual(['en', 'zh-Hans']);
+    expect(sms.find((m: any) => m.message.locale === 'en').message.sms.text).toContain('Rent relief for small firms');
+    expect(sms.find((m: any) => m.message.locale === 'zh-Hans').message.sms.text).not.toContain('Rent relief');
+  });
+
   it('GET /v1/deliveries/{id}/message renders the sent message again from its version, with working links for admins', async () => {
     for (const channel of ['sms', 'email', 'wechat']) {
       const s = sent.get(channel)!;

@@ -96,8 +96,8 @@ export interface RenderedSample {
 }
 
 /**
- * For each channel, the message its first sample contact would get if the policy were published
- * now: its first version, links through /r/ as long as the real ones.
+ * For each channel and each language among the sampled contacts, the message such a contact would
+ * get if the policy were published now: its first version, links through /r/ as long as the real ones.
  */
 export async function previewSamples(
   db: Queryable,
@@ -110,37 +110,42 @@ export async function previewSamples(
   // A delivery id of the length the next ones will have: the links' lengths depend on it.
   const deliveryId = await likelyNextDeliveryId(db);
   const samples: RenderedSample[] = [];
+  // One message per channel and per language among the sampled contacts: a policy with an English
+  // title reads differently to an English-speaking contact, and the preview shows that message too.
   for (const channel of CHANNELS) {
-    const sample = audience.sample.find((s) => s.channel === channel);
-    const contact = sample && (await getContact(db, sample.contactId));
-    const to = contact && addressOn(contact, channel);
-    if (!contact || !to) continue;
-    const ctx: DeliveryContext = {
-      deliveryId: String(deliveryId),
-      channel,
-      to,
-      locale: contact.locale,
-      kind: 'policy',
-      policy: {
-        title: values.title,
-        summary: values.summary,
-        titleEn: values.titleEn ?? null,
-        summaryEn: values.summaryEn ?? null,
-        url: values.url,
-        docNumber: values.docNumber,
-        publishedAt: values.publishAt ?? new Date(),
-        urgent: values.priority === 'urgent',
-      },
-      department: {
-        nameZh: department.nameZh,
-        nameEn: department.nameEn,
-        smsSignature: department.smsSignature,
-        wechatTemplate: department.wechatTemplate ?? null,
-      },
-      links: previewLinks(config.publicBaseUrl, deliveryId, contact.id),
-      smsSegmentBudget: config.smsSegmentBudget,
-    };
-    samples.push({ channel, contactId: contact.id, to, locale: contact.locale, message: renderOutbound(ctx) });
+    const locales = new Set<string>();
+    for (const sample of audience.sample.filter((s) => s.channel === channel)) {
+      const contact = await getContact(db, sample.contactId);
+      const to = contact && addressOn(contact, channel);
+      if (!contact || !to || locales.has(contact.locale)) continue;
+      locales.add(contact.locale);
+      const ctx: DeliveryContext = {
+        deliveryId: String(deliveryId),
+        channel,
+        to,
+        locale: contact.locale,
+        kind: 'policy',
+        policy: {
+          title: values.title,
+          summary: values.summary,
+          titleEn: values.titleEn ?? null,
+          summaryEn: values.summaryEn ?? null,
+          url: values.url,
+          docNumber: values.docNumber,
+          publishedAt: values.publishAt ?? new Date(),
+          urgent: values.priority === 'urgent',
+        },
+        department: {
+          nameZh: department.nameZh,
+          nameEn: department.nameEn,
+          smsSignature: department.smsSignature,
+          wechatTemplate: department.wechatTemplate ?? null,
+        },
+        links: previewLinks(config.publicBaseUrl, deliveryId, contact.id),
+        smsSegmentBudget: config.smsSegmentBudget,
+      };
+      samples.push({ channel, contactId: contact.id, to, locale: contact.locale, message: renderOutbound(ctx) });
+    }
   }
   return samples;
 }

@@ -136,7 +136,7 @@ export const PreviewResponse = Type.Object({
   ),
   messages: Type.Array(Type.Object({ contactId: Id, message: RenderedMessage }), {
     description:
-      'per channel, the message its first sample contact would get, exactly as it would be sent: links through /r/ and the ' +
+      'per channel and per language among the sampled contacts, the message such a contact would get, exactly as it would be sent: links through /r/ and the ' +
       'unsubscribe link with tokens of their real length (signed with a key nobody holds: they open nothing), SMS segments ' +
       'counted on that text',
   }),
