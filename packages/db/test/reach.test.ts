@@ -41,6 +41,7 @@ const c = (
   reached,
   engaged,
   unaddressable,
+  lateMatched: 0,
 });
 
 /**
