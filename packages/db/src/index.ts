@@ -29,6 +29,7 @@ export * from './queries/provider-tokens-queries';
 export * from './queries/preferences-queries';
 export * from './queries/enterprise-import-queries';
 export * from './queries/digest-queries';
+export * from './queries/catch-up-queries';
 export * from './queries/recipient-cap-queries';
 export * from './queries/reach-queries';
 export * from './queries/engagement-queries';

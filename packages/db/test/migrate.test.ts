@@ -14,7 +14,7 @@ describe('migrations', () => {
     const rows = rowsOf<{ n: number }>(
       await t.db.execute(sql`select count(*)::int as n from information_schema.tables where table_schema = 'public'`),
     );
-    expect(rows[0].n).toBe(38);
+    expect(rows[0].n).toBe(40);
     const applied = rowsOf<{ n: number }>(await t.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`));
     expect(applied[0].n).toBe(expectedMigrationCount());
   });

@@ -41,6 +41,7 @@ const c = (
   reached,
   engaged,
   unaddressable,
+  lateMatched: 0,
 });
 
 /**
@@ -80,7 +81,9 @@ async function directReach(t: TestDb, scope: SQL): Promise<Counted> {
     (count(distinct (policy_id, enterprise_id)) filter (where s))::int as sent,
     (count(distinct (policy_id, enterprise_id)) filter (where dl))::int as delivered,
     (count(distinct (policy_id, enterprise_id)) filter (where dl or (cs = 'sent' and channel = 'email')))::int as reached,
-    (count(distinct (policy_id, enterprise_id)) filter (where en))::int as engaged`;
+    (count(distinct (policy_id, enterprise_id)) filter (where en))::int as engaged,
+    (count(distinct (policy_id, enterprise_id)) filter (
+      where exists (select 1 from late_matches l where l.policy_id = f.policy_id and l.enterprise_id = f.enterprise_id)))::int as "lateMatched"`;
   const nest = ({ noContact, noAddress, optedOut, emailUnconfirmed, ...rest }: Record<string, unknown>) => ({
     ...rest,
     unaddressable: { noContact, noAddress, optedOut, emailUnconfirmed },

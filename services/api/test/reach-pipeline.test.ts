@@ -45,6 +45,7 @@ describe('reach through the pipeline', () => {
       delivered: 3,
       reached: 3,
       engaged: 0,
+      lateMatched: 0,
       reachRate: 0.6,
       awareness: 0,
     });

@@ -2,6 +2,7 @@ import type { Channel } from '@policy-push/channels';
 import type { DispatcherSettings, Logger } from '@policy-push/core';
 import type { Database } from '@policy-push/db';
 import { archiveDeliveries } from './jobs/archive';
+import { catchUp } from './jobs/catch-up';
 import { deliverBy } from './jobs/deliver-by';
 import { dailyDigest, weeklyDigest } from './jobs/digests';
 import { healthCheck } from './jobs/health-check';
@@ -39,4 +40,5 @@ export const jobs: Job[] = [
   reachRefresh,
   reminders,
   archiveDeliveries,
+  catchUp,
 ];

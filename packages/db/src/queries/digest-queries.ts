@@ -8,9 +8,10 @@ import { bigintArray } from '../sql-arrays';
 /**
  * Folds the held deliveries of one frequency into digest deliveries for `period` (e.g.
  * 'daily:2026-11-27'): one per contact and channel, the held rows pointing at it. Policies no
- * longer published drop out. Returns how many digests were made.
+ * longer published drop out. Returns how many digests were made. 'catch-up' folds a newcomer's
+ * late matches (catch-up-queries.ts) at once, the same way.
  */
-export async function foldDigests(db: Queryable, frequency: 'daily' | 'weekly', period: string): Promise<number> {
+export async function foldDigests(db: Queryable, frequency: 'daily' | 'weekly' | 'catch-up', period: string): Promise<number> {
   const rows = rowsOf<{ n: number }>(
     await db.execute(sql`
       with held as (

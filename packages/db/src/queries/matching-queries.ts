@@ -57,12 +57,13 @@ export function groupSql(group: MatchTarget['groups'][number]): SQL {
 }
 
 /**
- * The named steps of matching, for enterprises with from < id <= to (all when absent), as the
+ * The named steps of matching, for enterprises with from < id <= to, or those listed (catch-up),
+ * or all when absent, as the
  * body of a WITH: audience (in the policy's audience), subscription (matched: in the audience with
  * a covering subscription, one row per enterprise), usable (each matched contact's reachable
  * channels, in order). A statement goes on with deliveriesFromMatch and/or unaddressableFromMatch.
  */
-export function matchingCtes(target: MatchTarget, range?: { from: number; to: number }): SQL {
+export function matchingCtes(target: MatchTarget, range?: { from: number; to: number } | { enterpriseIds: number[] }): SQL {
   const groupIds = target.groups.length
     ? sql`array_remove(array[${sql.join(
         target.groups.map((g) => sql`case when ${groupSql(g)} then ${g.id}::bigint end`),
@@ -70,7 +71,11 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
       )}], null)`
     : sql`'{}'::bigint[]`;
   const byRule = target.everyone ? sql`true` : target.rule ? ruleSql(target.rule) : sql`false`;
-  const inRange = range ? sql`e.id > ${range.from} and e.id <= ${range.to}` : sql`true`;
+  const inRange = !range
+    ? sql`true`
+    : 'enterpriseIds' in range
+      ? sql`e.id = any(${bigintArray(range.enterpriseIds)})`
+      : sql`e.id > ${range.from} and e.id <= ${range.to}`;
   const categories = bigintArray(target.categoryIds);
   return sql`
     grouped as (

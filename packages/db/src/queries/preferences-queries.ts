@@ -129,7 +129,7 @@ export async function departmentNames(db: Queryable, ids: number[]): Promise<Nam
 }
 
 /** How the enterprise's messages about one policy ended, best first. */
-export type InboxOutcome = 'delivered' | 'sent' | 'digested' | 'not-delivered';
+export type InboxOutcome = 'delivered' | 'sent' | 'digested' | 'not-delivered' | 'late-match';
 
 export interface InboxItem {
   policyId: number;
@@ -145,7 +145,7 @@ export interface InboxItem {
   read: boolean;
 }
 
-const OUTCOMES: InboxOutcome[] = ['delivered', 'sent', 'digested', 'not-delivered'];
+const OUTCOMES: InboxOutcome[] = ['delivered', 'sent', 'digested', 'not-delivered', 'late-match'];
 
 /**
  * The enterprise's inbox: the latest `limit` policies that were sent to any of its contacts,
@@ -155,7 +155,9 @@ const OUTCOMES: InboxOutcome[] = ['delivered', 'sent', 'digested', 'not-delivere
  * enterprise's message to the same address (one address, one message) or folded into a digest,
  * that message. "Sent" includes messages that went astray (undelivered, failed): finding those is
  * what the inbox is for. Messages not out yet (pending, sending, held, a digest still to go)
- * appear once they are; cancelled and suppressed ones were never sent.
+ * appear once they are; cancelled and suppressed ones were never sent. A policy the enterprise
+ * came to match after it went out, with its actionBy passed or without one, is listed here only
+ * (outcome late-match, never sent: catch-up-queries.ts).
  *
  * deliveries has no index on enterprise_id (it is the hottest table and keeps few indexes), so
  * this reads the enterprise's rows by a scan; an index on (enterprise_id, created_at) is what
@@ -182,12 +184,14 @@ export async function enterpriseInbox(db: Queryable, enterpriseId: number, limit
         from carried
         where status ${inStatuses([...REACHED_STATUSES, ...FAILED_STATUSES])}
         group by policy_id
-        order by last_at desc, policy_id desc
-        limit ${limit}
+        union all
+        select policy_id, matched_at, 4 from late_matches where enterprise_id = ${enterpriseId} and not notified
+      ), latest as (
+        select * from sent_to_enterprise order by last_at desc, policy_id desc limit ${limit}
       )
       select p.id, p.title, p.url, p.status, d.name_zh, d.name_en, s.last_at, s.outcome,
         exists (select 1 from policy_reads r where r.policy_id = s.policy_id and r.enterprise_id = ${enterpriseId}) as read
-      from sent_to_enterprise s
+      from latest s
       join policies p on p.id = s.policy_id
       join departments d on d.id = p.department_id
       order by s.last_at desc, p.id desc`),
@@ -223,6 +227,8 @@ export async function markPolicyRead(
         left join deliveries via on via.id = case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end
         where d.policy_id = p.id and d.enterprise_id = ${r.enterpriseId}
           and coalesce(via.status, d.status) ${inStatuses([...REACHED_STATUSES, ...FAILED_STATUSES])}
+      ) or exists (
+        select 1 from late_matches l where l.policy_id = p.id and l.enterprise_id = ${r.enterpriseId} and not l.notified
       ) as in_inbox
       from policies p where p.id = ${r.policyId}`),
   );

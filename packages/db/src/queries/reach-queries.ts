@@ -47,6 +47,7 @@ export const REACH_RULES = [
   'A merged delivery (one address, one message) takes the state of the delivery it was merged into; a held one folded into a digest takes the digest’s.',
   'By channel: enterprises with a delivery on that channel at that stage (one enterprise can count on several). By district, industry section and size: the enterprise’s as of its last recount.',
   'failures: deliveries that ended failed or undelivered, by channel and provider error code (unknown when none was given).',
+  'lateMatched: of the targeted, the enterprises matched late: they subscribed, or their profile came to match, after the policy went out, and were caught up once (one catch-up message when its actionBy was still ahead, the inbox only otherwise). One caught up in the inbox only counts as targeted under all channels, neither addressable nor unaddressable.',
   'followUps: remindersSent (reminder messages sent), reminded (enterprises sent at least one), engagedAfterReminder (of those, the ones engaged after their first reminder went out); over all channels.',
 ].join(' ');
 
@@ -54,6 +55,8 @@ export const REACH_STAGES = ['targeted', 'addressable', 'withDelivery', 'sent', 
 /** The stages, and the targeted enterprises that were not addressable by why (UNADDRESSABLE_REASONS). */
 export type ReachCounts = Record<(typeof REACH_STAGES)[number], number> & {
   unaddressable: { noContact: number; noAddress: number; optedOut: number; emailUnconfirmed: number };
+  /** Of the targeted, those matched late and caught up (catch-up-queries.ts). */
+  lateMatched: number;
 };
 
 // Any constant shared by every process; it names the refresher's lock.
@@ -113,11 +116,13 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           coalesce(r.reminders_sent, 0) as reminders_sent, r.reminded_at,
           coalesce(r.failures, '{}') as failures, coalesce(r.delivery_ids, '{}') as delivery_ids,
           -- Matched but unaddressable counts only while the pair has no delivery (of any version).
-          case when coalesce(r.targeted, 0) = 0 then u.reason end as unaddressable
+          case when coalesce(r.targeted, 0) = 0 then u.reason end as unaddressable,
+          lm.enterprise_id is not null as late_match
         from pairs p
         left join enterprises e on e.id = p.enterprise_id
         left join reach_enterprises s on s.policy_id = p.policy_id and s.enterprise_id = p.enterprise_id
         left join reach_unaddressable u on u.policy_id = p.policy_id and u.enterprise_id = p.enterprise_id
+        left join late_matches lm on lm.policy_id = p.policy_id and lm.enterprise_id = p.enterprise_id
         -- Read in the inbox by any of its contacts (engagement, counted under 'all' only: bit 8).
         left join lateral (
           select min(x.read_at) as read_at from policy_reads x where x.policy_id = p.policy_id and x.enterprise_id = p.enterprise_id
@@ -162,32 +167,33 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
       -- not make it so); a counted stage always has its time, so the timeline sums to the counters.
       fresh as materialized (
         select c.policy_id, c.enterprise_id, c.district, c.industry_section, c.size, c.targeted, c.with_delivery, c.sent,
-          c.delivered, c.reached, engaged.bits as engaged, c.failures, c.delivery_ids, c.unaddressable,
+          c.delivered, c.reached, engaged.bits as engaged, c.failures, c.delivery_ids, c.unaddressable, c.late_match,
           case when c.reached <> 0 then coalesce(c.reached_at, now()) end as reached_at,
           case when engaged.bits <> 0 then coalesce(c.engaged_at, now()) end as engaged_at,
           c.reminders_sent, case when c.reminders_sent > 0 then coalesce(c.reminded_at, now()) end as reminded_at
         from counted_pairs c
         cross join lateral (
-          select case when c.targeted <> 0 or c.unaddressable is not null then c.engaged else 0 end as bits
+          select case when c.targeted <> 0 or c.unaddressable is not null or c.late_match then c.engaged else 0 end as bits
         ) engaged
       ),
       signed as (
         select policy_id, district, industry_section, size, -1 as sign, targeted, with_delivery, sent, delivered, reached, engaged, unaddressable,
           reminders_sent, (reminders_sent > 0)::int as reminded,
-          (engaged <> 0 and reminded_at is not null and engaged_at > reminded_at)::int as engaged_after_reminder
+          (engaged <> 0 and reminded_at is not null and engaged_at > reminded_at)::int as engaged_after_reminder, late_match
         from old
         union all
         select policy_id, district, industry_section, size, 1, targeted, with_delivery, sent, delivered, reached, engaged, unaddressable,
           reminders_sent, (reminders_sent > 0)::int,
-          (engaged <> 0 and reminded_at is not null and engaged_at > reminded_at)::int
+          (engaged <> 0 and reminded_at is not null and engaged_at > reminded_at)::int, late_match
         from fresh
       ),
       -- 'all' (bits 7): on any channel; otherwise the channel's own bit. An unaddressable enterprise
-      -- has no channel: it counts under 'all' only, as targeted and by its reason.
+      -- has no channel: it counts under 'all' only, as targeted and by its reason; so does a late
+      -- match listed in the inbox only (no delivery).
       channels(name, bit) as (values ('all', 7), ('wechat', 1), ('sms', 2), ('email', 4)),
       delta as (
         select s.policy_id, ch.name as channel, s.district, s.industry_section, s.size,
-          sum(s.sign * ((s.targeted & ch.bit) <> 0 or (ch.bit = 7 and s.unaddressable is not null))::int) as targeted,
+          sum(s.sign * ((s.targeted & ch.bit) <> 0 or (ch.bit = 7 and (s.unaddressable is not null or s.late_match)))::int) as targeted,
           sum(s.sign * ((s.targeted & ch.bit) <> 0)::int) as addressable,
           sum(s.sign * (ch.bit = 7 and s.unaddressable is not distinct from 'no_contact')::int) as no_contact,
           sum(s.sign * (ch.bit = 7 and s.unaddressable is not distinct from 'no_address')::int) as no_address,
@@ -202,21 +208,22 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           -- Follow-ups under 'all' only: a reminder goes on whichever channel is next, not the policy's.
           sum(s.sign * (case ch.bit when 7 then s.reminders_sent else 0 end)) as reminders_sent,
           sum(s.sign * (case ch.bit when 7 then s.reminded else 0 end)) as reminded,
-          sum(s.sign * (case ch.bit when 7 then s.engaged_after_reminder else 0 end)) as engaged_after_reminder
-        from signed s join channels ch on (s.targeted & ch.bit) <> 0 or (ch.bit = 7 and s.unaddressable is not null)
+          sum(s.sign * (case ch.bit when 7 then s.engaged_after_reminder else 0 end)) as engaged_after_reminder,
+          sum(s.sign * s.late_match::int) as late_matched
+        from signed s join channels ch on (s.targeted & ch.bit) <> 0 or (ch.bit = 7 and (s.unaddressable is not null or s.late_match))
         group by 1, 2, 3, 4, 5
       ),
       counted as (
         insert into reach_rollup (policy_id, channel, district, industry_section, size, targeted, addressable,
           no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
-          reminders_sent, reminded, engaged_after_reminder)
+          reminders_sent, reminded, engaged_after_reminder, late_matched)
         select policy_id, channel, district, industry_section, size, targeted, addressable,
           no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
-          reminders_sent, reminded, engaged_after_reminder
+          reminders_sent, reminded, engaged_after_reminder, late_matched
         from delta
         where (targeted, addressable, no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
-            reminders_sent, reminded, engaged_after_reminder)
-          <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            reminders_sent, reminded, engaged_after_reminder, late_matched)
+          <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         on conflict (policy_id, channel, district, industry_section, size) do update set
           targeted = reach_rollup.targeted + excluded.targeted,
           addressable = reach_rollup.addressable + excluded.addressable,
@@ -231,7 +238,8 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           engaged = reach_rollup.engaged + excluded.engaged,
           reminders_sent = reach_rollup.reminders_sent + excluded.reminders_sent,
           reminded = reach_rollup.reminded + excluded.reminded,
-          engaged_after_reminder = reach_rollup.engaged_after_reminder + excluded.engaged_after_reminder
+          engaged_after_reminder = reach_rollup.engaged_after_reminder + excluded.engaged_after_reminder,
+          late_matched = reach_rollup.late_matched + excluded.late_matched
         returning 1
       ),
       failure_delta as (
@@ -274,10 +282,10 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
       saved as (
         insert into reach_enterprises (policy_id, enterprise_id, district, industry_section, size,
           targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, reminders_sent, reminded_at,
-          failures, delivery_ids, unaddressable, updated_at)
+          failures, delivery_ids, unaddressable, late_match, updated_at)
         select policy_id, enterprise_id, district, industry_section, size,
           targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, reminders_sent, reminded_at,
-          failures, delivery_ids, unaddressable, now()
+          failures, delivery_ids, unaddressable, late_match, now()
         from fresh
         on conflict (policy_id, enterprise_id) do update set
           district = excluded.district, industry_section = excluded.industry_section, size = excluded.size,
@@ -285,7 +293,8 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           delivered = excluded.delivered, reached = excluded.reached, engaged = excluded.engaged,
           reached_at = excluded.reached_at, engaged_at = excluded.engaged_at,
           reminders_sent = excluded.reminders_sent, reminded_at = excluded.reminded_at,
-          failures = excluded.failures, delivery_ids = excluded.delivery_ids, unaddressable = excluded.unaddressable, updated_at = now()
+          failures = excluded.failures, delivery_ids = excluded.delivery_ids, unaddressable = excluded.unaddressable,
+          late_match = excluded.late_match, updated_at = now()
         returning 1
       )
       select (select count(*) from taken)::int as taken,
@@ -361,12 +370,13 @@ const ZERO: ReachCounts = {
   reached: 0,
   engaged: 0,
   unaddressable: { noContact: 0, noAddress: 0, optedOut: 0, emailUnconfirmed: 0 },
+  lateMatched: 0,
 };
 
 const SUMS = sql`sum(r.targeted)::int as targeted, sum(r.addressable)::int as addressable, sum(r.with_delivery)::int as with_delivery,
   sum(r.sent)::int as sent, sum(r.delivered)::int as delivered, sum(r.reached)::int as reached, sum(r.engaged)::int as engaged,
   sum(r.no_contact)::int as no_contact, sum(r.no_address)::int as no_address, sum(r.opted_out)::int as opted_out,
-  sum(r.email_unconfirmed)::int as email_unconfirmed,
+  sum(r.email_unconfirmed)::int as email_unconfirmed, sum(r.late_matched)::int as late_matched,
   sum(r.reminders_sent)::int as reminders_sent, sum(r.reminded)::int as reminded, sum(r.engaged_after_reminder)::int as engaged_after_reminder`;
 
 const counts = (r: Record<string, unknown>): ReachCounts => ({
@@ -383,6 +393,7 @@ const counts = (r: Record<string, unknown>): ReachCounts => ({
     optedOut: Number(r.opted_out ?? 0),
     emailUnconfirmed: Number(r.email_unconfirmed ?? 0),
   },
+  lateMatched: Number(r.late_matched ?? 0),
 });
 
 /**

@@ -33,3 +33,4 @@ export * from './service-secrets';
 export * from './service-group-members';
 export * from './service-groups';
 export * from './subscriptions';
+export * from './late-matches';

@@ -1,4 +1,4 @@
-import { bigint, index, pgTable, primaryKey, smallint, text } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, pgTable, primaryKey, smallint, text } from 'drizzle-orm/pg-core';
 import { at, ref, updatedAt } from './columns';
 
 // How far one policy got with one enterprise, as last counted into reach_rollup: per funnel stage,
@@ -30,6 +30,9 @@ export const reachEnterprises = pgTable(
     remindedAt: at('reminded_at'),
     // Matched but without a delivery: why (reach_unaddressable); null when it has one.
     unaddressable: text('unaddressable'),
+    // Matched late (late_matches): it subscribed or its profile changed after the policy went out,
+    // and was caught up. Counts as targeted (under 'all' even without a delivery: inbox only).
+    lateMatch: boolean('late_match').notNull().default(false),
     // One 'channel:error code' per delivery that ended failed or undelivered.
     failures: text('failures').array().notNull().default([]),
     // The policy deliveries this pair is counted from: a recount reads them by primary key, so it

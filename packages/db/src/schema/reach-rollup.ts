@@ -31,6 +31,8 @@ export const reachRollup = pgTable(
     remindersSent: integer('reminders_sent').notNull().default(0),
     reminded: integer('reminded').notNull().default(0),
     engagedAfterReminder: integer('engaged_after_reminder').notNull().default(0),
+    // Of the targeted, the enterprises matched late and caught up (late_matches).
+    lateMatched: integer('late_matched').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.policyId, t.channel, t.district, t.industrySection, t.size] })],
 );

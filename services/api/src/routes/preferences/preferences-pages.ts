@@ -32,6 +32,7 @@ const OUTCOMES: Record<InboxOutcome, Both> = {
   sent: { zh: '已发送', en: 'sent' },
   digested: { zh: '已在汇总中发送', en: 'sent in a digest' },
   'not-delivered': { zh: '未送达', en: 'not delivered' },
+  'late-match': { zh: '订阅后补充', en: 'added after you subscribed' },
 };
 
 const POLICY_STATES: Record<string, Both> = {

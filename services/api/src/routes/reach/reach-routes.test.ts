@@ -12,6 +12,7 @@ const stages = (targeted: number, withDelivery: number, sent: number, delivered:
   delivered,
   reached,
   engaged,
+  lateMatched: 0,
 });
 
 describe('reach', () => {

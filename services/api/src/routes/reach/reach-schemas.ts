@@ -22,6 +22,10 @@ const Counts = {
   delivered: Type.Integer({ minimum: 0 }),
   reached: Type.Integer({ minimum: 0 }),
   engaged: Type.Integer({ minimum: 0 }),
+  lateMatched: Type.Integer({
+    minimum: 0,
+    description: 'of the targeted, enterprises matched late (subscribed or changed profile after the policy went out) and caught up once',
+  }),
   reachRate: { ...Rate, description: '到達率: reached ÷ targeted' },
   awareness: { ...Rate, description: '知曉度: engaged ÷ targeted' },
 };
