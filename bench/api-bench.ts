@@ -5,9 +5,8 @@
 import { freePort } from '@policy-push/testkit';
 import type { BenchDb } from './bench-db';
 import { load, percentile } from './load-generator';
-import { apiEnv, sampleRss, startService, untilListening } from './processes';
+import { apiEnv, BENCH_ADMIN_KEY, sampleRss, startService, untilListening } from './processes';
 
-const ADMIN_KEY = 'pp_benchadminkey0123456789abcdef';
 
 export interface ApiRun {
   helloP99: number;
@@ -21,7 +20,7 @@ export interface ApiRun {
 export async function apiRuns(b: BenchDb, runs: number, opts: { requests: number; seconds: number }): Promise<ApiRun[]> {
   const port = await freePort();
   const api = startService('services/api/src/server.ts', {
-    ...apiEnv(b.url, port, ADMIN_KEY),
+    ...apiEnv(b.url, port),
     // The limiter still runs on every request (it is part of the route's cost) but never refuses:
     // P8 measures latency, and one key makes every request here.
     RATE_LIMIT_PER_KEY: '1000000',
@@ -32,7 +31,7 @@ export async function apiRuns(b: BenchDb, runs: number, opts: { requests: number
     const base = { port, connections: 100, ...opts };
     // Warm up both routes (JIT, the pool's connections).
     await load({ ...base, path: '/healthz', requests: 2000, seconds: 5 });
-    const auth = { authorization: `Bearer ${ADMIN_KEY}` };
+    const auth = { authorization: `Bearer ${BENCH_ADMIN_KEY}` };
     await load({ ...base, path: '/v1/enterprises/1', headers: auth, requests: 2000, seconds: 5 });
     for (let i = 0; i < runs; i++) {
       const rss = sampleRss(() => [api.pid]);

@@ -17,9 +17,8 @@ import type { BenchDb } from './bench-db';
 import { type CpuReport, startCpuMeter } from './cpu';
 import { dispatcherEnv, rawUndiciRate, twilioRequest, wechatRequest } from './dispatch-bench';
 import type { GeneratedCity } from './generate';
-import { apiEnv, sampleRss, type ServiceProcess, startService, untilListening, waitFor } from './processes';
+import { apiEnv, BENCH_ADMIN_KEY, sampleRss, type ServiceProcess, startService, untilListening, waitFor } from './processes';
 
-const ADMIN_KEY = 'pp_benche2eadminkey0123456789abcdef';
 
 export interface EndToEndRun {
   /** Rows in deliveries when the push began. */
@@ -54,7 +53,7 @@ const countOf = async (b: BenchDb, query: string, params: unknown[]) =>
 async function post(port: number, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
@@ -83,7 +82,7 @@ export async function startPushServices(b: BenchDb, dispatchers: number): Promis
   const port = await freePort();
   const env = dispatcherEnv(b, fakes.twilio, {
     ...fakes.env,
-    ...apiEnv(b.url, port, ADMIN_KEY),
+    ...apiEnv(b.url, port),
     // A whole city subscribes: the per-recipient cap and the department caps are for mistakes, not for this.
     RECIPIENT_DAILY_CAP: '1000',
     DEPARTMENT_DAILY_CAP_SMS: '0',
@@ -261,7 +260,7 @@ async function exportFixture(b: BenchDb, city: GeneratedCity, rows: number): Pro
 export async function exportRun(b: BenchDb, city: GeneratedCity, rows: number): Promise<ExportRun> {
   const policyId = await exportFixture(b, city, rows);
   const port = await freePort();
-  const api = startService('services/api/src/server.ts', apiEnv(b.url, port, ADMIN_KEY));
+  const api = startService('services/api/src/server.ts', apiEnv(b.url, port));
   try {
     await untilListening(port);
     await new Promise((r) => setTimeout(r, 2000));
@@ -273,7 +272,7 @@ export async function exportRun(b: BenchDb, city: GeneratedCity, rows: number): 
     // A slow reader (node's default high-water mark, lines counted as they come) like a browser saving a file.
     const { lines, firstByte } = await new Promise<{ lines: number; firstByte: number }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port, path: `/v1/deliveries/export?policyId=${policyId}`, headers: { authorization: `Bearer ${ADMIN_KEY}` } },
+        { host: '127.0.0.1', port, path: `/v1/deliveries/export?policyId=${policyId}`, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } },
         (res) => {
           if (res.statusCode !== 200) reject(new Error(`export answered ${res.statusCode}`));
           let first = 0;

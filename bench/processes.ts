@@ -105,12 +105,18 @@ export const untilListening = (port: number): Promise<void> =>
     200,
   );
 
-/** The API process's settings on a bench database: its own port, one admin key, no demo data. */
-export const apiEnv = (databaseUrl: string, port: number, adminKey: string): Record<string, string> => ({
+/**
+ * The one admin key of every API process the bench starts. One, because ADMIN_API_KEY makes the
+ * first admin key only: an API started later on the same database with another would answer 401.
+ */
+export const BENCH_ADMIN_KEY = 'pp_benchadminkey0123456789abcdef';
+
+/** The API process's settings on a bench database: its own port, the bench's admin key, no demo data. */
+export const apiEnv = (databaseUrl: string, port: number): Record<string, string> => ({
   DATABASE_URL: databaseUrl,
   HOST: '127.0.0.1',
   PORT: String(port),
-  ADMIN_API_KEY: adminKey,
+  ADMIN_API_KEY: BENCH_ADMIN_KEY,
   LOG_LEVEL: 'warn',
   DEMO_DATA: 'no',
 });
