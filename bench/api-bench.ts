@@ -7,7 +7,6 @@ import type { BenchDb } from './bench-db';
 import { load, percentile } from './load-generator';
 import { apiEnv, BENCH_ADMIN_KEY, sampleRss, startService, untilListening } from './processes';
 
-
 export interface ApiRun {
   helloP99: number;
   dbP99: number;

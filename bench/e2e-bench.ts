@@ -19,7 +19,6 @@ import { dispatcherEnv, rawUndiciRate, twilioRequest, wechatRequest } from './di
 import type { GeneratedCity } from './generate';
 import { apiEnv, BENCH_ADMIN_KEY, sampleRss, type ServiceProcess, startService, untilListening, waitFor } from './processes';
 
-
 export interface EndToEndRun {
   /** Rows in deliveries when the push began. */
   history: number;
@@ -272,7 +271,12 @@ export async function exportRun(b: BenchDb, city: GeneratedCity, rows: number): 
     // A slow reader (node's default high-water mark, lines counted as they come) like a browser saving a file.
     const { lines, firstByte } = await new Promise<{ lines: number; firstByte: number }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port, path: `/v1/deliveries/export?policyId=${policyId}`, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: `/v1/deliveries/export?policyId=${policyId}`,
+          headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` },
+        },
         (res) => {
           if (res.statusCode !== 200) reject(new Error(`export answered ${res.statusCode}`));
           let first = 0;

@@ -84,9 +84,13 @@ async function main() {
       await generateCity(b.sql, enterprises);
       const api = await apiRuns(b, runs, { requests: scale.apiRequests, seconds: scale.apiSeconds });
       for (const [i, a] of api.entries())
-        log(`api run ${i + 1}: hello p99 ${fmt(a.helloP99)} ms (${fmt(a.helloRps, 0)}/s), db route p99 ${fmt(a.dbP99)} ms (${fmt(a.dbRps, 0)}/s), errors ${a.errors}`);
+        log(
+          `api run ${i + 1}: hello p99 ${fmt(a.helloP99)} ms (${fmt(a.helloRps, 0)}/s), db route p99 ${fmt(a.dbP99)} ms (${fmt(a.dbRps, 0)}/s), errors ${a.errors}`,
+        );
       const p8 = median(api.map((a) => a.dbP99 / a.helloP99));
-      log(`P8: ${fmt(p8)}; failed requests ${api.reduce((n, a) => n + a.errors, 0)}; API RSS max ${fmt(Math.max(...api.flatMap((a) => a.rssMiB)), 0)} MiB`);
+      log(
+        `P8: ${fmt(p8)}; failed requests ${api.reduce((n, a) => n + a.errors, 0)}; API RSS max ${fmt(Math.max(...api.flatMap((a) => a.rssMiB)), 0)} MiB`,
+      );
     } finally {
       await b.drop();
     }
