@@ -27,7 +27,7 @@ describe('outbox', () => {
   let t: TestDb;
   beforeAll(async () => {
     t = await createTestDb();
-    const s = await seedSubscribers(t.db, 5);
+    const s = await seedSubscribers(t.db, 8);
     await seedPolicy(t.db, s);
     while (await fanOutNextChunk(t.db, 100)) {}
   });
@@ -87,6 +87,56 @@ describe('outbox', () => {
     await ackDeliveries(t.db, [{ ...accepted(d.id, d.attempts, 'pm-2'), status: 'failed', errorCode: 'X' }], 'w');
     expect(await ackDeliveries(t.db, [accepted(d.id, d.attempts, 'pm-2')], 'w')).toEqual([]);
     expect(await statusOf(d.id)).toBe('failed');
+  });
+
+  // A delivery that can fall back: its contact also has a phone, and SMS is its next channel.
+  const withSmsFallback = async (id: number, phone: string) => {
+    await t.db.execute(sql`
+      update contacts set phone = ${phone}, channels = '{email,sms}' where id = (select contact_id from deliveries where id = ${id})`);
+    await t.db.execute(sql`update deliveries set fallback_channels = '{sms}' where id = ${id}`);
+  };
+  const fallbackOf = async (id: number) =>
+    rowsOf<{ channel: string; status: string }>(await t.db.execute(sql`select channel, status from deliveries where fallback_of = ${id}`));
+
+  it('hands an early "undelivered" receipt applied at the ack over to the fallback channel', async () => {
+    const [d] = await claimDeliveries(t.db, { limit: 1, leaseSeconds: 60 });
+    await withSmsFallback(d.id, '+8613800000101');
+    await recordReceipt(t.db, {
+      channel: 'email',
+      providerMessageId: 'pm-early-2',
+      status: 'undelivered',
+      errorCode: '550',
+      occurredAt: new Date(),
+    });
+    await ackDeliveries(t.db, [accepted(d.id, d.attempts, 'pm-early-2')], 'w');
+    expect(await statusOf(d.id)).toBe('undelivered');
+    expect(await fallbackOf(d.id)).toEqual([{ channel: 'sms', status: 'pending' }]);
+  });
+
+  it('commits a failed ack only with its fallback: a failure between the two leaves the delivery sending', async () => {
+    const [d] = await claimDeliveries(t.db, { limit: 1, leaseSeconds: 60 });
+    await withSmsFallback(d.id, '+8613800000102');
+    // The process "dies" while the fallback is being written: its insert fails.
+    await t.db.execute(
+      sql.raw(`create function refuse_fallbacks() returns trigger language plpgsql as $$
+        begin if new.fallback_of is not null then raise exception 'crash while writing the fallback'; end if; return new; end $$`),
+    );
+    await t.db.execute(
+      sql.raw('create trigger refuse_fallbacks before insert on deliveries for each row execute function refuse_fallbacks()'),
+    );
+    const failed: SendOutcome = { ...accepted(d.id, d.attempts, 'pm-3'), status: 'failed', errorCode: '30005' };
+    try {
+      await expect(ackDeliveries(t.db, [failed], 'w')).rejects.toThrow();
+      expect(await statusOf(d.id)).toBe('sending');
+      expect(await fallbackOf(d.id)).toEqual([]);
+    } finally {
+      await t.db.execute(sql.raw('drop trigger refuse_fallbacks on deliveries'));
+      await t.db.execute(sql.raw('drop function refuse_fallbacks()'));
+    }
+    // The lease sweep or the retry acks it again: now failed, with its fallback.
+    expect(await ackDeliveries(t.db, [failed], 'w')).toEqual([d.id]);
+    expect(await statusOf(d.id)).toBe('failed');
+    expect(await fallbackOf(d.id)).toEqual([{ channel: 'sms', status: 'pending' }]);
   });
 
   it('runs a periodic job once per firing across replicas', async () => {

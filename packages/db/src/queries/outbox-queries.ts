@@ -265,8 +265,12 @@ export async function ackDeliveries(
   const now = performance.now();
   const msAgo = (o: SendOutcome) => (o.answeredAt === undefined ? 0 : Math.max(0, Math.round(now - o.answeredAt)));
   const attempts = outcomes.filter((o) => o.attemptRecord);
-  if (attempts.length) {
-    await db.execute(sql`
+  // One transaction: a delivery never ends failed without the fallback it hands over to, whatever
+  // moment the process dies at (a crash before the commit leaves the batch `sending`, and the lease
+  // sweep sends it again, as for a crash before the ack).
+  return db.transaction(async (tx) => {
+    if (attempts.length) {
+      await tx.execute(sql`
       insert into delivery_attempts (delivery_id, attempt, outcome, provider, provider_code, provider_message_id, error, latency_ms, worker, response, created_at)
       select v.id, v.attempt, v.outcome, v.provider, v.code, v.pmid, v.error, v.latency, ${worker}, v.response::jsonb,
         now() - v.ago_ms * interval '1 millisecond'
@@ -278,9 +282,9 @@ export async function ackDeliveries(
         ${textArray(attempts.map((o) => (o.attemptRecord!.response === undefined ? null : JSON.stringify(o.attemptRecord!.response))) as string[])},
         ${intArray(attempts.map(msAgo))})
         as v(id, attempt, outcome, provider, code, pmid, error, latency, response, ago_ms)`);
-  }
-  const rows = rowsOf<{ id: string | number }>(
-    await db.execute(sql`
+    }
+    const rows = rowsOf<{ id: string | number }>(
+      await tx.execute(sql`
       update deliveries d
       set status = v.status,
           provider_message_id = coalesce(v.pmid, d.provider_message_id),
@@ -300,14 +304,16 @@ export async function ackDeliveries(
       -- d.id = any(…) as well: the rows are found by key whatever the join with v is planned as.
       where d.id = any(${bigintArray(outcomes.map((o) => o.id))}) and d.id = v.id and d.status = 'sending'
       returning d.id`),
-  );
-  const acked = rows.map((r) => Number(r.id));
-  // After the status change has committed, not in its transaction: recordReceipt stores a receipt
-  // before it updates, so a receipt either is stored before this look-up (and applied here) or
-  // updates after the commit above (and finds the delivery `sent`). Neither way is one lost.
-  await applyStoredReceipts(db, acked);
-  await createFallbacks(db, acked, rule);
-  return acked;
+    );
+    const acked = rows.map((r) => Number(r.id));
+    // A statement after the status change: recordReceipt stores (and commits) a receipt before it
+    // updates, so a receipt either is stored before this look-up (and applied here) or its update
+    // waits for this transaction's row locks and then finds the delivery `sent`. Neither is lost.
+    await applyStoredReceipts(tx, acked);
+    // After the receipts: an early "undelivered" falls back too (createFallbacks takes the failed ones).
+    await createFallbacks(tx, acked, rule);
+    return acked;
+  });
 }
 
 /** Keeps the lease of a batch still being sent (a slow provider, a rate limit) from running out. */
@@ -375,25 +381,30 @@ export async function recordReceipt(
       on conflict do nothing
       returning id`),
   );
-  const updated = rowsOf<{ id: string | number }>(
-    await db.execute(sql`
+  // The event is stored (and committed) first, the update comes second, so a receipt racing the
+  // ack is never lost. The update, the event's link and the fallback commit together: a delivery
+  // never ends failed without the fallback it hands over to.
+  const deliveryId = await db.transaction(async (tx) => {
+    const updated = rowsOf<{ id: string | number }>(
+      await tx.execute(sql`
       update deliveries
       set status = ${r.status}, error_code = coalesce(${r.errorCode ?? null}, error_code),
           finished_at = case when ${r.status} = 'sent' then finished_at else now() end, updated_at = now()
       where provider_message_id = ${r.providerMessageId} and channel = ${r.channel}
         and status = any(${textArray(RECEIPT_FROM[r.status])})
       returning id`),
-  );
-  // The event is stored first and the update comes second, so a receipt racing the ack is never
-  // lost; link the event to its delivery once the delivery is known by this provider id.
-  await db.execute(sql`
+    );
+    // Link the event to its delivery once the delivery is known by this provider id.
+    await tx.execute(sql`
     update delivery_events set delivery_id = d.id
     from deliveries d
     where delivery_events.delivery_id is null and delivery_events.channel = ${r.channel}
       and delivery_events.provider_message_id = ${r.providerMessageId}
       and d.channel = ${r.channel} and d.provider_message_id = ${r.providerMessageId}`);
-  const deliveryId = updated.length ? Number(updated[0].id) : null;
-  if (deliveryId !== null && (r.status === 'failed' || r.status === 'undelivered')) await createFallbacks(db, [deliveryId], rule);
+    const id = updated.length ? Number(updated[0].id) : null;
+    if (id !== null && (r.status === 'failed' || r.status === 'undelivered')) await createFallbacks(tx, [id], rule);
+    return id;
+  });
   return { stored: stored.length > 0, deliveryId };
 }
 
