@@ -268,7 +268,7 @@ export async function ackDeliveries(
   // One transaction: a delivery never ends failed without the fallback it hands over to, whatever
   // moment the process dies at (a crash before the commit leaves the batch `sending`, and the lease
   // sweep sends it again, as for a crash before the ack).
-  return db.transaction(async (tx) => {
+  const acked = await db.transaction(async (tx) => {
     if (attempts.length) {
       await tx.execute(sql`
       insert into delivery_attempts (delivery_id, attempt, outcome, provider, provider_code, provider_message_id, error, latency_ms, worker, response, created_at)
@@ -305,15 +305,17 @@ export async function ackDeliveries(
       where d.id = any(${bigintArray(outcomes.map((o) => o.id))}) and d.id = v.id and d.status = 'sending'
       returning d.id`),
     );
-    const acked = rows.map((r) => Number(r.id));
-    // A statement after the status change: recordReceipt stores (and commits) a receipt before it
-    // updates, so a receipt either is stored before this look-up (and applied here) or its update
-    // waits for this transaction's row locks and then finds the delivery `sent`. Neither is lost.
-    await applyStoredReceipts(tx, acked);
-    // After the receipts: an early "undelivered" falls back too (createFallbacks takes the failed ones).
-    await createFallbacks(tx, acked, rule);
-    return acked;
+    const ids = rows.map((r) => Number(r.id));
+    await createFallbacks(tx, ids, rule);
+    return ids;
   });
+  // After the status change has committed, not in its transaction: recordReceipt stores a receipt
+  // before it updates, and its update finds a delivery by the provider id this ack wrote, so a
+  // receipt either is stored before this look-up (and applied here) or updates after the commit
+  // above (and finds the delivery `sent`). Neither way is one lost. An early "undelivered" and its
+  // fallback commit together.
+  await db.transaction(async (tx) => createFallbacks(tx, await applyStoredReceipts(tx, acked), rule));
+  return acked;
 }
 
 /** Keeps the lease of a batch still being sent (a slow provider, a rate limit) from running out. */
@@ -408,10 +410,11 @@ export async function recordReceipt(
   return { stored: stored.length > 0, deliveryId };
 }
 
-/** Applies receipts that were stored before their send was acked (the furthest one wins). */
-async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<void> {
-  if (!ids.length) return;
-  await db.execute(sql`
+/** Applies receipts that were stored before their send was acked (the furthest one wins); returns the ids moved. */
+async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<number[]> {
+  if (!ids.length) return [];
+  const moved = rowsOf<{ id: string | number }>(
+    await db.execute(sql`
     with early as (
       select distinct on (d.id) d.id, e.type, e.error_code
       from deliveries d
@@ -426,7 +429,10 @@ async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<void> 
     -- d.id = any(array(…early)) as well: by key whatever the join with early is planned as. The
     -- ids of early, not the batch's: given the batch's 200 ids, a plan made on an outbox of ~10,000
     -- rows scanned it instead (P12), to update what is almost always nothing.
-    from early where d.id = any(array(select id from early)) and d.id = early.id and d.status = 'sent'`);
+    from early where d.id = any(array(select id from early)) and d.id = early.id and d.status = 'sent'
+    returning d.id`),
+  );
+  return moved.map((r) => Number(r.id));
 }
 
 /**
