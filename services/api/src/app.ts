@@ -34,6 +34,8 @@ export interface AppDeps {
   signingSecret: string;
   /** The process's metrics registry; one of its own when absent. Embedded mode shares it with the dispatcher. */
   metrics?: Metrics;
+  /** Milliseconds since the epoch; tests pass their own to move time without sleeping. */
+  clock?: () => number;
 }
 
 export type AppInstance = FastifyInstance<
@@ -93,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
 
   app.decorate('deps', deps);
   app.decorate('metrics', deps.metrics ?? createMetrics());
-  app.decorate('verifiedKeys', new VerifiedKeys(deps.config.apiKeyCacheSeconds * 1000));
+  app.decorate('verifiedKeys', new VerifiedKeys(deps.config.apiKeyCacheSeconds * 1000, deps.clock));
   app.decorate('failedAttempts', new FailedAttempts(deps.config.limits.failedSignInsPerIp));
   httpMetrics(app, app.metrics);
   strictValidation(app);

@@ -162,6 +162,7 @@ export class VerifiedKeys {
 
   constructor(
     private readonly ttlMs: number,
+    private readonly clock: () => number = Date.now,
     private readonly maxKeys = 10_000,
   ) {}
 
@@ -169,12 +170,12 @@ export class VerifiedKeys {
     if (this.ttlMs === 0) return authenticate(db, key);
     const digest = hash(key);
     const hit = this.byHash.get(digest);
-    if (hit && hit.until > Date.now()) return hit.identity;
+    if (hit && hit.until > this.clock()) return hit.identity;
     this.byHash.delete(digest);
     const identity = await authenticate(db, key);
     if (identity) {
       if (this.byHash.size >= this.maxKeys) this.byHash.clear();
-      this.byHash.set(digest, { identity, until: Date.now() + this.ttlMs });
+      this.byHash.set(digest, { identity, until: this.clock() + this.ttlMs });
     }
     return identity;
   }
