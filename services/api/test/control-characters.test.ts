@@ -4,7 +4,7 @@
 // console's textareas) keep LF and TAB, and store CRLF as LF.
 import { rowsOf, sql } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, call, opsSignIn, policyBody, seedWorld, tableCounts, type TestApp } from './helpers';
+import { buildTestApp, opsSignIn, policyBody, seedWorld, tableCounts, type TestApp } from './helpers';
 
 let h: TestApp;
 let world: Awaited<ReturnType<typeof seedWorld>>;

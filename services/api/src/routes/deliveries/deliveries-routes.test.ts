@@ -15,10 +15,6 @@ describe('the delivery log', () => {
     (await call(h, 'GET', `/v1/deliveries?${query}&limit=500`, undefined, 200)).items
       .map((d: any) => Number(d.id))
       .sort((a: number, b: number) => a - b);
-  const statusOf = async (id: number) =>
-    rowsOf<{ status: string; attempts: number; error_code: string | null }>(
-      await h.t.db.execute(sql`select status, attempts, error_code from deliveries where id = ${id}`),
-    )[0];
 
   beforeAll(async () => {
     h = await buildTestApp();

@@ -4,7 +4,7 @@
 // A same-origin script (ops-scripts.ts) keeps the numbers and the chart current; without it a
 // reload does.
 import { explainErrorCode } from '@policy-push/channels';
-import { DELIVERY_STATUSES, type Policy, REACH_STAGES, type ReachCounts } from '@policy-push/db';
+import { DELIVERY_STATUSES, type Policy, type REACH_STAGES, type ReachCounts } from '@policy-push/db';
 import type { FieldProblem } from '../../errors';
 import type { PresentedGap } from '../reach/reach-service';
 import type { policyReachAnswer } from '../reach/reach-service';

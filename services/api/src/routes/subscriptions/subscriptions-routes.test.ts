@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, tableCounts, type TestApp, expectRefused } from '../../../test/helpers';
+import { buildTestApp, type TestApp, expectRefused } from '../../../test/helpers';
 
 describe('subscriptions', () => {
   let h: TestApp;
