@@ -4,7 +4,7 @@
 // API through a proxy that does not forward /metrics, and let Prometheus scrape the pods directly.
 import { providerNames } from '@policy-push/dispatcher';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 
 export default async function metricsRoutes(app: AppInstance) {
   const { config } = app.deps;

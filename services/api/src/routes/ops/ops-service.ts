@@ -17,7 +17,7 @@ import { type HealthReport, providerNames } from '@policy-push/dispatcher';
 import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import type { FieldProblem } from '../../errors';
 import { PolicyBody } from '../policies/policies-schemas';
 import { checkPolicy, type PolicyInput } from '../policies/policies-service';

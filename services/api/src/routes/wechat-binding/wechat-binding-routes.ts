@@ -3,7 +3,7 @@
 import { createWechatTokenSource, WechatApiError, WechatTokenError, WechatTransportError } from '@policy-push/channels';
 import { getContact } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { scope } from '../../plugins/authorize';
 import { ApiError, notFound } from '../../errors';
 import { ErrorResponse, errorResponses, IdParams, Timestamp } from '../../schemas/common';
