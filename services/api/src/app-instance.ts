@@ -3,7 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config, Logger } from '@policy-push/core';
 import type { Db } from '@policy-push/db';
-import type { Metrics } from '@policy-push/dispatcher';
+import type { Metrics } from '@policy-push/metrics';
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { FailedAttempts } from './plugins/rate-limits';
 import type { VerifiedKeys } from './services/api-keys';

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { TrustProxy } from '@policy-push/core';
-import { createMetrics } from '@policy-push/dispatcher';
+import { createMetrics } from '@policy-push/metrics';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AppDeps, AppInstance } from './app-instance';
 import { requireApiKey } from './plugins/auth';
