@@ -15,3 +15,4 @@ export * from './wechat/wechat-template';
 export * from './wechat/wechat-token';
 export { createTwilioSmsAdapter, type TwilioSettings, type TwilioSmsAdapterOptions } from './sms/twilio-sms';
 export * from './error-explanations';
+export * from './provider-names';

@@ -1,19 +1,10 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Config, Logger, TrustProxy } from '@policy-push/core';
-import type { Db } from '@policy-push/db';
-import { createMetrics, type Metrics } from '@policy-push/dispatcher';
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type RawReplyDefaultExpression,
-  type RawRequestDefaultExpression,
-  type RawServerDefault,
-} from 'fastify';
+import type { TrustProxy } from '@policy-push/core';
+import { createMetrics } from '@policy-push/metrics';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AppDeps, AppInstance } from './app-instance';
 import { requireApiKey } from './plugins/auth';
 import { authorize } from './plugins/authorize';
 import { errorHandler } from './plugins/error-handler';
@@ -25,36 +16,6 @@ import { strictValidation } from './plugins/validation';
 import healthRoutes from './routes/health/health-routes';
 import { publicRoutes, v1Routes } from './routes';
 import { VerifiedKeys } from './services/api-keys';
-
-export interface AppDeps {
-  config: Config;
-  db: Db;
-  logger: Logger;
-  /** Key for signed links (unsubscribe, WeChat binding). */
-  signingSecret: string;
-  /** The process's metrics registry; one of its own when absent. Embedded mode shares it with the dispatcher. */
-  metrics?: Metrics;
-  /** Milliseconds since the epoch; tests pass their own to move time without sleeping. */
-  clock?: () => number;
-}
-
-export type AppInstance = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    deps: AppDeps;
-    metrics: Metrics;
-    verifiedKeys: VerifiedKeys;
-    /** Failed sign-ins per client address, shared by /v1 and /ops/login. */
-    failedAttempts: FailedAttempts;
-  }
-}
 
 // Per-request info logs halve a simple route's throughput: requests are logged at debug.
 class DebugRequestLogs extends LogController {

@@ -4,7 +4,8 @@
 import { resolve } from 'node:path';
 import { type Config, ConfigError, createLogger, type Logger, parseConfig, safeError } from '@policy-push/core';
 import { createDb, type Db, type DbConfig, migrate, signingSecret } from '@policy-push/db';
-import { createAdapters, createMetrics, startDispatcher } from '@policy-push/dispatcher';
+import { createAdapters, startDispatcher } from '@policy-push/dispatcher';
+import { createMetrics } from '@policy-push/metrics';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app';
 import { demoDataPresent, seedDemoData } from './demo/demo-data';

@@ -4,7 +4,8 @@
 import { createLogger, parseConfig } from '@policy-push/core';
 import { rowsOf, sql } from '@policy-push/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppInstance, buildApp } from '../src/app';
+import { buildApp } from '../src/app';
+import type { AppInstance } from '../src/app-instance';
 import { buildTestApp, opsSignIn, type TestApp } from './helpers';
 
 let h: TestApp;

@@ -6,7 +6,8 @@ import { createLogger, parseConfig } from '@policy-push/core';
 import { createDb, type Db, sql } from '@policy-push/db';
 import { freePort } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppInstance, buildApp } from '../src/app';
+import { buildApp } from '../src/app';
+import type { AppInstance } from '../src/app-instance';
 import { buildTestApp, call, policyBody, seedWorld, tableCounts, type TestApp } from './helpers';
 
 const config = () => parseConfig({ LOG_LEVEL: 'silent', QUIET_HOURS: '00:00-00:00', RATE_LIMIT_PER_KEY: '1000000' });

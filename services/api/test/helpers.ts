@@ -3,7 +3,8 @@ import { rowsOf, signingSecret, sql } from '@policy-push/db';
 import { createAdapters, startDispatcher } from '@policy-push/dispatcher';
 import { expect } from 'vitest';
 import { createTestDb, type TestDb } from '@policy-push/testkit';
-import { type AppInstance, buildApp } from '../src/app';
+import { buildApp } from '../src/app';
+import type { AppInstance } from '../src/app-instance';
 import { csrfToken } from '../src/routes/ops/ops-session';
 import { createApiKey } from '../src/services/api-keys';
 

@@ -7,7 +7,8 @@ import { createLogger } from '@policy-push/core';
 import { sql } from '@policy-push/db';
 import { freePort, type ProviderFakes, startProviderFakes } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type AppInstance, buildApp } from '../src/app';
+import { buildApp } from '../src/app';
+import type { AppInstance } from '../src/app-instance';
 import { createApiKey } from '../src/services/api-keys';
 import { buildTestApp, call, policyBody, seedWorld, type TestApp, startTestDispatcher } from './helpers';
 

@@ -9,7 +9,8 @@ import { rowsOf, sql } from '@policy-push/db';
 import twilio from 'twilio';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppInstance, buildApp } from '../src/app';
+import { buildApp } from '../src/app';
+import type { AppInstance } from '../src/app-instance';
 import { buildTestApp, seedWorld, tableCounts, type TestApp } from './helpers';
 
 const BASE = 'https://push.example.org';

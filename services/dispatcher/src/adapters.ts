@@ -2,7 +2,6 @@ import {
   type Channel,
   type ChannelAdapter,
   createSandboxAdapter,
-  createSandboxRecorder,
   createSmtpEmailAdapter,
   createTwilioSmsAdapter,
   createWechatAdapter,
@@ -10,7 +9,8 @@ import {
   type SandboxRecorder,
 } from '@policy-push/channels';
 import { type Config, type Logger, safeError } from '@policy-push/core';
-import { type Database, recordReceipt } from '@policy-push/db';
+import { type Database, providerTokenStore, recordReceipt } from '@policy-push/db';
+import { createSandboxRecorder } from './sandbox-recorder';
 
 export interface Adapters {
   byChannel: Record<Channel, ChannelAdapter>;
@@ -45,7 +45,11 @@ export function createAdapters(config: Config, db: Database, logger: Logger, opt
           timeoutMs: providers.timeoutMs,
           maxConnections: config.dispatcher.sendConcurrency,
           // The stable token lives in Postgres for every dispatcher; one refreshes it at a time.
-          tokens: createWechatTokenSource({ db, settings: providers.wechat, timeoutMs: providers.timeoutMs }),
+          tokens: createWechatTokenSource({
+            store: providerTokenStore(db, 'wechat'),
+            settings: providers.wechat,
+            timeoutMs: providers.timeoutMs,
+          }),
         })
       : sandboxes.wechat,
     sms: providers.twilio

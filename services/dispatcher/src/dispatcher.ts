@@ -24,11 +24,12 @@ import {
   takeUnits,
   WORK_CHANNEL,
 } from '@policy-push/db';
+import { type DispatcherMetrics, noDispatcherMetrics } from '@policy-push/metrics';
 import cron, { type ScheduledTask } from 'node-cron';
 import { CircuitBreaker } from './circuit-breaker';
 import { mapLimit } from './map-limit';
 import { type Allowance, RateLimiter } from './rate-limiter';
-import { type DispatcherMetrics, noDispatcherMetrics, observeBatch } from './metrics';
+import { observeBatch } from './metrics';
 import { jobs } from './registry';
 import { ALLOWANCE_WAIT_MS, type BatchState, type CapState, type SendDecision, sendOne } from './send-one';
 import { WakeSignal } from './wake-signal';

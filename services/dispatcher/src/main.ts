@@ -4,7 +4,7 @@ import { createDb, migrate, signingSecret, sql } from '@policy-push/db';
 import { createAdapters } from './adapters';
 import { startDispatcher } from './dispatcher';
 import { startHeartbeat } from './heartbeat';
-import { createMetrics } from './metrics-registry';
+import { createMetrics } from '@policy-push/metrics';
 import { serveMetrics } from './metrics-server';
 
 async function main() {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMetrics } from './metrics-registry';
+import { createMetrics } from '@policy-push/metrics';
 import { type MetricsServer, serveMetrics } from './metrics-server';
 
 describe("the standalone dispatcher's /metrics", () => {

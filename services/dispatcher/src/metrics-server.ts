@@ -4,7 +4,7 @@
 // the API's /metrics; they are the same whichever process reads them.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Metrics } from './metrics-registry';
+import type { Metrics } from '@policy-push/metrics';
 
 export interface MetricsServer {
   port: number;

@@ -5,7 +5,8 @@ import { createLogger, parseConfig } from '@policy-push/core';
 import { fanOutNextChunk, rowsOf, sql } from '@policy-push/db';
 import { createTestDb, seedPolicy, seedSubscribers, type TestDb } from '@policy-push/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkHealth, healthCheck, PROVIDER_MIN_SENDS } from '../src/jobs/health-check';
+import { checkHealth, PROVIDER_MIN_SENDS } from '@policy-push/metrics';
+import { healthCheck } from '../src/jobs/health-check';
 
 const settings = parseConfig({}).dispatcher; // STALLED_PUSH_MINUTES 10, PROVIDER_FAILURE_RATE 0.2
 const providers = { wechat: 'sandbox', sms: 'sandbox', email: 'sandbox' } as const;

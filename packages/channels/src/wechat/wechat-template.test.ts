@@ -1,13 +1,13 @@
 import { cutToLimit, type ProviderSettings } from '@policy-push/core';
-import { providerTokens } from '@policy-push/db';
-import { createTestDb, type FakeWechat, startFakeWechat, type TestDb } from '@policy-push/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeWechat, startFakeWechat } from '@policy-push/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { OutboundMessage } from '../channel';
 import { deliveryContext } from '../delivery-context.fixture';
 import { renderOutbound } from '../render';
 import { wechatKeyType } from '../sandbox/validate-message';
 import { createWechatAdapter, untilShanghaiMidnight } from './wechat-template';
-import { createWechatTokenSource } from './wechat-token';
+import { memoryTokenStore } from './memory-token-store.fixture';
+import { createWechatTokenSource, type TokenStore } from './wechat-token';
 
 const APP = { appId: 'wxsend0000000001', appSecret: 'send-test-secret', token: 'callback-token' };
 const TEMPLATE = {
@@ -23,17 +23,12 @@ const TEMPLATE = {
 // 23:30 in Shanghai: the daily quota resets in 30 minutes.
 const NOW = Date.parse('2024-05-06T15:30:00Z');
 
-let testDb: TestDb;
 let fake: FakeWechat;
-beforeAll(async () => {
-  testDb = await createTestDb();
-});
-afterAll(async () => {
-  await testDb.drop();
-});
+// The token cache every adapter of a test shares, as dispatchers share Postgres.
+let store: TokenStore;
 beforeEach(async () => {
   fake = await startFakeWechat({ ...APP, templateIds: [TEMPLATE.templateId] });
-  await testDb.db.delete(providerTokens);
+  store = memoryTokenStore();
 });
 afterEach(async () => {
   await fake.close();
@@ -43,7 +38,7 @@ type WechatSettings = NonNullable<ProviderSettings['wechat']>;
 function adapter(opts: { timeoutMs?: number; settings?: Partial<WechatSettings>; maxConnections?: number } = {}) {
   const settings = { ...APP, apiUrl: fake.url, dailyQuota: 100_000, perSecond: 200, ...opts.settings };
   const timeoutMs = opts.timeoutMs ?? 2000;
-  const tokens = createWechatTokenSource({ db: testDb.db, settings, timeoutMs });
+  const tokens = createWechatTokenSource({ store, settings, timeoutMs });
   return createWechatAdapter({ settings, timeoutMs, tokens, maxConnections: opts.maxConnections, now: () => new Date(NOW) });
 }
 
@@ -185,7 +180,7 @@ describe('the WeChat template adapter', () => {
     await a.send(message());
     // b forces a refresh (say after its own 40001): a's remembered token is now invalid.
     const tokens = createWechatTokenSource({
-      db: testDb.db,
+      store,
       settings: { ...APP, apiUrl: fake.url, dailyQuota: 1, perSecond: 1 },
       timeoutMs: 2000,
     });

@@ -1,12 +1,33 @@
-// The WeChat access token, shared by every process through Postgres (CHANNELS.md "Tokens").
+// The WeChat access token, shared by every process through a token store (Postgres, CHANNELS.md "Tokens").
 // The stable token endpoint answers the same token on repeat calls, while a forced refresh
 // invalidates the old one and is allowed about 20 times a day: so one refresher at a time
 // (an advisory lock), a forced refresh only when the token that failed is still the cached one,
 // and a refresh ahead of expiry so that senders rarely meet an expired token.
-import { type Database, getProviderToken, type ProviderToken, saveProviderToken, withProviderTokenLock } from '@policy-push/db';
 import { type WechatReply, type WechatSettings, wechatRequest, WechatTransportError } from './wechat-http';
 
-const PROVIDER = 'wechat';
+export interface StoredToken {
+  token: string;
+  expiresAt: Date;
+  refreshedAt: Date;
+}
+
+/**
+ * Where the token is shared by every process: packages/db's providerTokenStore keeps it in
+ * Postgres, under an advisory lock. The channels never reach the database themselves.
+ */
+export interface TokenStore {
+  read(): Promise<StoredToken | null>;
+  /**
+   * Runs `fn` holding the refresh lock, so one process refreshes at a time. Inside, `fn` uses only
+   * the store it is given: the outer one would deadlock on PGlite.
+   */
+  whileLocked<T>(fn: (locked: LockedTokenStore) => Promise<T>): Promise<T>;
+}
+
+export interface LockedTokenStore {
+  read(): Promise<StoredToken | null>;
+  save(t: StoredToken): Promise<void>;
+}
 
 export interface WechatTokenSource {
   /** A usable token: remembered in memory for a moment, else `current()`. For every send. */
@@ -22,7 +43,7 @@ export interface WechatTokenSource {
 }
 
 export interface WechatTokenOptions {
-  db: Database;
+  store: TokenStore;
   settings: WechatSettings;
   timeoutMs: number;
   now?: () => Date;
@@ -48,30 +69,30 @@ export class WechatTokenError extends Error {
 const REFETCH_AFTER_MS = 30_000;
 
 export function createWechatTokenSource(opts: WechatTokenOptions): WechatTokenSource {
-  const { db, settings } = opts;
+  const { store, settings } = opts;
   const now = opts.now ?? (() => new Date());
   const refreshAheadMs = opts.refreshAheadMs ?? 5 * 60_000;
   const memoMs = opts.memoMs ?? 10_000;
   // A token is fetched every two hours or so: undici's global dispatcher, not a pool of its own.
   const http = { timeoutMs: opts.timeoutMs };
-  let memo: (ProviderToken & { readAt: number }) | null = null;
+  let memo: (StoredToken & { readAt: number }) | null = null;
   let inflight: Promise<string> | null = null;
   let lastForcedAt = -Infinity;
 
-  const remember = (t: ProviderToken) => {
+  const remember = (t: StoredToken) => {
     memo = { ...t, readAt: now().getTime() };
     return t.token;
   };
 
   // Fresh: well before expiry; or still valid and fetched so recently that fetching again is pointless.
-  function fresh(t: ProviderToken | null): t is ProviderToken {
+  function fresh(t: StoredToken | null): t is StoredToken {
     if (!t) return false;
     const at = now().getTime();
     const left = t.expiresAt.getTime() - at;
     return left > refreshAheadMs || (left > 0 && at - t.refreshedAt.getTime() < REFETCH_AFTER_MS);
   }
 
-  async function fetchStableToken(force: boolean): Promise<ProviderToken> {
+  async function fetchStableToken(force: boolean): Promise<StoredToken> {
     const asked = now();
     let reply;
     try {
@@ -94,9 +115,8 @@ export function createWechatTokenSource(opts: WechatTokenOptions): WechatTokenSo
   }
 
   function lockedRefresh(force: boolean, rejected: string | undefined): Promise<string> {
-    return withProviderTokenLock(db, PROVIDER, async (tx) => {
-      // Inside the lock only `tx`: the outer handle would deadlock on PGlite.
-      const cached = await getProviderToken(tx, PROVIDER);
+    return store.whileLocked(async (locked) => {
+      const cached = await locked.read();
       if (force) {
         const replaced = cached && rejected !== undefined && cached.token !== rejected;
         const tooSoon = cached && cached.expiresAt > now() && now().getTime() - lastForcedAt < REFETCH_AFTER_MS;
@@ -106,7 +126,7 @@ export function createWechatTokenSource(opts: WechatTokenOptions): WechatTokenSo
       }
       const fetched = await fetchStableToken(force);
       if (force) lastForcedAt = fetched.refreshedAt.getTime();
-      await saveProviderToken(tx, PROVIDER, fetched);
+      await locked.save(fetched);
       return remember(fetched);
     });
   }
@@ -117,7 +137,7 @@ export function createWechatTokenSource(opts: WechatTokenOptions): WechatTokenSo
       return source.current();
     },
     async current() {
-      const cached = await getProviderToken(db, PROVIDER);
+      const cached = await store.read();
       if (fresh(cached)) return remember(cached);
       return source.refresh(false);
     },

@@ -41,3 +41,18 @@ export async function withProviderTokenLock<T>(db: Database, provider: string, f
     return fn(tx);
   });
 }
+
+/**
+ * One provider's token in provider_tokens, as the channels' TokenStore (WeChat's token source)
+ * takes it: read by every send, saved under the refresh lock.
+ */
+export function providerTokenStore(db: Database, provider: string) {
+  const over = (q: Queryable) => ({
+    read: () => getProviderToken(q, provider),
+    save: (t: ProviderToken) => saveProviderToken(q, provider, t),
+  });
+  return {
+    read: () => getProviderToken(db, provider),
+    whileLocked: <T>(fn: (locked: ReturnType<typeof over>) => Promise<T>) => withProviderTokenLock(db, provider, (tx) => fn(over(tx))),
+  };
+}

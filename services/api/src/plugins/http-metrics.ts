@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Metrics } from '@policy-push/dispatcher';
+import type { Metrics } from '@policy-push/metrics';
 
 /**
  * Counts and times every answered request by its route pattern (`/v1/policies/:id`, never the

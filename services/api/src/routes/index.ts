@@ -1,4 +1,4 @@
-import type { AppInstance } from '../app';
+import type { AppInstance } from '../app-instance';
 import apiKeysRoutes from './api-keys/api-keys-routes';
 import auditRoutes from './audit/audit-routes';
 import categoriesRoutes from './categories/categories-routes';

@@ -2,7 +2,7 @@
 // is answered once, when it is made or rotated; only its hash is kept. Every change is audited.
 import { apiKeys, departments, desc, enterprises, eq, inArray, lt, type Queryable } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { ApiError, type FieldProblem, notFound, unprocessable } from '../../errors';
 import { type ApiKey, createApiKey, type KeyMode, type Role, rotateApiKey } from '../../services/api-keys';
 import { actorOf, audit } from '../../services/audit';

@@ -1,7 +1,7 @@
 // GET /v1/audit (issue 6): the audit log, for admins. Read only: no route changes or deletes a row.
 import { and, auditLog, desc, eq, gte, lt } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { invalidField } from '../../errors';
 import { errorResponses, Id, Page, PageQuery, page, Timestamp } from '../../schemas/common';
 

@@ -1,6 +1,6 @@
 import { type Category as CategoryRow, getCategory, listCategories } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { notFound } from '../../errors';
 import { actorOf, auditedWrite, fieldsOf } from '../../services/audit';
 import { errorResponses, IdParams, Page, page } from '../../schemas/common';

@@ -8,7 +8,7 @@ import {
   queueEmailConfirmation,
 } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { scope } from '../../plugins/authorize';
 import { ApiError, invalidField, notFound } from '../../errors';
 import { actorOf, audit, auditedWrite, fieldsOf } from '../../services/audit';

@@ -2,7 +2,7 @@
 // sent, a streaming CSV export, and an audited retry of failed deliveries.
 import { listDeliveries } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { emptyPage, scope } from '../../plugins/authorize';
 import { ApiError, notFound } from '../../errors';
 import { ErrorResponse, errorResponses, IdParams, Page, page } from '../../schemas/common';

@@ -8,7 +8,7 @@ import {
   updateDepartment,
 } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { conflict, isForeignKeyViolation, isUniqueViolation, notFound } from '../../errors';
 import { errorResponses, IdParams, Page, PageQuery, page } from '../../schemas/common';
 import { actorOf, auditedWrite, fieldsOf } from '../../services/audit';

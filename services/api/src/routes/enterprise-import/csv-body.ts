@@ -1,7 +1,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { errorCodes, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { ApiError } from '../../errors';
 
 /** The body limit of the CSV routes: a city's whole register of enterprises fits. */

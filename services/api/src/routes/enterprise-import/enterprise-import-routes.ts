@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { actorOf, audit } from '../../services/audit';
 import { errorResponses } from '../../schemas/common';
 import { acceptCsvStream, CsvBody, csvRouteOptions } from './csv-body';

@@ -1,6 +1,6 @@
 import { deleteEnterprise, type Enterprise as EnterpriseRow, getEnterprise, listEnterprises } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { scope } from '../../plugins/authorize';
 import { notFound } from '../../errors';
 import { actorOf, auditedWrite, fieldsOf } from '../../services/audit';

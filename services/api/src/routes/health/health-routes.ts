@@ -1,6 +1,6 @@
 import { expectedMigrationCount, rowsOf, sql } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 
 const Status = Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) });
 

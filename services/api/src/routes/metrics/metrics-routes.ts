@@ -2,9 +2,9 @@
 // /healthz: Prometheus scrapes without one. It shows counts and ids, never addresses or content,
 // but it does reveal volumes and policy ids, so expose it to the ops network only: publish the
 // API through a proxy that does not forward /metrics, and let Prometheus scrape the pods directly.
-import { providerNames } from '@policy-push/dispatcher';
+import { providerNames } from '@policy-push/channels';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 
 export default async function metricsRoutes(app: AppInstance) {
   const { config } = app.deps;

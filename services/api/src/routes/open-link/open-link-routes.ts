@@ -12,7 +12,7 @@ import { deliveryIdFromOpenToken, machineOpen, preferencesLink } from '@policy-p
 import { getOpenTarget, type OpenTarget, recordOpen } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { pageSecurityHeaders } from '../../plugins/page-headers';
 import { ErrorResponse } from '../../schemas/common';
 import { invalidOpenLinkPage, unknownOpenLinkPage } from './open-link-pages';

@@ -26,7 +26,7 @@ import {
   FAILED_STATUSES,
 } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { ApiError } from '../../errors';
 import { maskContacts } from '../../services/mask-contacts';
 import { messageView, renderDeliveryMessage, withoutTokens } from '../../services/rendered-messages';

@@ -22,7 +22,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { ApiError, type FieldProblem } from '../../errors';
 import { PolicyAmendment, Revocation } from '../policies/policies-schemas';
 import { policyVersions, pushProgress } from '../policies/policies-service';

@@ -18,7 +18,7 @@ import { withoutLinkTokens } from '@policy-push/core';
 import { listCategories, listDepartments, listSandboxMessages, listServiceGroups } from '@policy-push/db';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { ApiError } from '../../errors';
 import { authenticate, secretHashOf } from '../../services/api-keys';
 import { maskText } from '../../services/mask-contacts';

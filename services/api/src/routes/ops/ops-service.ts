@@ -1,6 +1,6 @@
 // What the console pages show, gathered from the same queries /metrics and the API use, so the
 // numbers on a page are the API's numbers.
-import { type Channel, CHANNELS, wechatKeyType } from '@policy-push/channels';
+import { type Channel, CHANNELS, providerNames, wechatKeyType } from '@policy-push/channels';
 import type { AudienceRule, Config } from '@policy-push/core';
 import {
   deliveryCounts,
@@ -13,11 +13,11 @@ import {
   queueDepths,
   sentPerMinute,
 } from '@policy-push/db';
-import { type HealthReport, providerNames } from '@policy-push/dispatcher';
+import type { HealthReport } from '@policy-push/metrics';
 import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import type { FieldProblem } from '../../errors';
 import { PolicyBody } from '../policies/policies-schemas';
 import { checkPolicy, type PolicyInput } from '../policies/policies-service';

@@ -1,6 +1,6 @@
 import { getPolicy, latestPush, listPolicies, listReminderSteps, loadMatchTarget, previewAudience, reminderCounts } from '@policy-push/db';
 import { type Static, Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { departmentsInScope, scope } from '../../plugins/authorize';
 import { actorOf } from '../../services/audit';
 import { notFound } from '../../errors';

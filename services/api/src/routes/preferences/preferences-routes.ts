@@ -12,7 +12,7 @@ import { contactIdFromPreferencesToken } from '@policy-push/core';
 import { getPreferencesContact, markPolicyRead } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { pageSecurityHeaders } from '../../plugins/page-headers';
 import { ApiError, notFound } from '../../errors';
 import { ID_PATTERN } from '../../schemas/common';

@@ -5,7 +5,7 @@ import { categories, departments, eq, getPolicy, policyScope, reachReportScope, 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { KeyIdentity } from '../../services/api-keys';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { departmentsInScope, scope } from '../../plugins/authorize';
 import { invalidField, notFound, unprocessable, type FieldProblem } from '../../errors';
 import { errorResponses, IdParams } from '../../schemas/common';

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { getServiceGroup, listMembers, listServiceGroups, type ServiceGroup as ServiceGroupRow } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { audit, actorOf, auditedWrite, fieldsOf } from '../../services/audit';
 import { departmentsInScope, scope } from '../../plugins/authorize';
 import { notFound } from '../../errors';

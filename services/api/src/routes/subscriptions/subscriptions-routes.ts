@@ -1,6 +1,6 @@
 import { deleteSubscription, getSubscription, listSubscriptions, type Subscription as SubscriptionRow } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { emptyPage, enterpriseInScope, scope } from '../../plugins/authorize';
 import { notFound } from '../../errors';
 import { actorOf, auditedWrite, fieldsOf } from '../../services/audit';

@@ -3,7 +3,8 @@ import { rowsOf, sql } from '@policy-push/db';
 import { createTestDb, type TestDb } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, contactAudit, tableCounts, type TestApp } from '../../../test/helpers';
-import { type AppInstance, buildApp } from '../../app';
+import { buildApp } from '../../app';
+import type { AppInstance } from '../../app-instance';
 
 const DAY = 86_400_000;
 const ONE_CLICK = 'List-Unsubscribe=One-Click';

@@ -6,7 +6,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { pageSecurityHeaders } from '../../plugins/page-headers';
 import { ApiError } from '../../errors';
 import { ErrorResponse } from '../../schemas/common';

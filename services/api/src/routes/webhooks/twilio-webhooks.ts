@@ -7,7 +7,7 @@ import { auditContacts, recipient } from '../../services/audit';
 import type { FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { ApiError } from '../../errors';
 import { ErrorResponse } from '../../schemas/common';
 

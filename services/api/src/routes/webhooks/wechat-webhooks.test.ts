@@ -3,7 +3,7 @@
 // the adapter sends through the fake WeChat, and the fake POSTs its events to the listening app.
 import { createHash } from 'node:crypto';
 import { createWechatAdapter, createWechatTokenSource, encryptMessage, signBindingScene } from '@policy-push/channels';
-import { deliveries, getContact, rowsOf, eq, sql } from '@policy-push/db';
+import { deliveries, getContact, providerTokenStore, rowsOf, eq, sql } from '@policy-push/db';
 import { type FakeWechat, type FakeWechatOptions, startFakeWechat } from '@policy-push/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, contactAudit, seedWorld, tableCounts, type TestApp } from '../../../test/helpers';
@@ -37,7 +37,7 @@ async function sentDelivery({ fake, h }: Setup, openid: string) {
   const world = await seedWorld(h, [{ wechatOpenid: openid }]);
   const { enterprise, contact } = world.enterprises[0];
   const settings = h.app.deps.config.providers.wechat!;
-  const tokens = createWechatTokenSource({ db: h.t.db, settings, timeoutMs: 2000 });
+  const tokens = createWechatTokenSource({ store: providerTokenStore(h.t.db, 'wechat'), settings, timeoutMs: 2000 });
   const adapter = createWechatAdapter({ settings, timeoutMs: 2000, tokens });
   const [row] = await h.t.db
     .insert(deliveries)

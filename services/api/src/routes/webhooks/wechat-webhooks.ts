@@ -14,7 +14,7 @@ import { bindWechatOpenid, optInByAddress, optOutByAddress, recordReceipt } from
 import { auditContacts, recipient } from '../../services/audit';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { ApiError } from '../../errors';
 import { ErrorResponse } from '../../schemas/common';
 

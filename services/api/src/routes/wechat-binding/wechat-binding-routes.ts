@@ -1,9 +1,9 @@
 // POST /v1/contacts/{id}/wechat-binding: a signed QR code and web-authorisation link that bind
 // the contact to its WeChat openid (wechat-binding-service.ts). Under /v1, with an API key.
 import { createWechatTokenSource, WechatApiError, WechatTokenError, WechatTransportError } from '@policy-push/channels';
-import { getContact } from '@policy-push/db';
+import { getContact, providerTokenStore } from '@policy-push/db';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { scope } from '../../plugins/authorize';
 import { ApiError, notFound } from '../../errors';
 import { ErrorResponse, errorResponses, IdParams, Timestamp } from '../../schemas/common';
@@ -22,7 +22,8 @@ export default async function wechatBindingRoutes(app: AppInstance) {
   const { config, db, signingSecret } = app.deps;
   const settings = config.providers.wechat;
   // One token source per process, sharing the dispatchers' cache in Postgres.
-  const tokens = settings && createWechatTokenSource({ db: db.db, settings, timeoutMs: config.providers.timeoutMs });
+  const tokens =
+    settings && createWechatTokenSource({ store: providerTokenStore(db.db, 'wechat'), settings, timeoutMs: config.providers.timeoutMs });
 
   app.post(
     '/contacts/:id/wechat-binding',

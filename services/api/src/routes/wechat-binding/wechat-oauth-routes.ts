@@ -2,7 +2,7 @@
 // `state` (wechat-binding-service.ts). Public: the signed state is the credential.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app';
+import type { AppInstance } from '../../app-instance';
 import { ApiError } from '../../errors';
 import { ErrorResponse } from '../../schemas/common';
 import { boundPage, codeRefusedPage, contactGonePage, invalidLinkPage, unavailablePage } from './wechat-binding-pages';

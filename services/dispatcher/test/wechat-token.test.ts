@@ -1,8 +1,10 @@
+// The WeChat token source (packages/channels) over the token store the dispatchers share in
+// Postgres (providerTokenStore): here because it takes a database, and the channels do not.
+import { createWechatTokenSource, WechatTokenError, type WechatTokenOptions } from '@policy-push/channels';
 import type { ProviderSettings } from '@policy-push/core';
-import { getProviderToken, providerTokens } from '@policy-push/db';
+import { getProviderToken, providerTokens, providerTokenStore } from '@policy-push/db';
 import { createTestDb, type FakeWechat, startFakeWechat, type TestDb } from '@policy-push/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createWechatTokenSource, WechatTokenError, type WechatTokenOptions } from './wechat-token';
 
 const APP = { appId: 'wxtoken000000001', appSecret: 'token-test-secret', token: 'callback-token' };
 let testDb: TestDb;
@@ -33,7 +35,7 @@ const settings = (over: Partial<NonNullable<ProviderSettings['wechat']>> = {}) =
   ...over,
 });
 const source = (over: Partial<WechatTokenOptions> = {}) =>
-  createWechatTokenSource({ db: testDb.db, settings: settings(), timeoutMs: 2000, now, ...over });
+  createWechatTokenSource({ store: providerTokenStore(testDb.db, 'wechat'), settings: settings(), timeoutMs: 2000, now, ...over });
 
 describe('the WeChat token source', () => {
   it('fetches the stable token once and keeps it in Postgres for every process', async () => {

@@ -2,7 +2,7 @@
 // "Health and metrics"). One registry per process: the API serves it at /metrics, and in embedded
 // mode the dispatcher in the same process is handed it as its DispatcherMetrics, so its send
 // latencies and errors land there too. A standalone dispatcher serves its own on DISPATCHER_METRICS_PORT
-// (metrics-server.ts): the series it counts, not the database-backed ones the API already shows.
+// (services/dispatcher/src/metrics-server.ts): the series it counts, not the database-backed ones the API already shows.
 //
 // Two kinds of series:
 // - counted as things happen: HTTP requests, provider calls (latency, outcome, error code),
@@ -21,15 +21,13 @@ import {
   LIVE_STATUSES,
 } from '@policy-push/db';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { checkHealth, type HealthReport } from './jobs/health-check';
-import type { DispatcherMetrics, SendObservation } from './metrics';
+import { BREAKER_STATES, type DispatcherMetrics, type SendObservation } from './dispatcher-metrics';
+import { checkHealth, type HealthReport } from './health-report';
 
 /** The newest deliveries the all-statuses gauge counts over. */
 export const RECENT_DELIVERIES_WINDOW = 50_000;
 /** Live pushes exposed one series each; more than this are summed into the count only. */
 export const LIVE_PUSH_SERIES = 50;
-
-const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
 
 export interface Metrics extends DispatcherMetrics {
   registry: Registry;

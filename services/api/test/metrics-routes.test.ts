@@ -4,8 +4,8 @@ import { createLogger } from '@policy-push/core';
 import { fanOutNextChunk, sql } from '@policy-push/db';
 import { createAdapters, type Dispatcher, startDispatcher } from '@policy-push/dispatcher';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildTestApp, call, policyBody, seedWorld, type TestApp } from '../../../test/helpers';
-import { readMetrics } from '../../../test/prometheus-text';
+import { buildTestApp, call, policyBody, seedWorld, type TestApp } from './helpers';
+import { readMetrics } from './prometheus-text';
 
 const NAMED_SERIES = [
   'policy_push_deliveries',

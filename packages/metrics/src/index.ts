@@ -1,0 +1,3 @@
+export * from './dispatcher-metrics';
+export * from './health-report';
+export * from './metrics-registry';
