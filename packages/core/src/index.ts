@@ -15,6 +15,7 @@ export * from './links';
 export * from './quiet-hours';
 export * from './digest-schedule';
 export * from './policy-changes';
+export * from './policy-lifecycle';
 export * from './confirmation-email';
 export * from './engagement';
 export * from './follow-up';

@@ -25,6 +25,7 @@ export * from './queries/channel-state-queries';
 export * from './queries/rate-queries';
 export * from './queries/unsubscribe-queries';
 export * from './queries/lifecycle-queries';
+export * from './queries/publish-limits-queries';
 export * from './queries/provider-tokens-queries';
 export * from './queries/preferences-queries';
 export * from './queries/enterprise-import-queries';

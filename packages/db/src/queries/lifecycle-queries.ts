@@ -1,6 +1,7 @@
 // A policy over time (issue: lifecycle): amend, revoke, expire, cancel a scheduled one. Each is
 // a few set-based statements in the caller's transaction; sends in flight finish, and the
 // dispatcher checks the policy's state before every send, so nothing withdrawn goes out after.
+import { statusesAllowing } from '@policy-push/core';
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { inStatuses, WAITING_STATUSES } from '../delivery-statuses';
@@ -124,6 +125,16 @@ export async function cancelScheduled(tx: Queryable, policy: Policy): Promise<Po
   return cancelled;
 }
 
+/** Edits a policy in place: no new version, no notice (a scheduled policy's edit, or a published one's actionBy). */
+export async function editPolicy(tx: Queryable, policyId: number, changes: Partial<NewPolicy>, now: Date): Promise<Policy> {
+  const [edited] = await tx
+    .update(policies)
+    .set({ ...changes, updatedAt: now })
+    .where(eq(policies.id, policyId))
+    .returning();
+  return edited;
+}
+
 /** A scheduled policy moved to another time: its push starts then. */
 export async function reschedule(tx: Queryable, policy: Policy, publishAt: Date): Promise<void> {
   await tx
@@ -134,10 +145,14 @@ export async function reschedule(tx: Queryable, policy: Policy, publishAt: Date)
 
 /** Marks policies whose validUntil has passed as expired (失效) and cancels what they have not sent. */
 export async function expirePolicies(db: Queryable): Promise<number[]> {
+  const expiring = sql.join(
+    statusesAllowing('expire').map((s) => sql`${s}`),
+    sql`, `,
+  );
   const expired = rowsOf<{ id: string | number }>(
     await db.execute(sql`
       update policies set status = 'expired', updated_at = now()
-      where status in ('published', 'scheduled') and valid_until < now()
+      where status in (${expiring}) and valid_until < now()
       returning id`),
   ).map((r) => Number(r.id));
   for (const id of expired) await cancelUnsent(db, id);

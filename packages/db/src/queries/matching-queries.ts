@@ -212,16 +212,42 @@ export interface AudiencePreview {
   }[];
 }
 
-/** What a publish would make, counted and sampled with the reasons, writing nothing. */
-export async function previewAudience(db: Queryable, target: MatchTarget, sampleSize: number): Promise<AudiencePreview> {
-  const matched = matchedDeliveriesSql(target);
+export type MatchedCounts = Omit<AudiencePreview, 'sample'>;
+
+/**
+ * What a match would make, counted in Postgres: for a preview, and for the publish limits
+ * (publish-limits.ts in the API), which count a push again's audience without the contacts the
+ * version already has a delivery for on that channel (`notDeliveredIn`).
+ */
+export async function countMatched(
+  db: Queryable,
+  target: MatchTarget,
+  opts: { notDeliveredIn?: { policyId: number; version: number } } = {},
+): Promise<MatchedCounts> {
+  const notDelivered = opts.notDeliveredIn
+    ? sql`where not exists (select 1 from deliveries d where d.policy_id = ${opts.notDeliveredIn.policyId}
+        and d.policy_version = ${opts.notDeliveredIn.version} and d.contact_id = m.contact_id and d.channel = m.channel and d.kind = 'policy')`
+    : sql``;
   const [totals] = rowsOf<Record<string, number>>(
     await db.execute(sql`
       select count(distinct enterprise_id)::int as enterprises, count(distinct contact_id)::int as contacts, count(*)::int as deliveries,
         count(*) filter (where channel = 'wechat')::int as wechat, count(*) filter (where channel = 'sms')::int as sms,
         count(*) filter (where channel = 'email')::int as email, count(*) filter (where status = 'held')::int as held
-      from (${matched}) m`),
+      from (${matchedDeliveriesSql(target)}) m ${notDelivered}`),
   );
+  return {
+    enterprises: totals.enterprises,
+    contacts: totals.contacts,
+    deliveries: totals.deliveries,
+    byChannel: { wechat: totals.wechat, sms: totals.sms, email: totals.email },
+    held: totals.held,
+  };
+}
+
+/** What a publish would make, counted and sampled with the reasons, writing nothing. */
+export async function previewAudience(db: Queryable, target: MatchTarget, sampleSize: number): Promise<AudiencePreview> {
+  const matched = matchedDeliveriesSql(target);
+  const totals = await countMatched(db, target);
   const sample = rowsOf<Record<string, unknown>>(
     await db.execute(sql`
       select m.enterprise_id, e.name, m.contact_id, m.channel, m.status,
@@ -230,11 +256,7 @@ export async function previewAudience(db: Queryable, target: MatchTarget, sample
       from (${matched} limit ${sampleSize}) m join enterprises e on e.id = m.enterprise_id`),
   );
   return {
-    enterprises: totals.enterprises,
-    contacts: totals.contacts,
-    deliveries: totals.deliveries,
-    byChannel: { wechat: totals.wechat, sms: totals.sms, email: totals.email },
-    held: totals.held,
+    ...totals,
     sample: sample.map((r) => ({
       enterpriseId: Number(r.enterprise_id),
       enterpriseName: r.name as string,

@@ -32,7 +32,7 @@ import {
   cancelScheduledPolicy,
   pushPolicyAgain,
   revokePublishedPolicy,
-} from '../policies/policy-actions';
+} from '../policies/policy-lifecycle';
 import { policyReachAnswer, reachGapsPage } from '../reach/reach-service';
 import { formValue, formValues, type FormValues, fromLocalTime } from './ops-forms';
 import { errorPage } from './ops-layout';

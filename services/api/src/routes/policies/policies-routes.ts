@@ -20,7 +20,7 @@ import {
 } from './policies-schemas';
 import { checkPolicy, policyVersions, publishPolicy, pushProgress, toPolicy, toReminderStep } from './policies-service';
 import { checkPublishLimits } from './publish-limits';
-import { amendOrEditPolicy, cancelScheduledPolicy, pushPolicyAgain, revokePublishedPolicy } from './policy-actions';
+import { amendOrEditPolicy, cancelScheduledPolicy, pushPolicyAgain, revokePublishedPolicy } from './policy-lifecycle';
 import { messageView, previewSamples } from '../../services/rendered-messages';
 
 const tags = ['policies'];

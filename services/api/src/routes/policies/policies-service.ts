@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { type AudienceRule, changedFields, type FollowUpPlan, planFollowUp, type PlannedStep, validateRule } from '@policy-push/core';
+import {
+  type AudienceRule,
+  changedFields,
+  type FollowUpPlan,
+  planFollowUp,
+  type PlannedStep,
+  statusOnPublish,
+  validateRule,
+} from '@policy-push/core';
 import {
   type Database,
   deliveryCounts,
@@ -76,7 +84,7 @@ export async function checkPolicy(db: Queryable, body: PolicyInput, now = new Da
     targetGroupIds: groupIds,
     audienceRule: rule ?? null,
     priority: body.priority ?? 'normal',
-    status: publishAt > now ? 'scheduled' : 'published',
+    status: statusOnPublish(publishAt, now),
     publishAt,
     validUntil,
     actionBy,

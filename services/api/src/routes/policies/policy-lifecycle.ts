@@ -1,23 +1,24 @@
-// What happens to a published or scheduled policy after its publish: push again, amend (or edit a
-// scheduled one), revoke, cancel. The API routes (policies-routes.ts) and the console's policy page
-// both call these, so both check, write and audit the same way.
+// The lifecycle service: what happens to a published or scheduled policy after its publish: push
+// again, amend (or edit a scheduled one), revoke, cancel. Each checks the action against the
+// lifecycle table (core policy-lifecycle.ts), runs its updates (db lifecycle-queries.ts) and
+// writes its audit row. The API routes (policies-routes.ts) and the console's policy page both
+// call these, so both check, write and audit the same way.
 import {
   amendPolicy,
   cancelScheduled,
   type Database,
   doneReminderSteps,
-  eq,
+  editPolicy,
   getPolicy,
   notifyWork,
   type Policy,
-  policies,
   replaceReminderPlan,
   replanReminderSteps,
   reschedule,
   restartPush,
   revokePolicy,
 } from '@policy-push/db';
-import { type FollowUpPlan, planFollowUp } from '@policy-push/core';
+import { type FollowUpPlan, lifecycleStep, type PolicyAction, planFollowUp } from '@policy-push/core';
 import type { Static } from 'typebox';
 import { ApiError, invalidField, notFound, unprocessable } from '../../errors';
 import { audit, type AuditBy } from '../../services/audit';
@@ -30,13 +31,17 @@ export type RevocationBody = Static<typeof Revocation>;
 /** The publish limits' settings, without what each action adds. */
 export type Limits = Omit<LimitCheck, 'policyId' | 'pushAgain' | 'confirmLargeAudience'>;
 
+/** Throws the lifecycle table's refusal (409) when the policy's status does not allow the action. */
+function checkAllowed(policy: Policy, action: PolicyAction): void {
+  const step = lifecycleStep(policy.status, action);
+  if (!step.allowed) throw new ApiError(409, step.code, step.message);
+}
+
 /** Pushes the current version again: only what is new is sent. */
 export async function pushPolicyAgain(db: Database, policyId: number, by: AuditBy, limits: Limits) {
   const policy = await getPolicy(db, policyId);
   if (!policy) throw notFound('policy');
-  if (policy.status !== 'published' && policy.status !== 'scheduled') {
-    throw new ApiError(409, 'policy_not_pushable', `a ${policy.status} policy cannot be pushed`);
-  }
+  checkAllowed(policy, 'push-again');
   await checkPublishLimits(db, policy, { ...limits, policyId: policy.id, pushAgain: { policyId: policy.id, version: policy.version } });
   const push = await db.transaction(async (tx) => {
     const restarted = await restartPush(tx, policy);
@@ -77,8 +82,7 @@ export async function amendOrEditPolicy(
     };
     const validUntil = 'validUntil' in changes ? changes.validUntil : policy.validUntil;
     const actionBy = body.actionBy === undefined ? policy.actionBy : body.actionBy === null ? null : new Date(body.actionBy);
-    if (policy.status !== 'scheduled' && policy.status !== 'published')
-      throw new ApiError(409, 'policy_not_amendable', `a ${policy.status} policy cannot be amended`);
+    checkAllowed(policy, 'amend');
     const publishAt = policy.status === 'scheduled' && body.publishAt ? new Date(body.publishAt) : policy.publishAt;
     const followUp = planFollowUp({
       plan: body.followUp === undefined ? null : (body.followUp as FollowUpPlan | null),
@@ -104,7 +108,7 @@ export async function amendOrEditPolicy(
       }
     };
     if (Object.keys(body).every((k) => k === 'actionBy' || k === 'followUp')) {
-      const [edited] = await tx.update(policies).set({ actionBy, updatedAt: now }).where(eq(policies.id, policy.id)).returning();
+      const edited = await editPolicy(tx, policy.id, { actionBy }, now);
       await replan();
       await audit(tx, by, {
         action: 'policy.amend',
@@ -119,11 +123,7 @@ export async function amendOrEditPolicy(
       if (publishAt < now) throw invalidField('publishAt', 'publish_at_in_past', 'publishAt is in the past');
       if (validUntil && validUntil <= publishAt)
         throw invalidField('validUntil', 'valid_until_before_publish', 'validUntil is not after publishAt');
-      const [edited] = await tx
-        .update(policies)
-        .set({ ...changes, publishAt, updatedAt: now })
-        .where(eq(policies.id, policy.id))
-        .returning();
+      const edited = await editPolicy(tx, policy.id, { ...changes, publishAt }, now);
       await reschedule(tx, edited, publishAt);
       await replan();
       await audit(tx, by, {
@@ -156,7 +156,7 @@ export async function revokePublishedPolicy(db: Database, policyId: number, body
   return db.transaction(async (tx) => {
     const policy = await getPolicy(tx, policyId, { forUpdate: true });
     if (!policy) throw notFound('policy');
-    if (policy.status !== 'published') throw new ApiError(409, 'policy_not_revocable', `a ${policy.status} policy cannot be revoked`);
+    checkAllowed(policy, 'revoke');
     const result = await revokePolicy(tx, policy, body.reason, body.notifyRecipients ?? false);
     await audit(tx, by, {
       action: 'policy.revoke',
@@ -174,8 +174,7 @@ export async function cancelScheduledPolicy(db: Database, policyId: number, by: 
   return db.transaction(async (tx) => {
     const policy = await getPolicy(tx, policyId, { forUpdate: true });
     if (!policy) throw notFound('policy');
-    if (policy.status !== 'scheduled')
-      throw new ApiError(409, 'policy_not_scheduled', `a ${policy.status} policy cannot be cancelled; revoke it instead`);
+    checkAllowed(policy, 'cancel');
     await audit(tx, by, { action: 'policy.cancel', subjectType: 'policy', subjectId: policy.id });
     return cancelScheduled(tx, policy);
   });
