@@ -1,8 +1,9 @@
 // The process's Prometheus registry (prom-client) and every series /metrics shows (issue 5,
 // "Health and metrics"). One registry per process: the API serves it at /metrics, and in embedded
 // mode the dispatcher in the same process is handed it as its DispatcherMetrics, so its send
-// latencies and errors land there too. A standalone dispatcher serves its own on DISPATCHER_METRICS_PORT
-// (services/dispatcher/src/metrics-server.ts): the series it counts, not the database-backed ones the API already shows.
+// latencies and errors land there too. A standalone dispatcher serves its own on
+// DISPATCHER_METRICS_PORT (services/dispatcher/src/metrics-server.ts): the series it counts, not
+// the database-backed ones the API already shows.
 //
 // Two kinds of series:
 // - counted as things happen: HTTP requests, provider calls (latency, outcome, error code),
