@@ -1,4 +1,5 @@
-import { getPolicy, latestPush, listPolicies, listReminderSteps, loadMatchTarget, previewAudience, reminderCounts } from '@policy-push/db';
+import { getPolicy, latestPush, listPolicies } from '@policy-push/db';
+import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { AppInstance } from '../../app-instance';
 import { departmentsInScope, scope } from '../../plugins/authorize';
@@ -18,13 +19,17 @@ import {
   Revocation,
   VersionParams,
 } from './policies-schemas';
-import { checkPolicy, policyVersions, publishPolicy, pushProgress, toPolicy, toReminderStep } from './policies-service';
+import { policyVersions, previewPolicy, publishPolicy, pushProgress, reminderReport, toPolicy } from './policies-service';
 import { checkPublishLimits } from './publish-limits';
 import { amendOrEditPolicy, cancelScheduledPolicy, pushPolicyAgain, revokePublishedPolicy } from './policy-lifecycle';
-import { messageView, previewSamples } from '../../services/rendered-messages';
 
 const tags = ['policies'];
-const PREVIEW_SAMPLE = 20;
+
+/** Access to an action that changes the policy in the path: its department's publishers. */
+const changesPolicy = () => ({
+  publisher: scope.policyOfDepartment(),
+  policyChanged: (req: FastifyRequest) => Number((req.params as { id: string }).id),
+});
 
 export default async function policiesRoutes(app: AppInstance) {
   const { db } = app.deps.db;
@@ -73,34 +78,7 @@ export default async function policiesRoutes(app: AppInstance) {
         response: { 200: PreviewResponse, ...errorResponses },
       },
     },
-    async (req) => {
-      const values = await checkPolicy(db, req.body, new Date(), maxSteps);
-      const target = await loadMatchTarget(
-        db,
-        {
-          departmentId: values.departmentId,
-          categoryIds: values.categoryIds ?? [],
-          targetGroupIds: values.targetGroupIds ?? [],
-          audienceRule: values.audienceRule ?? null,
-          priority: values.priority ?? 'normal',
-        },
-        { requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail },
-      );
-      const preview = await previewAudience(db, target, PREVIEW_SAMPLE);
-      const samples = await previewSamples(db, app.deps.config, values, preview);
-      return {
-        ...preview,
-        messages: samples.map((s) => ({ contactId: String(s.contactId), message: messageView(s.message, s.locale) })),
-        sample: preview.sample.map((s) => ({
-          enterpriseId: String(s.enterpriseId),
-          enterpriseName: s.enterpriseName,
-          contactId: String(s.contactId),
-          channel: s.channel,
-          status: s.status,
-          why: { categories: s.categoryCodes, groups: s.groupNames },
-        })),
-      };
-    },
+    async (req) => previewPolicy(db, app.deps.config, req.body, maxSteps),
   );
 
   app.get(
@@ -210,24 +188,13 @@ export default async function policiesRoutes(app: AppInstance) {
         response: { 200: ReminderReport, ...errorResponses },
       },
     },
-    async (req) => {
-      const policy = await getPolicy(db, Number(req.params.id));
-      if (!policy) throw notFound('policy');
-      const counts = await reminderCounts(db, policy.id);
-      return {
-        actionBy: policy.actionBy ? policy.actionBy.toISOString() : null,
-        steps: (await listReminderSteps(db, policy.id)).map(toReminderStep),
-        deliveries: counts.byStatus,
-        tooLate: counts.tooLate,
-        engagedBeforeSend: counts.engagedBeforeSend,
-      };
-    },
+    async (req) => reminderReport(db, Number(req.params.id)),
   );
 
   app.post(
     '/policies/:id/push',
     {
-      config: { access: { publisher: scope.policyOfDepartment(), policyChanged: (req) => Number((req.params as { id: string }).id) } },
+      config: { access: changesPolicy() },
       schema: {
         tags,
         summary: 'Push the same version again: reaches only what is new, creates no duplicate',
@@ -241,7 +208,7 @@ export default async function policiesRoutes(app: AppInstance) {
   app.patch(
     '/policies/:id',
     {
-      config: { access: { publisher: scope.policyOfDepartment(), policyChanged: (req) => Number((req.params as { id: string }).id) } },
+      config: { access: changesPolicy() },
       schema: {
         tags,
         summary: 'Amend a policy (a new version), or edit a scheduled one',
@@ -256,7 +223,7 @@ export default async function policiesRoutes(app: AppInstance) {
   app.post(
     '/policies/:id/revoke',
     {
-      config: { access: { publisher: scope.policyOfDepartment(), policyChanged: (req) => Number((req.params as { id: string }).id) } },
+      config: { access: changesPolicy() },
       schema: {
         tags,
         summary: 'Revoke: unsent deliveries are cancelled at once; optionally tell those already reached',
@@ -271,7 +238,7 @@ export default async function policiesRoutes(app: AppInstance) {
   app.post(
     '/policies/:id/cancel',
     {
-      config: { access: { publisher: scope.policyOfDepartment(), policyChanged: (req) => Number((req.params as { id: string }).id) } },
+      config: { access: changesPolicy() },
       schema: {
         tags,
         summary: 'Cancel a scheduled policy before it is published',

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   type AudienceRule,
   changedFields,
+  type Config,
   type FollowUpPlan,
   planFollowUp,
   type PlannedStep,
@@ -13,8 +14,11 @@ import {
   deliveryCounts,
   docNumberTaken,
   getIdempotentAnswer,
+  getPolicy,
   insertPolicyWithPush,
   listPolicyVersions,
+  listReminderSteps,
+  loadMatchTarget,
   missingReferences,
   type NewPolicy,
   notifyWork,
@@ -22,12 +26,15 @@ import {
   replaceReminderPlan,
   type ReminderStepRow,
   type PolicyVersionRow,
+  previewAudience,
   type Push,
   type Queryable,
+  reminderCounts,
   saveIdempotentAnswer,
 } from '@policy-push/db';
 import type { Static } from 'typebox';
-import { ApiError, conflict, type FieldProblem, isUniqueViolation, unprocessable } from '../../errors';
+import { ApiError, conflict, type FieldProblem, isUniqueViolation, notFound, unprocessable } from '../../errors';
+import { messageView, previewSamples } from '../../services/rendered-messages';
 import { audit } from '../../services/audit';
 import type { PolicyBody } from './policies-schemas';
 
@@ -291,4 +298,56 @@ export function toReminderStep(r: ReminderStepRow) {
 export async function policyVersions(db: Queryable, policyId: number) {
   const rows = await listPolicyVersions(db, policyId);
   return rows.map((v, i) => toPolicyVersion(v, i > 0 && rows[i - 1].version === v.version - 1 ? rows[i - 1] : undefined));
+}
+
+/** How many contacts a preview samples (each with why it matched) and renders messages for. */
+const PREVIEW_SAMPLE = 20;
+
+/** Who a publish would reach, per channel, with a sample, why each matched and their messages; writes nothing. */
+export async function previewPolicy(
+  db: Queryable,
+  config: Pick<Config, 'dispatcher' | 'publicBaseUrl' | 'smsSegmentBudget'>,
+  body: PolicyInput,
+  maxSteps: number,
+) {
+  const values = await checkPolicy(db, body, new Date(), maxSteps);
+  const target = await loadMatchTarget(
+    db,
+    {
+      departmentId: values.departmentId,
+      categoryIds: values.categoryIds ?? [],
+      targetGroupIds: values.targetGroupIds ?? [],
+      audienceRule: values.audienceRule ?? null,
+      priority: values.priority ?? 'normal',
+    },
+    { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail },
+  );
+  const preview = await previewAudience(db, target, PREVIEW_SAMPLE);
+  const samples = await previewSamples(db, config, values, preview);
+  return {
+    ...preview,
+    messages: samples.map((s) => ({ contactId: String(s.contactId), message: messageView(s.message, s.locale) })),
+    sample: preview.sample.map((s) => ({
+      enterpriseId: String(s.enterpriseId),
+      enterpriseName: s.enterpriseName,
+      contactId: String(s.contactId),
+      channel: s.channel,
+      status: s.status,
+      why: { categories: s.categoryCodes, groups: s.groupNames },
+    })),
+  };
+}
+
+/** A policy's follow-up steps and what became of its reminders. */
+export async function reminderReport(db: Queryable, policyId: number) {
+  const policy = await getPolicy(db, policyId);
+  if (!policy) throw notFound('policy');
+  const counts = await reminderCounts(db, policy.id);
+  return {
+    actionBy: policy.actionBy ? policy.actionBy.toISOString() : null,
+    steps: (await listReminderSteps(db, policy.id)).map(toReminderStep),
+    deliveries: counts.byStatus,
+    tooLate: counts.tooLate,
+    engagedBeforeSend: counts.engagedBeforeSend,
+  };
 }
