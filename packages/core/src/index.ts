@@ -1,6 +1,7 @@
 export * from './config';
 export * from './logger';
 export * from './credit-code';
+export * from './channels';
 export * from './matching';
 export * from './reachable';
 export * from './messages';

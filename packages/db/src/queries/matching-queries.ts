@@ -9,7 +9,7 @@
 // matching subscriptions, immediate beats daily beats weekly. Everything runs in Postgres: the
 // audience is never loaded into Node. `packages/core/src/matching.ts` is the reference that a
 // property test holds this SQL to.
-import type { AudienceRule } from '@policy-push/core';
+import type { AudienceRule, Channel } from '@policy-push/core';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
@@ -199,7 +199,7 @@ export interface AudiencePreview {
   enterprises: number;
   contacts: number;
   deliveries: number;
-  byChannel: { wechat: number; sms: number; email: number };
+  byChannel: Record<Channel, number>;
   held: number;
   sample: {
     enterpriseId: number;
