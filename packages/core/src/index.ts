@@ -2,6 +2,7 @@ export * from './config';
 export * from './logger';
 export * from './credit-code';
 export * from './channels';
+export * from './shanghai-day';
 export * from './matching';
 export * from './reachable';
 export * from './messages';

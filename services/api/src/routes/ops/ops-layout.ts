@@ -1,7 +1,7 @@
 // The console's page shell and the small pieces every page uses: bilingual labels, tables that
 // scroll inside themselves on a phone, SVG bars and charts. Rendered on the server, no script,
 // nothing loaded from elsewhere. Every value put into a page goes through escapeHtml.
-import { escapeHtml, type Channel, isChannel } from '@policy-push/core';
+import { escapeHtml, type Channel, isChannel, SHANGHAI_TIME_ZONE } from '@policy-push/core';
 import type { DeliveryStatus, WaitReason } from '@policy-push/db';
 import { mayGet, type OpsUser } from './ops-session';
 
@@ -59,7 +59,7 @@ export const COLORS: Record<string, string> = {
 };
 
 const timeFormat = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: 'Asia/Shanghai',
+  timeZone: SHANGHAI_TIME_ZONE,
   year: 'numeric',
   month: '2-digit',
   day: '2-digit',

@@ -20,7 +20,7 @@ import {
   table,
   when,
 } from './ops-layout';
-import { CHANNELS } from '@policy-push/core';
+import { CHANNELS, SHANGHAI_TIME_ZONE } from '@policy-push/core';
 import type { Dashboard, LivePushView } from './ops-service';
 import type { OpsUser } from './ops-session';
 
@@ -100,7 +100,7 @@ export function dashboardPage(d: Dashboard, user: OpsUser, csrf: string): string
       `<td class="n">${num(d.sentLastHour[q.channel] ?? 0)}</td>`,
     ]),
   );
-  const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit' });
+  const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: SHANGHAI_TIME_ZONE, hour: '2-digit', minute: '2-digit' });
   const chart = columnChart(
     d.throughput.map((b) => ({ label: fmt.format(b.minute), values: b.values })),
     [...CHANNELS],

@@ -11,19 +11,13 @@
 //
 // The counting is the matching SQL itself (matchedDeliveriesSql), not a second matcher.
 import { CHANNELS, type Channel } from '@policy-push/channels';
-import type { AudienceRule, LimitSettings } from '@policy-push/core';
+import { type AudienceRule, type LimitSettings, shanghaiDayStart, DAY_MS } from '@policy-push/core';
 import { loadMatchTarget, matchedDeliveriesSql, type Queryable, rowsOf, sql } from '@policy-push/db';
 import { ApiError, type FieldProblem } from '../../errors';
 
 type PerChannel = Record<Channel, number>;
 
-const DAY_MS = 86_400_000;
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000; // no daylight saving time
-
-/** Midnight in Asia/Shanghai at the start of the day `now` falls in. */
-export function shanghaiDayStart(now: Date): Date {
-  return new Date(Math.floor((now.getTime() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS);
-}
+export { shanghaiDayStart }; // for its tests, which were written here
 
 /** A policy row, or the values of one about to be inserted. */
 export interface PolicyAudience {
