@@ -4,6 +4,7 @@ export * from './credit-code';
 export * from './channels';
 export * from './shanghai-day';
 export * from './matching';
+export * from './policy-audience';
 export * from './reachable';
 export * from './messages';
 export * from './phone';

@@ -1,5 +1,6 @@
 import { getPolicy, latestPush, listPolicies, listReminderSteps, loadMatchTarget, previewAudience, reminderCounts } from '@policy-push/db';
 import { type Static, Type } from 'typebox';
+import { policyAudience } from '@policy-push/core';
 import type { AppInstance } from '../../app';
 import { departmentsInScope, scope } from '../../plugins/authorize';
 import { actorOf } from '../../services/audit';
@@ -75,17 +76,9 @@ export default async function policiesRoutes(app: AppInstance) {
     },
     async (req) => {
       const values = await checkPolicy(db, req.body, new Date(), maxSteps);
-      const target = await loadMatchTarget(
-        db,
-        {
-          departmentId: values.departmentId,
-          categoryIds: values.categoryIds ?? [],
-          targetGroupIds: values.targetGroupIds ?? [],
-          audienceRule: values.audienceRule ?? null,
-          priority: values.priority ?? 'normal',
-        },
-        { requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail },
-      );
+      const target = await loadMatchTarget(db, policyAudience(values), {
+        requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail,
+      });
       const preview = await previewAudience(db, target, PREVIEW_SAMPLE);
       const samples = await previewSamples(db, app.deps.config, values, preview);
       return {

@@ -11,22 +11,20 @@
 //
 // The counting is the matching SQL itself (matchedDeliveriesSql), not a second matcher.
 import { CHANNELS, type Channel } from '@policy-push/channels';
-import { type AudienceRule, type LimitSettings, shanghaiDayStart, DAY_MS } from '@policy-push/core';
+import {
+  type AudienceRule,
+  type LimitSettings,
+  shanghaiDayStart,
+  DAY_MS,
+  policyAudience,
+  type PolicyAudienceValues,
+} from '@policy-push/core';
 import { loadMatchTarget, matchedDeliveriesSql, type Queryable, rowsOf, sql } from '@policy-push/db';
 import { ApiError, type FieldProblem } from '../../errors';
 
 type PerChannel = Record<Channel, number>;
 
 export { shanghaiDayStart }; // for its tests, which were written here
-
-/** A policy row, or the values of one about to be inserted. */
-export interface PolicyAudience {
-  departmentId: number;
-  categoryIds?: number[];
-  targetGroupIds?: number[];
-  audienceRule?: AudienceRule | null;
-  priority?: string;
-}
 
 export interface LimitCheck {
   limits: LimitSettings;
@@ -41,20 +39,10 @@ export interface LimitCheck {
 }
 
 /** Throws a 422 naming the channel, cap and counts, or the audience size, when a limit is passed. */
-export async function checkPublishLimits(db: Queryable, policy: PolicyAudience, check: LimitCheck): Promise<void> {
+export async function checkPublishLimits(db: Queryable, policy: PolicyAudienceValues, check: LimitCheck): Promise<void> {
   const { limits } = check;
   const now = check.now ?? new Date();
-  const target = await loadMatchTarget(
-    db,
-    {
-      departmentId: policy.departmentId,
-      categoryIds: policy.categoryIds ?? [],
-      targetGroupIds: policy.targetGroupIds ?? [],
-      audienceRule: policy.audienceRule ?? null,
-      priority: policy.priority ?? 'normal',
-    },
-    { requireConfirmedEmail: check.requireConfirmedEmail },
-  );
+  const target = await loadMatchTarget(db, policyAudience(policy), { requireConfirmedEmail: check.requireConfirmedEmail });
   const matched = matchedDeliveriesSql(target);
   const notYetSent = check.pushAgain
     ? sql`where not exists (select 1 from deliveries d where d.policy_id = ${check.pushAgain.policyId}
