@@ -5,7 +5,7 @@
 // enterprises on the same day: one with no plan, one with a plan of two steps (3 days after
 // publication, 2 days before actionBy, which is 10 days out). Sends are taken as accepted at
 // once (the outbox marked sent): this measures the plan, not the providers.
-import { createLogger, parseConfig } from '../packages/core/src';
+import { type Channel, createLogger, parseConfig } from '../packages/core/src';
 import {
   createDb,
   fanOutNextChunk,
@@ -22,7 +22,7 @@ import { runReminders } from '../services/dispatcher/src/jobs/reminders';
 import { flag } from './generate';
 
 /** The chance that one message on the channel is opened by the enterprise's contact. */
-export const ENGAGEMENT: Record<'wechat' | 'sms' | 'email', number> = { wechat: 0.3, sms: 0.2, email: 0.1 };
+export const ENGAGEMENT: Record<Channel, number> = { wechat: 0.3, sms: 0.2, email: 0.1 };
 // Contacts' channel orders and their shares of the enterprises.
 const PROFILES: [string[], number][] = [
   [['wechat', 'sms'], 0.4],
@@ -115,7 +115,7 @@ export async function awarenessSim(enterprises: number, seed: number): Promise<A
 
     /** Sends what is pending (accepted at once) and draws, per message, whether it is opened. */
     const sendAndDraw = async () => {
-      const sent = rowsOf<{ id: string; channel: 'wechat' | 'sms' | 'email' }>(
+      const sent = rowsOf<{ id: string; channel: Channel }>(
         await db.execute(sql`update deliveries set status = 'sent', sent_at = now() where status = 'pending' returning id, channel`),
       );
       for (const d of sent.sort((a, b) => Number(a.id) - Number(b.id))) {

@@ -1,8 +1,9 @@
 // The one interface every channel speaks (ARCHITECTURE.md "Channels"): send a rendered message,
 // get back accepted, retryable or permanent. Receipts come back separately, by provider id.
 
-export type Channel = 'wechat' | 'sms' | 'email';
-export const CHANNELS: readonly Channel[] = ['wechat', 'sms', 'email'];
+import type { Channel } from '@policy-push/core';
+
+export { CHANNELS, type Channel } from '@policy-push/core';
 
 export interface WechatContent {
   templateId: string;

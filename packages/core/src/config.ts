@@ -2,6 +2,7 @@
 // No other module reads process.env. A bad value stops the start, naming the variable.
 
 import { isIP } from 'node:net';
+import type { Channel } from './channels';
 
 export class ConfigError extends Error {
   constructor(
@@ -49,7 +50,7 @@ export interface LimitSettings {
   /** Requests per minute per client address on the provider webhooks. */
   webhooksPerIpPerMinute: number;
   /** Messages a department may queue per channel per day (Asia/Shanghai); 0 = no cap. */
-  departmentDailyCap: { wechat: number; sms: number; email: number };
+  departmentDailyCap: Record<Channel, number>;
   /** A publish reaching more contacts than this needs `confirmLargeAudience: true`; 0 = never. */
   largeAudienceThreshold: number;
 }
@@ -84,7 +85,7 @@ export interface DispatcherSettings {
   leaseSeconds: number;
   pollIntervalMs: number;
   fanoutChunkSize: number;
-  maxAttempts: { wechat: number; sms: number; email: number };
+  maxAttempts: Record<Channel, number>;
   retryBaseMs: number;
   retryCapMs: number;
   sweepCron: string;

@@ -4,8 +4,30 @@
 import { createHash } from 'node:crypto';
 import { signToken, verifyToken } from './signed-token';
 
-export const PREFERENCES_PURPOSE = 'preferences';
-export const CONFIRM_EMAIL_PURPOSE = 'confirm-email';
+// Every purpose the signing secret signs for, in one list: a token or MAC made for one purpose
+// never checks out for another, so a new purpose must take a name not listed here.
+export const SIGNED_PURPOSES = [
+  'preferences',
+  'confirm-email',
+  'open',
+  'unsubscribe',
+  'ops-session',
+  'ops-csrf',
+  'wechat-binding',
+] as const;
+export type SignedPurpose = (typeof SIGNED_PURPOSES)[number];
+
+export const PREFERENCES_PURPOSE = 'preferences' satisfies SignedPurpose;
+export const CONFIRM_EMAIL_PURPOSE = 'confirm-email' satisfies SignedPurpose;
+export const OPEN_PURPOSE = 'open' satisfies SignedPurpose;
+export const UNSUBSCRIBE_PURPOSE = 'unsubscribe' satisfies SignedPurpose;
+/** The ops console's session cookie (services/api routes/ops/ops-session.ts). */
+export const OPS_SESSION_PURPOSE = 'ops-session' satisfies SignedPurpose;
+/** The ops console's CSRF token, a MAC of the session (ops-session.ts). */
+export const OPS_CSRF_PURPOSE = 'ops-csrf' satisfies SignedPurpose;
+/** The WeChat binding scene, a short MAC of its own form (packages/channels wechat/binding-scene.ts). */
+export const WECHAT_BINDING_PURPOSE = 'wechat-binding' satisfies SignedPurpose;
+
 /** A preferences link rides in every message: it works for a month, long enough to find an old one. */
 export const PREFERENCES_LINK_DAYS = 30;
 /** A confirmation link is answered soon or not at all. */
@@ -65,7 +87,6 @@ export function emailConfirmationFromToken(
 // policy or its interpretation. It rides in SMS, where characters cost, so the delivery id is
 // signed in base 36 (a billion is 6 characters); and it must keep working as long as an old
 // message is kept, so it lasts as long as the unsubscribe link beside it.
-export const OPEN_PURPOSE = 'open';
 export const OPEN_LINK_DAYS = 400;
 // Base 36 of a positive id up to 15 decimal digits (the API's id range): at most 10 characters.
 const BASE36_ID = /^[1-9a-z][0-9a-z]{0,9}$/;
@@ -86,7 +107,6 @@ export function deliveryIdFromOpenToken(signingSecret: string, token: string, no
 
 // The one-click unsubscribe link (`/u/<token>`, RFC 8058): in every email and every SMS, whatever
 // the language, because Twilio carries no replies from +86 numbers. It must outlive any message.
-export const UNSUBSCRIBE_PURPOSE = 'unsubscribe';
 export const UNSUBSCRIBE_LINK_DAYS = 400;
 
 /** `${publicBaseUrl}/u/<token>`: opts the contact out of the channel this delivery came by. */

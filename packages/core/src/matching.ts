@@ -3,8 +3,8 @@
 // SQL against this, so this file favours being obviously right over being fast.
 import { reachableChannels, type ReachabilityRule, type ReachableContact } from './reachable';
 import { subjectMatchesRule, type AudienceRule, type RuleSubject } from './rules';
+import type { Channel } from './channels';
 
-export type Channel = 'wechat' | 'sms' | 'email';
 export type Frequency = 'immediate' | 'daily' | 'weekly';
 
 export interface RefCategory {

@@ -6,6 +6,7 @@
 // anything is cut to a limit; en readers get the English title and summary only when the policy
 // has both, and otherwise the whole message in simplified Chinese, never Chinese text under
 // English labels.
+import { shanghaiWallClock } from './shanghai-day';
 import { type ContactLocale, localise } from './script';
 import { DOMESTIC_SMS_MAX_LENGTH, domesticSmsLength, smsSegments, type SmsEncoding } from './sms-segments';
 
@@ -175,10 +176,8 @@ function shorten(s: string, limit: number): string {
   );
 }
 
-// Mainland China has had no daylight saving since 1991, so Asia/Shanghai is a fixed UTC+8
-// and the formatting needs no time-zone database.
 function shanghaiParts(d: Date) {
-  const t = new Date(d.getTime() + 8 * 3600_000);
+  const t = shanghaiWallClock(d);
   const pad = (n: number) => String(n).padStart(2, '0');
   return {
     date: `${t.getUTCFullYear()}年${t.getUTCMonth() + 1}月${t.getUTCDate()}日`,

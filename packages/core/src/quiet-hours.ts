@@ -1,7 +1,7 @@
 // Quiet hours (ARCHITECTURE.md): SMS and WeChat are not sent at night in Asia/Shanghai; such
-// deliveries wait for the window to open. China keeps UTC+8 all year, so the offset is fixed.
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
-const DAY_MS = 86_400_000;
+// deliveries wait for the window to open.
+import { DAY_MS, shanghaiDayStart } from './shanghai-day';
+
 const PATTERN = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
 
 export const isQuietHours = (window: string) => PATTERN.test(window);
@@ -13,12 +13,10 @@ export function quietUntil(now: Date, window: string): Date | null {
   const start = (Number(m[1]) * 60 + Number(m[2])) * 60_000;
   const end = (Number(m[3]) * 60 + Number(m[4])) * 60_000;
   if (start === end) return null;
-  const local = now.getTime() + SHANGHAI_OFFSET_MS;
-  const dayStart = Math.floor(local / DAY_MS) * DAY_MS;
-  const t = local - dayStart;
+  const dayStart = shanghaiDayStart(now).getTime();
+  const t = now.getTime() - dayStart;
   const wraps = start > end;
   const inside = wraps ? t >= start || t < end : t >= start && t < end;
   if (!inside) return null;
-  const endLocal = dayStart + end + (wraps && t >= start ? DAY_MS : 0);
-  return new Date(endLocal - SHANGHAI_OFFSET_MS);
+  return new Date(dayStart + end + (wraps && t >= start ? DAY_MS : 0));
 }

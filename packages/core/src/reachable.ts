@@ -6,7 +6,7 @@
 // A contact is reachable on a channel when it has an address there, is neither suppressed nor
 // opted out of the channel, and — where the deployment requires confirmed email
 // (REQUIRE_CONFIRMED_EMAIL) — its email address was confirmed by its link.
-import type { Channel } from './matching';
+import type { Channel } from './channels';
 
 /** What the rule reads of a contact. */
 export interface ReachableContact {

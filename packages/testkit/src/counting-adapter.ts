@@ -1,6 +1,7 @@
+import type { Channel } from '@policy-push/core';
 // Typed structurally, so testkit does not depend on the channels package (which tests with it).
 interface Adapter<M> {
-  channel: 'wechat' | 'sms' | 'email';
+  channel: Channel;
   provider: string;
   send(message: M): Promise<unknown>;
   close?(): Promise<void>;

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Channel, type ChannelAdapter, CHANNELS } from '@policy-push/channels';
-import type { Config, Logger } from '@policy-push/core';
+import { type Config, type Logger, SHANGHAI_OFFSET_MS } from '@policy-push/core';
 import { addressOn, safeError } from '@policy-push/core';
 import {
   ackDeliveries,
@@ -297,7 +297,7 @@ function allowances(config: Config): Record<string, Allowance[]> {
     out.wechat = [
       { bucket: 'wechat:second', limit: wechat.perSecond, windowMs: 1000, whenSpent: 'wait' },
       // The daily template-message quota resets at midnight in Beijing.
-      { bucket: 'wechat:day', limit: wechat.dailyQuota, windowMs: 86_400_000, offsetMs: 8 * 3_600_000, whenSpent: 'pause' },
+      { bucket: 'wechat:day', limit: wechat.dailyQuota, windowMs: 86_400_000, offsetMs: SHANGHAI_OFFSET_MS, whenSpent: 'pause' },
     ];
   }
   return out;

@@ -13,6 +13,7 @@ import {
   renderConfirmationEmail,
   retryDelayMs,
   unsubscribeLink,
+  shanghaiDayEnd,
 } from '@policy-push/core';
 import {
   addressKey,
@@ -137,7 +138,7 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
     // A reminder is never folded into a digest: it waits for the next Beijing day, or is dropped
     // as too late when that is past the policy's actionBy.
     if (used >= deps.settings.recipientDailyCap && d.kind === 'reminder') {
-      return wait(d, policy, deps, nextBeijingDay(deps.now()), 'recipient_cap', null, false);
+      return wait(d, policy, deps, shanghaiDayEnd(new Date(deps.now())).getTime(), 'recipient_cap', null, false);
     }
     if (used >= deps.settings.recipientDailyCap) {
       return { outcome: { ...end('held', 'recipient_cap').outcome, uncounted: true, holdFor: 'daily' } };
@@ -353,11 +354,4 @@ function confirmationMessage(d: ClaimedDelivery, email: string, locale: string, 
       unsubscribeUrl: unsubscribeLink(deps.publicBaseUrl, deps.signingSecret, d.id, new Date(deps.now())),
     },
   };
-}
-
-/** The next midnight in Beijing (UTC+8, no daylight saving), when the per-recipient cap starts again. */
-function nextBeijingDay(now: number): number {
-  const day = 86_400_000;
-  const offset = 8 * 3_600_000;
-  return Math.floor((now + offset) / day) * day + day - offset;
 }

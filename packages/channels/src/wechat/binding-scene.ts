@@ -5,6 +5,7 @@
 // core/signed-token.ts: the form here is `b.<contactId>.<expiry, base36 seconds>.<mac>`, the mac
 // being HMAC-SHA256 over the rest (and this purpose), base64url, cut to 16 characters (96 bits).
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { WECHAT_BINDING_PURPOSE } from '@policy-push/core';
 
 const PREFIX = 'b';
 const MAC_CHARS = 16;
@@ -12,7 +13,7 @@ const MAC_CHARS = 16;
 export const MAX_SCENE_LENGTH = 64;
 
 const mac = (secret: string, body: string) =>
-  createHmac('sha256', secret).update(`wechat-binding:${body}`).digest('base64url').slice(0, MAC_CHARS);
+  createHmac('sha256', secret).update(`${WECHAT_BINDING_PURPOSE}:${body}`).digest('base64url').slice(0, MAC_CHARS);
 
 export function signBindingScene(secret: string, contactId: number | string, expiresAt: Date): string {
   const id = String(contactId);

@@ -1,7 +1,7 @@
 // WeChat Official Account template messages (CHANNELS.md "WeChat Official Account template
 // messages"): one POST per message, the delivery id as client_msg_id so that a retry after a
 // timeout is deduplicated by WeChat, and each errcode handled as the CHANNELS.md table says.
-import { safeError } from '@policy-push/core';
+import { safeError, shanghaiDayEnd } from '@policy-push/core';
 import type { ChannelAdapter, OutboundMessage, SendResult } from '../channel';
 import { SANDBOX_DEFAULT_TEMPLATE_ID } from '../render';
 import { validateMessage } from '../sandbox/validate-message';
@@ -116,11 +116,7 @@ function failure(err: unknown): SendResult {
   return { outcome: 'retryable', code: 'TOKEN_UNAVAILABLE', message: `wechat: ${String(safeError(err).message)}` };
 }
 
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000; // UTC+8, no daylight saving
-const DAY_MS = 86_400_000;
-
 /** Milliseconds from `now` to the next midnight in Asia/Shanghai, when the daily quota resets. */
 export function untilShanghaiMidnight(now: Date): number {
-  const local = now.getTime() + SHANGHAI_OFFSET_MS;
-  return (Math.floor(local / DAY_MS) + 1) * DAY_MS - local;
+  return shanghaiDayEnd(now).getTime() - now.getTime();
 }

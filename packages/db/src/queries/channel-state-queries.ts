@@ -2,10 +2,10 @@
 // one-click unsubscribe), and WeChat bindings. Opt-outs are per contact and channel.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import type { Channel } from '@policy-push/core';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 
-type Channel = 'wechat' | 'sms' | 'email';
 const ADDRESS_COLUMN = { wechat: sql`wechat_openid`, sms: sql`phone`, email: sql`lower(email)` } as const;
 
 /** Opts every contact with this address out of the channel; returns the ids of those that changed. */

@@ -8,6 +8,7 @@
 // deliveries are found through the unique key (policy, version, contact, …): one index probe per
 // policy version, however large the outbox, plus the small set of deliveries without a policy.
 import { sql } from 'drizzle-orm';
+import { CHANNELS } from '@policy-push/core';
 import type { Queryable } from '../create-db';
 import { inStatuses, WAITING_STATUSES } from '../delivery-statuses';
 import { rowsOf } from '../rows';
@@ -137,7 +138,7 @@ export async function eraseContacts(tx: Queryable, contactIds: number[]): Promis
 
   await tx.execute(sql`
     update contacts set name = null, phone = null, email = null, wechat_openid = null, email_confirmed_at = null,
-      quiet_hours = null, suppressed = true, opted_out = array['wechat', 'sms', 'email'], erased_at = now(), updated_at = now()
+      quiet_hours = null, suppressed = true, opted_out = ${textArray(CHANNELS)}, erased_at = now(), updated_at = now()
     where id = any(${bigintArray(ids)})`);
   return { contacts: ids.length, cancelled, sending: 0 };
 }

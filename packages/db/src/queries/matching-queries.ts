@@ -9,7 +9,7 @@
 // matching subscriptions, immediate beats daily beats weekly. Everything runs in Postgres: the
 // audience is never loaded into Node. `packages/core/src/matching.ts` is the reference that a
 // property test holds this SQL to.
-import type { AudienceRule } from '@policy-push/core';
+import type { AudienceRule, Channel, PolicyAudience } from '@policy-push/core';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
@@ -178,7 +178,7 @@ export async function expandCategories(db: Queryable, ids: number[]): Promise<nu
 /** The target for one policy: its ancestors-expanded categories and its target groups' rules. */
 export async function loadMatchTarget(
   db: Queryable,
-  policy: { departmentId: number; categoryIds: number[]; targetGroupIds: number[]; audienceRule: AudienceRule | null; priority: string },
+  policy: PolicyAudience,
   opts: { requireConfirmedEmail?: boolean } = {},
 ): Promise<MatchTarget> {
   const groups = rowsOf<{ id: number | string; rule: AudienceRule | null }>(
@@ -199,7 +199,7 @@ export interface AudiencePreview {
   enterprises: number;
   contacts: number;
   deliveries: number;
-  byChannel: { wechat: number; sms: number; email: number };
+  byChannel: Record<Channel, number>;
   held: number;
   sample: {
     enterpriseId: number;

@@ -4,12 +4,12 @@
 // held), a small table (pushes, channel_pauses), or a bounded slice of the newest rows found
 // backwards through a primary key. None counts the whole outbox.
 import { sql } from 'drizzle-orm';
+import type { Channel } from '@policy-push/core';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { bigintArray } from '../sql-arrays';
 import { ERASED } from './erasure-queries';
 
-type Channel = 'wechat' | 'sms' | 'email';
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 const num = (v: unknown) => Number(v ?? 0);
 const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));

@@ -2,7 +2,7 @@
 // A claim is one statement (FOR UPDATE SKIP LOCKED, urgent first) that commits at once and sets a
 // lease; no transaction is held across a provider call. Acks and attempts go in batches. A
 // terminal state never moves back: every update below names the states it may leave.
-import type { ReachabilityRule } from '@policy-push/core';
+import type { ReachabilityRule, Channel } from '@policy-push/core';
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { FAILED_STATUSES, inStatuses, TERMINAL_STATUSES } from '../delivery-statuses';
@@ -21,7 +21,7 @@ export interface ClaimedDelivery {
   policyId: number | null;
   policyVersion: number | null;
   contactId: number;
-  channel: 'wechat' | 'sms' | 'email';
+  channel: Channel;
   kind: 'policy' | 'update' | 'revocation' | 'digest' | 'confirmation' | 'reminder';
   attempts: number;
   priority: number;

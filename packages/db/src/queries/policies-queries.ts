@@ -1,4 +1,3 @@
-import type { AudienceRule } from '@policy-push/core';
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../delivery-statuses';
@@ -123,10 +122,4 @@ export async function deliveryCounts(db: Queryable, policyId: number, version: n
   return counts;
 }
 
-export type PolicyAudience = {
-  departmentId: number;
-  categoryIds: number[];
-  targetGroupIds: number[];
-  audienceRule: AudienceRule | null;
-  priority: string;
-};
+export type { PolicyAudience } from '@policy-push/core';

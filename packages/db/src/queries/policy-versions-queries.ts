@@ -1,6 +1,7 @@
 // A policy's versions as they were published (schema/policy-versions.ts), and what a message
 // needs to be rendered again from the version it was sent for.
 import { sql } from 'drizzle-orm';
+import type { Channel } from '@policy-push/core';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import type { PolicySnapshot } from '../schema';
@@ -79,7 +80,7 @@ export interface DeliveryToRender {
   policyId: number | null;
   policyVersion: number | null;
   contactId: number;
-  channel: 'wechat' | 'sms' | 'email';
+  channel: Channel;
   kind: string;
   status: string;
   createdAt: Date;

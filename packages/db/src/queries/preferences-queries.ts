@@ -3,12 +3,11 @@
 // function takes the contact id the signed link names, or the enterprise id read from that
 // contact's own row: nothing here is looked up by an id the visitor typed.
 import { sql } from 'drizzle-orm';
+import { type Channel, CHANNELS } from '@policy-push/core';
 import type { Queryable } from '../create-db';
 import { FAILED_STATUSES, inStatuses, REACHED_STATUSES } from '../delivery-statuses';
 import { rowsOf } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
-
-type Channel = 'wechat' | 'sms' | 'email';
 
 export interface PreferencesContact {
   id: number;
@@ -246,14 +245,12 @@ export async function markPolicyRead(
   return { outcome: inserted.length ? 'read' : 'already_read', url: policy.url };
 }
 
-const ALL_CHANNELS: Channel[] = ['wechat', 'sms', 'email'];
-
 /** Opts the contact out of every channel (the page's "unsubscribe from everything"). */
 export async function optOutOfEverything(db: Queryable, contactId: number): Promise<boolean> {
   const rows = rowsOf(
     await db.execute(sql`
-      update contacts set opted_out = ${textArray(ALL_CHANNELS)}, updated_at = now()
-      where id = ${contactId} and not (opted_out @> ${textArray(ALL_CHANNELS)})
+      update contacts set opted_out = ${textArray(CHANNELS)}, updated_at = now()
+      where id = ${contactId} and not (opted_out @> ${textArray(CHANNELS)})
       returning id`),
   );
   return rows.length > 0;

@@ -3,11 +3,12 @@
 // other reach counters (reach-queries.ts), so the last cumulative values equal the policy's
 // reached and engaged counters, and no delivery is scanned. Call refreshReach first for the latest.
 import { sql } from 'drizzle-orm';
+import { SHANGHAI_TIME_ZONE } from '@policy-push/core';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 
 /** Days are Guangzhou's: the people reading the chart count them there. */
-export const REACH_TIMELINE_ZONE = 'Asia/Shanghai';
+export const REACH_TIMELINE_ZONE = SHANGHAI_TIME_ZONE;
 
 export interface ReachTimelinePoint {
   /** The bucket's start (an hour, or a day's midnight in Asia/Shanghai), ISO 8601. */

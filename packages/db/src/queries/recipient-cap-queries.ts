@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { shanghaiDate } from '@policy-push/core';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { intArray, textArray } from '../sql-arrays';
@@ -11,7 +12,8 @@ export const addressKey = (channel: string, address: string): string =>
     .digest('base64url')
     .slice(0, 22)}`;
 
-export const beijingDay = (now: Date): string => new Date(now.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+/** The day the cap counts in: the Shanghai calendar day, 'YYYY-MM-DD'. */
+export const beijingDay = shanghaiDate;
 
 /** How many pushes each address got on `day`. */
 export async function sendsToday(db: Queryable, keys: string[], day: string): Promise<Map<string, number>> {

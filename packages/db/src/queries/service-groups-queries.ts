@@ -1,10 +1,10 @@
-import type { ReachabilityRule } from '@policy-push/core';
+import { CHANNELS, type ReachabilityRule } from '@policy-push/core';
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 import { groupSql } from './matching-queries';
 import { reachableSql } from './reachable-sql';
-import { bigintArray } from '../sql-arrays';
+import { bigintArray, textArray } from '../sql-arrays';
 import { enterprises, policies, serviceGroupMembers, serviceGroups } from '../schema';
 
 export type ServiceGroup = typeof serviceGroups.$inferSelect;
@@ -146,7 +146,7 @@ export async function groupAudience(
       with audience as (select e.id from enterprises e where ${inGroup})
       select (select count(*) from audience)::int as enterprises, count(c.id)::int as contacts,
         count(c.id) filter (
-          where exists (select 1 from unnest(array['wechat', 'sms', 'email']) ch(channel) where ${reachableSql('c', sql`ch.channel`, rule)})
+          where exists (select 1 from unnest(${textArray(CHANNELS)}) ch(channel) where ${reachableSql('c', sql`ch.channel`, rule)})
         )::int as reachable
       from audience a join contacts c on c.enterprise_id = a.id`),
   );

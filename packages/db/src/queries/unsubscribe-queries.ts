@@ -2,13 +2,14 @@
 // a delivery went to, and the `unsubscribed` engagement event recorded against that delivery.
 // The opt-out itself is optOutContact (channel-state-queries.ts).
 import { sql } from 'drizzle-orm';
+import type { Channel } from '@policy-push/core';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
 
 export interface DeliveryRecipient {
   deliveryId: number;
   contactId: number;
-  channel: 'wechat' | 'sms' | 'email';
+  channel: Channel;
 }
 
 /** The contact and channel a delivery went to, or null for an unknown delivery. */

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { CHANNELS } from '@policy-push/core';
 import { boolean, index, pgTable, text } from 'drizzle-orm/pg-core';
 import { at, createdAt, id, ref, updatedAt } from './columns';
 import { enterprises } from './enterprises';
@@ -16,7 +17,10 @@ export const contacts = pgTable(
     wechatOpenid: text('wechat_openid'),
     locale: text('locale').notNull().default('zh-Hans'),
     // The contact's own channel order, used where a subscription names no channels.
-    channels: text('channels').array().notNull().default(['wechat', 'sms', 'email']),
+    channels: text('channels')
+      .array()
+      .notNull()
+      .default([...CHANNELS]),
     optedOut: text('opted_out').array().notNull().default([]),
     suppressed: boolean('suppressed').notNull().default(false),
     // How and when consent to be contacted was given: imported, self-service or agency-entered.

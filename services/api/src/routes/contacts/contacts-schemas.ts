@@ -1,12 +1,12 @@
 import { Type, type TSchema } from 'typebox';
+import { CHANNELS } from '@policy-push/core';
 import { Id, PageQuery, Timestamp } from '../../schemas/common';
 
 // Contacts live under their enterprise for listing and creating
 // (GET/POST /v1/enterprises/{id}/contacts) and have their own URL once they exist
 // (GET/PATCH/DELETE /v1/contacts/{id}): a contact id alone is enough to find it.
 
-export const CHANNELS = ['wechat', 'sms', 'email'] as const;
-export const Channel = Type.Union([Type.Literal('wechat'), Type.Literal('sms'), Type.Literal('email')]);
+export const Channel = Type.Union(CHANNELS.map((channel) => Type.Literal(channel)));
 /** An ordered list of distinct channels, first choice first. */
 export const ChannelList = (options: { description: string; minItems?: number; default?: string[] }) =>
   Type.Array(Channel, { uniqueItems: true, ...options });

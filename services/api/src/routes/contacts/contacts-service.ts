@@ -1,8 +1,7 @@
-import { parsePhone } from '@policy-push/core';
+import { parsePhone, type Channel } from '@policy-push/core';
 import { type Contact, type Database, type NewContact, getContactForUpdate, insertContact, updateContact } from '@policy-push/db';
 import { ApiError, isForeignKeyViolation, notFound, rejected } from '../../errors';
 
-type Channel = 'wechat' | 'sms' | 'email';
 export type ConsentSource = 'imported' | 'self-service' | 'agency-entered';
 
 export interface ContactInput {

@@ -1,11 +1,12 @@
 import { DELIVERY_STATUSES, FAILED_STATUSES, WAIT_REASONS } from '@policy-push/db';
 import { Type } from 'typebox';
+import { CHANNELS } from '@policy-push/core';
 import { Id, PageQuery, Timestamp } from '../../schemas/common';
 import { RenderedMessage } from '../../services/rendered-messages';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 export const STATUSES = [...DELIVERY_STATUSES];
-const Channel = Type.String({ enum: ['wechat', 'sms', 'email'] });
+const Channel = Type.String({ enum: [...CHANNELS] });
 
 export const DeliverySchema = Type.Object({
   id: Id,

@@ -1,6 +1,6 @@
 // The publisher's pages: compose a policy, preview its audience and each channel's message,
 // publish (the policy's page, where its numbers fill, is ops-policy-page.ts).
-import { districts, enterpriseSizes, industrySections, smsSegments } from '@policy-push/core';
+import { districts, enterpriseSizes, industrySections, smsSegments, CHANNELS, type Channel } from '@policy-push/core';
 import { fieldError } from './ops-forms';
 import type { FieldProblem } from '../../errors';
 import { channelLabel, csrfField, e, maskAddress, num, page, section, statusLabel, t, table } from './ops-layout';
@@ -42,7 +42,7 @@ export interface AudienceCount {
   enterprises: number;
   contacts: number;
   deliveries: number;
-  byChannel: { wechat: number; sms: number; email: number };
+  byChannel: Record<Channel, number>;
 }
 
 const values = (form: PolicyForm, name: string) => {
@@ -115,7 +115,7 @@ export function composePage(
       )
         .map(([k, label, n]) => `<dt>${label}</dt><dd data-live-count="${k}">${num(n)}</dd>`)
         .join('')}</dl>`
-    : `<dl class="facts" data-audience-count>${['enterprises', 'contacts', 'wechat', 'sms', 'email']
+    : `<dl class="facts" data-audience-count>${['enterprises', 'contacts', ...CHANNELS]
         .map(
           (k) =>
             `<dt>${k === 'enterprises' ? t('企业', 'Enterprises') : k === 'contacts' ? t('联系人', 'Contacts') : channelLabel(k)}</dt><dd data-live-count="${k}">—</dd>`,

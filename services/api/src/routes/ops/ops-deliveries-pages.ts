@@ -3,23 +3,10 @@
 // and one delivery's timeline with names, opens and the message as it was sent.
 import type { Delivery, SandboxMessageRow } from '@policy-push/db';
 import type { Static } from 'typebox';
+import { CHANNELS } from '@policy-push/core';
 import type { DeliveryDetail } from '../deliveries/deliveries-schemas';
 import type { RenderedMessageView } from '../../services/rendered-messages';
-import {
-  CHANNEL_LABELS,
-  channelLabel,
-  csrfField,
-  e,
-  num,
-  page,
-  section,
-  STATUS_LABELS,
-  statusLabel,
-  t,
-  table,
-  waitLabel,
-  when,
-} from './ops-layout';
+import { channelLabel, csrfField, e, num, page, section, STATUS_LABELS, statusLabel, t, table, waitLabel, when } from './ops-layout';
 import { sandboxMessage } from './ops-pages';
 import type { OpsUser } from './ops-session';
 
@@ -79,9 +66,9 @@ export function deliveriesLogPage(v: LogView, user: OpsUser, csrf: string, carri
     `<label>${t('状态', 'Status')}<select name="status">${option('', q.status, t('全部', 'any'))}${Object.keys(STATUS_LABELS)
       .map((s) => option(s, q.status, statusLabel(s)))
       .join('')}</select></label>`,
-    `<label>${t('渠道', 'Channel')}<select name="channel">${option('', q.channel, t('全部', 'any'))}${Object.keys(CHANNEL_LABELS)
-      .map((c) => option(c, q.channel, channelLabel(c)))
-      .join('')}</select></label>`,
+    `<label>${t('渠道', 'Channel')}<select name="channel">${option('', q.channel, t('全部', 'any'))}${CHANNELS.map((c) =>
+      option(c, q.channel, channelLabel(c)),
+    ).join('')}</select></label>`,
     input('errorCode', '错误码', 'Error code'),
     input('provider', '服务商', 'Provider'),
     `<label>${t('起始日期', 'From')}<input type="date" name="from" value="${e(q.from ?? '')}"></label>`,

@@ -1,5 +1,6 @@
 // Form pieces for the console's forms: what was typed is put back, and the API's field problems
 // (path and code, as the API names them) are shown beside the field they are about.
+import { shanghaiWallClock } from '@policy-push/core';
 import type { FieldProblem } from '../../errors';
 import { e, t } from './ops-layout';
 
@@ -81,5 +82,5 @@ export function fromLocalTime(v: string): string | undefined | null {
 /** An instant as a datetime-local value in Beijing time. */
 export function toLocalTime(d: Date | null | undefined): string {
   if (!d) return '';
-  return new Date(d.getTime() + 8 * 3_600_000).toISOString().slice(0, 16);
+  return shanghaiWallClock(d).toISOString().slice(0, 16);
 }

@@ -1,7 +1,7 @@
 // The console's page shell and the small pieces every page uses: bilingual labels, tables that
 // scroll inside themselves on a phone, SVG bars and charts. Rendered on the server, no script,
 // nothing loaded from elsewhere. Every value put into a page goes through escapeHtml.
-import { escapeHtml } from '@policy-push/core';
+import { escapeHtml, type Channel, isChannel, SHANGHAI_TIME_ZONE } from '@policy-push/core';
 import type { DeliveryStatus, WaitReason } from '@policy-push/db';
 import { mayGet, type OpsUser } from './ops-session';
 
@@ -10,12 +10,12 @@ export const e = escapeHtml;
 /** Chinese first, English beside it. */
 export const t = (zh: string, en: string) => `${e(zh)} <span lang="en">${e(en)}</span>`;
 
-export const CHANNEL_LABELS: Record<string, [string, string]> = {
+export const CHANNEL_LABELS: Record<Channel, [string, string]> = {
   wechat: ['微信', 'WeChat'],
   sms: ['短信', 'SMS'],
   email: ['邮件', 'email'],
 };
-export const channelLabel = (c: string) => (CHANNEL_LABELS[c] ? t(...CHANNEL_LABELS[c]) : e(c));
+export const channelLabel = (c: string) => (isChannel(c) ? t(...CHANNEL_LABELS[c]) : e(c));
 
 // Typed by the one list of statuses (and of wait reasons): a status added there must get a label here.
 export const STATUS_LABELS: Record<string, [string, string]> = {
@@ -59,7 +59,7 @@ export const COLORS: Record<string, string> = {
 };
 
 const timeFormat = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: 'Asia/Shanghai',
+  timeZone: SHANGHAI_TIME_ZONE,
   year: 'numeric',
   month: '2-digit',
   day: '2-digit',

@@ -26,6 +26,7 @@ import {
   FAILED_STATUSES,
 } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isChannel } from '@policy-push/core';
 import type { AppInstance } from '../../app-instance';
 import { ApiError } from '../../errors';
 import { maskContacts } from '../../services/mask-contacts';
@@ -51,7 +52,6 @@ const ID = /^[1-9][0-9]{0,14}$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const CODE = /^[^\s]{1,64}$/;
 const PROVIDER = /^[a-z0-9_-]{1,40}$/;
-const CHANNELS = ['wechat', 'sms', 'email'];
 const PAGE_SIZE = 50;
 /** Contacts one recipient search follows (several contacts may share an address). */
 const RECIPIENT_CONTACTS = 20;
@@ -87,7 +87,7 @@ export function logQueryProblems(raw: Record<string, unknown>): { query: LogQuer
   };
   check('policyId', (v) => ID.test(v));
   check('status', (v) => (DELIVERY_STATUSES as readonly string[]).includes(v));
-  check('channel', (v) => CHANNELS.includes(v));
+  check('channel', (v) => isChannel(v));
   check('recipient', (v) => v.length <= 200);
   check('enterprise', (v) => v.length <= 200);
   check('contactIds', (v) => v.split(',').length <= RECIPIENT_CONTACTS && v.split(',').every((id) => /^[0-9]{1,15}$/.test(id)));

@@ -20,6 +20,7 @@ import {
   table,
   when,
 } from './ops-layout';
+import { CHANNELS, SHANGHAI_TIME_ZONE } from '@policy-push/core';
 import type { Dashboard, LivePushView } from './ops-service';
 import type { OpsUser } from './ops-session';
 
@@ -99,10 +100,10 @@ export function dashboardPage(d: Dashboard, user: OpsUser, csrf: string): string
       `<td class="n">${num(d.sentLastHour[q.channel] ?? 0)}</td>`,
     ]),
   );
-  const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit' });
+  const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: SHANGHAI_TIME_ZONE, hour: '2-digit', minute: '2-digit' });
   const chart = columnChart(
     d.throughput.map((b) => ({ label: fmt.format(b.minute), values: b.values })),
-    ['wechat', 'sms', 'email'],
+    [...CHANNELS],
   );
 
   const providers = table(
@@ -141,7 +142,7 @@ export function dashboardPage(d: Dashboard, user: OpsUser, csrf: string): string
     section(
       ['近一小时每分钟发送量', 'Sent per minute, last hour'],
       chart +
-        legend(['wechat', 'sms', 'email'].map((c) => ({ key: c, label: CHANNEL_LABELS[c].join(' ') }))) +
+        legend(CHANNELS.map((c) => ({ key: c, label: CHANNEL_LABELS[c].join(' ') }))) +
         `<p class="muted">${t('按发送时间统计最新的投递（有上限）', 'Counted by sent time over the newest deliveries (bounded)')}</p>`,
     ),
     section(['服务商状态', 'Provider health'], providers),
@@ -174,7 +175,7 @@ export function outboxPage(
   user: OpsUser,
   csrf: string,
 ): string {
-  const links = ['', 'wechat', 'sms', 'email']
+  const links = ['', ...CHANNELS]
     .map(
       (c) =>
         `<a href="/ops/outbox${c ? `?channel=${c}` : ''}"${(channel ?? '') === c ? ' aria-current="page"' : ''}>${c ? channelLabel(c) : t('全部', 'all')}</a>`,

@@ -14,7 +14,7 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import { withoutLinkTokens } from '@policy-push/core';
+import { withoutLinkTokens, isChannel } from '@policy-push/core';
 import { listCategories, listDepartments, listSandboxMessages, listServiceGroups } from '@policy-push/db';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -55,7 +55,6 @@ declare module 'fastify' {
 }
 
 const ID = /^[1-9][0-9]{0,14}$/;
-const CHANNELS = ['wechat', 'sms', 'email'];
 const PAGE_SIZE = 50;
 const OPEN_PATHS = new Set(['/ops/login']);
 
@@ -226,7 +225,7 @@ export default async function opsRoutes(app: AppInstance) {
   app.get('/ops/outbox', hide, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const channel = q.channel || undefined;
-    if ((channel && !CHANNELS.includes(channel)) || (q.cursor && !ID.test(q.cursor))) {
+    if ((channel && !isChannel(channel)) || (q.cursor && !ID.test(q.cursor))) {
       return sendPage(reply, 400, errorPage(400, 'invalid_filter', '筛选条件无效。', 'The filter is not valid.', user(req), csrf(req)));
     }
     const rows = await listSandboxMessages(db, { limit: PAGE_SIZE, channel, before: q.cursor ? Number(q.cursor) : undefined });

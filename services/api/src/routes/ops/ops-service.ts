@@ -1,7 +1,7 @@
 // What the console pages show, gathered from the same queries /metrics and the API use, so the
 // numbers on a page are the API's numbers.
 import { type Channel, CHANNELS, providerNames, wechatKeyType } from '@policy-push/channels';
-import type { AudienceRule, Config } from '@policy-push/core';
+import { type AudienceRule, type Config, policyAudience } from '@policy-push/core';
 import {
   deliveryCounts,
   listChannelPauses,
@@ -206,17 +206,7 @@ export interface ComposePreview {
  */
 export async function composePreview(db: Queryable, config: Config, input: PolicyInput): Promise<ComposePreview> {
   const values = await checkPolicy(db, input, new Date(), config.dispatcher.reminderMaxSteps);
-  const target = await loadMatchTarget(
-    db,
-    {
-      departmentId: values.departmentId,
-      categoryIds: values.categoryIds ?? [],
-      targetGroupIds: values.targetGroupIds ?? [],
-      audienceRule: values.audienceRule ?? null,
-      priority: values.priority ?? 'normal',
-    },
-    { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail },
-  );
+  const target = await loadMatchTarget(db, policyAudience(values), { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail });
   const audience = await previewAudience(db, target, PREVIEW_SAMPLE);
   const rendered = (await previewSamples(db, config, values, audience)).map((sample): RenderedSample => {
     const cut: string[] = [];
@@ -260,17 +250,7 @@ export async function countAudience(db: Queryable, config: Config, form: PolicyF
   const mine = problems.filter((p) => AUDIENCE_PATHS.test(p.path));
   if (problems.length) return { problems: mine.length ? mine : problems };
   const values = await checkPolicy(db, input);
-  const target = await loadMatchTarget(
-    db,
-    {
-      departmentId: values.departmentId,
-      categoryIds: values.categoryIds ?? [],
-      targetGroupIds: values.targetGroupIds ?? [],
-      audienceRule: values.audienceRule ?? null,
-      priority: values.priority ?? 'normal',
-    },
-    { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail },
-  );
+  const target = await loadMatchTarget(db, policyAudience(values), { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail });
   const a = await previewAudience(db, target, 0);
   return {
     problems: [],

@@ -8,13 +8,12 @@
 // every form and checked on every POST. The sign-in form, which has no session yet, uses a
 // double-submit nonce: a random value in a short-lived cookie and in the form.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { signToken, verifyToken } from '@policy-push/core';
+import { signToken, verifyToken, OPS_SESSION_PURPOSE, OPS_CSRF_PURPOSE } from '@policy-push/core';
 import { and, apiKeys, eq, gt, isNull, lt, opsSessions, type Queryable, sql } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const SESSION_COOKIE = 'pp_ops_session';
 export const LOGIN_COOKIE = 'pp_ops_login';
-const SESSION_PURPOSE = 'ops-session';
 const SESSION_HOURS = 8;
 
 /**
@@ -85,13 +84,13 @@ export async function newSession(db: Queryable, secret: string, keyId: number, k
   const expiresAt = new Date(now.getTime() + SESSION_HOURS * 3_600_000);
   await db.delete(opsSessions).where(lt(opsSessions.expiresAt, sql`now()`));
   await db.insert(opsSessions).values({ id, apiKeyId: keyId, keySecretHash, expiresAt });
-  return signToken(secret, SESSION_PURPOSE, id, expiresAt);
+  return signToken(secret, OPS_SESSION_PURPOSE, id, expiresAt);
 }
 
 /** The signed-in key, or null: no cookie, a forged or expired one, one signed out, or a key revoked or rotated since. */
 export async function sessionUser(db: Queryable, secret: string, cookie: string | undefined, now = new Date()): Promise<OpsUser | null> {
   if (!cookie) return null;
-  const sessionId = verifyToken(secret, SESSION_PURPOSE, cookie, now);
+  const sessionId = verifyToken(secret, OPS_SESSION_PURPOSE, cookie, now);
   if (!sessionId) return null;
   const [key] = await db
     .select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role, mode: apiKeys.mode, departmentIds: apiKeys.departmentIds })
@@ -108,7 +107,7 @@ export async function endSession(db: Queryable, sessionId: string): Promise<void
 }
 
 export const csrfToken = (secret: string, session: string) =>
-  createHmac('sha256', secret).update(`ops-csrf|${session}`).digest('base64url');
+  createHmac('sha256', secret).update(`${OPS_CSRF_PURPOSE}|${session}`).digest('base64url');
 
 /** Constant-time comparison of two tokens; false when either is missing. */
 export function sameToken(given: unknown, expected: string | undefined): boolean {

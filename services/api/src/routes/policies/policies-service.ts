@@ -5,6 +5,7 @@ import {
   type Config,
   type FollowUpPlan,
   planFollowUp,
+  policyAudience,
   type PlannedStep,
   statusOnPublish,
   validateRule,
@@ -311,17 +312,7 @@ export async function previewPolicy(
   maxSteps: number,
 ) {
   const values = await checkPolicy(db, body, new Date(), maxSteps);
-  const target = await loadMatchTarget(
-    db,
-    {
-      departmentId: values.departmentId,
-      categoryIds: values.categoryIds ?? [],
-      targetGroupIds: values.targetGroupIds ?? [],
-      audienceRule: values.audienceRule ?? null,
-      priority: values.priority ?? 'normal',
-    },
-    { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail },
-  );
+  const target = await loadMatchTarget(db, policyAudience(values), { requireConfirmedEmail: config.dispatcher.requireConfirmedEmail });
   const preview = await previewAudience(db, target, PREVIEW_SAMPLE);
   const samples = await previewSamples(db, config, values, preview);
   return {

@@ -12,26 +12,11 @@
 // The counting is the matching SQL itself, in packages/db (countMatched, shared with the preview,
 // and queuedInDay); what is decided here is only whether a limit is passed.
 import { CHANNELS } from '@policy-push/channels';
-import type { AudienceRule, LimitSettings } from '@policy-push/core';
+import { DAY_MS, type LimitSettings, policyAudience, type PolicyAudienceValues, shanghaiDayStart } from '@policy-push/core';
 import { countMatched, loadMatchTarget, queuedInDay, type Queryable } from '@policy-push/db';
 import { ApiError, type FieldProblem } from '../../errors';
 
-const DAY_MS = 86_400_000;
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000; // no daylight saving time
-
-/** Midnight in Asia/Shanghai at the start of the day `now` falls in. */
-export function shanghaiDayStart(now: Date): Date {
-  return new Date(Math.floor((now.getTime() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS);
-}
-
-/** A policy row, or the values of one about to be inserted. */
-export interface PolicyAudience {
-  departmentId: number;
-  categoryIds?: number[];
-  targetGroupIds?: number[];
-  audienceRule?: AudienceRule | null;
-  priority?: string;
-}
+export { shanghaiDayStart }; // for its tests, which were written here
 
 export interface LimitCheck {
   limits: LimitSettings;
@@ -46,20 +31,10 @@ export interface LimitCheck {
 }
 
 /** Throws a 422 naming the channel, cap and counts, or the audience size, when a limit is passed. */
-export async function checkPublishLimits(db: Queryable, policy: PolicyAudience, check: LimitCheck): Promise<void> {
+export async function checkPublishLimits(db: Queryable, policy: PolicyAudienceValues, check: LimitCheck): Promise<void> {
   const { limits } = check;
   const now = check.now ?? new Date();
-  const target = await loadMatchTarget(
-    db,
-    {
-      departmentId: policy.departmentId,
-      categoryIds: policy.categoryIds ?? [],
-      targetGroupIds: policy.targetGroupIds ?? [],
-      audienceRule: policy.audienceRule ?? null,
-      priority: policy.priority ?? 'normal',
-    },
-    { requireConfirmedEmail: check.requireConfirmedEmail },
-  );
+  const target = await loadMatchTarget(db, policyAudience(policy), { requireConfirmedEmail: check.requireConfirmedEmail });
   const audience = await countMatched(db, target, { notDeliveredIn: check.pushAgain });
 
   const threshold = limits.largeAudienceThreshold;

@@ -3,7 +3,7 @@
 // images from anywhere, readable at phone width. Every value put into a page goes through
 // escapeHtml; only http(s) URLs become links (escaping does not stop a `javascript:` URL).
 import { CHANNELS, type Channel } from '@policy-push/channels';
-import { escapeHtml, type ReachabilityRule, whyUnreachable } from '@policy-push/core';
+import { escapeHtml, type ReachabilityRule, whyUnreachable, shanghaiDate } from '@policy-push/core';
 import type { EnterpriseSubscription, InboxItem, InboxOutcome, NamedItem, PreferencesContact } from '@policy-push/db';
 
 /** zh and en of one phrase: the page shows the Chinese, with the English beneath or beside it. */
@@ -62,9 +62,7 @@ const e = escapeHtml;
 const both = (t: Both) => `${e(t.zh)} <span lang="en">${e(t.en)}</span>`;
 const heading = (level: 1 | 2, t: Both) => `<h${level}>${e(t.zh)}<small lang="en">${e(t.en)}</small></h${level}>`;
 
-const dateFormat = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' });
-/** YYYY-MM-DD in Asia/Shanghai, the time zone of every date this service shows. */
-export const shanghaiDate = (d: Date) => dateFormat.format(d);
+export { shanghaiDate }; // for its tests, which were written here
 
 /** 138****8000: enough to recognise one's own number, not enough to read someone else's. */
 export function maskPhone(e164: string): string {

@@ -8,7 +8,7 @@
 // Links are built by packages/core/src/links.ts. The token is checked before anything is read or
 // written; a forged, expired or other-purpose token gets a 400 page.
 import formbody from '@fastify/formbody';
-import { contactIdFromPreferencesToken } from '@policy-push/core';
+import { contactIdFromPreferencesToken, CHANNELS } from '@policy-push/core';
 import { getPreferencesContact, markPolicyRead } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -54,7 +54,7 @@ const FormBody = Type.Object(
     policyId: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'read-policy: the policy opened in the inbox' })),
     categoryId: Type.Optional(OneOrMore(Type.String({ pattern: ID_PATTERN }))),
     // '' is the page's "—": no channel in that place.
-    channel: Type.Optional(OneOrMore(Type.Union([Type.Literal(''), Type.Literal('wechat'), Type.Literal('sms'), Type.Literal('email')]))),
+    channel: Type.Optional(OneOrMore(Type.Union([Type.Literal(''), ...CHANNELS.map((channel) => Type.Literal(channel))]))),
     frequency: Type.Optional(Type.Union([Type.Literal('immediate'), Type.Literal('daily'), Type.Literal('weekly')])),
   },
   { additionalProperties: false, description: 'application/x-www-form-urlencoded; repeat categoryId and channel for several' },

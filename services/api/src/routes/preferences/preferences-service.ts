@@ -2,7 +2,7 @@
 // packages/core/src/links.ts), and the email confirmation link (`/c/<token>`). The token is the
 // only credential: the contact id it names is the one every read and write starts from, so a link
 // for one contact can never reach another contact's rows, nor another enterprise's subscriptions.
-import { emailConfirmationFromToken, type ReachabilityRule } from '@policy-push/core';
+import { emailConfirmationFromToken, type ReachabilityRule, type Channel, isChannel } from '@policy-push/core';
 import {
   type Database,
   type PreferencesContact,
@@ -21,9 +21,6 @@ import {
 import { ApiError, notFound } from '../../errors';
 import { changeSubscription } from '../subscriptions/subscriptions-service';
 import { CHANNEL_NAMES, type Notice, type PreferencesView } from './preferences-pages';
-
-type Channel = 'wechat' | 'sms' | 'email';
-const CHANNELS: readonly string[] = ['wechat', 'sms', 'email'];
 
 /** Everything the page shows; null when the contact is gone. */
 export async function loadPreferences(db: Database, contactId: number, reachability: ReachabilityRule): Promise<PreferencesView | null> {
@@ -78,8 +75,8 @@ export function actionOf(form: PreferencesForm): PreferencesAction {
   }
   if (form.action === 'resubscribe-channel') {
     const [channel, ...more] = listOf(form.channel);
-    if (!CHANNELS.includes(channel) || more.length) throw malformed('channel', 'resubscribe-channel takes one channel');
-    return { action: 'resubscribe-channel', channel: channel as Channel };
+    if (!isChannel(channel) || more.length) throw malformed('channel', 'resubscribe-channel takes one channel');
+    return { action: 'resubscribe-channel', channel };
   }
   if (!form.subscriptionId) throw malformed('subscriptionId', 'update-subscription needs subscriptionId');
   if (!form.frequency) throw malformed('frequency', 'update-subscription needs frequency');

@@ -10,9 +10,8 @@ import {
   lockExistingDepartmentIds,
   updateSubscription,
 } from '@policy-push/db';
+import type { Channel } from '@policy-push/core';
 import { isForeignKeyViolation, notFound, rejected } from '../../errors';
-
-type Channel = 'wechat' | 'sms' | 'email';
 
 export interface SubscriptionInput {
   enterpriseId: string;

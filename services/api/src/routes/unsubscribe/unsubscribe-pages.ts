@@ -1,9 +1,7 @@
 // The small server-rendered pages of the one-click unsubscribe link: Simplified Chinese first,
 // English below. Self-contained (inline style, no scripts, fonts or images from anywhere), and
 // every value put into them is HTML-escaped.
-import { escapeHtml } from '@policy-push/core';
-
-type Channel = 'wechat' | 'sms' | 'email';
+import { escapeHtml, type Channel } from '@policy-push/core';
 
 const CHANNEL_NAMES: Record<Channel, { zh: string; en: string }> = {
   email: { zh: '电子邮件', en: 'email' },
