@@ -4,12 +4,14 @@
 // terminal state never moves back: every update below names the states it may leave.
 import type { ReachabilityRule } from '@policy-push/core';
 import { sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
 import { FAILED_STATUSES, inStatuses, TERMINAL_STATUSES } from '../delivery-statuses';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, rowsOf, toBoolean, toDate, toNumber, toText, toTextArray } from '../rows';
+import { contacts, deliveries, departments, policies, policyVersions, reachEnterprises } from '../schema';
 import { claimAddresses, claimKind } from './address-claims-queries';
 import { bigintArray, booleanArray, intArray, textArray } from '../sql-arrays';
-import { type DigestItem, loadDigestItems } from './digest-queries';
+import { type DigestItem, loadDigestItems, toWechatTemplate, type WechatTemplate } from './digest-queries';
 import { reachableSql } from './reachable-sql';
 import { reminderOpenedSql } from './reminder-queries';
 
@@ -71,24 +73,23 @@ export async function claimDeliveries(
 
 /** What a claimed batch needs to render its messages: contacts, policies and departments. */
 export interface SendContext {
-  contacts: Map<
-    number,
-    {
-      phone: string | null;
-      email: string | null;
-      wechatOpenid: string | null;
-      locale: string;
-      optedOut: string[];
-      suppressed: boolean;
-      emailConfirmedAt: Date | null;
-      quietHours: string | null;
-    }
-  >;
+  contacts: Map<number, ContactForMessage>;
   policies: Map<number, PolicyForMessage>;
   /** For digest deliveries: the policies each one lists. */
   digests: Map<number, DigestItem[]>;
   /** Reminders whose enterprise has engaged with the policy since they were planned: not sent. */
   engagedReminders: Set<number>;
+}
+
+export interface ContactForMessage {
+  phone: string | null;
+  email: string | null;
+  wechatOpenid: string | null;
+  locale: string;
+  optedOut: string[];
+  suppressed: boolean;
+  emailConfirmedAt: Date | null;
+  quietHours: string | null;
 }
 
 export interface PolicyForMessage {
@@ -115,106 +116,111 @@ export interface PolicyForMessage {
     nameZh: string;
     nameEn: string;
     smsSignature: string;
-    wechatTemplate: { templateId: string; fields: { key: string; type: string }[] } | null;
+    wechatTemplate: WechatTemplate | null;
   };
 }
 
 export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): Promise<SendContext> {
   const contactIds = [...new Set(batch.map((d) => d.contactId))];
   const policyIds = [...new Set(batch.flatMap((d) => (d.policyId === null ? [] : [d.policyId])))];
-  const contacts = rowsOf<Record<string, unknown>>(
+  const c = contacts;
+  const contactRows = decodeRows(
     await db.execute(sql`
-      select id, phone, email, wechat_openid, locale, opted_out, suppressed, email_confirmed_at, quiet_hours
-      from contacts where id = any(${bigintArray(contactIds)})`),
+      select ${c.id}, ${c.phone}, ${c.email}, ${c.wechatOpenid}, ${c.locale}, ${c.optedOut}, ${c.suppressed},
+        ${c.emailConfirmedAt}, ${c.quietHours}
+      from ${c} where ${c.id} = any(${bigintArray(contactIds)})`),
+    (r): [number, ContactForMessage] => [
+      toNumber(r.id),
+      {
+        phone: orNull(toText, r.phone),
+        email: orNull(toText, r.email),
+        wechatOpenid: orNull(toText, r.wechat_openid),
+        locale: toText(r.locale),
+        optedOut: toTextArray(r.opted_out),
+        suppressed: toBoolean(r.suppressed),
+        emailConfirmedAt: orNull(toDate, r.email_confirmed_at),
+        quietHours: orNull(toText, r.quiet_hours),
+      },
+    ],
   );
-  const policies = rowsOf<Record<string, unknown>>(
+  const p = policies;
+  const d = departments;
+  // The version sent (its snapshot) and the one before it (for update notices).
+  const cur = alias(policyVersions, 'cur');
+  const pv = alias(policyVersions, 'pv');
+  const policyRows = decodeRows(
     await db.execute(sql`
-      select p.id, p.version, p.status, p.doc_number, p.title, p.summary, p.title_en, p.summary_en, p.url, p.priority, p.publish_at,
-        p.interpretation_urls, p.valid_until, p.test, p.action_by,
+      select ${p.id}, ${p.version}, ${p.status}, ${p.docNumber}, ${p.title}, ${p.summary}, ${p.titleEn}, ${p.summaryEn}, ${p.url},
+        ${p.priority}, ${p.publishAt}, ${p.interpretationUrls}, ${p.validUntil}, ${p.test}, ${p.actionBy},
         -- The department as the version was published (its snapshot), so that a message shown
         -- later from the snapshot is the one that was sent; as it is now for older versions.
-        coalesce(cur.snapshot #>> '{department,nameZh}', d.name_zh) as name_zh,
-        coalesce(cur.snapshot #>> '{department,nameEn}', d.name_en) as name_en,
-        coalesce(cur.snapshot #>> '{department,smsSignature}', d.sms_signature) as sms_signature,
-        case when cur.snapshot is null then d.wechat_template else cur.snapshot #> '{department,wechatTemplate}' end as wechat_template,
-        pv.title as previous_title, pv.summary as previous_summary, pv.url as previous_url,
-        pv.interpretation_urls as previous_interpretation_urls, pv.valid_until as previous_valid_until
-      from policies p join departments d on d.id = p.department_id
-      left join policy_versions cur on cur.policy_id = p.id and cur.version = p.version
-      left join policy_versions pv on pv.policy_id = p.id and pv.version = p.version - 1
-      where p.id = any(${bigintArray(policyIds)})`),
+        coalesce(${cur.snapshot} #>> '{department,nameZh}', ${d.nameZh}) as name_zh,
+        coalesce(${cur.snapshot} #>> '{department,nameEn}', ${d.nameEn}) as name_en,
+        coalesce(${cur.snapshot} #>> '{department,smsSignature}', ${d.smsSignature}) as sms_signature,
+        case when ${cur.snapshot} is null then ${d.wechatTemplate} else ${cur.snapshot} #> '{department,wechatTemplate}' end
+          as wechat_template,
+        ${pv.title} as previous_title, ${pv.summary} as previous_summary, ${pv.url} as previous_url,
+        ${pv.interpretationUrls} as previous_interpretation_urls, ${pv.validUntil} as previous_valid_until
+      from ${p} join ${d} on ${d.id} = ${p.departmentId}
+      left join ${policyVersions} ${cur} on ${cur.policyId} = ${p.id} and ${cur.version} = ${p.version}
+      left join ${policyVersions} ${pv} on ${pv.policyId} = ${p.id} and ${pv.version} = ${p.version} - 1
+      where ${p.id} = any(${bigintArray(policyIds)})`),
+    (r): PolicyForMessage => ({
+      id: toNumber(r.id),
+      version: toNumber(r.version),
+      status: toText(r.status),
+      docNumber: toText(r.doc_number),
+      title: toText(r.title),
+      summary: toText(r.summary),
+      titleEn: orNull(toText, r.title_en),
+      summaryEn: orNull(toText, r.summary_en),
+      url: toText(r.url),
+      priority: toText(r.priority),
+      publishAt: toDate(r.publish_at),
+      interpretationUrls: toTextArray(r.interpretation_urls),
+      validUntil: orNull(toDate, r.valid_until),
+      actionBy: orNull(toDate, r.action_by),
+      test: toBoolean(r.test),
+      previous:
+        r.previous_title === null
+          ? null
+          : {
+              title: toText(r.previous_title),
+              summary: toText(r.previous_summary),
+              url: toText(r.previous_url),
+              interpretationUrls: toTextArray(r.previous_interpretation_urls),
+              validUntil: orNull(toDate, r.previous_valid_until),
+            },
+      department: {
+        nameZh: toText(r.name_zh),
+        nameEn: toText(r.name_en),
+        smsSignature: toText(r.sms_signature),
+        wechatTemplate: orNull(toWechatTemplate, r.wechat_template),
+      },
+    }),
   );
   const digests = await loadDigestItems(
     db,
-    batch.filter((d) => d.kind === 'digest').map((d) => d.id),
+    batch.filter((b) => b.kind === 'digest').map((b) => b.id),
   );
   // Engagement as the reach funnel last counted it (reach_enterprises.engaged), or an open of a reminder.
-  const reminderIds = batch.filter((d) => d.kind === 'reminder').map((d) => d.id);
+  const reminderIds = batch.filter((b) => b.kind === 'reminder').map((b) => b.id);
+  const re = reachEnterprises;
   const engaged = reminderIds.length
-    ? rowsOf<{ id: string | number }>(
+    ? decodeRows(
         await db.execute(sql`
-          select d.id from deliveries d
-          left join reach_enterprises r on r.policy_id = d.policy_id and r.enterprise_id = d.enterprise_id
-          where d.id = any(${bigintArray(reminderIds)})
-            and (r.engaged > 0 or ${reminderOpenedSql(sql`d.policy_id`, sql`d.enterprise_id`)})`),
+          select ${deliveries.id} from ${deliveries}
+          left join ${re} on ${re.policyId} = ${deliveries.policyId} and ${re.enterpriseId} = ${deliveries.enterpriseId}
+          where ${deliveries.id} = any(${bigintArray(reminderIds)})
+            and (${re.engaged} > 0 or ${reminderOpenedSql(sql`${deliveries.policyId}`, sql`${deliveries.enterpriseId}`)})`),
+        (r) => toNumber(r.id),
       )
     : [];
   return {
     digests,
-    engagedReminders: new Set(engaged.map((r) => Number(r.id))),
-    contacts: new Map(
-      contacts.map((c) => [
-        Number(c.id),
-        {
-          phone: c.phone as string | null,
-          email: c.email as string | null,
-          wechatOpenid: c.wechat_openid as string | null,
-          locale: c.locale as string,
-          optedOut: c.opted_out as string[],
-          suppressed: c.suppressed as boolean,
-          emailConfirmedAt: c.email_confirmed_at === null ? null : new Date(c.email_confirmed_at as string),
-          quietHours: c.quiet_hours as string | null,
-        },
-      ]),
-    ),
-    policies: new Map(
-      policies.map((p) => [
-        Number(p.id),
-        {
-          id: Number(p.id),
-          version: Number(p.version),
-          status: p.status as string,
-          docNumber: p.doc_number as string,
-          title: p.title as string,
-          summary: p.summary as string,
-          titleEn: p.title_en as string | null,
-          summaryEn: p.summary_en as string | null,
-          url: p.url as string,
-          priority: p.priority as string,
-          publishAt: new Date(p.publish_at as string),
-          interpretationUrls: p.interpretation_urls as string[],
-          validUntil: p.valid_until ? new Date(p.valid_until as string) : null,
-          actionBy: p.action_by ? new Date(p.action_by as string) : null,
-          test: p.test === true,
-          previous:
-            p.previous_title === null
-              ? null
-              : {
-                  title: p.previous_title as string,
-                  summary: p.previous_summary as string,
-                  url: p.previous_url as string,
-                  interpretationUrls: p.previous_interpretation_urls as string[],
-                  validUntil: p.previous_valid_until ? new Date(p.previous_valid_until as string) : null,
-                },
-          department: {
-            nameZh: p.name_zh as string,
-            nameEn: p.name_en as string,
-            smsSignature: p.sms_signature as string,
-            wechatTemplate: (p.wechat_template as PolicyForMessage['department']['wechatTemplate']) ?? null,
-          },
-        },
-      ]),
-    ),
+    engagedReminders: new Set(engaged),
+    contacts: new Map(contactRows),
+    policies: new Map(policyRows.map((policy) => [policy.id, policy])),
   };
 }
 
