@@ -7,8 +7,19 @@ import { sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
 import { FAILED_STATUSES, inStatuses, TERMINAL_STATUSES } from '../delivery-statuses';
-import { decodeRows, orNull, rowsOf, toBoolean, toDate, toNumber, toText, toTextArray } from '../rows';
-import { contacts, deliveries, departments, policies, policyVersions, reachEnterprises } from '../schema';
+import { decodeRows, orNull, toBoolean, toDate, toNumber, toOneOf, toText, toTextArray } from '../rows';
+import { bare } from '../sql-names';
+import {
+  channelPauses,
+  contacts,
+  deliveries,
+  deliveryAttempts,
+  deliveryEvents,
+  departments,
+  policies,
+  policyVersions,
+  reachEnterprises,
+} from '../schema';
 import { claimAddresses, claimKind } from './address-claims-queries';
 import { bigintArray, booleanArray, intArray, textArray } from '../sql-arrays';
 import { type DigestItem, loadDigestItems, toWechatTemplate, type WechatTemplate } from './digest-queries';
@@ -18,13 +29,17 @@ import { reminderOpenedSql } from './reminder-queries';
 /** The deployment's default (REQUIRE_CONFIRMED_EMAIL off), for callers that are given no rule. */
 const CONFIRMATION_NOT_REQUIRED: ReachabilityRule = { requireConfirmedEmail: false };
 
+// deliveries.channel and deliveries.kind: the values a claimed delivery may carry.
+const DELIVERY_CHANNELS = ['wechat', 'sms', 'email'] as const;
+const DELIVERY_KINDS = ['policy', 'update', 'revocation', 'digest', 'confirmation', 'reminder'] as const;
+
 export interface ClaimedDelivery {
   id: number;
   policyId: number | null;
   policyVersion: number | null;
   contactId: number;
-  channel: 'wechat' | 'sms' | 'email';
-  kind: 'policy' | 'update' | 'revocation' | 'digest' | 'confirmation' | 'reminder';
+  channel: (typeof DELIVERY_CHANNELS)[number];
+  kind: (typeof DELIVERY_KINDS)[number];
   attempts: number;
   priority: number;
 }
@@ -39,36 +54,38 @@ export async function claimDeliveries(
   p: { limit: number; leaseSeconds: number; channels?: readonly string[] },
 ): Promise<ClaimedDelivery[]> {
   if (p.channels && !p.channels.length) return [];
-  const mayClaim = p.channels ? sql`and channel = any(${textArray([...p.channels])})` : sql``;
-  const rows = rowsOf<Record<string, string | number | null>>(
+  const d = deliveries;
+  const cp = channelPauses;
+  const mayClaim = p.channels ? sql`and ${d.channel} = any(${textArray([...p.channels])})` : sql``;
+  return decodeRows(
     await db.execute(sql`
       with claimable as (
-        select id from deliveries
-        where status = 'pending' and next_attempt_at <= now()
+        select ${d.id} from ${d}
+        where ${d.status} = 'pending' and ${d.nextAttemptAt} <= now()
           -- a channel its provider closed for a while (429, quota) is left alone until it reopens
-          and channel <> all(array(select channel from channel_pauses where paused_until > now()))
+          and ${d.channel} <> all(array(select ${cp.channel} from ${cp} where ${cp.pausedUntil} > now()))
           ${mayClaim}
-        order by priority, next_attempt_at
+        order by ${d.priority}, ${d.nextAttemptAt}
         limit ${p.limit}
         for update skip locked
       )
       -- By key: a join here could be planned as a scan of the outbox on a connection opened while it was empty.
-      update deliveries d
-      set status = 'sending', attempts = d.attempts + 1,
-          locked_until = now() + ${p.leaseSeconds} * interval '1 second', updated_at = now()
-      where d.id = any(array(select id from claimable))
-      returning d.id, d.policy_id, d.policy_version, d.contact_id, d.channel, d.kind, d.attempts, d.priority`),
+      update ${d}
+      set ${bare(d.status)} = 'sending', ${bare(d.attempts)} = ${d.attempts} + 1,
+          ${bare(d.lockedUntil)} = now() + ${p.leaseSeconds} * interval '1 second', ${bare(d.updatedAt)} = now()
+      where ${d.id} = any(array(select id from claimable))
+      returning ${d.id}, ${d.policyId}, ${d.policyVersion}, ${d.contactId}, ${d.channel}, ${d.kind}, ${d.attempts}, ${d.priority}`),
+    (r): ClaimedDelivery => ({
+      id: toNumber(r.id),
+      policyId: orNull(toNumber, r.policy_id),
+      policyVersion: orNull(toNumber, r.policy_version),
+      contactId: toNumber(r.contact_id),
+      channel: toOneOf(DELIVERY_CHANNELS, r.channel),
+      kind: toOneOf(DELIVERY_KINDS, r.kind),
+      attempts: toNumber(r.attempts),
+      priority: toNumber(r.priority),
+    }),
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    policyId: r.policy_id === null ? null : Number(r.policy_id),
-    policyVersion: r.policy_version === null ? null : Number(r.policy_version),
-    contactId: Number(r.contact_id),
-    channel: r.channel as ClaimedDelivery['channel'],
-    kind: r.kind as ClaimedDelivery['kind'],
-    attempts: Number(r.attempts),
-    priority: Number(r.priority),
-  }));
 }
 
 /** What a claimed batch needs to render its messages: contacts, policies and departments. */
@@ -274,44 +291,47 @@ export async function ackDeliveries(
   // One transaction: a delivery never ends failed without the fallback it hands over to, whatever
   // moment the process dies at (a crash before the commit leaves the batch `sending`, and the lease
   // sweep sends it again, as for a crash before the ack).
+  const a = deliveryAttempts;
+  const d = deliveries;
   const acked = await db.transaction(async (tx) => {
     if (attempts.length) {
       await tx.execute(sql`
-      insert into delivery_attempts (delivery_id, attempt, outcome, provider, provider_code, provider_message_id, error, latency_ms, worker, response, created_at)
+      insert into ${a} (${bare(a.deliveryId)}, ${bare(a.attempt)}, ${bare(a.outcome)}, ${bare(a.provider)}, ${bare(a.providerCode)},
+        ${bare(a.providerMessageId)}, ${bare(a.error)}, ${bare(a.latencyMs)}, ${bare(a.worker)}, ${bare(a.response)}, ${bare(a.createdAt)})
       select v.id, v.attempt, v.outcome, v.provider, v.code, v.pmid, v.error, v.latency, ${worker}, v.response::jsonb,
         now() - v.ago_ms * interval '1 millisecond'
       from unnest(${bigintArray(attempts.map((o) => o.id))}, ${intArray(attempts.map((o) => o.attempt))},
-        ${textArray(attempts.map((o) => o.attemptRecord!.outcome))}, ${textArray(attempts.map((o) => o.attemptRecord!.provider ?? null) as string[])},
-        ${textArray(attempts.map((o) => o.attemptRecord!.providerCode) as string[])},
-        ${textArray(attempts.map((o) => o.providerMessageId) as string[])}, ${textArray(attempts.map((o) => o.attemptRecord!.error) as string[])},
+        ${textArray(attempts.map((o) => o.attemptRecord!.outcome))}, ${textArray(attempts.map((o) => o.attemptRecord!.provider ?? null))},
+        ${textArray(attempts.map((o) => o.attemptRecord!.providerCode))},
+        ${textArray(attempts.map((o) => o.providerMessageId))}, ${textArray(attempts.map((o) => o.attemptRecord!.error))},
         ${intArray(attempts.map((o) => o.attemptRecord!.latencyMs))},
-        ${textArray(attempts.map((o) => (o.attemptRecord!.response === undefined ? null : JSON.stringify(o.attemptRecord!.response))) as string[])},
+        ${textArray(attempts.map((o) => (o.attemptRecord!.response === undefined ? null : JSON.stringify(o.attemptRecord!.response))))},
         ${intArray(attempts.map(msAgo))})
         as v(id, attempt, outcome, provider, code, pmid, error, latency, response, ago_ms)`);
     }
-    const rows = rowsOf<{ id: string | number }>(
+    const ids = decodeRows(
       await tx.execute(sql`
-      update deliveries d
-      set status = v.status,
-          provider_message_id = coalesce(v.pmid, d.provider_message_id),
-          attempts = d.attempts - case when v.uncounted then 1 else 0 end,
-          digest_period = coalesce(v.hold_for, d.digest_period),
-          error_code = v.code,
-          locked_until = null,
-          next_attempt_at = case when v.status = 'pending' then now() + v.retry_ms * interval '1 millisecond' else d.next_attempt_at end,
-          sent_at = case when v.status = 'sent' then now() - v.ago_ms * interval '1 millisecond' else d.sent_at end,
-          finished_at = case when v.status ${inStatuses(TERMINAL_STATUSES)} then now() else d.finished_at end,
-          updated_at = now()
+      update ${d}
+      set ${bare(d.status)} = v.status,
+          ${bare(d.providerMessageId)} = coalesce(v.pmid, ${d.providerMessageId}),
+          ${bare(d.attempts)} = ${d.attempts} - case when v.uncounted then 1 else 0 end,
+          ${bare(d.digestPeriod)} = coalesce(v.hold_for, ${d.digestPeriod}),
+          ${bare(d.errorCode)} = v.code,
+          ${bare(d.lockedUntil)} = null,
+          ${bare(d.nextAttemptAt)} = case when v.status = 'pending' then now() + v.retry_ms * interval '1 millisecond' else ${d.nextAttemptAt} end,
+          ${bare(d.sentAt)} = case when v.status = 'sent' then now() - v.ago_ms * interval '1 millisecond' else ${d.sentAt} end,
+          ${bare(d.finishedAt)} = case when v.status ${inStatuses(TERMINAL_STATUSES)} then now() else ${d.finishedAt} end,
+          ${bare(d.updatedAt)} = now()
       from unnest(${bigintArray(outcomes.map((o) => o.id))}, ${textArray(outcomes.map((o) => o.status))},
-        ${textArray(outcomes.map((o) => o.providerMessageId) as string[])}, ${textArray(outcomes.map((o) => o.errorCode) as string[])},
+        ${textArray(outcomes.map((o) => o.providerMessageId))}, ${textArray(outcomes.map((o) => o.errorCode))},
         ${intArray(outcomes.map((o) => o.retryInMs))}, ${booleanArray(outcomes.map((o) => o.uncounted ?? false))},
-        ${textArray(outcomes.map((o) => o.holdFor ?? null) as string[])}, ${intArray(outcomes.map(msAgo))})
+        ${textArray(outcomes.map((o) => o.holdFor ?? null))}, ${intArray(outcomes.map(msAgo))})
         as v(id, status, pmid, code, retry_ms, uncounted, hold_for, ago_ms)
-      -- d.id = any(…) as well: the rows are found by key whatever the join with v is planned as.
-      where d.id = any(${bigintArray(outcomes.map((o) => o.id))}) and d.id = v.id and d.status = 'sending'
-      returning d.id`),
+      -- id = any(…) as well: the rows are found by key whatever the join with v is planned as.
+      where ${d.id} = any(${bigintArray(outcomes.map((o) => o.id))}) and ${d.id} = v.id and ${d.status} = 'sending'
+      returning ${d.id}`),
+      (r) => toNumber(r.id),
     );
-    const ids = rows.map((r) => Number(r.id));
     await createFallbacks(tx, ids, rule);
     return ids;
   });
@@ -327,31 +347,38 @@ export async function ackDeliveries(
 /** Keeps the lease of a batch still being sent (a slow provider, a rate limit) from running out. */
 export async function extendLeases(db: Queryable, ids: number[], leaseSeconds: number): Promise<void> {
   if (!ids.length) return;
+  const d = deliveries;
   await db.execute(sql`
-    update deliveries set locked_until = now() + ${leaseSeconds} * interval '1 second'
-    where id = any(${bigintArray(ids)}) and status = 'sending'`);
+    update ${d} set ${bare(d.lockedUntil)} = now() + ${leaseSeconds} * interval '1 second'
+    where ${d.id} = any(${bigintArray(ids)}) and ${d.status} = 'sending'`);
 }
 
 /** Returns deliveries whose lease expired (their dispatcher died) to pending. */
 export async function sweepExpiredLeases(db: Queryable): Promise<number> {
-  const rows = rowsOf<{ n: number }>(
+  const d = deliveries;
+  const [swept] = decodeRows(
     await db.execute(sql`
       with swept as (
-        update deliveries set status = 'pending', locked_until = null, next_attempt_at = now(), updated_at = now()
-        where status = 'sending' and locked_until < now()
+        update ${d}
+        set ${bare(d.status)} = 'pending', ${bare(d.lockedUntil)} = null, ${bare(d.nextAttemptAt)} = now(), ${bare(d.updatedAt)} = now()
+        where ${d.status} = 'sending' and ${d.lockedUntil} < now()
         returning 1
       )
       select count(*)::int as n from swept`),
+    (r) => toNumber(r.n),
   );
-  return rows[0].n;
+  return swept;
 }
 
 /** Gives back deliveries claimed but not sent (graceful shutdown): no attempt is counted. */
 export async function releaseDeliveries(db: Queryable, ids: number[]): Promise<void> {
   if (!ids.length) return;
+  const d = deliveries;
   await db.execute(sql`
-    update deliveries set status = 'pending', attempts = greatest(attempts - 1, 0), locked_until = null, updated_at = now()
-    where id = any(${bigintArray(ids)}) and status = 'sending'`);
+    update ${d}
+    set ${bare(d.status)} = 'pending', ${bare(d.attempts)} = greatest(${d.attempts} - 1, 0), ${bare(d.lockedUntil)} = null,
+      ${bare(d.updatedAt)} = now()
+    where ${d.id} = any(${bigintArray(ids)}) and ${d.status} = 'sending'`);
 }
 
 export interface ReceiptInput {
@@ -381,35 +408,38 @@ export async function recordReceipt(
   r: ReceiptInput,
   rule: ReachabilityRule = CONFIRMATION_NOT_REQUIRED,
 ): Promise<{ stored: boolean; deliveryId: number | null }> {
-  const stored = rowsOf<{ id: string | number }>(
+  const d = deliveries;
+  const e = deliveryEvents;
+  const stored = decodeRows(
     await db.execute(sql`
-      insert into delivery_events (delivery_id, channel, provider_message_id, type, error_code, payload, occurred_at)
-      values ((select id from deliveries where provider_message_id = ${r.providerMessageId} and channel = ${r.channel} limit 1),
+      insert into ${e} (${bare(e.deliveryId)}, ${bare(e.channel)}, ${bare(e.providerMessageId)}, ${bare(e.type)}, ${bare(e.errorCode)},
+        ${bare(e.payload)}, ${bare(e.occurredAt)})
+      values ((select ${d.id} from ${d} where ${d.providerMessageId} = ${r.providerMessageId} and ${d.channel} = ${r.channel} limit 1),
         ${r.channel}, ${r.providerMessageId}, ${r.status}, ${r.errorCode ?? null}, ${JSON.stringify(r.payload ?? null)}::jsonb, ${r.occurredAt.toISOString()})
       on conflict do nothing
-      returning id`),
+      returning ${e.id}`),
+    (row) => toNumber(row.id),
   );
   // The event is stored (and committed) first, the update comes second, so a receipt racing the
   // ack is never lost. The update, the event's link and the fallback commit together: a delivery
   // never ends failed without the fallback it hands over to.
   const deliveryId = await db.transaction(async (tx) => {
-    const updated = rowsOf<{ id: string | number }>(
+    const [id = null] = decodeRows(
       await tx.execute(sql`
-      update deliveries
-      set status = ${r.status}, error_code = coalesce(${r.errorCode ?? null}, error_code),
-          finished_at = case when ${r.status} = 'sent' then finished_at else now() end, updated_at = now()
-      where provider_message_id = ${r.providerMessageId} and channel = ${r.channel}
-        and status = any(${textArray(RECEIPT_FROM[r.status])})
-      returning id`),
+      update ${d}
+      set ${bare(d.status)} = ${r.status}, ${bare(d.errorCode)} = coalesce(${r.errorCode ?? null}, ${d.errorCode}),
+          ${bare(d.finishedAt)} = case when ${r.status} = 'sent' then ${d.finishedAt} else now() end, ${bare(d.updatedAt)} = now()
+      where ${d.providerMessageId} = ${r.providerMessageId} and ${d.channel} = ${r.channel}
+        and ${d.status} = any(${textArray(RECEIPT_FROM[r.status])})
+      returning ${d.id}`),
+      (row) => toNumber(row.id),
     );
     // Link the event to its delivery once the delivery is known by this provider id.
     await tx.execute(sql`
-    update delivery_events set delivery_id = d.id
-    from deliveries d
-    where delivery_events.delivery_id is null and delivery_events.channel = ${r.channel}
-      and delivery_events.provider_message_id = ${r.providerMessageId}
-      and d.channel = ${r.channel} and d.provider_message_id = ${r.providerMessageId}`);
-    const id = updated.length ? Number(updated[0].id) : null;
+    update ${e} set ${bare(e.deliveryId)} = ${d.id}
+    from ${d}
+    where ${e.deliveryId} is null and ${e.channel} = ${r.channel} and ${e.providerMessageId} = ${r.providerMessageId}
+      and ${d.channel} = ${r.channel} and ${d.providerMessageId} = ${r.providerMessageId}`);
     if (id !== null && (r.status === 'failed' || r.status === 'undelivered')) await createFallbacks(tx, [id], rule);
     return id;
   });
@@ -419,26 +449,30 @@ export async function recordReceipt(
 /** Applies receipts that were stored before their send was acked (the furthest one wins); returns the ids moved. */
 async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<number[]> {
   if (!ids.length) return [];
-  const moved = rowsOf<{ id: string | number }>(
+  const d = deliveries;
+  const e = deliveryEvents;
+  return decodeRows(
     await db.execute(sql`
     with early as (
-      select distinct on (d.id) d.id, e.type, e.error_code
-      from deliveries d
-      join delivery_events e on e.channel = d.channel and e.provider_message_id = d.provider_message_id
-      where d.id = any(${bigintArray(ids)}) and d.status = 'sent' and e.type in ('delivered', 'undelivered', 'failed')
-      order by d.id, e.occurred_at desc
+      select distinct on (${d.id}) ${d.id}, ${e.type}, ${e.errorCode}
+      from ${d}
+      join ${e} on ${e.channel} = ${d.channel} and ${e.providerMessageId} = ${d.providerMessageId}
+      where ${d.id} = any(${bigintArray(ids)}) and ${d.status} = 'sent' and ${e.type} in ('delivered', 'undelivered', 'failed')
+      order by ${d.id}, ${e.occurredAt} desc
     ), linked as (
-      update delivery_events e set delivery_id = early.id from early
-      where e.delivery_id is null and e.provider_message_id = (select provider_message_id from deliveries where id = early.id)
+      update ${e} set ${bare(e.deliveryId)} = early.id from early
+      where ${e.deliveryId} is null and ${e.providerMessageId} = (select ${d.providerMessageId} from ${d} where ${d.id} = early.id)
     )
-    update deliveries d set status = early.type, error_code = coalesce(early.error_code, d.error_code), finished_at = now(), updated_at = now()
-    -- d.id = any(array(…early)) as well: by key whatever the join with early is planned as. The
+    update ${d}
+    set ${bare(d.status)} = early.type, ${bare(d.errorCode)} = coalesce(early.error_code, ${d.errorCode}), ${bare(d.finishedAt)} = now(),
+      ${bare(d.updatedAt)} = now()
+    -- id = any(array(…early)) as well: by key whatever the join with early is planned as. The
     -- ids of early, not the batch's: given the batch's 200 ids, a plan made on an outbox of ~10,000
     -- rows scanned it instead (P12), to update what is almost always nothing.
-    from early where d.id = any(array(select id from early)) and d.id = early.id and d.status = 'sent'
-    returning d.id`),
+    from early where ${d.id} = any(array(select id from early)) and ${d.id} = early.id and ${d.status} = 'sent'
+    returning ${d.id}`),
+    (r) => toNumber(r.id),
   );
-  return moved.map((r) => Number(r.id));
 }
 
 /**
@@ -452,58 +486,66 @@ export async function createFallbacks(db: Queryable, ids: number[], rule: Reacha
   if (!ids.length) return [];
   // One transaction: a fallback is never claimable by a dispatcher before it has claimed its address.
   return db.transaction(async (tx) => {
-    const rows = rowsOf<{
-      id: string | number;
-      policy_id: string | number;
-      policy_version: number;
-      kind: string;
-      contact_id: string | number;
-      channel: string;
-    }>(
+    const d = deliveries;
+    // The failed deliveries, a CTE of deliveries rows: the alias names its columns through the schema.
+    const failed = alias(deliveries, 'failed');
+    const c = alias(contacts, 'c');
+    const p = policies;
+    const rows = decodeRows(
       await tx.execute(sql`
         -- The failed ones first, one primary-key look-up per id (limit 1 keeps each a look-up): joined
         -- to policies, the planner may walk every published policy's whole range of the unique key
         -- instead, and with "id = any(…)" a table of some thousands of rows is scanned (every ack).
-        with d as materialized (
-          select d.* from unnest(${bigintArray(ids)}) as k(id)
+        with failed as materialized (
+          select one.* from unnest(${bigintArray(ids)}) as k(id)
           cross join lateral (
-            select id, policy_id, policy_version, enterprise_id, contact_id, kind, priority, matched_category_ids, matched_group_ids,
-              fallback_channels
-            from deliveries where id = k.id and status ${inStatuses(FAILED_STATUSES)}
+            select ${d.id}, ${d.policyId}, ${d.policyVersion}, ${d.enterpriseId}, ${d.contactId}, ${d.kind}, ${d.priority},
+              ${d.matchedCategoryIds}, ${d.matchedGroupIds}, ${d.fallbackChannels}
+            from ${d} where ${d.id} = k.id and ${d.status} ${inStatuses(FAILED_STATUSES)}
             limit 1
-          ) d
+          ) one
         )
-        insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
-          matched_category_ids, matched_group_ids, fallback_of, fallback_channels)
-        select d.policy_id, d.policy_version, d.enterprise_id, d.contact_id, next.channel, d.kind, 'pending', d.priority,
-          d.matched_category_ids, d.matched_group_ids, d.id, d.fallback_channels[next.position + 1:]
-        from d
-        join contacts c on c.id = d.contact_id
-        join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
+        insert into ${d} (${bare(d.policyId)}, ${bare(d.policyVersion)}, ${bare(d.enterpriseId)}, ${bare(d.contactId)}, ${bare(d.channel)},
+          ${bare(d.kind)}, ${bare(d.status)}, ${bare(d.priority)}, ${bare(d.matchedCategoryIds)}, ${bare(d.matchedGroupIds)},
+          ${bare(d.fallbackOf)}, ${bare(d.fallbackChannels)})
+        select ${failed.policyId}, ${failed.policyVersion}, ${failed.enterpriseId}, ${failed.contactId}, next.channel, ${failed.kind},
+          'pending', ${failed.priority}, ${failed.matchedCategoryIds}, ${failed.matchedGroupIds}, ${failed.id},
+          ${failed.fallbackChannels}[next.position + 1:]
+        from failed
+        join ${contacts} ${c} on ${c.id} = ${failed.contactId}
+        join ${p} on ${p.id} = ${failed.policyId} and ${p.version} = ${failed.policyVersion} and ${p.status} = 'published'
         cross join lateral (
           select f.channel, f.position::int as position
-          from unnest(d.fallback_channels) with ordinality as f(channel, position)
+          from unnest(${failed.fallbackChannels}) with ordinality as f(channel, position)
           where ${reachableSql('c', sql`f.channel`, rule)}
           order by f.position
           limit 1
         ) next
         on conflict do nothing
-        returning id, policy_id, policy_version, kind, contact_id, channel`),
+        returning ${d.id}, ${d.policyId}, ${d.policyVersion}, ${d.kind}, ${d.contactId}, ${d.channel}`),
+      (r) => ({
+        id: toNumber(r.id),
+        policyId: toNumber(r.policy_id),
+        policyVersion: toNumber(r.policy_version),
+        kind: toText(r.kind),
+        contactId: toNumber(r.contact_id),
+        channel: toText(r.channel),
+      }),
     );
     const byClaim = new Map<string, typeof rows>();
     for (const r of rows) {
-      const key = `${r.policy_id}:${r.policy_version}:${claimKind(r.kind)}`;
+      const key = `${r.policyId}:${r.policyVersion}:${claimKind(r.kind)}`;
       byClaim.set(key, [...(byClaim.get(key) ?? []), r]);
     }
     for (const group of byClaim.values()) {
       const [first] = group;
       await claimAddresses(
         tx,
-        { policyId: Number(first.policy_id), policyVersion: first.policy_version, kind: claimKind(first.kind) },
-        { ids: group.map((r) => Number(r.id)), contactIds: group.map((r) => Number(r.contact_id)), channels: group.map((r) => r.channel) },
+        { policyId: first.policyId, policyVersion: first.policyVersion, kind: claimKind(first.kind) },
+        { ids: group.map((r) => r.id), contactIds: group.map((r) => r.contactId), channels: group.map((r) => r.channel) },
       );
     }
-    return rows.map((r) => Number(r.id));
+    return rows.map((r) => r.id);
   });
 }
 
@@ -526,41 +568,49 @@ export async function failOverdueWaits(
   // Channels whose circuit is open in the calling dispatcher: it claims none of their deliveries
   // meanwhile, so they wait unclaimed, without the circuit_open mark a claimed one gets.
   const openCircuits = textArray([...(p.openCircuits ?? [])]);
-  const rows = rowsOf<{ id: string | number }>(
+  const d = deliveries;
+  const pol = policies;
+  const cp = channelPauses;
+  const ids = decodeRows(
     await db.execute(sql`
-      update deliveries d
-      set status = 'failed', error_code = 'deliver_by_passed', finished_at = ${now}, updated_at = now()
-      from policies p
-      where d.status = 'pending' and p.id = d.policy_id
+      update ${d}
+      set ${bare(d.status)} = 'failed', ${bare(d.errorCode)} = 'deliver_by_passed', ${bare(d.finishedAt)} = ${now}, ${bare(d.updatedAt)} = now()
+      from ${pol}
+      where ${d.status} = 'pending' and ${pol.id} = ${d.policyId}
         -- a reminder's deadline is its policy's actionBy, which the send checks
-        and d.kind <> 'reminder'
-        and (d.channel = any(array(select channel from channel_pauses where paused_until > ${now}))
-          or (d.error_code = 'circuit_open' and d.next_attempt_at > ${now})
-          or d.channel = any(${openCircuits}))
+        and ${d.kind} <> 'reminder'
+        and (${d.channel} = any(array(select ${cp.channel} from ${cp} where ${cp.pausedUntil} > ${now}))
+          or (${d.errorCode} = 'circuit_open' and ${d.nextAttemptAt} > ${now})
+          or ${d.channel} = any(${openCircuits}))
         -- still within the contact's quiet hours: the morning is the sensible hour, on any channel
-        and not (d.error_code = 'quiet_hours' and d.next_attempt_at > ${now})
+        and not (${d.errorCode} = 'quiet_hours' and ${d.nextAttemptAt} > ${now})
         -- priority 0 is urgent (deliveries.priority)
-        and p.publish_at + case when d.priority = 0 then ${p.deliverByMinutes.urgent}::int else ${p.deliverByMinutes.normal}::int end
+        and ${pol.publishAt} + case when ${d.priority} = 0 then ${p.deliverByMinutes.urgent}::int else ${p.deliverByMinutes.normal}::int end
           * interval '1 minute' < ${now}
-      returning d.id`),
+      returning ${d.id}`),
+    (r) => toNumber(r.id),
   );
-  const ids = rows.map((r) => Number(r.id));
   await createFallbacks(db, ids, p.rule);
   return ids;
 }
 
 /** Closes a channel to claims until `until` (a provider's Retry-After or quota reset). */
 export async function pauseChannel(db: Queryable, channel: string, until: Date, reason: string): Promise<void> {
+  const cp = channelPauses;
   await db.execute(sql`
-    insert into channel_pauses (channel, paused_until, reason) values (${channel}, ${until.toISOString()}, ${reason})
-    on conflict (channel) do update set paused_until = greatest(channel_pauses.paused_until, excluded.paused_until),
-      reason = excluded.reason, updated_at = now()`);
+    insert into ${cp} (${bare(cp.channel)}, ${bare(cp.pausedUntil)}, ${bare(cp.reason)})
+    values (${channel}, ${until.toISOString()}, ${reason})
+    on conflict (${bare(cp.channel)}) do update
+    set ${bare(cp.pausedUntil)} = greatest(${cp.pausedUntil}, excluded.${bare(cp.pausedUntil)}),
+      ${bare(cp.reason)} = excluded.${bare(cp.reason)}, ${bare(cp.updatedAt)} = now()`);
 }
 
 /** Until when each channel is closed to claims (only channels paused now or before are listed). */
 export async function channelPausedUntil(db: Queryable): Promise<Map<string, Date>> {
-  const rows = rowsOf<{ channel: string; paused_until: string | Date }>(
-    await db.execute(sql`select channel, paused_until from channel_pauses`),
-  );
-  return new Map(rows.map((r) => [r.channel, new Date(r.paused_until)]));
+  const cp = channelPauses;
+  const pauses = decodeRows(await db.execute(sql`select ${cp.channel}, ${cp.pausedUntil} from ${cp}`), (r): [string, Date] => [
+    toText(r.channel),
+    toDate(r.paused_until),
+  ]);
+  return new Map(pauses);
 }

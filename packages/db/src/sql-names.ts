@@ -1,0 +1,8 @@
+import { type SQL, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+
+/**
+ * A column's bare name, for where SQL takes no table prefix: the targets of `update … set` and of
+ * `insert into t (…)`. Elsewhere `${table.column}` renders "table"."column" by itself.
+ */
+export const bare = (column: AnyPgColumn): SQL => sql`${sql.identifier(column.name)}`;
