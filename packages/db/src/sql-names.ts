@@ -6,3 +6,9 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
  * `insert into t (…)`. Elsewhere `${table.column}` renders "table"."column" by itself.
  */
 export const bare = (column: AnyPgColumn): SQL => sql`${sql.identifier(column.name)}`;
+
+/**
+ * `relation`.column, for a table alias or CTE given by name (helpers that take the alias their
+ * caller chose: `c` for a contacts row, `d` for a delivery). The column comes from the schema.
+ */
+export const qualified = (relation: string, column: AnyPgColumn): SQL => sql`${sql.identifier(relation)}.${bare(column)}`;
