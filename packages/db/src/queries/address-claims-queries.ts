@@ -5,10 +5,13 @@
 // its update notice), one revocation notice per address per policy; a digest carries every
 // policy it lists (its held deliveries hold their claims); retries resend the same delivery.
 import { type SQL, sql } from 'drizzle-orm';
+import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
 import { inStatuses, REACHED_STATUSES } from '../delivery-statuses';
-import { rowsOf } from '../rows';
+import { decodeRows, toNumber } from '../rows';
+import { contacts, deliveries, policyAddresses } from '../schema';
 import { bigintArray, textArray } from '../sql-arrays';
+import { bare, qualified } from '../sql-names';
 
 /** The claim a delivery of `kind` makes: update notices share the version's, revocations have their own. */
 export const claimKind = (kind: string): 'policy' | 'revocation' => (kind === 'revocation' ? 'revocation' : 'policy');
@@ -22,15 +25,15 @@ export interface FreshDeliveries {
 
 /** The address of contact row `c` on `channel`, hashed as policy_addresses keeps it (null when it has none). */
 export const addressHashSql = (c: string, channel: SQL): SQL => {
-  const t = sql.raw(c);
-  return sql`md5(case ${channel} when 'sms' then ${t}.phone when 'email' then lower(${t}.email) else ${t}.wechat_openid end)`;
+  return sql`md5(case ${channel} when 'sms' then ${qualified(c, contacts.phone)} when 'email' then lower(${qualified(c, contacts.email)})
+    else ${qualified(c, contacts.wechatOpenid)} end)`;
 };
 
 // The address of each new delivery, hashed as policy_addresses keeps it.
 const freshAddresses = (fresh: FreshDeliveries) => sql`
   select f.id, f.channel, ${addressHashSql('c', sql`f.channel`)} as hash
   from unnest(${bigintArray(fresh.ids)}, ${bigintArray(fresh.contactIds)}, ${textArray(fresh.channels)}) as f(id, contact_id, channel)
-  join contacts c on c.id = f.contact_id`;
+  join ${contacts} c on ${qualified('c', contacts.id)} = f.contact_id`;
 
 /**
  * Claims the addresses of new deliveries of one policy version (the lowest id of those sharing
@@ -51,29 +54,32 @@ export async function claimAddresses(
   fresh: FreshDeliveries,
 ): Promise<number[]> {
   if (!fresh.ids.length) return [];
+  const a = policyAddresses;
+  const d = deliveries;
   await tx.execute(sql`
-    insert into policy_addresses (policy_id, policy_version, kind, channel, address_hash, delivery_id)
+    insert into ${a} (${bare(a.policyId)}, ${bare(a.policyVersion)}, ${bare(a.kind)}, ${bare(a.channel)}, ${bare(a.addressHash)},
+      ${bare(a.deliveryId)})
     select distinct on (channel, hash) ${key.policyId}, ${key.policyVersion}, ${key.kind}, channel, hash, id
     from (${freshAddresses(fresh)}) f
     where hash is not null
     order by channel, hash, id
     on conflict do nothing`);
-  const merged = rowsOf<{ id: string | number }>(
+  return decodeRows(
     await tx.execute(sql`
-      update deliveries d set status = 'merged', duplicate_of = claim.delivery_id, updated_at = now()
+      update ${d} set ${bare(d.status)} = 'merged', ${bare(d.duplicateOf)} = claim.delivery_id, ${bare(d.updatedAt)} = now()
       from (${freshAddresses(fresh)}) f
       cross join lateral (
-        select a.delivery_id from policy_addresses a
-        where a.policy_id = ${key.policyId} and a.policy_version = ${key.policyVersion} and a.kind = ${key.kind}
-          and a.channel = f.channel and a.address_hash = f.hash
+        select ${a.deliveryId} from ${a}
+        where ${a.policyId} = ${key.policyId} and ${a.policyVersion} = ${key.policyVersion} and ${a.kind} = ${key.kind}
+          and ${a.channel} = f.channel and ${a.addressHash} = f.hash
         -- limit 1 keeps this a look-up per row: flattened, it becomes a hash of every address the push has claimed.
         limit 1
       ) claim
-      -- d.id = any(…) as well: the rows are found by key whatever the join with f is planned as.
-      where d.id = any(${bigintArray(fresh.ids)}) and d.id = f.id and claim.delivery_id <> f.id
-      returning d.id`),
+      -- id = any(…) as well: the rows are found by key whatever the join with f is planned as.
+      where ${d.id} = any(${bigintArray(fresh.ids)}) and ${d.id} = f.id and claim.delivery_id <> f.id
+      returning ${d.id}`),
+    (r) => toNumber(r.id),
   );
-  return merged.map((r) => Number(r.id));
 }
 
 /**
@@ -82,10 +88,13 @@ export async function claimAddresses(
  * A contact merged into a message that reached its address was reached by it.
  */
 export const messageWentOut = (d: string): SQL => {
-  const t = sql.raw(d);
+  const t = (column: AnyPgColumn) => qualified(d, column);
+  const carrier = alias(deliveries, 'carrier');
+  const digest = alias(deliveries, 'digest');
   return sql`exists (
-    select 1 from deliveries carrier
-    left join deliveries digest on carrier.status = 'digested' and digest.id = carrier.digest_id
-    where carrier.id = case ${t}.status when 'merged' then ${t}.duplicate_of when 'digested' then ${t}.digest_id else ${t}.id end
-      and coalesce(digest.status, carrier.status) ${inStatuses(REACHED_STATUSES)})`;
+    select 1 from ${deliveries} ${carrier}
+    left join ${deliveries} ${digest} on ${carrier.status} = 'digested' and ${digest.id} = ${carrier.digestId}
+    where ${carrier.id} = case ${t(deliveries.status)} when 'merged' then ${t(deliveries.duplicateOf)}
+        when 'digested' then ${t(deliveries.digestId)} else ${t(deliveries.id)} end
+      and coalesce(${digest.status}, ${carrier.status}) ${inStatuses(REACHED_STATUSES)})`;
 };

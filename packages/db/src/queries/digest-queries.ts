@@ -47,8 +47,25 @@ export interface DigestItem {
     nameZh: string;
     nameEn: string;
     smsSignature: string;
-    wechatTemplate: { templateId: string; fields: { key: string; type: string }[] } | null;
+    wechatTemplate: WechatTemplate | null;
   };
+}
+
+/** A department's WeChat template as messages use it (departments.wechat_template, or a version's snapshot of it). */
+export interface WechatTemplate {
+  templateId: string;
+  fields: { key: string; type: string }[];
+}
+
+export function toWechatTemplate(value: unknown): WechatTemplate {
+  const t = value as { templateId?: unknown; fields?: unknown } | null;
+  if (
+    typeof t?.templateId === 'string' &&
+    Array.isArray(t.fields) &&
+    t.fields.every((f: { key?: unknown; type?: unknown }) => typeof f?.key === 'string' && typeof f?.type === 'string')
+  )
+    return { templateId: t.templateId, fields: t.fields };
+  throw new TypeError(`row decoder: expected a WeChat template, got ${JSON.stringify(value)}`);
 }
 
 /** The policies in each digest that are still published, oldest first. */

@@ -2,19 +2,35 @@
 // A claim is one statement (FOR UPDATE SKIP LOCKED, urgent first) that commits at once and sets a
 // lease; no transaction is held across a provider call. Acks and attempts go in batches. A
 // terminal state never moves back: every update below names the states it may leave.
-import type { ReachabilityRule, Channel } from '@policy-push/core';
+import { type Channel, CHANNELS, type ReachabilityRule } from '@policy-push/core';
 import { sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
 import { FAILED_STATUSES, inStatuses, TERMINAL_STATUSES } from '../delivery-statuses';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, toBoolean, toDate, toNumber, toOneOf, toText, toTextArray } from '../rows';
+import { bare } from '../sql-names';
+import {
+  channelPauses,
+  contacts,
+  deliveries,
+  deliveryAttempts,
+  deliveryEvents,
+  departments,
+  policies,
+  policyVersions,
+  reachEnterprises,
+} from '../schema';
 import { claimAddresses, claimKind } from './address-claims-queries';
 import { bigintArray, booleanArray, intArray, textArray } from '../sql-arrays';
-import { type DigestItem, loadDigestItems } from './digest-queries';
+import { type DigestItem, loadDigestItems, toWechatTemplate, type WechatTemplate } from './digest-queries';
 import { reachableSql } from './reachable-sql';
 import { reminderOpenedSql } from './reminder-queries';
 
 /** The deployment's default (REQUIRE_CONFIRMED_EMAIL off), for callers that are given no rule. */
 const CONFIRMATION_NOT_REQUIRED: ReachabilityRule = { requireConfirmedEmail: false };
+
+// deliveries.channel and deliveries.kind: the values a claimed delivery may carry.
+const DELIVERY_KINDS = ['policy', 'update', 'revocation', 'digest', 'confirmation', 'reminder'] as const;
 
 export interface ClaimedDelivery {
   id: number;
@@ -22,7 +38,7 @@ export interface ClaimedDelivery {
   policyVersion: number | null;
   contactId: number;
   channel: Channel;
-  kind: 'policy' | 'update' | 'revocation' | 'digest' | 'confirmation' | 'reminder';
+  kind: (typeof DELIVERY_KINDS)[number];
   attempts: number;
   priority: number;
 }
@@ -37,58 +53,59 @@ export async function claimDeliveries(
   p: { limit: number; leaseSeconds: number; channels?: readonly string[] },
 ): Promise<ClaimedDelivery[]> {
   if (p.channels && !p.channels.length) return [];
-  const mayClaim = p.channels ? sql`and channel = any(${textArray([...p.channels])})` : sql``;
-  const rows = rowsOf<Record<string, string | number | null>>(
+  const d = deliveries;
+  const cp = channelPauses;
+  const mayClaim = p.channels ? sql`and ${d.channel} = any(${textArray([...p.channels])})` : sql``;
+  return decodeRows(
     await db.execute(sql`
       with claimable as (
-        select id from deliveries
-        where status = 'pending' and next_attempt_at <= now()
+        select ${d.id} from ${d}
+        where ${d.status} = 'pending' and ${d.nextAttemptAt} <= now()
           -- a channel its provider closed for a while (429, quota) is left alone until it reopens
-          and channel <> all(array(select channel from channel_pauses where paused_until > now()))
+          and ${d.channel} <> all(array(select ${cp.channel} from ${cp} where ${cp.pausedUntil} > now()))
           ${mayClaim}
-        order by priority, next_attempt_at
+        order by ${d.priority}, ${d.nextAttemptAt}
         limit ${p.limit}
         for update skip locked
       )
       -- By key: a join here could be planned as a scan of the outbox on a connection opened while it was empty.
-      update deliveries d
-      set status = 'sending', attempts = d.attempts + 1,
-          locked_until = now() + ${p.leaseSeconds} * interval '1 second', updated_at = now()
-      where d.id = any(array(select id from claimable))
-      returning d.id, d.policy_id, d.policy_version, d.contact_id, d.channel, d.kind, d.attempts, d.priority`),
+      update ${d}
+      set ${bare(d.status)} = 'sending', ${bare(d.attempts)} = ${d.attempts} + 1,
+          ${bare(d.lockedUntil)} = now() + ${p.leaseSeconds} * interval '1 second', ${bare(d.updatedAt)} = now()
+      where ${d.id} = any(array(select id from claimable))
+      returning ${d.id}, ${d.policyId}, ${d.policyVersion}, ${d.contactId}, ${d.channel}, ${d.kind}, ${d.attempts}, ${d.priority}`),
+    (r): ClaimedDelivery => ({
+      id: toNumber(r.id),
+      policyId: orNull(toNumber, r.policy_id),
+      policyVersion: orNull(toNumber, r.policy_version),
+      contactId: toNumber(r.contact_id),
+      channel: toOneOf(CHANNELS, r.channel),
+      kind: toOneOf(DELIVERY_KINDS, r.kind),
+      attempts: toNumber(r.attempts),
+      priority: toNumber(r.priority),
+    }),
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    policyId: r.policy_id === null ? null : Number(r.policy_id),
-    policyVersion: r.policy_version === null ? null : Number(r.policy_version),
-    contactId: Number(r.contact_id),
-    channel: r.channel as ClaimedDelivery['channel'],
-    kind: r.kind as ClaimedDelivery['kind'],
-    attempts: Number(r.attempts),
-    priority: Number(r.priority),
-  }));
 }
 
 /** What a claimed batch needs to render its messages: contacts, policies and departments. */
 export interface SendContext {
-  contacts: Map<
-    number,
-    {
-      phone: string | null;
-      email: string | null;
-      wechatOpenid: string | null;
-      locale: string;
-      optedOut: string[];
-      suppressed: boolean;
-      emailConfirmedAt: Date | null;
-      quietHours: string | null;
-    }
-  >;
+  contacts: Map<number, ContactForMessage>;
   policies: Map<number, PolicyForMessage>;
   /** For digest deliveries: the policies each one lists. */
   digests: Map<number, DigestItem[]>;
   /** Reminders whose enterprise has engaged with the policy since they were planned: not sent. */
   engagedReminders: Set<number>;
+}
+
+export interface ContactForMessage {
+  phone: string | null;
+  email: string | null;
+  wechatOpenid: string | null;
+  locale: string;
+  optedOut: string[];
+  suppressed: boolean;
+  emailConfirmedAt: Date | null;
+  quietHours: string | null;
 }
 
 export interface PolicyForMessage {
@@ -115,106 +132,111 @@ export interface PolicyForMessage {
     nameZh: string;
     nameEn: string;
     smsSignature: string;
-    wechatTemplate: { templateId: string; fields: { key: string; type: string }[] } | null;
+    wechatTemplate: WechatTemplate | null;
   };
 }
 
 export async function loadSendContext(db: Queryable, batch: ClaimedDelivery[]): Promise<SendContext> {
   const contactIds = [...new Set(batch.map((d) => d.contactId))];
   const policyIds = [...new Set(batch.flatMap((d) => (d.policyId === null ? [] : [d.policyId])))];
-  const contacts = rowsOf<Record<string, unknown>>(
+  const c = contacts;
+  const contactRows = decodeRows(
     await db.execute(sql`
-      select id, phone, email, wechat_openid, locale, opted_out, suppressed, email_confirmed_at, quiet_hours
-      from contacts where id = any(${bigintArray(contactIds)})`),
+      select ${c.id}, ${c.phone}, ${c.email}, ${c.wechatOpenid}, ${c.locale}, ${c.optedOut}, ${c.suppressed},
+        ${c.emailConfirmedAt}, ${c.quietHours}
+      from ${c} where ${c.id} = any(${bigintArray(contactIds)})`),
+    (r): [number, ContactForMessage] => [
+      toNumber(r.id),
+      {
+        phone: orNull(toText, r.phone),
+        email: orNull(toText, r.email),
+        wechatOpenid: orNull(toText, r.wechat_openid),
+        locale: toText(r.locale),
+        optedOut: toTextArray(r.opted_out),
+        suppressed: toBoolean(r.suppressed),
+        emailConfirmedAt: orNull(toDate, r.email_confirmed_at),
+        quietHours: orNull(toText, r.quiet_hours),
+      },
+    ],
   );
-  const policies = rowsOf<Record<string, unknown>>(
+  const p = policies;
+  const d = departments;
+  // The version sent (its snapshot) and the one before it (for update notices).
+  const cur = alias(policyVersions, 'cur');
+  const pv = alias(policyVersions, 'pv');
+  const policyRows = decodeRows(
     await db.execute(sql`
-      select p.id, p.version, p.status, p.doc_number, p.title, p.summary, p.title_en, p.summary_en, p.url, p.priority, p.publish_at,
-        p.interpretation_urls, p.valid_until, p.test, p.action_by,
+      select ${p.id}, ${p.version}, ${p.status}, ${p.docNumber}, ${p.title}, ${p.summary}, ${p.titleEn}, ${p.summaryEn}, ${p.url},
+        ${p.priority}, ${p.publishAt}, ${p.interpretationUrls}, ${p.validUntil}, ${p.test}, ${p.actionBy},
         -- The department as the version was published (its snapshot), so that a message shown
         -- later from the snapshot is the one that was sent; as it is now for older versions.
-        coalesce(cur.snapshot #>> '{department,nameZh}', d.name_zh) as name_zh,
-        coalesce(cur.snapshot #>> '{department,nameEn}', d.name_en) as name_en,
-        coalesce(cur.snapshot #>> '{department,smsSignature}', d.sms_signature) as sms_signature,
-        case when cur.snapshot is null then d.wechat_template else cur.snapshot #> '{department,wechatTemplate}' end as wechat_template,
-        pv.title as previous_title, pv.summary as previous_summary, pv.url as previous_url,
-        pv.interpretation_urls as previous_interpretation_urls, pv.valid_until as previous_valid_until
-      from policies p join departments d on d.id = p.department_id
-      left join policy_versions cur on cur.policy_id = p.id and cur.version = p.version
-      left join policy_versions pv on pv.policy_id = p.id and pv.version = p.version - 1
-      where p.id = any(${bigintArray(policyIds)})`),
+        coalesce(${cur.snapshot} #>> '{department,nameZh}', ${d.nameZh}) as name_zh,
+        coalesce(${cur.snapshot} #>> '{department,nameEn}', ${d.nameEn}) as name_en,
+        coalesce(${cur.snapshot} #>> '{department,smsSignature}', ${d.smsSignature}) as sms_signature,
+        case when ${cur.snapshot} is null then ${d.wechatTemplate} else ${cur.snapshot} #> '{department,wechatTemplate}' end
+          as wechat_template,
+        ${pv.title} as previous_title, ${pv.summary} as previous_summary, ${pv.url} as previous_url,
+        ${pv.interpretationUrls} as previous_interpretation_urls, ${pv.validUntil} as previous_valid_until
+      from ${p} join ${d} on ${d.id} = ${p.departmentId}
+      left join ${policyVersions} ${cur} on ${cur.policyId} = ${p.id} and ${cur.version} = ${p.version}
+      left join ${policyVersions} ${pv} on ${pv.policyId} = ${p.id} and ${pv.version} = ${p.version} - 1
+      where ${p.id} = any(${bigintArray(policyIds)})`),
+    (r): PolicyForMessage => ({
+      id: toNumber(r.id),
+      version: toNumber(r.version),
+      status: toText(r.status),
+      docNumber: toText(r.doc_number),
+      title: toText(r.title),
+      summary: toText(r.summary),
+      titleEn: orNull(toText, r.title_en),
+      summaryEn: orNull(toText, r.summary_en),
+      url: toText(r.url),
+      priority: toText(r.priority),
+      publishAt: toDate(r.publish_at),
+      interpretationUrls: toTextArray(r.interpretation_urls),
+      validUntil: orNull(toDate, r.valid_until),
+      actionBy: orNull(toDate, r.action_by),
+      test: toBoolean(r.test),
+      previous:
+        r.previous_title === null
+          ? null
+          : {
+              title: toText(r.previous_title),
+              summary: toText(r.previous_summary),
+              url: toText(r.previous_url),
+              interpretationUrls: toTextArray(r.previous_interpretation_urls),
+              validUntil: orNull(toDate, r.previous_valid_until),
+            },
+      department: {
+        nameZh: toText(r.name_zh),
+        nameEn: toText(r.name_en),
+        smsSignature: toText(r.sms_signature),
+        wechatTemplate: orNull(toWechatTemplate, r.wechat_template),
+      },
+    }),
   );
   const digests = await loadDigestItems(
     db,
-    batch.filter((d) => d.kind === 'digest').map((d) => d.id),
+    batch.filter((b) => b.kind === 'digest').map((b) => b.id),
   );
   // Engagement as the reach funnel last counted it (reach_enterprises.engaged), or an open of a reminder.
-  const reminderIds = batch.filter((d) => d.kind === 'reminder').map((d) => d.id);
+  const reminderIds = batch.filter((b) => b.kind === 'reminder').map((b) => b.id);
+  const re = reachEnterprises;
   const engaged = reminderIds.length
-    ? rowsOf<{ id: string | number }>(
+    ? decodeRows(
         await db.execute(sql`
-          select d.id from deliveries d
-          left join reach_enterprises r on r.policy_id = d.policy_id and r.enterprise_id = d.enterprise_id
-          where d.id = any(${bigintArray(reminderIds)})
-            and (r.engaged > 0 or ${reminderOpenedSql(sql`d.policy_id`, sql`d.enterprise_id`)})`),
+          select ${deliveries.id} from ${deliveries}
+          left join ${re} on ${re.policyId} = ${deliveries.policyId} and ${re.enterpriseId} = ${deliveries.enterpriseId}
+          where ${deliveries.id} = any(${bigintArray(reminderIds)})
+            and (${re.engaged} > 0 or ${reminderOpenedSql(sql`${deliveries.policyId}`, sql`${deliveries.enterpriseId}`)})`),
+        (r) => toNumber(r.id),
       )
     : [];
   return {
     digests,
-    engagedReminders: new Set(engaged.map((r) => Number(r.id))),
-    contacts: new Map(
-      contacts.map((c) => [
-        Number(c.id),
-        {
-          phone: c.phone as string | null,
-          email: c.email as string | null,
-          wechatOpenid: c.wechat_openid as string | null,
-          locale: c.locale as string,
-          optedOut: c.opted_out as string[],
-          suppressed: c.suppressed as boolean,
-          emailConfirmedAt: c.email_confirmed_at === null ? null : new Date(c.email_confirmed_at as string),
-          quietHours: c.quiet_hours as string | null,
-        },
-      ]),
-    ),
-    policies: new Map(
-      policies.map((p) => [
-        Number(p.id),
-        {
-          id: Number(p.id),
-          version: Number(p.version),
-          status: p.status as string,
-          docNumber: p.doc_number as string,
-          title: p.title as string,
-          summary: p.summary as string,
-          titleEn: p.title_en as string | null,
-          summaryEn: p.summary_en as string | null,
-          url: p.url as string,
-          priority: p.priority as string,
-          publishAt: new Date(p.publish_at as string),
-          interpretationUrls: p.interpretation_urls as string[],
-          validUntil: p.valid_until ? new Date(p.valid_until as string) : null,
-          actionBy: p.action_by ? new Date(p.action_by as string) : null,
-          test: p.test === true,
-          previous:
-            p.previous_title === null
-              ? null
-              : {
-                  title: p.previous_title as string,
-                  summary: p.previous_summary as string,
-                  url: p.previous_url as string,
-                  interpretationUrls: p.previous_interpretation_urls as string[],
-                  validUntil: p.previous_valid_until ? new Date(p.previous_valid_until as string) : null,
-                },
-          department: {
-            nameZh: p.name_zh as string,
-            nameEn: p.name_en as string,
-            smsSignature: p.sms_signature as string,
-            wechatTemplate: (p.wechat_template as PolicyForMessage['department']['wechatTemplate']) ?? null,
-          },
-        },
-      ]),
-    ),
+    engagedReminders: new Set(engaged),
+    contacts: new Map(contactRows),
+    policies: new Map(policyRows.map((policy) => [policy.id, policy])),
   };
 }
 
@@ -268,44 +290,47 @@ export async function ackDeliveries(
   // One transaction: a delivery never ends failed without the fallback it hands over to, whatever
   // moment the process dies at (a crash before the commit leaves the batch `sending`, and the lease
   // sweep sends it again, as for a crash before the ack).
+  const a = deliveryAttempts;
+  const d = deliveries;
   const acked = await db.transaction(async (tx) => {
     if (attempts.length) {
       await tx.execute(sql`
-      insert into delivery_attempts (delivery_id, attempt, outcome, provider, provider_code, provider_message_id, error, latency_ms, worker, response, created_at)
+      insert into ${a} (${bare(a.deliveryId)}, ${bare(a.attempt)}, ${bare(a.outcome)}, ${bare(a.provider)}, ${bare(a.providerCode)},
+        ${bare(a.providerMessageId)}, ${bare(a.error)}, ${bare(a.latencyMs)}, ${bare(a.worker)}, ${bare(a.response)}, ${bare(a.createdAt)})
       select v.id, v.attempt, v.outcome, v.provider, v.code, v.pmid, v.error, v.latency, ${worker}, v.response::jsonb,
         now() - v.ago_ms * interval '1 millisecond'
       from unnest(${bigintArray(attempts.map((o) => o.id))}, ${intArray(attempts.map((o) => o.attempt))},
-        ${textArray(attempts.map((o) => o.attemptRecord!.outcome))}, ${textArray(attempts.map((o) => o.attemptRecord!.provider ?? null) as string[])},
-        ${textArray(attempts.map((o) => o.attemptRecord!.providerCode) as string[])},
-        ${textArray(attempts.map((o) => o.providerMessageId) as string[])}, ${textArray(attempts.map((o) => o.attemptRecord!.error) as string[])},
+        ${textArray(attempts.map((o) => o.attemptRecord!.outcome))}, ${textArray(attempts.map((o) => o.attemptRecord!.provider ?? null))},
+        ${textArray(attempts.map((o) => o.attemptRecord!.providerCode))},
+        ${textArray(attempts.map((o) => o.providerMessageId))}, ${textArray(attempts.map((o) => o.attemptRecord!.error))},
         ${intArray(attempts.map((o) => o.attemptRecord!.latencyMs))},
-        ${textArray(attempts.map((o) => (o.attemptRecord!.response === undefined ? null : JSON.stringify(o.attemptRecord!.response))) as string[])},
+        ${textArray(attempts.map((o) => (o.attemptRecord!.response === undefined ? null : JSON.stringify(o.attemptRecord!.response))))},
         ${intArray(attempts.map(msAgo))})
         as v(id, attempt, outcome, provider, code, pmid, error, latency, response, ago_ms)`);
     }
-    const rows = rowsOf<{ id: string | number }>(
+    const ids = decodeRows(
       await tx.execute(sql`
-      update deliveries d
-      set status = v.status,
-          provider_message_id = coalesce(v.pmid, d.provider_message_id),
-          attempts = d.attempts - case when v.uncounted then 1 else 0 end,
-          digest_period = coalesce(v.hold_for, d.digest_period),
-          error_code = v.code,
-          locked_until = null,
-          next_attempt_at = case when v.status = 'pending' then now() + v.retry_ms * interval '1 millisecond' else d.next_attempt_at end,
-          sent_at = case when v.status = 'sent' then now() - v.ago_ms * interval '1 millisecond' else d.sent_at end,
-          finished_at = case when v.status ${inStatuses(TERMINAL_STATUSES)} then now() else d.finished_at end,
-          updated_at = now()
+      update ${d}
+      set ${bare(d.status)} = v.status,
+          ${bare(d.providerMessageId)} = coalesce(v.pmid, ${d.providerMessageId}),
+          ${bare(d.attempts)} = ${d.attempts} - case when v.uncounted then 1 else 0 end,
+          ${bare(d.digestPeriod)} = coalesce(v.hold_for, ${d.digestPeriod}),
+          ${bare(d.errorCode)} = v.code,
+          ${bare(d.lockedUntil)} = null,
+          ${bare(d.nextAttemptAt)} = case when v.status = 'pending' then now() + v.retry_ms * interval '1 millisecond' else ${d.nextAttemptAt} end,
+          ${bare(d.sentAt)} = case when v.status = 'sent' then now() - v.ago_ms * interval '1 millisecond' else ${d.sentAt} end,
+          ${bare(d.finishedAt)} = case when v.status ${inStatuses(TERMINAL_STATUSES)} then now() else ${d.finishedAt} end,
+          ${bare(d.updatedAt)} = now()
       from unnest(${bigintArray(outcomes.map((o) => o.id))}, ${textArray(outcomes.map((o) => o.status))},
-        ${textArray(outcomes.map((o) => o.providerMessageId) as string[])}, ${textArray(outcomes.map((o) => o.errorCode) as string[])},
+        ${textArray(outcomes.map((o) => o.providerMessageId))}, ${textArray(outcomes.map((o) => o.errorCode))},
         ${intArray(outcomes.map((o) => o.retryInMs))}, ${booleanArray(outcomes.map((o) => o.uncounted ?? false))},
-        ${textArray(outcomes.map((o) => o.holdFor ?? null) as string[])}, ${intArray(outcomes.map(msAgo))})
+        ${textArray(outcomes.map((o) => o.holdFor ?? null))}, ${intArray(outcomes.map(msAgo))})
         as v(id, status, pmid, code, retry_ms, uncounted, hold_for, ago_ms)
-      -- d.id = any(…) as well: the rows are found by key whatever the join with v is planned as.
-      where d.id = any(${bigintArray(outcomes.map((o) => o.id))}) and d.id = v.id and d.status = 'sending'
-      returning d.id`),
+      -- id = any(…) as well: the rows are found by key whatever the join with v is planned as.
+      where ${d.id} = any(${bigintArray(outcomes.map((o) => o.id))}) and ${d.id} = v.id and ${d.status} = 'sending'
+      returning ${d.id}`),
+      (r) => toNumber(r.id),
     );
-    const ids = rows.map((r) => Number(r.id));
     await createFallbacks(tx, ids, rule);
     return ids;
   });
@@ -321,31 +346,38 @@ export async function ackDeliveries(
 /** Keeps the lease of a batch still being sent (a slow provider, a rate limit) from running out. */
 export async function extendLeases(db: Queryable, ids: number[], leaseSeconds: number): Promise<void> {
   if (!ids.length) return;
+  const d = deliveries;
   await db.execute(sql`
-    update deliveries set locked_until = now() + ${leaseSeconds} * interval '1 second'
-    where id = any(${bigintArray(ids)}) and status = 'sending'`);
+    update ${d} set ${bare(d.lockedUntil)} = now() + ${leaseSeconds} * interval '1 second'
+    where ${d.id} = any(${bigintArray(ids)}) and ${d.status} = 'sending'`);
 }
 
 /** Returns deliveries whose lease expired (their dispatcher died) to pending. */
 export async function sweepExpiredLeases(db: Queryable): Promise<number> {
-  const rows = rowsOf<{ n: number }>(
+  const d = deliveries;
+  const [swept] = decodeRows(
     await db.execute(sql`
       with swept as (
-        update deliveries set status = 'pending', locked_until = null, next_attempt_at = now(), updated_at = now()
-        where status = 'sending' and locked_until < now()
+        update ${d}
+        set ${bare(d.status)} = 'pending', ${bare(d.lockedUntil)} = null, ${bare(d.nextAttemptAt)} = now(), ${bare(d.updatedAt)} = now()
+        where ${d.status} = 'sending' and ${d.lockedUntil} < now()
         returning 1
       )
       select count(*)::int as n from swept`),
+    (r) => toNumber(r.n),
   );
-  return rows[0].n;
+  return swept;
 }
 
 /** Gives back deliveries claimed but not sent (graceful shutdown): no attempt is counted. */
 export async function releaseDeliveries(db: Queryable, ids: number[]): Promise<void> {
   if (!ids.length) return;
+  const d = deliveries;
   await db.execute(sql`
-    update deliveries set status = 'pending', attempts = greatest(attempts - 1, 0), locked_until = null, updated_at = now()
-    where id = any(${bigintArray(ids)}) and status = 'sending'`);
+    update ${d}
+    set ${bare(d.status)} = 'pending', ${bare(d.attempts)} = greatest(${d.attempts} - 1, 0), ${bare(d.lockedUntil)} = null,
+      ${bare(d.updatedAt)} = now()
+    where ${d.id} = any(${bigintArray(ids)}) and ${d.status} = 'sending'`);
 }
 
 export interface ReceiptInput {
@@ -375,35 +407,38 @@ export async function recordReceipt(
   r: ReceiptInput,
   rule: ReachabilityRule = CONFIRMATION_NOT_REQUIRED,
 ): Promise<{ stored: boolean; deliveryId: number | null }> {
-  const stored = rowsOf<{ id: string | number }>(
+  const d = deliveries;
+  const e = deliveryEvents;
+  const stored = decodeRows(
     await db.execute(sql`
-      insert into delivery_events (delivery_id, channel, provider_message_id, type, error_code, payload, occurred_at)
-      values ((select id from deliveries where provider_message_id = ${r.providerMessageId} and channel = ${r.channel} limit 1),
+      insert into ${e} (${bare(e.deliveryId)}, ${bare(e.channel)}, ${bare(e.providerMessageId)}, ${bare(e.type)}, ${bare(e.errorCode)},
+        ${bare(e.payload)}, ${bare(e.occurredAt)})
+      values ((select ${d.id} from ${d} where ${d.providerMessageId} = ${r.providerMessageId} and ${d.channel} = ${r.channel} limit 1),
         ${r.channel}, ${r.providerMessageId}, ${r.status}, ${r.errorCode ?? null}, ${JSON.stringify(r.payload ?? null)}::jsonb, ${r.occurredAt.toISOString()})
       on conflict do nothing
-      returning id`),
+      returning ${e.id}`),
+    (row) => toNumber(row.id),
   );
   // The event is stored (and committed) first, the update comes second, so a receipt racing the
   // ack is never lost. The update, the event's link and the fallback commit together: a delivery
   // never ends failed without the fallback it hands over to.
   const deliveryId = await db.transaction(async (tx) => {
-    const updated = rowsOf<{ id: string | number }>(
+    const [id = null] = decodeRows(
       await tx.execute(sql`
-      update deliveries
-      set status = ${r.status}, error_code = coalesce(${r.errorCode ?? null}, error_code),
-          finished_at = case when ${r.status} = 'sent' then finished_at else now() end, updated_at = now()
-      where provider_message_id = ${r.providerMessageId} and channel = ${r.channel}
-        and status = any(${textArray(RECEIPT_FROM[r.status])})
-      returning id`),
+      update ${d}
+      set ${bare(d.status)} = ${r.status}, ${bare(d.errorCode)} = coalesce(${r.errorCode ?? null}, ${d.errorCode}),
+          ${bare(d.finishedAt)} = case when ${r.status} = 'sent' then ${d.finishedAt} else now() end, ${bare(d.updatedAt)} = now()
+      where ${d.providerMessageId} = ${r.providerMessageId} and ${d.channel} = ${r.channel}
+        and ${d.status} = any(${textArray(RECEIPT_FROM[r.status])})
+      returning ${d.id}`),
+      (row) => toNumber(row.id),
     );
     // Link the event to its delivery once the delivery is known by this provider id.
     await tx.execute(sql`
-    update delivery_events set delivery_id = d.id
-    from deliveries d
-    where delivery_events.delivery_id is null and delivery_events.channel = ${r.channel}
-      and delivery_events.provider_message_id = ${r.providerMessageId}
-      and d.channel = ${r.channel} and d.provider_message_id = ${r.providerMessageId}`);
-    const id = updated.length ? Number(updated[0].id) : null;
+    update ${e} set ${bare(e.deliveryId)} = ${d.id}
+    from ${d}
+    where ${e.deliveryId} is null and ${e.channel} = ${r.channel} and ${e.providerMessageId} = ${r.providerMessageId}
+      and ${d.channel} = ${r.channel} and ${d.providerMessageId} = ${r.providerMessageId}`);
     if (id !== null && (r.status === 'failed' || r.status === 'undelivered')) await createFallbacks(tx, [id], rule);
     return id;
   });
@@ -413,26 +448,30 @@ export async function recordReceipt(
 /** Applies receipts that were stored before their send was acked (the furthest one wins); returns the ids moved. */
 async function applyStoredReceipts(db: Queryable, ids: number[]): Promise<number[]> {
   if (!ids.length) return [];
-  const moved = rowsOf<{ id: string | number }>(
+  const d = deliveries;
+  const e = deliveryEvents;
+  return decodeRows(
     await db.execute(sql`
     with early as (
-      select distinct on (d.id) d.id, e.type, e.error_code
-      from deliveries d
-      join delivery_events e on e.channel = d.channel and e.provider_message_id = d.provider_message_id
-      where d.id = any(${bigintArray(ids)}) and d.status = 'sent' and e.type in ('delivered', 'undelivered', 'failed')
-      order by d.id, e.occurred_at desc
+      select distinct on (${d.id}) ${d.id}, ${e.type}, ${e.errorCode}
+      from ${d}
+      join ${e} on ${e.channel} = ${d.channel} and ${e.providerMessageId} = ${d.providerMessageId}
+      where ${d.id} = any(${bigintArray(ids)}) and ${d.status} = 'sent' and ${e.type} in ('delivered', 'undelivered', 'failed')
+      order by ${d.id}, ${e.occurredAt} desc
     ), linked as (
-      update delivery_events e set delivery_id = early.id from early
-      where e.delivery_id is null and e.provider_message_id = (select provider_message_id from deliveries where id = early.id)
+      update ${e} set ${bare(e.deliveryId)} = early.id from early
+      where ${e.deliveryId} is null and ${e.providerMessageId} = (select ${d.providerMessageId} from ${d} where ${d.id} = early.id)
     )
-    update deliveries d set status = early.type, error_code = coalesce(early.error_code, d.error_code), finished_at = now(), updated_at = now()
-    -- d.id = any(array(…early)) as well: by key whatever the join with early is planned as. The
+    update ${d}
+    set ${bare(d.status)} = early.type, ${bare(d.errorCode)} = coalesce(early.error_code, ${d.errorCode}), ${bare(d.finishedAt)} = now(),
+      ${bare(d.updatedAt)} = now()
+    -- id = any(array(…early)) as well: by key whatever the join with early is planned as. The
     -- ids of early, not the batch's: given the batch's 200 ids, a plan made on an outbox of ~10,000
     -- rows scanned it instead (P12), to update what is almost always nothing.
-    from early where d.id = any(array(select id from early)) and d.id = early.id and d.status = 'sent'
-    returning d.id`),
+    from early where ${d.id} = any(array(select id from early)) and ${d.id} = early.id and ${d.status} = 'sent'
+    returning ${d.id}`),
+    (r) => toNumber(r.id),
   );
-  return moved.map((r) => Number(r.id));
 }
 
 /**
@@ -446,58 +485,66 @@ export async function createFallbacks(db: Queryable, ids: number[], rule: Reacha
   if (!ids.length) return [];
   // One transaction: a fallback is never claimable by a dispatcher before it has claimed its address.
   return db.transaction(async (tx) => {
-    const rows = rowsOf<{
-      id: string | number;
-      policy_id: string | number;
-      policy_version: number;
-      kind: string;
-      contact_id: string | number;
-      channel: string;
-    }>(
+    const d = deliveries;
+    // The failed deliveries, a CTE of deliveries rows: the alias names its columns through the schema.
+    const failed = alias(deliveries, 'failed');
+    const c = alias(contacts, 'c');
+    const p = policies;
+    const rows = decodeRows(
       await tx.execute(sql`
         -- The failed ones first, one primary-key look-up per id (limit 1 keeps each a look-up): joined
         -- to policies, the planner may walk every published policy's whole range of the unique key
         -- instead, and with "id = any(…)" a table of some thousands of rows is scanned (every ack).
-        with d as materialized (
-          select d.* from unnest(${bigintArray(ids)}) as k(id)
+        with failed as materialized (
+          select one.* from unnest(${bigintArray(ids)}) as k(id)
           cross join lateral (
-            select id, policy_id, policy_version, enterprise_id, contact_id, kind, priority, matched_category_ids, matched_group_ids,
-              fallback_channels
-            from deliveries where id = k.id and status ${inStatuses(FAILED_STATUSES)}
+            select ${d.id}, ${d.policyId}, ${d.policyVersion}, ${d.enterpriseId}, ${d.contactId}, ${d.kind}, ${d.priority},
+              ${d.matchedCategoryIds}, ${d.matchedGroupIds}, ${d.fallbackChannels}
+            from ${d} where ${d.id} = k.id and ${d.status} ${inStatuses(FAILED_STATUSES)}
             limit 1
-          ) d
+          ) one
         )
-        insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
-          matched_category_ids, matched_group_ids, fallback_of, fallback_channels)
-        select d.policy_id, d.policy_version, d.enterprise_id, d.contact_id, next.channel, d.kind, 'pending', d.priority,
-          d.matched_category_ids, d.matched_group_ids, d.id, d.fallback_channels[next.position + 1:]
-        from d
-        join contacts c on c.id = d.contact_id
-        join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
+        insert into ${d} (${bare(d.policyId)}, ${bare(d.policyVersion)}, ${bare(d.enterpriseId)}, ${bare(d.contactId)}, ${bare(d.channel)},
+          ${bare(d.kind)}, ${bare(d.status)}, ${bare(d.priority)}, ${bare(d.matchedCategoryIds)}, ${bare(d.matchedGroupIds)},
+          ${bare(d.fallbackOf)}, ${bare(d.fallbackChannels)})
+        select ${failed.policyId}, ${failed.policyVersion}, ${failed.enterpriseId}, ${failed.contactId}, next.channel, ${failed.kind},
+          'pending', ${failed.priority}, ${failed.matchedCategoryIds}, ${failed.matchedGroupIds}, ${failed.id},
+          ${failed.fallbackChannels}[next.position + 1:]
+        from failed
+        join ${contacts} ${c} on ${c.id} = ${failed.contactId}
+        join ${p} on ${p.id} = ${failed.policyId} and ${p.version} = ${failed.policyVersion} and ${p.status} = 'published'
         cross join lateral (
           select f.channel, f.position::int as position
-          from unnest(d.fallback_channels) with ordinality as f(channel, position)
+          from unnest(${failed.fallbackChannels}) with ordinality as f(channel, position)
           where ${reachableSql('c', sql`f.channel`, rule)}
           order by f.position
           limit 1
         ) next
         on conflict do nothing
-        returning id, policy_id, policy_version, kind, contact_id, channel`),
+        returning ${d.id}, ${d.policyId}, ${d.policyVersion}, ${d.kind}, ${d.contactId}, ${d.channel}`),
+      (r) => ({
+        id: toNumber(r.id),
+        policyId: toNumber(r.policy_id),
+        policyVersion: toNumber(r.policy_version),
+        kind: toText(r.kind),
+        contactId: toNumber(r.contact_id),
+        channel: toText(r.channel),
+      }),
     );
     const byClaim = new Map<string, typeof rows>();
     for (const r of rows) {
-      const key = `${r.policy_id}:${r.policy_version}:${claimKind(r.kind)}`;
+      const key = `${r.policyId}:${r.policyVersion}:${claimKind(r.kind)}`;
       byClaim.set(key, [...(byClaim.get(key) ?? []), r]);
     }
     for (const group of byClaim.values()) {
       const [first] = group;
       await claimAddresses(
         tx,
-        { policyId: Number(first.policy_id), policyVersion: first.policy_version, kind: claimKind(first.kind) },
-        { ids: group.map((r) => Number(r.id)), contactIds: group.map((r) => Number(r.contact_id)), channels: group.map((r) => r.channel) },
+        { policyId: first.policyId, policyVersion: first.policyVersion, kind: claimKind(first.kind) },
+        { ids: group.map((r) => r.id), contactIds: group.map((r) => r.contactId), channels: group.map((r) => r.channel) },
       );
     }
-    return rows.map((r) => Number(r.id));
+    return rows.map((r) => r.id);
   });
 }
 
@@ -520,41 +567,49 @@ export async function failOverdueWaits(
   // Channels whose circuit is open in the calling dispatcher: it claims none of their deliveries
   // meanwhile, so they wait unclaimed, without the circuit_open mark a claimed one gets.
   const openCircuits = textArray([...(p.openCircuits ?? [])]);
-  const rows = rowsOf<{ id: string | number }>(
+  const d = deliveries;
+  const pol = policies;
+  const cp = channelPauses;
+  const ids = decodeRows(
     await db.execute(sql`
-      update deliveries d
-      set status = 'failed', error_code = 'deliver_by_passed', finished_at = ${now}, updated_at = now()
-      from policies p
-      where d.status = 'pending' and p.id = d.policy_id
+      update ${d}
+      set ${bare(d.status)} = 'failed', ${bare(d.errorCode)} = 'deliver_by_passed', ${bare(d.finishedAt)} = ${now}, ${bare(d.updatedAt)} = now()
+      from ${pol}
+      where ${d.status} = 'pending' and ${pol.id} = ${d.policyId}
         -- a reminder's deadline is its policy's actionBy, which the send checks
-        and d.kind <> 'reminder'
-        and (d.channel = any(array(select channel from channel_pauses where paused_until > ${now}))
-          or (d.error_code = 'circuit_open' and d.next_attempt_at > ${now})
-          or d.channel = any(${openCircuits}))
+        and ${d.kind} <> 'reminder'
+        and (${d.channel} = any(array(select ${cp.channel} from ${cp} where ${cp.pausedUntil} > ${now}))
+          or (${d.errorCode} = 'circuit_open' and ${d.nextAttemptAt} > ${now})
+          or ${d.channel} = any(${openCircuits}))
         -- still within the contact's quiet hours: the morning is the sensible hour, on any channel
-        and not (d.error_code = 'quiet_hours' and d.next_attempt_at > ${now})
+        and not (${d.errorCode} = 'quiet_hours' and ${d.nextAttemptAt} > ${now})
         -- priority 0 is urgent (deliveries.priority)
-        and p.publish_at + case when d.priority = 0 then ${p.deliverByMinutes.urgent}::int else ${p.deliverByMinutes.normal}::int end
+        and ${pol.publishAt} + case when ${d.priority} = 0 then ${p.deliverByMinutes.urgent}::int else ${p.deliverByMinutes.normal}::int end
           * interval '1 minute' < ${now}
-      returning d.id`),
+      returning ${d.id}`),
+    (r) => toNumber(r.id),
   );
-  const ids = rows.map((r) => Number(r.id));
   await createFallbacks(db, ids, p.rule);
   return ids;
 }
 
 /** Closes a channel to claims until `until` (a provider's Retry-After or quota reset). */
 export async function pauseChannel(db: Queryable, channel: string, until: Date, reason: string): Promise<void> {
+  const cp = channelPauses;
   await db.execute(sql`
-    insert into channel_pauses (channel, paused_until, reason) values (${channel}, ${until.toISOString()}, ${reason})
-    on conflict (channel) do update set paused_until = greatest(channel_pauses.paused_until, excluded.paused_until),
-      reason = excluded.reason, updated_at = now()`);
+    insert into ${cp} (${bare(cp.channel)}, ${bare(cp.pausedUntil)}, ${bare(cp.reason)})
+    values (${channel}, ${until.toISOString()}, ${reason})
+    on conflict (${bare(cp.channel)}) do update
+    set ${bare(cp.pausedUntil)} = greatest(${cp.pausedUntil}, excluded.${bare(cp.pausedUntil)}),
+      ${bare(cp.reason)} = excluded.${bare(cp.reason)}, ${bare(cp.updatedAt)} = now()`);
 }
 
 /** Until when each channel is closed to claims (only channels paused now or before are listed). */
 export async function channelPausedUntil(db: Queryable): Promise<Map<string, Date>> {
-  const rows = rowsOf<{ channel: string; paused_until: string | Date }>(
-    await db.execute(sql`select channel, paused_until from channel_pauses`),
-  );
-  return new Map(rows.map((r) => [r.channel, new Date(r.paused_until)]));
+  const cp = channelPauses;
+  const pauses = decodeRows(await db.execute(sql`select ${cp.channel}, ${cp.pausedUntil} from ${cp}`), (r): [string, Date] => [
+    toText(r.channel),
+    toDate(r.paused_until),
+  ]);
+  return new Map(pauses);
 }

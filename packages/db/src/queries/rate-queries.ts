@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, toNumber } from '../rows';
+import { rateWindows } from '../schema';
+import { bare } from '../sql-names';
 
 /**
  * Takes up to `wanted` units from a shared fixed window (bucket + window start) holding `limit`;
@@ -9,21 +11,25 @@ import { rowsOf } from '../rows';
  */
 export async function takeUnits(db: Queryable, bucket: string, windowStart: Date, wanted: number, limit: number): Promise<number> {
   const start = windowStart.toISOString();
-  await db.execute(sql`insert into rate_windows (bucket, window_start, used) values (${bucket}, ${start}, 0) on conflict do nothing`);
+  const w = rateWindows;
+  await db.execute(sql`
+    insert into ${w} (${bare(w.bucket)}, ${bare(w.windowStart)}, ${bare(w.used)}) values (${bucket}, ${start}, 0)
+    on conflict do nothing`);
   // The row lock serialises racing replicas; each sees what the one before it took.
-  const rows = rowsOf<{ granted: number }>(
+  const [granted = 0] = decodeRows(
     await db.execute(sql`
-      update rate_windows w set used = w.used + g.granted
+      update ${w} set ${bare(w.used)} = ${w.used} + g.granted
       from (
-        select least(${wanted}::int, greatest(${limit}::int - used, 0)) as granted
-        from rate_windows where bucket = ${bucket} and window_start = ${start} for update
+        select least(${wanted}::int, greatest(${limit}::int - ${w.used}, 0)) as granted
+        from ${w} where ${w.bucket} = ${bucket} and ${w.windowStart} = ${start} for update
       ) g
-      where w.bucket = ${bucket} and w.window_start = ${start}
+      where ${w.bucket} = ${bucket} and ${w.windowStart} = ${start}
       returning g.granted`),
+    (r) => toNumber(r.granted),
   );
-  return rows[0]?.granted ?? 0;
+  return granted;
 }
 
 export async function pruneRateWindows(db: Queryable, olderThan: Date): Promise<void> {
-  await db.execute(sql`delete from rate_windows where window_start < ${olderThan.toISOString()}`);
+  await db.execute(sql`delete from ${rateWindows} where ${rateWindows.windowStart} < ${olderThan.toISOString()}`);
 }

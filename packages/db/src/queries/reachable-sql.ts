@@ -4,15 +4,18 @@
 // unaddressable reasons) builds its predicate here.
 import type { ReachabilityRule } from '@policy-push/core';
 import { type SQL, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { contacts } from '../schema';
+import { qualified } from '../sql-names';
 
 /** `c` is the alias of a contacts row in the statement; `channel` a text expression. */
 function parts(c: string, channel: SQL, rule: ReachabilityRule) {
-  const t = sql.raw(c);
+  const col = (column: AnyPgColumn) => qualified(c, column);
   return {
-    hasAddress: sql`case ${channel} when 'wechat' then ${t}.wechat_openid is not null when 'sms' then ${t}.phone is not null
-      when 'email' then ${t}.email is not null else false end`,
-    refused: sql`(${t}.suppressed or ${channel} = any(${t}.opted_out))`,
-    unconfirmed: rule.requireConfirmedEmail ? sql`(${channel} = 'email' and ${t}.email_confirmed_at is null)` : sql`false`,
+    hasAddress: sql`case ${channel} when 'wechat' then ${col(contacts.wechatOpenid)} is not null
+      when 'sms' then ${col(contacts.phone)} is not null when 'email' then ${col(contacts.email)} is not null else false end`,
+    refused: sql`(${col(contacts.suppressed)} or ${channel} = any(${col(contacts.optedOut)}))`,
+    unconfirmed: rule.requireConfirmedEmail ? sql`(${channel} = 'email' and ${col(contacts.emailConfirmedAt)} is null)` : sql`false`,
   };
 }
 

@@ -2,8 +2,12 @@ import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { shanghaiDate } from '@policy-push/core';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, toNumber, toText } from '../rows';
+import { addressDailySends } from '../schema';
 import { intArray, textArray } from '../sql-arrays';
+import { bare } from '../sql-names';
+
+const a = addressDailySends;
 
 // The per-recipient cap: at most N pushes per address per Beijing day, across all departments.
 export const addressKey = (channel: string, address: string): string =>
@@ -18,12 +22,13 @@ export const beijingDay = shanghaiDate;
 /** How many pushes each address got on `day`. */
 export async function sendsToday(db: Queryable, keys: string[], day: string): Promise<Map<string, number>> {
   if (!keys.length) return new Map();
-  const rows = rowsOf<{ address_key: string; sent: number }>(
+  const sends = decodeRows(
     await db.execute(
-      sql`select address_key, sent from address_daily_sends where address_key = any(${textArray(keys)}) and day = ${day}::date`,
+      sql`select ${a.addressKey}, ${a.sent} from ${a} where ${a.addressKey} = any(${textArray(keys)}) and ${a.day} = ${day}::date`,
     ),
+    (r): [string, number] => [toText(r.address_key), toNumber(r.sent)],
   );
-  return new Map(rows.map((r) => [r.address_key, r.sent]));
+  return new Map(sends);
 }
 
 /** Counts sends (several per address allowed) on `day`. */
@@ -32,7 +37,7 @@ export async function countSends(db: Queryable, keys: string[], day: string): Pr
   const counts = new Map<string, number>();
   for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
   await db.execute(sql`
-    insert into address_daily_sends (address_key, day, sent)
+    insert into ${a} (${bare(a.addressKey)}, ${bare(a.day)}, ${bare(a.sent)})
     select k, ${day}::date, n from unnest(${textArray([...counts.keys()])}, ${intArray([...counts.values()])}) as v(k, n)
-    on conflict (address_key, day) do update set sent = address_daily_sends.sent + excluded.sent`);
+    on conflict (${bare(a.addressKey)}, ${bare(a.day)}) do update set ${bare(a.sent)} = ${a.sent} + excluded.${bare(a.sent)}`);
 }
