@@ -109,7 +109,7 @@ interface Send {
 }
 
 /** A gate passes (null) or forces the delivery's outcome without a send. */
-type Gate = (s: Send) => SendDecision | null | Promise<SendDecision | null>;
+type Gate = (s: Send) => SendDecision | null;
 const pass = null;
 
 /**
@@ -120,13 +120,13 @@ const pass = null;
 export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDeps, batch: BatchState): Promise<SendDecision> {
   const s = resolve(d, ctx, deps, batch);
   if ('outcome' in s) return s;
-  const forced = await firstForced(DELIVERY_GATES, s);
+  const forced = firstForced(DELIVERY_GATES, s);
   if (forced) return forced;
   if (!s.adapter) throw new Error('sendOne: a delivery without an adapter passed the sandbox gate');
   const message = render(s);
   // Test sends spend none of a provider's quota and say nothing about its health.
   if (s.test) return classify(s, testResult(await sendThrough(s.adapter, message)), s.adapter);
-  const held = await firstForced(providerGates(message), s);
+  const held = circuitClosed(s) ?? (await allowanceTaken(s, message));
   if (held) return held;
   const result = await sendThrough(s.adapter, message);
   // Only the provider failing counts against it; a refused message is the provider working.
@@ -135,9 +135,9 @@ export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDe
   return decision.outcome.status === 'sent' && s.capKey ? { ...decision, addressKey: s.capKey } : decision;
 }
 
-async function firstForced(gates: Gate[], s: Send): Promise<SendDecision | null> {
+function firstForced(gates: Gate[], s: Send): SendDecision | null {
   for (const gate of gates) {
-    const forced = await gate(s);
+    const forced = gate(s);
     if (forced) return forced;
   }
   return pass;
@@ -268,21 +268,18 @@ const circuitClosed: Gate = (s) => {
   return breaker.allow() ? pass : wait(s, s.deps.now() + breaker.waitMs(), 'circuit_open', null);
 };
 
-const allowanceFor =
-  (message: OutboundMessage): Gate =>
-  async (s) => {
-    const units = message.channel === 'sms' ? message.content.segments : 1;
-    const permit = await s.deps.limiter.acquire(s.d.channel, units, s.batch.allowanceWaitUntil);
-    if (permit.ok) return pass;
-    // Not sent: the circuit's permission is given back (a half-open probe is free for the next send).
-    s.deps.breakers[s.d.channel].release();
-    if (permit.quota) {
-      return { ...wait(s, permit.until.getTime(), 'quota_spent', null), pause: { until: permit.until, reason: 'quota_spent' } };
-    }
-    return wait(s, permit.until.getTime(), 'allowance_spent', null);
-  };
-
-const providerGates = (message: OutboundMessage): Gate[] => [circuitClosed, allowanceFor(message)];
+/** The provider's allowance for the message (an SMS spends one unit per segment), waited for until the batch's deadline. */
+async function allowanceTaken(s: Send, message: OutboundMessage): Promise<SendDecision | null> {
+  const units = message.channel === 'sms' ? message.content.segments : 1;
+  const permit = await s.deps.limiter.acquire(s.d.channel, units, s.batch.allowanceWaitUntil);
+  if (permit.ok) return pass;
+  // Not sent: the circuit's permission is given back (a half-open probe is free for the next send).
+  s.deps.breakers[s.d.channel].release();
+  if (permit.quota) {
+    return { ...wait(s, permit.until.getTime(), 'quota_spent', null), pause: { until: permit.until, reason: 'quota_spent' } };
+  }
+  return wait(s, permit.until.getTime(), 'allowance_spent', null);
+}
 
 // ---------------------------------------------------------------------------------------------
 // The message, by what the delivery is about.
