@@ -1,4 +1,11 @@
-import { type Channel, type ChannelAdapter, type OutboundMessage, renderOutbound, type SendResult } from '@policy-push/channels';
+import {
+  type Channel,
+  type ChannelAdapter,
+  type DeliveryContext,
+  type OutboundMessage,
+  renderOutbound,
+  type SendResult,
+} from '@policy-push/channels';
 import {
   addressOn,
   type DispatcherSettings,
@@ -12,8 +19,8 @@ import {
   reminderSummaries,
   renderConfirmationEmail,
   retryDelayMs,
-  unsubscribeLink,
   shanghaiDayEnd,
+  unsubscribeLink,
 } from '@policy-push/core';
 import {
   addressKey,
@@ -70,133 +77,303 @@ export interface SendDecision {
 /** How long a batch's sends wait for their channels' per-second allowances: one window. */
 export const ALLOWANCE_WAIT_MS = 1_000;
 
-/** An update notice leads with what changed since the version the reader had. */
-function summaries(d: ClaimedDelivery, policy: PolicyForMessage): { summary: string; summaryEn: string | null; titleEn: string | null } {
-  // A reminder says what the policy asks and by when.
-  if (d.kind === 'reminder') return { ...reminderSummaries(policy, policy.actionBy ?? null), titleEn: policy.titleEn };
-  const kind = d.kind === 'update' || d.kind === 'revocation' ? d.kind : 'policy';
-  return { ...noticeSummaries(kind, policy.previous, policy), titleEn: policy.titleEn };
+/**
+ * What a delivery is about: a policy (its notice, an update, a revocation or a reminder), a digest
+ * listing several, or a confirmation email of the service itself, which has no policy.
+ */
+export type SendSubject = { kind: 'policy'; policy: PolicyForMessage } | { kind: 'digest'; items: DigestItem[] } | { kind: 'confirmation' };
+
+type Contact = NonNullable<ReturnType<SendContext['contacts']['get']>>;
+
+/** One claimed delivery, with what its gates, its message and its outcome are decided from. */
+interface Send {
+  d: ClaimedDelivery;
+  contact: Contact;
+  to: string;
+  subject: SendSubject;
+  /** Published with a test key: goes through the sandbox only, whatever providers are configured. */
+  test: boolean;
+  /** An urgent policy's notice, update or revocation (a reminder never is). */
+  urgent: boolean;
+  /** When the deliver-by time counts from: the policy's publication; for a digest or a confirmation, now. */
+  dueSince: Date;
+  /** What the policy asks must be done by then (a reminder is not sent after it). */
+  actionBy: Date | null;
+  /** A reminder whose enterprise opened or read the policy since it was planned. */
+  engaged: boolean;
+  /** The adapter it goes through; none for a test send when there is no sandbox. */
+  adapter: ChannelAdapter | undefined;
+  /** The address's key, when this send counts against the per-recipient cap. */
+  capKey: string | undefined;
+  deps: SendDeps;
+  batch: BatchState;
 }
 
-/** Whether the policy still wants this delivery: revocation notices go out for revoked policies only. */
-function stillWanted(d: ClaimedDelivery, policy: PolicyForMessage): boolean {
-  if (d.kind === 'revocation') return policy.status === 'revoked';
-  if (d.kind === 'digest' || d.kind === 'confirmation') return true;
-  // A reminder belongs to the policy, not to a version (its policyVersion is null).
-  if (d.kind === 'reminder') return policy.status === 'published';
-  return policy.status === 'published' && policy.version === d.policyVersion;
+/** A gate passes (null) or forces the delivery's outcome without a send. */
+type Gate = (s: Send) => SendDecision | null;
+const pass = null;
+
+/**
+ * Decides and performs one claimed delivery: its gates (still wanted, reachable, not too late,
+ * not at night, under the cap), its message, the provider's gates (circuit, allowance) and the
+ * call, and the answer classified into the delivery's next state.
+ */
+export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDeps, batch: BatchState): Promise<SendDecision> {
+  const s = resolve(d, ctx, deps, batch);
+  if ('outcome' in s) return s;
+  const forced = firstForced(DELIVERY_GATES, s);
+  if (forced) return forced;
+  if (!s.adapter) throw new Error('sendOne: a delivery without an adapter passed the sandbox gate');
+  const message = render(s);
+  // Test sends spend none of a provider's quota and say nothing about its health.
+  if (s.test) return classify(s, testResult(await sendThrough(s.adapter, message)), s.adapter);
+  const held = circuitClosed(s) ?? (await allowanceTaken(s, message));
+  if (held) return held;
+  const result = await sendThrough(s.adapter, message);
+  // Only the provider failing counts against it; a refused message is the provider working.
+  deps.breakers[d.channel].record(result.outcome !== 'retryable' || !!result.pauseChannel);
+  const decision = classify(s, result, s.adapter);
+  return decision.outcome.status === 'sent' && s.capKey ? { ...decision, addressKey: s.capKey } : decision;
+}
+
+function firstForced(gates: Gate[], s: Send): SendDecision | null {
+  for (const gate of gates) {
+    const forced = gate(s);
+    if (forced) return forced;
+  }
+  return pass;
+}
+
+/** The delivery ends here, unsent. */
+function end(d: ClaimedDelivery, status: SendOutcome['status'], errorCode: string | null): SendDecision {
+  return { outcome: { id: d.id, attempt: d.attempts, status, providerMessageId: null, errorCode, retryInMs: 0, attemptRecord: null } };
 }
 
 /**
- * Decides and performs one claimed delivery: checks it is still wanted, renders it, waits for the
- * provider's allowance (until the batch's deadline), calls the channel and turns the answer into the
- * delivery's next state.
+ * The first two gates, which find what the others work on: an address the contact can still be
+ * reached at, and a subject that still wants this delivery.
  */
-export async function sendOne(d: ClaimedDelivery, ctx: SendContext, deps: SendDeps, batch: BatchState): Promise<SendDecision> {
-  const { cap } = batch;
-  const end = (status: SendOutcome['status'], errorCode: string | null): SendDecision => ({
-    outcome: { id: d.id, attempt: d.attempts, status, providerMessageId: null, errorCode, retryInMs: 0, attemptRecord: null },
-  });
-
+function resolve(d: ClaimedDelivery, ctx: SendContext, deps: SendDeps, batch: BatchState): Send | SendDecision {
   const contact = ctx.contacts.get(d.contactId);
   // Unreachable since the fan-out (the one rule, @policy-push/core reachable.ts): never send. A
   // confirmation email goes, by its nature, to an address not confirmed yet.
   const rule = { requireConfirmedEmail: deps.settings.requireConfirmedEmail && d.kind !== 'confirmation' };
   const to = contact && isReachable(contact, d.channel, rule) ? addressOn(contact, d.channel) : null;
-  if (!contact || !to) return end('suppressed', 'contact_unreachable');
-  const policy =
-    d.kind === 'digest'
-      ? digestAsPolicy(d, ctx.digests.get(d.id) ?? [], deps)
-      : d.kind === 'confirmation'
-        ? serviceMessage(deps)
-        : ctx.policies.get(d.policyId ?? 0);
-  if (!policy || !stillWanted(d, policy)) return end('cancelled', 'policy_withdrawn');
-  if (d.kind === 'reminder') {
-    // Stopped by engagement: the enterprise opened or read the policy since the step was taken.
-    if (ctx.engagedReminders.has(d.id)) return end('cancelled', 'engaged');
-    if (policy.actionBy && policy.actionBy.getTime() <= deps.now()) return end('cancelled', 'too_late');
-  }
-  if (d.attempts > deps.settings.maxAttempts[d.channel]) return end('failed', 'attempts_exhausted');
-  // A test key's policy never reaches a provider, whatever is configured.
-  const adapter = policy.test ? sandboxFor(d.channel, deps) : deps.adapters[d.channel];
-  if (!adapter) return end('failed', 'no_sandbox');
+  if (!contact || !to) return end(d, 'suppressed', 'contact_unreachable');
+  const subject = subjectOf(d, ctx);
+  if (!subject || !stillWanted(d, subject)) return end(d, 'cancelled', 'policy_withdrawn');
+
+  const policy = subject.kind === 'policy' ? subject.policy : null;
+  const test = policy?.test === true;
   // A reminder is never urgent: it waits out quiet hours like any other.
-  const urgent = policy.priority === 'urgent' && d.kind !== 'reminder';
-  if (!urgent && d.channel !== 'email') {
-    // Nobody gets a text or a WeChat message at night; email is read when the reader chooses.
-    const opens = quietUntil(new Date(deps.now()), contact.quietHours ?? deps.settings.quietHours);
-    if (opens) return wait(d, policy, deps, opens.getTime(), 'quiet_hours', null, false);
-  }
-  // The per-recipient cap: one accountant's phone must not get twenty pushes a day. What is over
-  // it waits for the contact's next daily digest instead of being dropped. Urgent ones go through.
-  const capKey =
-    cap && !urgent && !policy.test && (d.kind === 'policy' || d.kind === 'update' || d.kind === 'reminder')
-      ? addressKey(d.channel, to)
-      : undefined;
-  if (capKey && cap) {
-    const used = cap.counts.get(capKey) ?? 0;
+  const urgent = policy?.priority === 'urgent' && d.kind !== 'reminder';
+  // The per-recipient cap counts policies, updates and reminders, not urgent or test ones.
+  const capped = batch.cap && !urgent && !test && (d.kind === 'policy' || d.kind === 'update' || d.kind === 'reminder');
+  return {
+    d,
+    contact,
+    to,
+    subject,
+    test,
+    urgent,
+    dueSince: policy?.publishAt ?? new Date(deps.now()),
+    actionBy: policy?.actionBy ?? null,
+    engaged: ctx.engagedReminders.has(d.id),
+    // A test key's policy never reaches a provider, whatever is configured.
+    adapter: test ? sandboxFor(d.channel, deps) : deps.adapters[d.channel],
+    capKey: capped ? addressKey(d.channel, to) : undefined,
+    deps,
+    batch,
+  };
+}
+
+function subjectOf(d: ClaimedDelivery, ctx: SendContext): SendSubject | undefined {
+  if (d.kind === 'digest') return { kind: 'digest', items: ctx.digests.get(d.id) ?? [] };
+  if (d.kind === 'confirmation') return { kind: 'confirmation' };
+  const policy = d.policyId === null ? undefined : ctx.policies.get(d.policyId);
+  return policy && { kind: 'policy', policy };
+}
+
+/** Whether the subject still wants this delivery: revocation notices go out for revoked policies only. */
+function stillWanted(d: ClaimedDelivery, subject: SendSubject): boolean {
+  // A digest whose every policy was withdrawn since has nothing left to say.
+  if (subject.kind === 'digest') return subject.items.length > 0;
+  // A confirmation is an email (the only channel it is made for).
+  if (subject.kind === 'confirmation') return d.channel === 'email';
+  const { policy } = subject;
+  if (d.kind === 'revocation') return policy.status === 'revoked';
+  // A reminder belongs to the policy, not to a version (its policyVersion is null).
+  if (d.kind === 'reminder') return policy.status === 'published';
+  return policy.status === 'published' && policy.version === d.policyVersion;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gates before the message is rendered, in order.
+
+/** Stopped by engagement: the enterprise opened or read the policy since the reminder was planned. */
+const reminderNotEngaged: Gate = (s) => (s.d.kind === 'reminder' && s.engaged ? end(s.d, 'cancelled', 'engaged') : pass);
+
+/** A reminder after the policy's actionBy is too late to help. */
+const reminderNotTooLate: Gate = (s) =>
+  s.d.kind === 'reminder' && s.actionBy && s.actionBy.getTime() <= s.deps.now() ? end(s.d, 'cancelled', 'too_late') : pass;
+
+const attemptsLeft: Gate = (s) =>
+  s.d.attempts > s.deps.settings.maxAttempts[s.d.channel] ? end(s.d, 'failed', 'attempts_exhausted') : pass;
+
+/** A test send without a sandbox to go through fails rather than reach a provider. */
+const adapterAvailable: Gate = (s) => (s.adapter ? pass : end(s.d, 'failed', 'no_sandbox'));
+
+/** Nobody gets a text or a WeChat message at night; email is read when the reader chooses. Urgent ones go through. */
+const outsideQuietHours: Gate = (s) => {
+  if (s.urgent || s.d.channel === 'email') return pass;
+  const opens = quietUntil(new Date(s.deps.now()), s.contact.quietHours ?? s.deps.settings.quietHours);
+  return opens ? wait(s, opens.getTime(), 'quiet_hours', null, false) : pass;
+};
+
+/**
+ * The per-recipient cap: one accountant's phone must not get twenty pushes a day. What is over it
+ * waits for the contact's next daily digest instead of being dropped. A send under it takes its place.
+ */
+const underRecipientCap: Gate = (s) => {
+  const cap = s.batch.cap;
+  if (!s.capKey || !cap) return pass;
+  const used = cap.counts.get(s.capKey) ?? 0;
+  if (used >= s.deps.settings.recipientDailyCap) {
     // A reminder is never folded into a digest: it waits for the next Beijing day, or is dropped
     // as too late when that is past the policy's actionBy.
-    if (used >= deps.settings.recipientDailyCap && d.kind === 'reminder') {
-      return wait(d, policy, deps, shanghaiDayEnd(new Date(deps.now())).getTime(), 'recipient_cap', null, false);
-    }
-    if (used >= deps.settings.recipientDailyCap) {
-      return { outcome: { ...end('held', 'recipient_cap').outcome, uncounted: true, holdFor: 'daily' } };
-    }
-    cap.counts.set(capKey, used + 1);
+    if (s.d.kind === 'reminder') return wait(s, shanghaiDayEnd(new Date(s.deps.now())).getTime(), 'recipient_cap', null, false);
+    return { outcome: { ...end(s.d, 'held', 'recipient_cap').outcome, uncounted: true, holdFor: 'daily' } };
   }
+  cap.counts.set(s.capKey, used + 1);
+  return pass;
+};
 
-  const message: OutboundMessage =
-    d.kind === 'confirmation' && d.channel === 'email'
-      ? confirmationMessage(d, to, contact.locale, deps)
-      : renderOutbound({
-          deliveryId: String(d.id),
-          channel: d.channel,
-          to,
-          locale: contact.locale,
-          kind: d.kind === 'digest' || d.kind === 'confirmation' ? 'policy' : d.kind,
-          policy: {
-            title: policy.title,
-            ...summaries(d, policy),
-            url: policy.url,
-            docNumber: policy.docNumber,
-            publishedAt: policy.publishAt,
-            urgent,
-          },
-          department: policy.department,
-          // Every message links through the signed open redirect (/r/…), which counts the open
-          // for awareness and then leads to the policy (a digest's leads to the contact's inbox).
-          links: messageLinks(deps.publicBaseUrl, deps.signingSecret, { deliveryId: d.id, contactId: d.contactId }, new Date(deps.now())),
-          smsSegmentBudget: deps.smsSegmentBudget,
-        });
+const DELIVERY_GATES: Gate[] = [
+  reminderNotEngaged,
+  reminderNotTooLate,
+  attemptsLeft,
+  adapterAvailable,
+  outsideQuietHours,
+  underRecipientCap,
+];
 
-  // Test sends spend none of a provider's quota and say nothing about its health.
-  if (policy.test) {
-    const result = await sendThrough(adapter, message);
-    // A simulated 429 must not pause the real channel for everyone.
-    if (result.outcome === 'retryable') result.pauseChannel = false;
-    return decide(d, policy, result, adapter, deps);
-  }
-  // A send waits for its channel's allowance only until the batch's deadline, then goes back to the
-  // queue: the batch is acked when its slowest send ends, and the other channels' messages in it
-  // (an urgent WeChat notice among throttled SMS) must not wait with it.
-  // The circuit first: a send it refuses must not spend the provider's allowance.
-  const breaker = deps.breakers[d.channel];
-  if (!breaker.allow()) return wait(d, policy, deps, deps.now() + breaker.waitMs(), 'circuit_open', null);
+// ---------------------------------------------------------------------------------------------
+// The provider's gates, once the message is rendered (an SMS spends one unit per segment). A send
+// waits for its channel's allowance only until the batch's deadline, then goes back to the queue:
+// the batch is acked when its slowest send ends, and the other channels' messages in it (an urgent
+// WeChat notice among throttled SMS) must not wait with it.
+
+/** The circuit first: a send it refuses must not spend the provider's allowance. */
+const circuitClosed: Gate = (s) => {
+  const breaker = s.deps.breakers[s.d.channel];
+  return breaker.allow() ? pass : wait(s, s.deps.now() + breaker.waitMs(), 'circuit_open', null);
+};
+
+/** The provider's allowance for the message (an SMS spends one unit per segment), waited for until the batch's deadline. */
+async function allowanceTaken(s: Send, message: OutboundMessage): Promise<SendDecision | null> {
   const units = message.channel === 'sms' ? message.content.segments : 1;
-  const permit = await deps.limiter.acquire(d.channel, units, batch.allowanceWaitUntil);
-  if (!permit.ok) breaker.release();
-  if (!permit.ok && permit.quota) {
-    return { ...wait(d, policy, deps, permit.until.getTime(), 'quota_spent', null), pause: { until: permit.until, reason: 'quota_spent' } };
+  const permit = await s.deps.limiter.acquire(s.d.channel, units, s.batch.allowanceWaitUntil);
+  if (permit.ok) return pass;
+  // Not sent: the circuit's permission is given back (a half-open probe is free for the next send).
+  s.deps.breakers[s.d.channel].release();
+  if (permit.quota) {
+    return { ...wait(s, permit.until.getTime(), 'quota_spent', null), pause: { until: permit.until, reason: 'quota_spent' } };
   }
-  if (!permit.ok) return wait(d, policy, deps, permit.until.getTime(), 'allowance_spent', null);
-
-  const result = await sendThrough(adapter, message);
-  // Only the provider failing counts against it; a refused message is the provider working.
-  breaker.record(result.outcome !== 'retryable' || !!result.pauseChannel);
-  const decision = decide(d, policy, result, adapter, deps);
-  return decision.outcome.status === 'sent' && capKey ? { ...decision, addressKey: capKey } : decision;
+  return wait(s, permit.until.getTime(), 'allowance_spent', null);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The message, by what the delivery is about.
+
+function render(s: Send): OutboundMessage {
+  const { d, subject, deps } = s;
+  switch (subject.kind) {
+    case 'confirmation':
+      return confirmationMessage(d, s.to, s.contact.locale, deps);
+    case 'digest':
+      return notice(s, 'policy', digestNotice(d, subject.items, deps), subject.items[0].department);
+    case 'policy':
+      // A policy's deliveries are its notice, an update, a revocation or a reminder.
+      return notice(
+        s,
+        d.kind === 'digest' || d.kind === 'confirmation' ? 'policy' : d.kind,
+        policyNotice(d, subject.policy),
+        subject.policy.department,
+      );
+  }
+}
+
+/** What a notice says; the urgent flag is the send's. */
+type Notice = Omit<DeliveryContext['policy'], 'urgent'>;
+
+function notice(s: Send, kind: DeliveryContext['kind'], content: Notice, department: DeliveryContext['department']): OutboundMessage {
+  const { d, deps } = s;
+  return renderOutbound({
+    deliveryId: String(d.id),
+    channel: d.channel,
+    to: s.to,
+    locale: s.contact.locale,
+    kind,
+    policy: { ...content, urgent: s.urgent },
+    department,
+    // Every message links through the signed open redirect (/r/…), which counts the open
+    // for awareness and then leads to the policy (a digest's leads to the contact's inbox).
+    links: messageLinks(deps.publicBaseUrl, deps.signingSecret, { deliveryId: d.id, contactId: d.contactId }, new Date(deps.now())),
+    smsSegmentBudget: deps.smsSegmentBudget,
+  });
+}
+
+/** A policy's notice; an update's leads with what changed since the version the reader had, a reminder's with what to do by when. */
+function policyNotice(d: ClaimedDelivery, policy: PolicyForMessage): Notice {
+  const summaries =
+    d.kind === 'reminder'
+      ? reminderSummaries(policy, policy.actionBy ?? null)
+      : noticeSummaries(d.kind === 'update' || d.kind === 'revocation' ? d.kind : 'policy', policy.previous, policy);
+  return {
+    title: policy.title,
+    ...summaries,
+    titleEn: policy.titleEn,
+    url: policy.url,
+    docNumber: policy.docNumber,
+    publishedAt: policy.publishAt,
+  };
+}
+
+/**
+ * A digest reads like one message about several policies: how many and the first title, the titles
+ * listed as its summary, and a link to the contact's inbox on the preferences page, where each one
+ * can be opened.
+ */
+function digestNotice(d: ClaimedDelivery, items: DigestItem[], deps: SendDeps): Notice {
+  const now = new Date(deps.now());
+  const english = items.every((i) => i.titleEn);
+  return {
+    title: `${items.length}项新政策：${items[0].title}`,
+    summary: items.map((i) => i.title).join('；'),
+    titleEn: english ? `${items.length} new policies: ${items[0].titleEn}` : null,
+    summaryEn: english ? items.map((i) => i.titleEn).join('; ') : null,
+    url: preferencesLink(deps.publicBaseUrl, deps.signingSecret, d.contactId, now),
+    docNumber: now.toISOString().slice(0, 10).replaceAll('-', ''),
+    publishedAt: now,
+  };
+}
+
+/** The confirmation email: a signed link that confirms exactly this contact's current address. */
+function confirmationMessage(d: ClaimedDelivery, email: string, locale: string, deps: SendDeps): OutboundMessage {
+  const link = emailConfirmationLink(deps.publicBaseUrl, deps.signingSecret, d.contactId, email, new Date(deps.now()));
+  return {
+    deliveryId: String(d.id),
+    channel: 'email',
+    to: email,
+    content: {
+      ...renderConfirmationEmail(normaliseLocale(locale), link),
+      unsubscribeUrl: unsubscribeLink(deps.publicBaseUrl, deps.signingSecret, d.id, new Date(deps.now())),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The send and its answer.
 
 function sandboxFor(channel: Channel, deps: SendDeps): ChannelAdapter | undefined {
   return deps.testAdapters?.[channel] ?? (deps.adapters[channel].provider === 'sandbox' ? deps.adapters[channel] : undefined);
@@ -217,7 +394,15 @@ async function sendThrough(adapter: ChannelAdapter, message: OutboundMessage): P
   return { ...result, latencyMs: Math.round(answeredAt - started), answeredAt };
 }
 
-function decide(d: ClaimedDelivery, policy: PolicyForMessage, result: Answered, adapter: ChannelAdapter, deps: SendDeps): SendDecision {
+/** A test send's answer: a simulated 429 must not pause the real channel for everyone. */
+function testResult(result: Answered): Answered {
+  if (result.outcome === 'retryable') result.pauseChannel = false;
+  return result;
+}
+
+/** The provider's answer, as the delivery's next state. */
+function classify(s: Send, result: Answered, adapter: ChannelAdapter): SendDecision {
+  const { d, deps } = s;
   const latencyMs = result.latencyMs;
   const attemptRecord = {
     outcome: result.outcome,
@@ -240,7 +425,7 @@ function decide(d: ClaimedDelivery, policy: PolicyForMessage, result: Answered, 
     case 'retryable': {
       if (result.pauseChannel) {
         const until = new Date(deps.now() + (result.retryAfterMs ?? 60_000));
-        return { ...wait(d, policy, deps, until.getTime(), result.code, attemptRecord), pause: { until, reason: result.code } };
+        return { ...wait(s, until.getTime(), result.code, attemptRecord), pause: { until, reason: result.code } };
       }
       if (d.attempts >= deps.settings.maxAttempts[d.channel]) {
         return { outcome: { ...base, status: 'failed', providerMessageId: null, errorCode: result.code } };
@@ -269,89 +454,18 @@ function decide(d: ClaimedDelivery, policy: PolicyForMessage, result: Answered, 
  * day; minutes for urgent policies), when it ends here and falls back to the contact's next
  * channel. Quiet hours never fall back: the morning is the sensible hour, on any channel.
  */
-function wait(
-  d: ClaimedDelivery,
-  policy: PolicyForMessage,
-  deps: SendDeps,
-  until: number,
-  code: string,
-  attemptRecord: SendOutcome['attemptRecord'],
-  fallsBack = true,
-): SendDecision {
-  const minutes = deps.settings.deliverByMinutes[policy.priority === 'urgent' ? 'urgent' : 'normal'];
-  const deliverBy = policy.publishAt.getTime() + minutes * 60_000;
+function wait(s: Send, until: number, code: string, attemptRecord: SendOutcome['attemptRecord'], fallsBack = true): SendDecision {
+  const { d, deps } = s;
   const base = { id: d.id, attempt: d.attempts, providerMessageId: null, attemptRecord };
   // A reminder's deadline is the policy's actionBy: one that would go after it is dropped, counted
   // as too late. Until then it waits (it never falls back: it was sent on the contact's next channel already).
   if (d.kind === 'reminder') {
-    if (policy.actionBy && until >= policy.actionBy.getTime())
+    if (s.actionBy && until >= s.actionBy.getTime())
       return { outcome: { ...base, status: 'cancelled', errorCode: 'too_late', retryInMs: 0 } };
     return { outcome: { ...base, status: 'pending', errorCode: code, retryInMs: Math.max(0, until - deps.now()), uncounted: true } };
   }
+  const minutes = deps.settings.deliverByMinutes[s.urgent ? 'urgent' : 'normal'];
+  const deliverBy = s.dueSince.getTime() + minutes * 60_000;
   if (fallsBack && until > deliverBy) return { outcome: { ...base, status: 'failed', errorCode: code, retryInMs: 0 } };
   return { outcome: { ...base, status: 'pending', errorCode: code, retryInMs: Math.max(0, until - deps.now()), uncounted: true } };
-}
-
-/**
- * A digest reads like one message about several policies: how many and the first title, the titles
- * listed as its summary, and a link to the contact's inbox on the preferences page, where each one
- * can be opened. Null when every policy in it was withdrawn since.
- */
-function digestAsPolicy(d: ClaimedDelivery, items: DigestItem[], deps: SendDeps): PolicyForMessage | undefined {
-  if (!items.length) return undefined;
-  const now = new Date(deps.now());
-  const english = items.every((i) => i.titleEn);
-  return {
-    id: 0,
-    version: 0,
-    status: 'published',
-    docNumber: now.toISOString().slice(0, 10).replaceAll('-', ''),
-    title: `${items.length}项新政策：${items[0].title}`,
-    summary: items.map((i) => i.title).join('；'),
-    titleEn: english ? `${items.length} new policies: ${items[0].titleEn}` : null,
-    summaryEn: english ? items.map((i) => i.titleEn).join('; ') : null,
-    url: preferencesLink(deps.publicBaseUrl, deps.signingSecret, d.contactId, now),
-    priority: 'normal',
-    publishAt: now,
-    interpretationUrls: [],
-    validUntil: null,
-    previous: null,
-    department: items[0].department,
-  };
-}
-
-/** Messages of the service itself (an email confirmation) have no policy: they are due now. */
-function serviceMessage(deps: SendDeps): PolicyForMessage {
-  const now = new Date(deps.now());
-  return {
-    id: 0,
-    version: 0,
-    status: 'published',
-    docNumber: '',
-    title: '',
-    summary: '',
-    titleEn: null,
-    summaryEn: null,
-    url: deps.publicBaseUrl,
-    priority: 'normal',
-    publishAt: now,
-    interpretationUrls: [],
-    validUntil: null,
-    previous: null,
-    department: { nameZh: '', nameEn: '', smsSignature: '', wechatTemplate: null },
-  };
-}
-
-/** The confirmation email: a signed link that confirms exactly this contact's current address. */
-function confirmationMessage(d: ClaimedDelivery, email: string, locale: string, deps: SendDeps): OutboundMessage {
-  const link = emailConfirmationLink(deps.publicBaseUrl, deps.signingSecret, d.contactId, email, new Date(deps.now()));
-  return {
-    deliveryId: String(d.id),
-    channel: 'email',
-    to: email,
-    content: {
-      ...renderConfirmationEmail(normaliseLocale(locale), link),
-      unsubscribeUrl: unsubscribeLink(deps.publicBaseUrl, deps.signingSecret, d.id, new Date(deps.now())),
-    },
-  };
 }
