@@ -24,6 +24,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
 import type { AppInstance } from '../../app';
 import { ApiError, type FieldProblem } from '../../errors';
+import { replyWithPage } from '../../plugins/page-headers';
 import { PolicyAmendment, Revocation } from '../policies/policies-schemas';
 import { policyVersions, pushProgress } from '../policies/policies-service';
 import {
@@ -71,9 +72,8 @@ export async function opsPolicyRoutes(app: AppInstance) {
   const hide = { schema: { hide: true } };
   const user = (req: FastifyRequest) => req.opsUser as OpsUser;
   const csrf = (req: FastifyRequest) => csrfToken(secret, user(req).session);
-  const send = (reply: FastifyReply, status: number, html: string) => reply.code(status).type('text/html; charset=utf-8').send(html);
   const fail = (req: FastifyRequest, reply: FastifyReply, status: number, code: string, zh: string, en: string) =>
-    send(reply, status, errorPage(status, code, zh, en, user(req), csrf(req)));
+    replyWithPage(reply, errorPage(status, code, zh, en, user(req), csrf(req)), status);
   /** A publisher's departments (the API's departmentsInScope); undefined: every department. */
   const ownDepartments = (u: OpsUser) => (u.role === 'publisher' ? u.departmentIds : undefined);
 
@@ -109,7 +109,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
     if (from && to && !problems.some((p) => p.path === 'from' || p.path === 'to') && from >= to)
       problems.push({ path: 'to', code: 'to_not_after_from' });
     if (problems.length) {
-      return send(reply, 400, policiesPage({ filter: q, departments: choices, rows: [], next: null, problems }, u, csrf(req)));
+      return replyWithPage(reply, policiesPage({ filter: q, departments: choices, rows: [], next: null, problems }, u, csrf(req)), 400);
     }
     // Another department's, for a publisher: an empty list, as the API answers.
     const requested = departmentId ? Number(departmentId) : undefined;
@@ -127,7 +127,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
             cursor: String(kept.at(-1)!.id),
           } as Record<string, string>).toString()
         : null;
-    return send(reply, 200, policiesPage({ filter: q, departments: choices, rows: kept, next, problems: [] }, u, csrf(req)));
+    return replyWithPage(reply, policiesPage({ filter: q, departments: choices, rows: kept, next, problems: [] }, u, csrf(req)));
   });
 
   // -------------------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
     const policy = await policyOf(req);
     if (!policy) return notFoundPage(req, reply);
     const done = (req.query as { done?: string }).done;
-    return send(reply, 200, policyPage(await load(req, policy), user(req), csrf(req), undefined, done ? DONE[done] : undefined));
+    return replyWithPage(reply, policyPage(await load(req, policy), user(req), csrf(req), undefined, done ? DONE[done] : undefined));
   });
 
   app.get('/ops/policies/:id/live', hide, async (req, reply) => {
@@ -238,7 +238,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
     if (!again) return reply.redirect(`/ops/policies/${policy.id}?done=${action}`, 303);
     if (again.problems.length && status === 200) status = 422;
     const fresh = (await getPolicy(db, policy.id)) ?? policy;
-    return send(reply, status, policyPage(await load(req, fresh), u, csrf(req), again));
+    return replyWithPage(reply, policyPage(await load(req, fresh), u, csrf(req), again), status);
   }
 
   const by = (req: FastifyRequest) => ({ apiKeyId: user(req).keyId, ip: req.ip });

@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../app';
 import { ApiError } from '../../errors';
+import { replyWithPage } from '../../plugins/page-headers';
 import { authenticate, secretHashOf } from '../../services/api-keys';
 import { maskText } from '../../services/mask-contacts';
 import { pushProgress, publishPolicy } from '../policies/policies-service';
@@ -58,10 +59,6 @@ const ID = /^[1-9][0-9]{0,14}$/;
 const PAGE_SIZE = 50;
 const OPEN_PATHS = new Set(['/ops/login']);
 
-function sendPage(reply: FastifyReply, status: number, html: string) {
-  return reply.code(status).type('text/html; charset=utf-8').send(html);
-}
-
 export default async function opsRoutes(app: AppInstance) {
   const { db } = app.deps.db;
   const secret = app.deps.signingSecret;
@@ -98,15 +95,14 @@ export default async function opsRoutes(app: AppInstance) {
     req.opsUser = await sessionUser(db, secret, req.cookies[SESSION_COOKIE]);
     if (!req.opsUser) {
       if (req.method === 'GET' || req.method === 'HEAD') return reply.redirect('/ops/login', 303);
-      return sendPage(reply, 401, errorPage(401, 'unauthorized', '请先登录。', 'Sign in first.'));
+      return replyWithPage(reply, errorPage(401, 'unauthorized', '请先登录。', 'Sign in first.'), 401);
     }
     const wanted = pageOf(path);
     if (!wanted || mayOpen(req.opsUser.role, wanted)) return;
     // A publisher's home is its departments' policies, not the operators' overview.
     if (wanted === 'dashboard' && mayOpen(req.opsUser.role, 'policies')) return reply.redirect('/ops/policies', 303);
-    return sendPage(
+    return replyWithPage(
       reply,
-      403,
       errorPage(
         403,
         'forbidden',
@@ -115,6 +111,7 @@ export default async function opsRoutes(app: AppInstance) {
         req.opsUser,
         csrfToken(secret, req.opsUser.session),
       ),
+      403,
     );
   });
   // Operators never see whom to call: phone numbers and emails on every page they get are masked.
@@ -131,15 +128,15 @@ export default async function opsRoutes(app: AppInstance) {
     if (req.method !== 'POST' || !req.opsUser) return;
     const given = (req.body as Record<string, unknown> | undefined)?._csrf;
     if (!sameToken(given, csrfToken(secret, req.opsUser.session))) {
-      return sendPage(
+      return replyWithPage(
         reply,
-        403,
         errorPage(
           403,
           'csrf',
           '表单已失效或不是从本站提交的，请返回重试。',
           'This form is stale or was not sent from these pages; go back and try again.',
         ),
+        403,
       );
     }
   });
@@ -154,7 +151,7 @@ export default async function opsRoutes(app: AppInstance) {
   app.get('/ops/login', hide, async (req, reply) => {
     const nonce = req.cookies[LOGIN_COOKIE] ?? loginNonce();
     reply.setCookie(LOGIN_COOKIE, nonce, cookieOptions(req, 3600));
-    return sendPage(reply, 200, loginPage(nonce));
+    return replyWithPage(reply, loginPage(nonce));
   });
 
   app.post('/ops/login', hide, async (req, reply) => {
@@ -163,40 +160,44 @@ export default async function opsRoutes(app: AppInstance) {
     if (!sameToken(body._csrf, expected)) {
       const nonce = loginNonce();
       reply.setCookie(LOGIN_COOKIE, nonce, cookieOptions(req, 3600));
-      return sendPage(reply, 403, loginPage(nonce, { code: 'csrf', zh: '表单已失效，请重试。', en: 'The form was stale; try again.' }));
+      return replyWithPage(
+        reply,
+        loginPage(nonce, { code: 'csrf', zh: '表单已失效，请重试。', en: 'The form was stale; try again.' }),
+        403,
+      );
     }
     // Guessing keys: an address past its failed attempts waits before its next one is looked up.
     if (app.failedAttempts.refusal(req, reply)) {
-      return sendPage(
+      return replyWithPage(
         reply,
-        429,
         loginPage(expected!, {
           code: 'rate_limited',
           zh: '失败次数过多，请稍后再试。',
           en: 'Too many failed sign-ins from this address; try again later.',
         }),
+        429,
       );
     }
     const identity = typeof body.key === 'string' ? await authenticate(db, body.key.trim()) : null;
     if (identity?.role === 'enterprise') {
       req.log.info({ event: 'ops_sign_in_refused', keyId: identity.id }, 'enterprise key refused at the ops console');
-      return sendPage(
+      return replyWithPage(
         reply,
-        403,
         loginPage(expected!, {
           code: 'enterprise_key',
           zh: '企业密钥不能登录运维台；请通过 API 或消息中的偏好设置链接管理订阅。',
           en: 'Enterprise keys cannot sign in to the console; use the API, or the preferences link in any message.',
         }),
+        403,
       );
     }
     if (!identity) {
       app.failedAttempts.failed(req.ip);
       req.log.info({ event: 'ops_sign_in_refused' }, 'ops sign-in refused');
-      return sendPage(
+      return replyWithPage(
         reply,
-        401,
         loginPage(expected!, { code: 'bad_key', zh: 'API 密钥无效或已吊销。', en: 'The API key is unknown or revoked.' }),
+        401,
       );
     }
     setSessionCookie(req, reply, await newSession(db, secret, identity.id, secretHashOf(String(body.key).trim())));
@@ -216,22 +217,26 @@ export default async function opsRoutes(app: AppInstance) {
 
   app.get('/ops', hide, async (req, reply) => {
     const dashboard = await loadDashboard(app, new Date());
-    return sendPage(reply, 200, dashboardPage(dashboard, user(req), csrf(req)));
+    return replyWithPage(reply, dashboardPage(dashboard, user(req), csrf(req)));
   });
 
   // The delivery log, one delivery, enterprises and contacts (issue 14): ops-log-routes.ts.
-  registerLogRoutes(app, { user, csrf, sendPage });
+  registerLogRoutes(app, { user, csrf });
 
   app.get('/ops/outbox', hide, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const channel = q.channel || undefined;
     if ((channel && !isChannel(channel)) || (q.cursor && !ID.test(q.cursor))) {
-      return sendPage(reply, 400, errorPage(400, 'invalid_filter', '筛选条件无效。', 'The filter is not valid.', user(req), csrf(req)));
+      return replyWithPage(
+        reply,
+        errorPage(400, 'invalid_filter', '筛选条件无效。', 'The filter is not valid.', user(req), csrf(req)),
+        400,
+      );
     }
     const rows = await listSandboxMessages(db, { limit: PAGE_SIZE, channel, before: q.cursor ? Number(q.cursor) : undefined });
     const more = rows.length > PAGE_SIZE;
     const kept = rows.slice(0, PAGE_SIZE);
-    return sendPage(reply, 200, outboxPage(channel, kept, more ? String(kept.at(-1)!.id) : null, user(req), csrf(req)));
+    return replyWithPage(reply, outboxPage(channel, kept, more ? String(kept.at(-1)!.id) : null, user(req), csrf(req)));
   });
 
   // -------------------------------------------------------------------------------------------
@@ -258,7 +263,7 @@ export default async function opsRoutes(app: AppInstance) {
     problems: ApiError['fields'],
     count?: AudienceCount,
   ) {
-    return sendPage(reply, status, composePage(form, await choices(user(req)), problems, user(req), csrf(req), count));
+    return replyWithPage(reply, composePage(form, await choices(user(req)), problems, user(req), csrf(req), count), status);
   }
 
   /** Another department's id or group in a publisher's form: refused as if it did not exist. */
@@ -317,7 +322,7 @@ export default async function opsRoutes(app: AppInstance) {
     if (foreign.length) return composeAgain(req, reply, form, 422, foreign);
     try {
       const preview = await composePreview(db, app.deps.config, input);
-      return sendPage(reply, 200, previewPage(form, preview, user(req), csrf(req), app.deps.config.limits.largeAudienceThreshold));
+      return replyWithPage(reply, previewPage(form, preview, user(req), csrf(req), app.deps.config.limits.largeAudienceThreshold));
     } catch (err) {
       const r = refusal(err);
       return composeAgain(req, reply, form, r.status, r.problems);
