@@ -26,7 +26,7 @@ import {
   FAILED_STATUSES,
 } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isChannel } from '@policy-push/core';
+import { isChannel, fromShanghaiWallClock } from '@policy-push/core';
 import type { AppInstance } from '../../app';
 import { ApiError } from '../../errors';
 import { replyWithPage } from '../../plugins/page-headers';
@@ -67,7 +67,7 @@ function beijingDay(day: string, next = false): Date | null {
   // 2026-02-30 would roll over into March: a day is valid when it reads back the same.
   const utc = new Date(`${day}T00:00:00Z`);
   if (Number.isNaN(utc.getTime()) || utc.toISOString().slice(0, 10) !== day) return null;
-  const d = new Date(`${day}T00:00:00+08:00`);
+  const d = fromShanghaiWallClock(`${day}T00:00:00`);
   return next ? new Date(d.getTime() + 86_400_000) : d;
 }
 

@@ -5,7 +5,7 @@
 //   GET  /ops/policies/:id/live             the same numbers as JSON, for the page's script
 //   POST /ops/policies/:id/amend | revoke | cancel | push   the actions, through the API's own service functions
 //   GET  /ops/assets/policy-live.js
-import { safeError } from '@policy-push/core';
+import { safeError, fromShanghaiWallClock } from '@policy-push/core';
 import {
   type Database,
   departments,
@@ -62,7 +62,7 @@ function schemaProblems(schema: TSchema, body: unknown): FieldProblem[] {
 }
 
 /** A Beijing calendar day's start. */
-const dayStart = (day: string) => new Date(`${day}T00:00:00+08:00`);
+const dayStart = (day: string) => fromShanghaiWallClock(`${day}T00:00:00`);
 
 export async function opsPolicyRoutes(app: AppInstance) {
   const { db } = app.deps.db;
