@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shanghaiDate, shanghaiDayEnd, shanghaiDayStart, shanghaiWallClock } from './shanghai-day';
+import { fromShanghaiWallClock, shanghaiDate, shanghaiDayEnd, shanghaiDayStart, shanghaiWallClock } from './shanghai-day';
 
 describe('the Shanghai day', () => {
   it('turns at 16:00 UTC', () => {
@@ -24,6 +24,12 @@ describe('the Shanghai day', () => {
     const local = shanghaiWallClock(new Date('2024-05-05T17:05:00Z')); // Monday 6 May, 01:05 in Shanghai
     expect([local.getUTCFullYear(), local.getUTCMonth() + 1, local.getUTCDate()]).toEqual([2024, 5, 6]);
     expect([local.getUTCHours(), local.getUTCMinutes(), local.getUTCDay()]).toEqual([1, 5, 1]);
+  });
+
+  it('reads a wall-clock text back as its instant', () => {
+    expect(fromShanghaiWallClock('2024-05-02T00:00:00').toISOString()).toBe('2024-05-01T16:00:00.000Z');
+    expect(fromShanghaiWallClock('2026-12-07T13:05:00').toISOString()).toBe('2026-12-07T05:05:00.000Z');
+    expect(Number.isNaN(fromShanghaiWallClock('yesterday').getTime())).toBe(true);
   });
 
   it('keeps an instant inside its day: start <= instant < end', () => {

@@ -19,6 +19,14 @@ export function shanghaiDate(instant: Date): string {
   return shanghaiWallClock(instant).toISOString().slice(0, 10);
 }
 
+/**
+ * The instant a Shanghai wall-clock reading names: 'YYYY-MM-DDTHH:MM:SS' (a form's datetime-local,
+ * a day's 'T00:00:00'). An Invalid Date when the text is not such a reading.
+ */
+export function fromShanghaiWallClock(local: string): Date {
+  return new Date(`${local}+08:00`);
+}
+
 /** The midnight in Shanghai that starts the day the instant falls in. */
 export function shanghaiDayStart(instant: Date): Date {
   return new Date(Math.floor((instant.getTime() + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS);

@@ -1,5 +1,5 @@
 import helmet from '@fastify/helmet';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /**
  * Security headers (@fastify/helmet) for the HTML pages behind signed links (/r/, /u/, /p/, /c/),
@@ -13,4 +13,26 @@ export async function pageSecurityHeaders(app: FastifyInstance): Promise<void> {
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   });
+}
+
+/**
+ * The policy of a server-rendered page: no script, nothing from elsewhere, styles inline, forms
+ * post back here only, no framing. A scope with its own (the ops console's helmet, which allows its
+ * scripts) keeps that one.
+ */
+const PAGE_CONTENT_SECURITY_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * Replies with an HTML page, the one way every page is sent. Pages hold personal data or answer for
+ * one token: never cached, never sent on as a Referer (the URL may hold the token).
+ */
+export function replyWithPage(reply: FastifyReply, html: string, status = 200): FastifyReply {
+  if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CONTENT_SECURITY_POLICY);
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .send(html);
 }

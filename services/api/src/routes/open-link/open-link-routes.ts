@@ -10,10 +10,10 @@
 // counted as engagement: they are machines, not readers.
 import { deliveryIdFromOpenToken, machineOpen, preferencesLink } from '@policy-push/core';
 import { getOpenTarget, type OpenTarget, recordOpen } from '@policy-push/db';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app-instance';
-import { pageSecurityHeaders } from '../../plugins/page-headers';
+import { pageSecurityHeaders, replyWithPage } from '../../plugins/page-headers';
 import { ErrorResponse } from '../../schemas/common';
 import { invalidOpenLinkPage, unknownOpenLinkPage } from './open-link-pages';
 
@@ -35,16 +35,6 @@ const Html = (description: string) => ({ description, content: { 'text/html': { 
 
 // The URL holds the token: request logs name the route, never the URL.
 const logSerializers = { req: (req: FastifyRequest) => ({ method: req.method, url: '/r/[token]' }) };
-
-function html(reply: FastifyReply, status: number, body: string) {
-  return reply
-    .code(status)
-    .type('text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
-    .send(body);
-}
 
 /** Where the link leads: only the policy's own http(s) pages, so it can never be an open redirect. */
 function destination(target: OpenTarget, to: 'policy' | 'interpretation' | undefined, inbox: () => string): string | null {
@@ -84,12 +74,12 @@ export default async function openLinkRoutes(app: AppInstance) {
       const deliveryId = deliveryIdFromOpenToken(signingSecret, req.params['*'], now);
       if (deliveryId === null) {
         req.log.warn({ link: 'open' }, 'signed link refused: invalid or expired token');
-        return html(reply, 400, invalidOpenLinkPage());
+        return replyWithPage(reply, invalidOpenLinkPage(), 400);
       }
       const target = await getOpenTarget(db.db, deliveryId);
       const to =
         target && destination(target, req.query.to, () => preferencesLink(config.publicBaseUrl, signingSecret, target.contactId, now));
-      if (!target || !to) return html(reply, 404, unknownOpenLinkPage());
+      if (!target || !to) return replyWithPage(reply, unknownOpenLinkPage(), 404);
       const machine = machineOpen({ method: req.method, userAgent: req.headers['user-agent'], sentAt: target.sentAt, at: now });
       const { first, engaged } = await db.db.transaction((tx) => recordOpen(tx, { deliveryId, channel: target.channel, at: now, machine }));
       if (first || engaged) req.log.info({ deliveryId, channel: target.channel, machine, engaged }, 'message opened');

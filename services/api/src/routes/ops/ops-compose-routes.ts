@@ -10,7 +10,8 @@ import { ApiError } from '../../errors';
 import { pushProgress, publishPolicy } from '../policies/policies-service';
 import { checkPublishLimits } from '../policies/publish-limits';
 import { type AudienceCount, type ComposeChoices, composePage, previewPage } from './ops-compose-pages';
-import { opsContext, sendPage } from './ops-page-context';
+import { replyWithPage } from '../../plugins/page-headers';
+import { opsContext } from './ops-page-context';
 import { COMPOSE_COUNT_JS } from './ops-scripts';
 import { composePreview, countAudience, type PolicyForm, policyFromForm } from './ops-service';
 import type { OpsUser } from './ops-session';
@@ -41,7 +42,7 @@ export function registerComposeRoutes(app: AppInstance): void {
     problems: ApiError['fields'],
     count?: AudienceCount,
   ) {
-    return sendPage(reply, status, composePage(form, await choices(user(req)), problems, user(req), csrf(req), count));
+    return replyWithPage(reply, composePage(form, await choices(user(req)), problems, user(req), csrf(req), count), status);
   }
 
   /** Another department's id or group in a publisher's form: refused as if it did not exist. */
@@ -100,7 +101,7 @@ export function registerComposeRoutes(app: AppInstance): void {
     if (foreign.length) return composeAgain(req, reply, form, 422, foreign);
     try {
       const preview = await composePreview(db, app.deps.config, input);
-      return sendPage(reply, 200, previewPage(form, preview, user(req), csrf(req), app.deps.config.limits.largeAudienceThreshold));
+      return replyWithPage(reply, previewPage(form, preview, user(req), csrf(req), app.deps.config.limits.largeAudienceThreshold));
     } catch (err) {
       const r = refusal(err);
       return composeAgain(req, reply, form, r.status, r.problems);

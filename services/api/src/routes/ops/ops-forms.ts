@@ -1,6 +1,6 @@
 // Form pieces for the console's forms: what was typed is put back, and the API's field problems
 // (path and code, as the API names them) are shown beside the field they are about.
-import { shanghaiWallClock } from '@policy-push/core';
+import { shanghaiWallClock, fromShanghaiWallClock } from '@policy-push/core';
 import type { FieldProblem } from '../../errors';
 import { e, t } from './ops-layout';
 
@@ -69,13 +69,11 @@ export function formProblems(problems: FieldProblem[], fields: string[]): string
 }
 
 // datetime-local inputs are Beijing time, as every time on these pages is.
-const BEIJING = '+08:00';
-
 /** "2026-12-07T13:05" (Beijing) → ISO; undefined for empty, null when not a time. */
 export function fromLocalTime(v: string): string | undefined | null {
   if (!v) return undefined;
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(v)) return null;
-  const d = new Date(`${v.length === 16 ? `${v}:00` : v}${BEIJING}`);
+  const d = fromShanghaiWallClock(v.length === 16 ? `${v}:00` : v);
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 

@@ -26,9 +26,10 @@ import {
   FAILED_STATUSES,
 } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isChannel } from '@policy-push/core';
+import { isChannel, fromShanghaiWallClock } from '@policy-push/core';
 import type { AppInstance } from '../../app-instance';
 import { ApiError } from '../../errors';
+import { replyWithPage } from '../../plugins/page-headers';
 import { maskContacts } from '../../services/mask-contacts';
 import { messageView, renderDeliveryMessage, withoutTokens } from '../../services/rendered-messages';
 import { deliveriesCsv } from '../deliveries/deliveries-export';
@@ -59,7 +60,6 @@ const RECIPIENT_CONTACTS = 20;
 export interface OpsContext {
   user: (req: FastifyRequest) => OpsUser;
   csrf: (req: FastifyRequest) => string;
-  sendPage: (reply: FastifyReply, status: number, html: string) => FastifyReply;
 }
 
 /** A Beijing calendar day's start; `next` gives the day after's (an inclusive "to"). */
@@ -67,7 +67,7 @@ function beijingDay(day: string, next = false): Date | null {
   // 2026-02-30 would roll over into March: a day is valid when it reads back the same.
   const utc = new Date(`${day}T00:00:00Z`);
   if (Number.isNaN(utc.getTime()) || utc.toISOString().slice(0, 10) !== day) return null;
-  const d = new Date(`${day}T00:00:00+08:00`);
+  const d = fromShanghaiWallClock(`${day}T00:00:00`);
   return next ? new Date(d.getTime() + 86_400_000) : d;
 }
 
@@ -124,12 +124,11 @@ export function registerLogRoutes(app: AppInstance, o: OpsContext) {
   const { db } = app.deps.db;
   const hide = { schema: { hide: true } };
   const refuse = (req: FastifyRequest, reply: FastifyReply, status: number, code: string, zh: string, en: string) =>
-    o.sendPage(reply, status, errorPage(status, code, zh, en, o.user(req), o.csrf(req)));
+    replyWithPage(reply, errorPage(status, code, zh, en, o.user(req), o.csrf(req)), status);
   // unknown_filter for a name no filter has; invalid_<name> for one bad value; invalid_filter for several.
   const badFilters = (req: FastifyRequest, reply: FastifyReply, bad: string[], known: readonly string[] = [...LOG_FILTERS, 'cursor']) =>
-    o.sendPage(
+    replyWithPage(
       reply,
-      400,
       errorPage(
         400,
         bad.some((b) => !known.includes(b)) ? 'unknown_filter' : bad.length === 1 ? `invalid_${bad[0]}` : 'invalid_filter',
@@ -138,6 +137,7 @@ export function registerLogRoutes(app: AppInstance, o: OpsContext) {
         o.user(req),
         o.csrf(req),
       ).replace(' data-status="400"', ` data-status="400" data-fields="${e(bad.join(' '))}"`),
+      400,
     );
 
   /** The query's filter, with a recipient resolved to the ids of its contacts (so no page or link carries the address). */
@@ -162,9 +162,8 @@ export function registerLogRoutes(app: AppInstance, o: OpsContext) {
     const enterprises = query.enterprise ? await searchEnterprises(db, query.enterprise, { limit: 10 }) : [];
     // Pages after the first carry the contacts found, never the address typed.
     const carried: LogQuery = { ...query, recipient: undefined, contactIds: contactIds?.join(',') || (query.recipient ? '0' : undefined) };
-    return o.sendPage(
+    return replyWithPage(
       reply,
-      200,
       deliveriesLogPage(
         {
           query,
@@ -254,12 +253,12 @@ export function registerLogRoutes(app: AppInstance, o: OpsContext) {
           count = err.value as number;
         }
       }
-      return o.sendPage(reply, 200, retryConfirmPage(shown, policy.title, count, u, o.csrf(req)));
+      return replyWithPage(reply, retryConfirmPage(shown, policy.title, count, u, o.csrf(req)));
     }
     try {
       const requeued = await retryDeliveries(db, filter, { apiKeyId: u.keyId, ip: req.ip });
       req.log.info({ policyId: policy.id, requeued, keyId: u.keyId }, 'failed deliveries re-queued from the console');
-      return o.sendPage(reply, 200, retryDonePage(String(policy.id), requeued, u, o.csrf(req)));
+      return replyWithPage(reply, retryDonePage(String(policy.id), requeued, u, o.csrf(req)));
     } catch (err) {
       if (err instanceof ApiError && err.statusCode < 500)
         return refuse(req, reply, err.statusCode, err.code, '此政策的投递不能重试。', err.message);
@@ -306,9 +305,8 @@ export function registerLogRoutes(app: AppInstance, o: OpsContext) {
       requeues.length || (attempts.length && detail.attempts === 0)
         ? retriedAudit.filter((r) => Number(r.count) > 0).map((r) => ({ at: new Date(r.created_at), count: Number(r.count) }))
         : [];
-    return o.sendPage(
+    return replyWithPage(
       reply,
-      200,
       deliveryDetailPage(
         {
           detail,
@@ -338,9 +336,8 @@ export function registerLogRoutes(app: AppInstance, o: OpsContext) {
     const after = typeof q.after === 'string' && q.after ? Number(q.after) : undefined;
     const rows = text ? await searchEnterprises(db, text, { after, limit: PAGE_SIZE }) : [];
     const kept = rows.slice(0, PAGE_SIZE);
-    return o.sendPage(
+    return replyWithPage(
       reply,
-      200,
       enterprisesPage(text, kept, rows.length > PAGE_SIZE ? String(kept.at(-1)!.id) : null, o.user(req), o.csrf(req)),
     );
   });
@@ -376,9 +373,8 @@ export function registerLogRoutes(app: AppInstance, o: OpsContext) {
     );
     // Admins see addresses and names; everyone else (ops) masked, openids included.
     const shownContacts = u.role === 'admin' ? contacts : contacts.map((c) => maskContacts(c) as typeof c);
-    return o.sendPage(
+    return replyWithPage(
       reply,
-      200,
       enterprisePage(
         { enterprise, contacts: shownContacts, subscriptions, categoryNames, departmentNames, received, history },
         u,

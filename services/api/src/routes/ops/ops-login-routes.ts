@@ -5,7 +5,8 @@
 import type { AppInstance } from '../../app-instance';
 import { authenticate, secretHashOf } from '../../services/api-keys';
 import { loginPage } from './ops-pages';
-import { opsContext, sendPage } from './ops-page-context';
+import { replyWithPage } from '../../plugins/page-headers';
+import { opsContext } from './ops-page-context';
 import {
   cookieOptions,
   endSession,
@@ -26,7 +27,7 @@ export function registerLoginRoutes(app: AppInstance): void {
   app.get('/ops/login', hide, async (req, reply) => {
     const nonce = req.cookies[LOGIN_COOKIE] ?? loginNonce();
     reply.setCookie(LOGIN_COOKIE, nonce, cookieOptions(req, 3600));
-    return sendPage(reply, 200, loginPage(nonce));
+    return replyWithPage(reply, loginPage(nonce));
   });
 
   app.post('/ops/login', hide, async (req, reply) => {
@@ -35,40 +36,44 @@ export function registerLoginRoutes(app: AppInstance): void {
     if (!sameToken(body._csrf, expected)) {
       const nonce = loginNonce();
       reply.setCookie(LOGIN_COOKIE, nonce, cookieOptions(req, 3600));
-      return sendPage(reply, 403, loginPage(nonce, { code: 'csrf', zh: '表单已失效，请重试。', en: 'The form was stale; try again.' }));
+      return replyWithPage(
+        reply,
+        loginPage(nonce, { code: 'csrf', zh: '表单已失效，请重试。', en: 'The form was stale; try again.' }),
+        403,
+      );
     }
     // Guessing keys: an address past its failed attempts waits before its next one is looked up.
     if (app.failedAttempts.refusal(req, reply)) {
-      return sendPage(
+      return replyWithPage(
         reply,
-        429,
         loginPage(expected!, {
           code: 'rate_limited',
           zh: '失败次数过多，请稍后再试。',
           en: 'Too many failed sign-ins from this address; try again later.',
         }),
+        429,
       );
     }
     const identity = typeof body.key === 'string' ? await authenticate(db, body.key.trim()) : null;
     if (identity?.role === 'enterprise') {
       req.log.info({ event: 'ops_sign_in_refused', keyId: identity.id }, 'enterprise key refused at the ops console');
-      return sendPage(
+      return replyWithPage(
         reply,
-        403,
         loginPage(expected!, {
           code: 'enterprise_key',
           zh: '企业密钥不能登录运维台；请通过 API 或消息中的偏好设置链接管理订阅。',
           en: 'Enterprise keys cannot sign in to the console; use the API, or the preferences link in any message.',
         }),
+        403,
       );
     }
     if (!identity) {
       app.failedAttempts.failed(req.ip);
       req.log.info({ event: 'ops_sign_in_refused' }, 'ops sign-in refused');
-      return sendPage(
+      return replyWithPage(
         reply,
-        401,
         loginPage(expected!, { code: 'bad_key', zh: 'API 密钥无效或已吊销。', en: 'The API key is unknown or revoked.' }),
+        401,
       );
     }
     setSessionCookie(req, reply, await newSession(db, secret, identity.id, secretHashOf(String(body.key).trim())));

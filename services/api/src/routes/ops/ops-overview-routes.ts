@@ -6,7 +6,8 @@ import { listSandboxMessages } from '@policy-push/db';
 import type { AppInstance } from '../../app-instance';
 import { errorPage } from './ops-layout';
 import { dashboardPage, outboxPage } from './ops-pages';
-import { opsContext, sendPage } from './ops-page-context';
+import { replyWithPage } from '../../plugins/page-headers';
+import { opsContext } from './ops-page-context';
 import { loadDashboard } from './ops-service';
 
 const ID = /^[1-9][0-9]{0,14}$/;
@@ -19,18 +20,22 @@ export function registerOverviewRoutes(app: AppInstance): void {
 
   app.get('/ops', hide, async (req, reply) => {
     const dashboard = await loadDashboard(app, new Date());
-    return sendPage(reply, 200, dashboardPage(dashboard, user(req), csrf(req)));
+    return replyWithPage(reply, dashboardPage(dashboard, user(req), csrf(req)));
   });
 
   app.get('/ops/outbox', hide, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const channel = q.channel || undefined;
     if ((channel && !isChannel(channel)) || (q.cursor && !ID.test(q.cursor))) {
-      return sendPage(reply, 400, errorPage(400, 'invalid_filter', '筛选条件无效。', 'The filter is not valid.', user(req), csrf(req)));
+      return replyWithPage(
+        reply,
+        errorPage(400, 'invalid_filter', '筛选条件无效。', 'The filter is not valid.', user(req), csrf(req)),
+        400,
+      );
     }
     const rows = await listSandboxMessages(db, { limit: PAGE_SIZE, channel, before: q.cursor ? Number(q.cursor) : undefined });
     const more = rows.length > PAGE_SIZE;
     const kept = rows.slice(0, PAGE_SIZE);
-    return sendPage(reply, 200, outboxPage(channel, kept, more ? String(kept.at(-1)!.id) : null, user(req), csrf(req)));
+    return replyWithPage(reply, outboxPage(channel, kept, more ? String(kept.at(-1)!.id) : null, user(req), csrf(req)));
   });
 }

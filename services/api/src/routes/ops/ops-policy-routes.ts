@@ -5,7 +5,7 @@
 //   GET  /ops/policies/:id/live             the same numbers as JSON, for the page's script
 //   POST /ops/policies/:id/amend | revoke | cancel | push   the actions, through the API's own service functions
 //   GET  /ops/assets/policy-live.js
-import { safeError } from '@policy-push/core';
+import { safeError, fromShanghaiWallClock } from '@policy-push/core';
 import {
   type Database,
   departments,
@@ -24,6 +24,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
 import type { AppInstance } from '../../app-instance';
 import { ApiError, type FieldProblem } from '../../errors';
+import { replyWithPage } from '../../plugins/page-headers';
 import { PolicyAmendment, Revocation } from '../policies/policies-schemas';
 import { policyVersions, pushProgress } from '../policies/policies-service';
 import {
@@ -61,7 +62,7 @@ function schemaProblems(schema: TSchema, body: unknown): FieldProblem[] {
 }
 
 /** A Beijing calendar day's start. */
-const dayStart = (day: string) => new Date(`${day}T00:00:00+08:00`);
+const dayStart = (day: string) => fromShanghaiWallClock(`${day}T00:00:00`);
 
 export async function opsPolicyRoutes(app: AppInstance) {
   const { db } = app.deps.db;
@@ -71,9 +72,8 @@ export async function opsPolicyRoutes(app: AppInstance) {
   const hide = { schema: { hide: true } };
   const user = (req: FastifyRequest) => req.opsUser as OpsUser;
   const csrf = (req: FastifyRequest) => csrfToken(secret, user(req).session);
-  const send = (reply: FastifyReply, status: number, html: string) => reply.code(status).type('text/html; charset=utf-8').send(html);
   const fail = (req: FastifyRequest, reply: FastifyReply, status: number, code: string, zh: string, en: string) =>
-    send(reply, status, errorPage(status, code, zh, en, user(req), csrf(req)));
+    replyWithPage(reply, errorPage(status, code, zh, en, user(req), csrf(req)), status);
   /** A publisher's departments (the API's departmentsInScope); undefined: every department. */
   const ownDepartments = (u: OpsUser) => (u.role === 'publisher' ? u.departmentIds : undefined);
 
@@ -109,7 +109,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
     if (from && to && !problems.some((p) => p.path === 'from' || p.path === 'to') && from >= to)
       problems.push({ path: 'to', code: 'to_not_after_from' });
     if (problems.length) {
-      return send(reply, 400, policiesPage({ filter: q, departments: choices, rows: [], next: null, problems }, u, csrf(req)));
+      return replyWithPage(reply, policiesPage({ filter: q, departments: choices, rows: [], next: null, problems }, u, csrf(req)), 400);
     }
     // Another department's, for a publisher: an empty list, as the API answers.
     const requested = departmentId ? Number(departmentId) : undefined;
@@ -127,7 +127,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
             cursor: String(kept.at(-1)!.id),
           } as Record<string, string>).toString()
         : null;
-    return send(reply, 200, policiesPage({ filter: q, departments: choices, rows: kept, next, problems: [] }, u, csrf(req)));
+    return replyWithPage(reply, policiesPage({ filter: q, departments: choices, rows: kept, next, problems: [] }, u, csrf(req)));
   });
 
   // -------------------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
     const policy = await policyOf(req);
     if (!policy) return notFoundPage(req, reply);
     const done = (req.query as { done?: string }).done;
-    return send(reply, 200, policyPage(await load(req, policy), user(req), csrf(req), undefined, done ? DONE[done] : undefined));
+    return replyWithPage(reply, policyPage(await load(req, policy), user(req), csrf(req), undefined, done ? DONE[done] : undefined));
   });
 
   app.get('/ops/policies/:id/live', hide, async (req, reply) => {
@@ -238,7 +238,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
     if (!again) return reply.redirect(`/ops/policies/${policy.id}?done=${action}`, 303);
     if (again.problems.length && status === 200) status = 422;
     const fresh = (await getPolicy(db, policy.id)) ?? policy;
-    return send(reply, status, policyPage(await load(req, fresh), u, csrf(req), again));
+    return replyWithPage(reply, policyPage(await load(req, fresh), u, csrf(req), again), status);
   }
 
   const by = (req: FastifyRequest) => ({ apiKeyId: user(req).keyId, ip: req.ip });

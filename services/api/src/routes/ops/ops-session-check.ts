@@ -2,7 +2,7 @@
 // goes to the sign-in page), and the session's role must be allowed the page (CONSOLE_PAGES).
 import type { AppInstance } from '../../app-instance';
 import { errorPage } from './ops-layout';
-import { sendPage } from './ops-page-context';
+import { replyWithPage } from '../../plugins/page-headers';
 import { csrfToken, mayOpen, type OpsUser, pageOf, SESSION_COOKIE, sessionUser } from './ops-session';
 
 declare module 'fastify' {
@@ -23,15 +23,14 @@ export function requireOpsSession(app: AppInstance): void {
     req.opsUser = await sessionUser(db, secret, req.cookies[SESSION_COOKIE]);
     if (!req.opsUser) {
       if (req.method === 'GET' || req.method === 'HEAD') return reply.redirect('/ops/login', 303);
-      return sendPage(reply, 401, errorPage(401, 'unauthorized', '请先登录。', 'Sign in first.'));
+      return replyWithPage(reply, errorPage(401, 'unauthorized', '请先登录。', 'Sign in first.'), 401);
     }
     const wanted = pageOf(path);
     if (!wanted || mayOpen(req.opsUser.role, wanted)) return;
     // A publisher's home is its departments' policies, not the operators' overview.
     if (wanted === 'dashboard' && mayOpen(req.opsUser.role, 'policies')) return reply.redirect('/ops/policies', 303);
-    return sendPage(
+    return replyWithPage(
       reply,
-      403,
       errorPage(
         403,
         'forbidden',
@@ -40,6 +39,7 @@ export function requireOpsSession(app: AppInstance): void {
         req.opsUser,
         csrfToken(secret, req.opsUser.session),
       ),
+      403,
     );
   });
 }

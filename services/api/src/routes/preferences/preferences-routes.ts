@@ -13,7 +13,7 @@ import { getPreferencesContact, markPolicyRead } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app-instance';
-import { pageSecurityHeaders } from '../../plugins/page-headers';
+import { pageSecurityHeaders, replyWithPage } from '../../plugins/page-headers';
 import { ApiError, notFound } from '../../errors';
 import { ID_PATTERN } from '../../schemas/common';
 import { auditedWrite, recipient } from '../../services/audit';
@@ -74,24 +74,6 @@ const logSerializers = {
   req: (req: FastifyRequest) => ({ method: req.method, url: req.routeOptions.url, remoteAddress: req.ip }),
 };
 
-function sendPage(reply: FastifyReply, status: number, body: string) {
-  return (
-    reply
-      .code(status)
-      .type('text/html; charset=utf-8')
-      // Personal data: not kept by caches. The page's links lead to other sites, which must not
-      // learn the token from a Referer. No script, no frames, forms post back here only.
-      .header('cache-control', 'no-store')
-      .header('referrer-policy', 'no-referrer')
-      .header('x-frame-options', 'DENY')
-      .header(
-        'content-security-policy',
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-      )
-      .send(body)
-  );
-}
-
 export default async function preferencesRoutes(app: AppInstance) {
   // Form bodies are parsed in this plugin's scope only; the rest of the API speaks JSON.
   await app.register(formbody);
@@ -102,8 +84,8 @@ export default async function preferencesRoutes(app: AppInstance) {
   /** The page for this token, with a notice on top; or the page that says why there is none. */
   async function renderFor(reply: FastifyReply, contactId: number, status: number, notice?: Notice) {
     const view = await loadPreferences(db, contactId, { requireConfirmedEmail: app.deps.config.dispatcher.requireConfirmedEmail });
-    if (!view) return sendPage(reply, 404, contactGonePage());
-    return sendPage(reply, status, preferencesPage(view, notice));
+    if (!view) return replyWithPage(reply, contactGonePage(), 404);
+    return replyWithPage(reply, preferencesPage(view, notice), status);
   }
 
   app.get(
@@ -113,7 +95,7 @@ export default async function preferencesRoutes(app: AppInstance) {
       const contactId = contactIdFromPreferencesToken(secret, req.params['*']);
       if (contactId === null) {
         req.log.warn({ link: 'preferences' }, 'signed link refused: invalid or expired token');
-        return sendPage(reply, 400, invalidLinkPage());
+        return replyWithPage(reply, invalidLinkPage(), 400);
       }
       return renderFor(reply, contactId, 200);
     },
@@ -131,10 +113,10 @@ export default async function preferencesRoutes(app: AppInstance) {
       const contactId = contactIdFromPreferencesToken(secret, req.params['*']);
       if (contactId === null) {
         req.log.warn({ link: 'preferences' }, 'signed link refused: invalid or expired token');
-        return sendPage(reply, 400, invalidLinkPage());
+        return replyWithPage(reply, invalidLinkPage(), 400);
       }
       const contact = await getPreferencesContact(db, contactId);
-      if (!contact) return sendPage(reply, 404, contactGonePage());
+      if (!contact) return replyWithPage(reply, contactGonePage(), 404);
       const form = req.body as PreferencesForm | undefined;
       if (!req.validationError && form?.action === 'read-policy') {
         if (!form.policyId) return renderFor(reply, contactId, 400, problemNotice(readPolicyMissing()));
@@ -216,10 +198,10 @@ export default async function preferencesRoutes(app: AppInstance) {
       );
       if (result.outcome === 'invalid') {
         req.log.warn({ link: 'confirm-email' }, 'signed link refused: invalid or expired token, or the address changed');
-        return sendPage(reply, 400, invalidLinkPage());
+        return replyWithPage(reply, invalidLinkPage(), 400);
       }
-      if (result.outcome === 'gone') return sendPage(reply, 404, contactGonePage());
-      return sendPage(reply, 200, emailConfirmedPage(result.at, result.justNow));
+      if (result.outcome === 'gone') return replyWithPage(reply, contactGonePage(), 404);
+      return replyWithPage(reply, emailConfirmedPage(result.at, result.justNow));
     },
   );
 }

@@ -4,10 +4,10 @@
 // List-Unsubscribe-Post header, and what the page's button sends) does it, with no cookie and no
 // login: the signed token is the credential.
 import formbody from '@fastify/formbody';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app-instance';
-import { pageSecurityHeaders } from '../../plugins/page-headers';
+import { pageSecurityHeaders, replyWithPage } from '../../plugins/page-headers';
 import { ApiError } from '../../errors';
 import { ErrorResponse } from '../../schemas/common';
 import { auditedWrite, recipient } from '../../services/audit';
@@ -35,22 +35,6 @@ const HtmlOrError = (description: string) => ({
 
 // Request logs show the route, never the token (a token in a log is a working unsubscribe link).
 const logSerializers = { req: (req: FastifyRequest) => ({ method: req.method, url: '/u/[token]' }) };
-
-function html(reply: FastifyReply, status: number, body: string) {
-  return (
-    reply
-      .code(status)
-      .type('text/html; charset=utf-8')
-      // The page answers for one token: never cached, never sent on as a Referer, nothing external.
-      .header('cache-control', 'no-store')
-      .header('referrer-policy', 'no-referrer')
-      .header(
-        'content-security-policy',
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-      )
-      .send(body)
-  );
-}
 
 export default async function unsubscribeRoutes(app: AppInstance) {
   const { db, signingSecret } = app.deps;
@@ -93,11 +77,11 @@ export default async function unsubscribeRoutes(app: AppInstance) {
       const deliveryId = deliveryIdFromToken(signingSecret, req.params['*']);
       if (deliveryId === null) {
         req.log.warn({ link: 'unsubscribe' }, 'signed link refused: invalid or expired token');
-        return html(reply, 400, invalidLinkPage());
+        return replyWithPage(reply, invalidLinkPage(), 400);
       }
       const recipient = await linkRecipient(db.db, deliveryId);
-      if (!recipient) return html(reply, 404, unknownMessagePage());
-      return html(reply, 200, confirmPage(recipient.channel));
+      if (!recipient) return replyWithPage(reply, unknownMessagePage(), 404);
+      return replyWithPage(reply, confirmPage(recipient.channel));
     },
   );
 
@@ -124,7 +108,7 @@ export default async function unsubscribeRoutes(app: AppInstance) {
       const deliveryId = deliveryIdFromToken(signingSecret, req.params['*']);
       if (deliveryId === null) {
         req.log.warn({ link: 'unsubscribe' }, 'signed link refused: invalid or expired token');
-        return html(reply, 400, invalidLinkPage());
+        return replyWithPage(reply, invalidLinkPage(), 400);
       }
       // The recipient's own act, audited as theirs in the same transaction; a repeat changes nothing and is not.
       const done = await auditedWrite(
@@ -141,9 +125,9 @@ export default async function unsubscribeRoutes(app: AppInstance) {
               }
             : null,
       );
-      if (!done) return html(reply, 404, unknownMessagePage());
+      if (!done) return replyWithPage(reply, unknownMessagePage(), 404);
       if (done.changed) req.log.info({ deliveryId, channel: done.channel }, 'unsubscribed by signed link');
-      return html(reply, 200, unsubscribedPage(done.channel));
+      return replyWithPage(reply, unsubscribedPage(done.channel));
     },
   );
 }

@@ -1,7 +1,8 @@
 // GET /wechat/oauth/callback: where WeChat's web authorisation returns with `code` and the signed
 // `state` (wechat-binding-service.ts). Public: the signed state is the credential.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { replyWithPage } from '../../plugins/page-headers';
 import type { AppInstance } from '../../app-instance';
 import { ApiError } from '../../errors';
 import { ErrorResponse } from '../../schemas/common';
@@ -19,16 +20,6 @@ const Html = (description: string) => ({ description, content: { 'text/html': { 
 
 // Request logs show the route, never the code or the state.
 const logSerializers = { req: (req: FastifyRequest) => ({ method: req.method, url: OAUTH_CALLBACK_PATH }) };
-
-function html(reply: FastifyReply, status: number, body: string) {
-  return reply
-    .code(status)
-    .type('text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
-    .send(body);
-}
 
 export default async function wechatOauthRoutes(app: AppInstance) {
   const { config, db, signingSecret } = app.deps;
@@ -68,18 +59,18 @@ export default async function wechatOauthRoutes(app: AppInstance) {
         );
       } catch (err) {
         req.log.warn({ err }, 'wechat oauth code exchange failed');
-        return html(reply, 502, unavailablePage());
+        return replyWithPage(reply, unavailablePage(), 502);
       }
       req.log.info({ result }, 'wechat oauth binding');
       switch (result) {
         case 'bound':
-          return html(reply, 200, boundPage());
+          return replyWithPage(reply, boundPage());
         case 'invalid_state':
-          return html(reply, 400, invalidLinkPage());
+          return replyWithPage(reply, invalidLinkPage(), 400);
         case 'code_refused':
-          return html(reply, 400, codeRefusedPage());
+          return replyWithPage(reply, codeRefusedPage(), 400);
         case 'contact_gone':
-          return html(reply, 404, contactGonePage());
+          return replyWithPage(reply, contactGonePage(), 404);
       }
     },
   );
