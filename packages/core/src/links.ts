@@ -3,6 +3,7 @@
 // purpose, the lifetime and the shape of the subject are agreed in one place.
 import { createHash } from 'node:crypto';
 import { signToken, verifyToken } from './signed-token';
+import { DAY_MS } from './shanghai-day';
 
 // Every purpose the signing secret signs for, in one list: a token or MAC made for one purpose
 // never checks out for another, so a new purpose must take a name not listed here.
@@ -33,7 +34,6 @@ export const PREFERENCES_LINK_DAYS = 30;
 /** A confirmation link is answered soon or not at all. */
 export const CONFIRM_EMAIL_LINK_DAYS = 7;
 
-const DAY_MS = 86_400_000;
 // Contact ids are bigint identities, signed as their decimal string; 15 digits stay exact in JS.
 const CONTACT_ID = /^[1-9][0-9]{0,14}$/;
 

@@ -18,6 +18,7 @@
 // touched; the triggers of migration 0008 fire on INSERT and UPDATE of deliveries, not DELETE, so
 // moving rows queues nothing; and a later recount of a pair (refreshReach) reads archived
 // deliveries and opens as well as live ones.
+import { DAY_MS } from '@policy-push/core';
 import { and, asc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Database, Queryable } from '../create-db';
@@ -178,8 +179,6 @@ export async function purgeArchiveBatch(tx: Queryable, cutoff: Date, batchSize: 
   );
   return row.n;
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * Archives what is due and purges the old archive, a batch per short transaction, at most

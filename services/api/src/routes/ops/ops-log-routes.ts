@@ -26,7 +26,7 @@ import {
   FAILED_STATUSES,
 } from '@policy-push/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isChannel, fromShanghaiWallClock } from '@policy-push/core';
+import { fromShanghaiWallClock, isChannel, shanghaiDayEnd } from '@policy-push/core';
 import type { AppInstance } from '../../app-instance';
 import { ApiError } from '../../errors';
 import { replyWithPage } from '../../plugins/page-headers';
@@ -68,7 +68,7 @@ function beijingDay(day: string, next = false): Date | null {
   const utc = new Date(`${day}T00:00:00Z`);
   if (Number.isNaN(utc.getTime()) || utc.toISOString().slice(0, 10) !== day) return null;
   const d = fromShanghaiWallClock(`${day}T00:00:00`);
-  return next ? new Date(d.getTime() + 86_400_000) : d;
+  return next ? shanghaiDayEnd(d) : d;
 }
 
 /** The fields of the query that are not valid, by name (unknown names included). */

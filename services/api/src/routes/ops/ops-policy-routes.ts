@@ -5,7 +5,7 @@
 //   GET  /ops/policies/:id/live             the same numbers as JSON, for the page's script
 //   POST /ops/policies/:id/amend | revoke | cancel | push   the actions, through the API's own service functions
 //   GET  /ops/assets/policy-live.js
-import { safeError, fromShanghaiWallClock } from '@policy-push/core';
+import { fromShanghaiWallClock, safeError, shanghaiDayEnd } from '@policy-push/core';
 import {
   type Database,
   departments,
@@ -105,7 +105,7 @@ export async function opsPolicyRoutes(app: AppInstance) {
     if (text('q').length > 200) problems.push({ path: 'q', code: 'maxLength' });
     const from = text('from') && DAY.test(text('from')) ? dayStart(text('from')) : undefined;
     // "to" is the last day shown: up to the next day's start.
-    const to = text('to') && DAY.test(text('to')) ? new Date(dayStart(text('to')).getTime() + 86_400_000) : undefined;
+    const to = text('to') && DAY.test(text('to')) ? shanghaiDayEnd(dayStart(text('to'))) : undefined;
     if (from && to && !problems.some((p) => p.path === 'from' || p.path === 'to') && from >= to)
       problems.push({ path: 'to', code: 'to_not_after_from' });
     if (problems.length) {
