@@ -4,7 +4,7 @@
 // pg_dump / pg_restore instead (docs/CITY.md, "Backups").
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from './create-db';
 
 /** A refusal the command line shows as it is (exit code 1), as opposed to a crash. */
@@ -18,6 +18,7 @@ export async function backupDataDir(dataDir: string, file: string, opts: { force
   if (existsSync(file) && !opts.force) throw new BackupError(`${file} already exists; pass --force to replace it`);
   const release = claim(dataDir);
   try {
+    const { PGlite } = await loadPglite();
     const pg = new PGlite(dataDir);
     await pg.waitReady;
     let dump: Blob;
@@ -73,6 +74,7 @@ export async function restoreDataDir(dataDir: string, file: string, opts: { forc
 }
 
 async function unpackAndCheck(dir: string, dump: Blob): Promise<void> {
+  const { PGlite } = await loadPglite();
   let pg: PGlite;
   try {
     pg = new PGlite(dir, { loadDataDir: dump });
@@ -87,6 +89,9 @@ async function unpackAndCheck(dir: string, dump: Blob): Promise<void> {
     await pg.close();
   }
 }
+
+// Loaded when a backup or restore runs: these functions share a module with the service's (create-db.ts).
+const loadPglite = () => import('@electric-sql/pglite');
 
 function claim(dataDir: string): () => void {
   try {

@@ -11,6 +11,7 @@ import { errorHandler } from './plugins/error-handler';
 import { httpMetrics } from './plugins/http-metrics';
 import { FailedAttempts, rateLimits } from './plugins/rate-limits';
 import { routerErrors } from './plugins/router-errors';
+import { requestLogger } from './plugins/request-logger';
 import { refuseUnsafeText } from './plugins/text-guard';
 import { strictValidation } from './plugins/validation';
 import healthRoutes from './routes/health/health-routes';
@@ -47,6 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
     // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the plain one.
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new DebugRequestLogs(),
+    childLoggerFactory: requestLogger,
     bodyLimit: JSON_BODY_LIMIT,
     // Signed tokens travel in paths (/u/…, /p/…): allow more than the default 100 characters.
     routerOptions: { maxParamLength: 512 },
