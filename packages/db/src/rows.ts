@@ -66,3 +66,12 @@ export function toOneOf<T extends string>(values: readonly T[], value: unknown):
 export function orNull<T>(decode: (value: unknown) => T, value: unknown): T | null {
   return value === null ? null : decode(value);
 }
+
+/**
+ * A jsonb value this application wrote after validating it (an audience rule, a snapshot): taken
+ * as its type once it is seen to be an object. The drivers parse json themselves.
+ */
+export function toStoredJson<T extends object>(value: unknown): T {
+  if (typeof value === 'object' && value !== null) return value as T;
+  throw mismatch('a json object', value);
+}

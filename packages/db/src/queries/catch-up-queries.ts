@@ -20,7 +20,20 @@
 import { sql } from 'drizzle-orm';
 import type { AudienceRule } from '@policy-push/core';
 import type { Database, Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { alias } from 'drizzle-orm/pg-core';
+import { decodeRows, orNull, toBoolean, toNumber, toNumberArray, toStoredJson, toText, toTextArray } from '../rows';
+import {
+  catchUpQueue,
+  contacts,
+  deliveries,
+  lateMatches,
+  policies,
+  pushes,
+  reachDirty,
+  reachEnterprises,
+  reachUnaddressable,
+} from '../schema';
+import { bare } from '../sql-names';
 import { claimAddresses } from './address-claims-queries';
 import { foldDigests } from './digest-queries';
 import { deliveriesFromMatch, loadMatchTarget, matchingCtes, type MatchTarget, unaddressableFromMatch } from './matching-queries';
@@ -50,27 +63,28 @@ interface InForcePolicy {
 
 /** The policies in force at `now`: published, not revoked, not expired; live ones only (not a test key's). */
 async function policiesInForce(tx: Queryable, now: Date): Promise<InForcePolicy[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  const p = policies;
+  return decodeRows(
     await tx.execute(sql`
-      select id, version, department_id, category_ids, target_group_ids, audience_rule, priority,
-        coalesce(action_by > ${now.toISOString()}::timestamptz, false) as notify
-      from policies
-      where status = 'published' and revoked_at is null and not test
-        and (valid_until is null or valid_until > ${now.toISOString()}::timestamptz)
-      order by id`),
+      select ${p.id}, ${p.version}, ${p.departmentId}, ${p.categoryIds}, ${p.targetGroupIds}, ${p.audienceRule}, ${p.priority},
+        coalesce(${p.actionBy} > ${now.toISOString()}::timestamptz, false) as notify
+      from ${p}
+      where ${p.status} = 'published' and ${p.revokedAt} is null and not ${p.test}
+        and (${p.validUntil} is null or ${p.validUntil} > ${now.toISOString()}::timestamptz)
+      order by ${p.id}`),
+    (r): InForcePolicy => ({
+      id: toNumber(r.id),
+      version: toNumber(r.version),
+      notify: toBoolean(r.notify),
+      policy: {
+        departmentId: toNumber(r.department_id),
+        categoryIds: toNumberArray(r.category_ids),
+        targetGroupIds: toNumberArray(r.target_group_ids),
+        audienceRule: orNull(toStoredJson<AudienceRule>, r.audience_rule),
+        priority: toText(r.priority),
+      },
+    }),
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    version: Number(r.version),
-    notify: Boolean(r.notify),
-    policy: {
-      departmentId: Number(r.department_id),
-      categoryIds: (r.category_ids as (string | number)[]).map(Number),
-      targetGroupIds: (r.target_group_ids as (string | number)[]).map(Number),
-      audienceRule: (r.audience_rule as AudienceRule | null) ?? null,
-      priority: r.priority as string,
-    },
-  }));
 }
 
 /**
@@ -85,13 +99,12 @@ async function catchUpPolicy(
   enterpriseIds: number[],
   now: Date,
 ): Promise<{ lateMatches: number; notified: number }> {
-  const [row] = rowsOf<{
-    late: number;
-    notified: number;
-    ids: (string | number)[] | null;
-    contact_ids: (string | number)[] | null;
-    channels: string[] | null;
-  }>(
+  const late = lateMatches;
+  const r = alias(reachEnterprises, 'r');
+  const u = alias(reachUnaddressable, 'u');
+  const c = alias(contacts, 'c');
+  const d = alias(deliveries, 'd');
+  const [row] = decodeRows(
     await tx.execute(sql`
       with ${matchingCtes(target, { enterpriseIds })},
       m as (${deliveriesFromMatch(target)}),
@@ -100,53 +113,55 @@ async function catchUpPolicy(
       -- match, or a delivery of the policy to one of its contacts (not counted yet), any version,
       -- each looked up by a whole key.
       late as (
-        insert into late_matches (policy_id, enterprise_id, notified, matched_at)
+        insert into ${late} (${bare(late.policyId)}, ${bare(late.enterpriseId)}, ${bare(late.notified)}, ${bare(late.matchedAt)})
         select ${p.id}, s.enterprise_id, ${p.notify}, ${now.toISOString()}::timestamptz
         from subscription s
         where not exists (
-            select 1 from reach_enterprises r where r.policy_id = ${p.id} and r.enterprise_id = s.enterprise_id
-              and (r.targeted <> 0 or r.unaddressable is not null or r.late_match))
-          and not exists (select 1 from reach_unaddressable u where u.policy_id = ${p.id} and u.enterprise_id = s.enterprise_id)
+            select 1 from ${reachEnterprises} ${r} where ${r.policyId} = ${p.id} and ${r.enterpriseId} = s.enterprise_id
+              and (${r.targeted} <> 0 or ${r.unaddressable} is not null or ${r.lateMatch}))
+          and not exists (select 1 from ${reachUnaddressable} ${u} where ${u.policyId} = ${p.id} and ${u.enterpriseId} = s.enterprise_id)
           and not exists (
-            select 1 from contacts c cross join generate_series(1, ${p.version}) v(version)
-            join deliveries d on d.policy_id = ${p.id} and d.policy_version = v.version and d.contact_id = c.id and d.kind = 'policy'
-            where c.enterprise_id = s.enterprise_id)
+            select 1 from ${contacts} ${c} cross join generate_series(1, ${p.version}) v(version)
+            join ${deliveries} ${d} on ${d.policyId} = ${p.id} and ${d.policyVersion} = v.version and ${d.contactId} = ${c.id}
+              and ${d.kind} = 'policy'
+            where ${c.enterpriseId} = s.enterprise_id)
         on conflict do nothing
-        returning enterprise_id
+        returning ${late.enterpriseId}
       ),
       noted as (
-        insert into reach_unaddressable (policy_id, enterprise_id, reason)
-        select ${p.id}, u.enterprise_id, u.reason from unaddressable u join late l on l.enterprise_id = u.enterprise_id
+        insert into ${reachUnaddressable} (${bare(u.policyId)}, ${bare(u.enterpriseId)}, ${bare(u.reason)})
+        select ${p.id}, un.enterprise_id, un.reason from unaddressable un join late l on l.enterprise_id = un.enterprise_id
         on conflict do nothing
       ),
       -- Counted by the reach refresher as targeted, late (a delivery queues its pair too).
       queued as (
-        insert into reach_dirty (policy_id, enterprise_id) select ${p.id}, enterprise_id from late
+        insert into ${reachDirty} (${bare(reachDirty.policyId)}, ${bare(reachDirty.enterpriseId)}) select ${p.id}, enterprise_id from late
       ),
       inserted as (
-        insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
-          matched_category_ids, matched_group_ids, fallback_channels, digest_period)
+        insert into ${deliveries} (${bare(d.policyId)}, ${bare(d.policyVersion)}, ${bare(d.enterpriseId)}, ${bare(d.contactId)},
+          ${bare(d.channel)}, ${bare(d.kind)}, ${bare(d.status)}, ${bare(d.priority)}, ${bare(d.matchedCategoryIds)},
+          ${bare(d.matchedGroupIds)}, ${bare(d.fallbackChannels)}, ${bare(d.digestPeriod)})
         select ${p.id}, ${p.version}, m.enterprise_id, m.contact_id, m.channel, 'policy', 'held', 1,
           m.category_ids, m.group_ids, m.fallback_channels, 'catch-up'
         from m join late l on l.enterprise_id = m.enterprise_id
         where ${p.notify}
         on conflict do nothing
-        returning id, contact_id, channel, enterprise_id
+        returning ${deliveries.id}, ${deliveries.contactId}, ${deliveries.channel}, ${deliveries.enterpriseId}
       )
       select (select count(*) from late)::int as late, (select count(distinct enterprise_id) from inserted)::int as notified,
         (select array_agg(id order by id) from inserted) as ids,
         (select array_agg(contact_id order by id) from inserted) as contact_ids,
         (select array_agg(channel order by id) from inserted) as channels`),
+    (x) => ({
+      late: toNumber(x.late),
+      notified: toNumber(x.notified),
+      // array_agg of nothing is null
+      fresh: { ids: toNumberArray(x.ids ?? []), contactIds: toNumberArray(x.contact_ids ?? []), channels: toTextArray(x.channels ?? []) },
+    }),
   );
   // One address, one message: an address that already got this version (another enterprise's
   // accountant) merges instead of being told again.
-  if (row.ids?.length) {
-    await claimAddresses(
-      tx,
-      { policyId: p.id, policyVersion: p.version, kind: 'policy' },
-      { ids: row.ids.map(Number), contactIds: row.contact_ids!.map(Number), channels: row.channels! },
-    );
-  }
+  await claimAddresses(tx, { policyId: p.id, policyVersion: p.version, kind: 'policy' }, row.fresh);
   return { lateMatches: row.late, notified: row.notified };
 }
 
@@ -163,22 +178,25 @@ export async function catchUpNewcomers(
   const batchSize = opts.batchSize ?? DEFAULT_BATCH;
   const none = { enterprises: 0, lateMatches: 0, notified: 0, messages: 0 };
   return db.transaction(async (tx) => {
-    const [lock] = rowsOf<{ ok: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${CATCH_UP_LOCK}) as ok`));
-    if (!lock.ok) return { ...none, more: true };
-    const [fanning] = rowsOf<{ busy: boolean }>(
+    const [locked] = decodeRows(await tx.execute(sql`select pg_try_advisory_xact_lock(${CATCH_UP_LOCK}) as ok`), (r) => toBoolean(r.ok));
+    if (!locked) return { ...none, more: true };
+    const [fanningOut] = decodeRows(
       await tx.execute(sql`
         select exists (
-          select 1 from pushes pu join policies p on p.id = pu.policy_id
-          where pu.status = 'fanning_out' and p.status = 'published'
+          select 1 from ${pushes} join ${policies} on ${policies.id} = ${pushes.policyId}
+          where ${pushes.status} = 'fanning_out' and ${policies.status} = 'published'
         ) as busy`),
+      (r) => toBoolean(r.busy),
     );
-    if (fanning.busy) return { ...none, more: true };
-    const taken = rowsOf<{ id: string | number; enterprise_id: string | number }>(
+    if (fanningOut) return { ...none, more: true };
+    const q = catchUpQueue;
+    const taken = decodeRows(
       await tx.execute(sql`
-        delete from catch_up_queue where id = any(array(select id from catch_up_queue order by id limit ${batchSize}))
-        returning id, enterprise_id`),
+        delete from ${q} where ${q.id} = any(array(select ${q.id} from ${q} order by ${q.id} limit ${batchSize}))
+        returning ${q.id}, ${q.enterpriseId}`),
+      (r) => ({ id: toNumber(r.id), enterpriseId: toNumber(r.enterprise_id) }),
     );
-    const enterpriseIds = [...new Set(taken.map((r) => Number(r.enterprise_id)))].sort((a, b) => a - b);
+    const enterpriseIds = [...new Set(taken.map((r) => r.enterpriseId))].sort((a, b) => a - b);
     if (!enterpriseIds.length) return { ...none, more: false };
     let lateMatches = 0;
     let notified = 0;
@@ -190,7 +208,7 @@ export async function catchUpNewcomers(
     }
     // One message per contact and channel, listing every policy caught up for it.
     // The period names the batch (its last queue row), so no two batches share a digest key.
-    const batch = Math.max(...taken.map((r) => Number(r.id)));
+    const batch = Math.max(...taken.map((r) => r.id));
     const messages = notified ? await foldDigests(tx, 'catch-up', `catch-up:${batch}`) : 0;
     return { enterprises: enterpriseIds.length, lateMatches, notified, messages, more: taken.length === batchSize };
   });

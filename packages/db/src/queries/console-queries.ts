@@ -5,8 +5,14 @@
 // unique key (policy, version, contact, …), or for digests its digest key (contact, …).
 import { type SQL, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { alias } from 'drizzle-orm/pg-core';
+import { decodeRows, orNull, toDate, toNumber, toText } from '../rows';
+import { auditLog, contacts, deliveries, enterprises, policies, reachEnterprises } from '../schema';
 import { bigintArray } from '../sql-arrays';
+import { qualified } from '../sql-names';
+
+const c = contacts;
+const e = enterprises;
 
 // LIKE treats % _ and \ as special: a search for "100%" means the characters.
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, '\\$&')}%`;
@@ -25,35 +31,36 @@ export interface EnterpriseHit {
  * keyset pages (after). The name search reads the enterprises table, never the outbox.
  */
 export async function searchEnterprises(db: Queryable, text: string, p: { after?: number; limit: number }): Promise<EnterpriseHit[]> {
-  const rows = rowsOf<Record<string, string | number>>(
+  return decodeRows(
     await db.execute(sql`
-      select id, name, credit_code, district, industry_section, size from enterprises
-      where ${enterprisesMatching(text)} and id > ${p.after ?? 0}
-      order by id limit ${p.limit + 1}`),
+      select ${e.id}, ${e.name}, ${e.creditCode}, ${e.district}, ${e.industrySection}, ${e.size} from ${e}
+      where ${enterprisesMatching(text)} and ${e.id} > ${p.after ?? 0}
+      order by ${e.id} limit ${p.limit + 1}`),
+    (r): EnterpriseHit => ({
+      id: toNumber(r.id),
+      name: toText(r.name),
+      creditCode: toText(r.credit_code),
+      district: toText(r.district),
+      industrySection: toText(r.industry_section),
+      size: toText(r.size),
+    }),
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    name: String(r.name),
-    creditCode: String(r.credit_code),
-    district: String(r.district),
-    industrySection: String(r.industry_section),
-    size: String(r.size),
-  }));
 }
 
 /** The contacts with this address (already normalised: E.164 phone, email, or WeChat openid), through the address indexes. */
 export const contactsWithAddress = (address: string): SQL =>
-  sql`select id, enterprise_id from contacts where phone = ${address} or lower(email) = ${address.toLowerCase()} or wechat_openid = ${address}`;
+  sql`select ${c.id}, ${c.enterpriseId} from ${c}
+    where ${c.phone} = ${address} or lower(${c.email}) = ${address.toLowerCase()} or ${c.wechatOpenid} = ${address}`;
 
 /** These contacts, by primary key. */
-export const contactsWithIds = (ids: number[]): SQL => sql`select id, enterprise_id from contacts where id = any(${bigintArray(ids)})`;
+export const contactsWithIds = (ids: number[]): SQL =>
+  sql`select ${c.id}, ${c.enterpriseId} from ${c} where ${c.id} = any(${bigintArray(ids)})`;
 
 /** The ids of the contacts with this address (normalised), at most `limit`. */
 export async function contactIdsWithAddress(db: Queryable, address: string, limit: number): Promise<number[]> {
-  const rows = rowsOf<{ id: string | number }>(
-    await db.execute(sql`select id from (${contactsWithAddress(address)}) c order by id limit ${limit}`),
+  return decodeRows(await db.execute(sql`select id from (${contactsWithAddress(address)}) c order by id limit ${limit}`), (r) =>
+    toNumber(r.id),
   );
-  return rows.map((r) => Number(r.id));
 }
 
 /** Most enterprises a name search names in the delivery log: a broader search is narrowed, not scanned. */
@@ -63,12 +70,12 @@ export const ENTERPRISES_SEARCHED = 50;
 // is a part of a name, which reads the enterprises table (never the outbox).
 const CREDIT_CODE = /^[0-9A-HJ-NPQRTUWXY]{18}$/i;
 const enterprisesMatching = (text: string): SQL =>
-  CREDIT_CODE.test(text) ? sql`credit_code = ${text.toUpperCase()}` : sql`name ilike ${likePattern(text)}`;
+  CREDIT_CODE.test(text) ? sql`${e.creditCode} = ${text.toUpperCase()}` : sql`${e.name} ilike ${likePattern(text)}`;
 
 /** The contacts (contacts_enterprise_idx) of the enterprises with this credit code or with it in their name. */
 export const contactsOfEnterprises = (text: string): SQL =>
-  sql`select id, enterprise_id from contacts where enterprise_id = any(array(
-    select id from enterprises where ${enterprisesMatching(text)} order by id limit ${ENTERPRISES_SEARCHED}))`;
+  sql`select ${c.id}, ${c.enterpriseId} from ${c} where ${c.enterpriseId} = any(array(
+    select ${e.id} from ${e} where ${enterprisesMatching(text)} order by ${e.id} limit ${ENTERPRISES_SEARCHED}))`;
 
 /**
  * The ids of every delivery to these contacts (a query giving id, enterprise_id), as a condition
@@ -84,17 +91,24 @@ export const contactsOfEnterprises = (text: string): SQL =>
 // from every policy), and the versions as `= any(array(...))` make one index condition with the
 // contact (a joined generate_series is estimated at 1,000 rows, hash-joined on the version, and
 // its cost estimate sets off JIT: 100 ms for a 1 ms query).
-export const deliveriesOfContacts = (contacts: SQL): SQL => sql`deliveries.id = any(array(
-  select x.id from (${contacts}) c
+export const deliveriesOfContacts = (ofContacts: SQL): SQL => {
+  // `ofContacts` gives contacts rows (id, enterprise_id) as c; the reach rows, their policy's version added, as r.
+  const contact = (column: typeof c.id | typeof c.enterpriseId) => qualified('c', column);
+  const re = alias(reachEnterprises, 'r');
+  const p = alias(policies, 'p');
+  const d = alias(deliveries, 'd');
+  return sql`${deliveries.id} = any(array(
+  select x.id from (${ofContacts}) c
   cross join lateral (
-    select d.id from (
-        select r.policy_id, (select p.version from policies p where p.id = r.policy_id) as version
-        from reach_enterprises r where r.enterprise_id = c.enterprise_id offset 0) r
-      join deliveries d on d.policy_id = r.policy_id and d.contact_id = c.id
-        and d.policy_version = any(array(select generate_series(1, r.version)))
+    select ${d.id} from (
+        select ${re.policyId}, (select ${p.version} from ${policies} ${p} where ${p.id} = ${re.policyId}) as version
+        from ${reachEnterprises} ${re} where ${re.enterpriseId} = ${contact(c.enterpriseId)} offset 0) r
+      join ${deliveries} ${d} on ${d.policyId} = ${re.policyId} and ${d.contactId} = ${contact(c.id)}
+        and ${d.policyVersion} = any(array(select generate_series(1, r.version)))
     union all
-    select d.id from deliveries d where d.contact_id = c.id and d.kind = 'digest'
+    select ${d.id} from ${deliveries} ${d} where ${d.contactId} = ${contact(c.id)} and ${d.kind} = 'digest'
   ) x))`;
+};
 
 export interface ReceivedPolicy {
   policyId: number;
@@ -112,27 +126,29 @@ export interface ReceivedPolicy {
 
 /** The policies an enterprise was targeted by, newest first, with how far each got (reach_enterprises by enterprise). */
 export async function policiesReceived(db: Queryable, enterpriseId: number, limit: number): Promise<ReceivedPolicy[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  const re = reachEnterprises;
+  const p = policies;
+  return decodeRows(
     await db.execute(sql`
-      select r.policy_id, p.title, p.doc_number, p.status, p.publish_at, r.targeted, r.sent, r.reached, r.engaged, r.unaddressable,
-        cardinality(r.delivery_ids) as deliveries
-      from reach_enterprises r join policies p on p.id = r.policy_id
-      where r.enterprise_id = ${enterpriseId}
-      order by r.policy_id desc limit ${limit}`),
+      select ${re.policyId}, ${p.title}, ${p.docNumber}, ${p.status}, ${p.publishAt}, ${re.targeted}, ${re.sent}, ${re.reached},
+        ${re.engaged}, ${re.unaddressable}, cardinality(${re.deliveryIds}) as deliveries
+      from ${re} join ${p} on ${p.id} = ${re.policyId}
+      where ${re.enterpriseId} = ${enterpriseId}
+      order by ${re.policyId} desc limit ${limit}`),
+    (r): ReceivedPolicy => ({
+      policyId: toNumber(r.policy_id),
+      title: toText(r.title),
+      docNumber: toText(r.doc_number),
+      status: toText(r.status),
+      publishAt: orNull(toDate, r.publish_at),
+      targeted: toNumber(r.targeted) > 0 || r.unaddressable !== null,
+      sent: toNumber(r.sent) > 0,
+      reached: toNumber(r.reached) > 0,
+      engaged: toNumber(r.engaged) > 0,
+      unaddressable: orNull(toText, r.unaddressable),
+      deliveries: toNumber(r.deliveries),
+    }),
   );
-  return rows.map((r) => ({
-    policyId: Number(r.policy_id),
-    title: String(r.title),
-    docNumber: String(r.doc_number),
-    status: String(r.status),
-    publishAt: r.publish_at === null ? null : new Date(r.publish_at as string),
-    targeted: Number(r.targeted) > 0 || r.unaddressable !== null,
-    sent: Number(r.sent) > 0,
-    reached: Number(r.reached) > 0,
-    engaged: Number(r.engaged) > 0,
-    unaddressable: (r.unaddressable as string | null) ?? null,
-    deliveries: Number(r.deliveries),
-  }));
 }
 
 export interface AuditRow {
@@ -153,22 +169,23 @@ export async function enterpriseHistory(
   limit: number,
 ): Promise<AuditRow[]> {
   const text = (ids: number[]) => sql`${`{${ids.join(',')}}`}::text[]`;
-  const rows = rowsOf<Record<string, unknown>>(
+  const a = auditLog;
+  return decodeRows(
     await db.execute(sql`
-      select id, actor, api_key_id, action, subject_type, subject_id, details, created_at from audit_log
-      where (subject_type = 'enterprise' and subject_id = ${String(s.enterpriseId)})
-        or (subject_type = 'contact' and subject_id = any(${text(s.contactIds)}))
-        or (subject_type = 'subscription' and subject_id = any(${text(s.subscriptionIds)}))
-      order by id desc limit ${limit}`),
+      select ${a.id}, ${a.actor}, ${a.apiKeyId}, ${a.action}, ${a.subjectType}, ${a.subjectId}, ${a.details}, ${a.createdAt} from ${a}
+      where (${a.subjectType} = 'enterprise' and ${a.subjectId} = ${String(s.enterpriseId)})
+        or (${a.subjectType} = 'contact' and ${a.subjectId} = any(${text(s.contactIds)}))
+        or (${a.subjectType} = 'subscription' and ${a.subjectId} = any(${text(s.subscriptionIds)}))
+      order by ${a.id} desc limit ${limit}`),
+    (r): AuditRow => ({
+      id: toNumber(r.id),
+      actor: toText(r.actor),
+      apiKeyId: orNull(toNumber, r.api_key_id),
+      action: toText(r.action),
+      subjectType: toText(r.subject_type),
+      subjectId: orNull(toText, r.subject_id),
+      details: r.details,
+      createdAt: toDate(r.created_at),
+    }),
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    actor: String(r.actor),
-    apiKeyId: r.api_key_id === null ? null : Number(r.api_key_id),
-    action: String(r.action),
-    subjectType: String(r.subject_type),
-    subjectId: (r.subject_id as string | null) ?? null,
-    details: r.details,
-    createdAt: new Date(r.created_at as string),
-  }));
 }

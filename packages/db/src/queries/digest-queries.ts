@@ -2,8 +2,11 @@
 // and channel, listing every policy since the last digest (ARCHITECTURE.md "Delivery states").
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { alias } from 'drizzle-orm/pg-core';
+import { decodeRows, orNull, toNumber, toText } from '../rows';
+import { deliveries, departments, policies } from '../schema';
 import { bigintArray } from '../sql-arrays';
+import { bare } from '../sql-names';
 
 /**
  * Folds the held deliveries of one frequency into digest deliveries for `period` (e.g.
@@ -12,29 +15,37 @@ import { bigintArray } from '../sql-arrays';
  * late matches (catch-up-queries.ts) at once, the same way.
  */
 export async function foldDigests(db: Queryable, frequency: 'daily' | 'weekly' | 'catch-up', period: string): Promise<number> {
-  const rows = rowsOf<{ n: number }>(
+  const d = deliveries;
+  const p = policies;
+  // The held deliveries and the digests made, CTEs of deliveries rows: aliases name their columns.
+  const held = alias(deliveries, 'held');
+  const made = alias(deliveries, 'digests');
+  const [folded] = decodeRows(
     await db.execute(sql`
       with held as (
-        select d.id, d.enterprise_id, d.contact_id, d.channel
-        from deliveries d join policies p on p.id = d.policy_id and p.version = d.policy_version and p.status = 'published'
-          and not p.test
-        where d.status = 'held' and d.digest_period = ${frequency}
+        select ${d.id}, ${d.enterpriseId}, ${d.contactId}, ${d.channel}
+        from ${d} join ${p} on ${p.id} = ${d.policyId} and ${p.version} = ${d.policyVersion} and ${p.status} = 'published'
+          and not ${p.test}
+        where ${d.status} = 'held' and ${d.digestPeriod} = ${frequency}
       ), digests as (
-        insert into deliveries (enterprise_id, contact_id, channel, kind, status, priority, digest_period)
-        select distinct on (contact_id, channel) enterprise_id, contact_id, channel, 'digest', 'pending', 1, ${period}
+        insert into ${d} (${bare(d.enterpriseId)}, ${bare(d.contactId)}, ${bare(d.channel)}, ${bare(d.kind)}, ${bare(d.status)},
+          ${bare(d.priority)}, ${bare(d.digestPeriod)})
+        select distinct on (${held.contactId}, ${held.channel}) ${held.enterpriseId}, ${held.contactId}, ${held.channel}, 'digest',
+          'pending', 1, ${period}
         from held
-        order by contact_id, channel, id
+        order by ${held.contactId}, ${held.channel}, ${held.id}
         on conflict do nothing
-        returning id, contact_id, channel
+        returning ${d.id}, ${d.contactId}, ${d.channel}
       ), folded as (
-        update deliveries d set status = 'digested', digest_id = g.id, updated_at = now()
-        from held h join digests g on g.contact_id = h.contact_id and g.channel = h.channel
-        where d.id = h.id
+        update ${d} set ${bare(d.status)} = 'digested', ${bare(d.digestId)} = ${made.id}, ${bare(d.updatedAt)} = now()
+        from held join digests on ${made.contactId} = ${held.contactId} and ${made.channel} = ${held.channel}
+        where ${d.id} = ${held.id}
         returning 1
       )
       select count(*)::int as n from digests`),
+    (r) => toNumber(r.n),
   );
-  return rows[0].n;
+  return folded;
 }
 
 export interface DigestItem {
@@ -72,33 +83,32 @@ export function toWechatTemplate(value: unknown): WechatTemplate {
 export async function loadDigestItems(db: Queryable, digestIds: number[]): Promise<Map<number, DigestItem[]>> {
   const out = new Map<number, DigestItem[]>();
   if (!digestIds.length) return out;
-  const rows = rowsOf<Record<string, unknown>>(
+  const d = deliveries;
+  const p = policies;
+  const dep = departments;
+  const rows = decodeRows(
     await db.execute(sql`
-      select distinct on (d.digest_id, p.id) d.digest_id, p.id, p.title, p.title_en, p.url,
-        dep.name_zh, dep.name_en, dep.sms_signature, dep.wechat_template
-      from deliveries d
-      join policies p on p.id = d.policy_id and p.status = 'published'
-      join departments dep on dep.id = p.department_id
-      where d.digest_id = any(${bigintArray(digestIds)}) and d.status = 'digested'
-      order by d.digest_id, p.id`),
-  );
-  for (const r of rows) {
-    const digestId = Number(r.digest_id);
-    const items = out.get(digestId) ?? [];
-    items.push({
-      digestId,
-      policyId: Number(r.id),
-      title: r.title as string,
-      titleEn: r.title_en as string | null,
-      url: r.url as string,
+      select distinct on (${d.digestId}, ${p.id}) ${d.digestId}, ${p.id}, ${p.title}, ${p.titleEn}, ${p.url},
+        ${dep.nameZh}, ${dep.nameEn}, ${dep.smsSignature}, ${dep.wechatTemplate}
+      from ${d}
+      join ${p} on ${p.id} = ${d.policyId} and ${p.status} = 'published'
+      join ${dep} on ${dep.id} = ${p.departmentId}
+      where ${d.digestId} = any(${bigintArray(digestIds)}) and ${d.status} = 'digested'
+      order by ${d.digestId}, ${p.id}`),
+    (r): DigestItem => ({
+      digestId: toNumber(r.digest_id),
+      policyId: toNumber(r.id),
+      title: toText(r.title),
+      titleEn: orNull(toText, r.title_en),
+      url: toText(r.url),
       department: {
-        nameZh: r.name_zh as string,
-        nameEn: r.name_en as string,
-        smsSignature: r.sms_signature as string,
-        wechatTemplate: (r.wechat_template as DigestItem['department']['wechatTemplate']) ?? null,
+        nameZh: toText(r.name_zh),
+        nameEn: toText(r.name_en),
+        smsSignature: toText(r.sms_signature),
+        wechatTemplate: orNull(toWechatTemplate, r.wechat_template),
       },
-    });
-    out.set(digestId, items);
-  }
+    }),
+  );
+  for (const item of rows) out.set(item.digestId, [...(out.get(item.digestId) ?? []), item]);
   return out;
 }

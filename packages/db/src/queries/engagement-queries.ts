@@ -4,7 +4,9 @@
 import type { MachineOpenReason } from '@policy-push/core';
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, rowsOf, toBoolean, toDate, toNumber, toText } from '../rows';
+import { deliveries, deliveryEvents, deliveryOpens, policies, reachDirty } from '../schema';
+import { bare } from '../sql-names';
 
 export interface OpenTarget {
   deliveryId: number;
@@ -21,22 +23,25 @@ export interface OpenTarget {
 
 /** Where a delivery's link leads, or null for an unknown delivery. */
 export async function getOpenTarget(db: Queryable, deliveryId: number): Promise<OpenTarget | null> {
-  const [row] = rowsOf<Record<string, unknown>>(
+  const d = deliveries;
+  const p = policies;
+  const [target = null] = decodeRows(
     await db.execute(sql`
-      select d.id, d.contact_id, d.channel, d.kind, coalesce(d.sent_at, d.finished_at) as sent_at, p.url, p.interpretation_urls[1] as interpretation_url
-      from deliveries d left join policies p on p.id = d.policy_id
-      where d.id = ${deliveryId}`),
+      select ${d.id}, ${d.contactId}, ${d.channel}, ${d.kind}, coalesce(${d.sentAt}, ${d.finishedAt}) as sent_at, ${p.url},
+        ${p.interpretationUrls}[1] as interpretation_url
+      from ${d} left join ${p} on ${p.id} = ${d.policyId}
+      where ${d.id} = ${deliveryId}`),
+    (r): OpenTarget => ({
+      deliveryId: toNumber(r.id),
+      contactId: toNumber(r.contact_id),
+      channel: toText(r.channel),
+      kind: toText(r.kind),
+      policyUrl: orNull(toText, r.url),
+      interpretationUrl: orNull(toText, r.interpretation_url),
+      sentAt: orNull(toDate, r.sent_at),
+    }),
   );
-  if (!row) return null;
-  return {
-    deliveryId: Number(row.id),
-    contactId: Number(row.contact_id),
-    channel: row.channel as string,
-    kind: row.kind as string,
-    policyUrl: (row.url as string | null) ?? null,
-    interpretationUrl: (row.interpretation_url as string | null) ?? null,
-    sentAt: row.sent_at ? new Date(row.sent_at as string) : null,
-  };
+  return target;
 }
 
 /**
@@ -55,39 +60,45 @@ export async function recordOpen(
 ): Promise<{ first: boolean; engaged: boolean }> {
   const at = o.at.toISOString();
   const person = !o.machine;
+  const op = deliveryOpens;
   const inserted = rowsOf(
     await tx.execute(sql`
-      insert into delivery_opens (delivery_id, first_opened_at, last_opened_at, opens, engaged_at, machine_opens)
+      insert into ${op} (${bare(op.deliveryId)}, ${bare(op.firstOpenedAt)}, ${bare(op.lastOpenedAt)}, ${bare(op.opens)},
+        ${bare(op.engagedAt)}, ${bare(op.machineOpens)})
       values (${o.deliveryId}, ${at}::timestamptz, ${at}::timestamptz, 1, ${person ? sql`${at}::timestamptz` : null}, ${person ? 0 : 1})
-      on conflict (delivery_id) do nothing
-      returning delivery_id`),
+      on conflict (${bare(op.deliveryId)}) do nothing
+      returning ${op.deliveryId}`),
   );
   let engagedMoved = person && inserted.length > 0;
   if (!inserted.length) {
-    const [row] = rowsOf<{ moved: boolean }>(
+    const [moved = false] = decodeRows(
       await tx.execute(sql`
-        with prev as (select engaged_at from delivery_opens where delivery_id = ${o.deliveryId} for update)
-        update delivery_opens d set last_opened_at = greatest(d.last_opened_at, ${at}::timestamptz), opens = d.opens + 1,
-          machine_opens = d.machine_opens + ${person ? 0 : 1},
-          engaged_at = ${person ? sql`least(d.engaged_at, ${at}::timestamptz)` : sql`d.engaged_at`}
+        with prev as (select ${op.engagedAt} from ${op} where ${op.deliveryId} = ${o.deliveryId} for update)
+        update ${op}
+        set ${bare(op.lastOpenedAt)} = greatest(${op.lastOpenedAt}, ${at}::timestamptz), ${bare(op.opens)} = ${op.opens} + 1,
+          ${bare(op.machineOpens)} = ${op.machineOpens} + ${person ? 0 : 1},
+          ${bare(op.engagedAt)} = ${person ? sql`least(${op.engagedAt}, ${at}::timestamptz)` : sql`${op.engagedAt}`}
         from prev
-        where d.delivery_id = ${o.deliveryId}
-        returning prev.engaged_at is distinct from d.engaged_at as moved`),
+        where ${op.deliveryId} = ${o.deliveryId}
+        returning prev.engaged_at is distinct from ${op.engagedAt} as moved`),
+      (r) => toBoolean(r.moved),
     );
-    engagedMoved = Boolean(row?.moved);
+    engagedMoved = moved;
   } else {
+    const e = deliveryEvents;
     await tx.execute(sql`
-      insert into delivery_events (delivery_id, channel, type, occurred_at)
+      insert into ${e} (${bare(e.deliveryId)}, ${bare(e.channel)}, ${bare(e.type)}, ${bare(e.occurredAt)})
       values (${o.deliveryId}, ${o.channel}, 'opened', ${at}::timestamptz)`);
   }
   if (engagedMoved) {
     // Engagement is a change the reach counters see (the migration's reach_mark_dirty also queues
     // the deliveries merged into this one, and those a digest folded in).
     await tx.execute(sql`select reach_mark_dirty(array[${o.deliveryId}::bigint])`);
+    const d = deliveries;
     await tx.execute(sql`
-      insert into reach_dirty (policy_id, enterprise_id, delivery_id)
-      select policy_id, enterprise_id, id from deliveries
-      where id = ${o.deliveryId} and kind in ('update', 'reminder') and policy_id is not null`);
+      insert into ${reachDirty} (${bare(reachDirty.policyId)}, ${bare(reachDirty.enterpriseId)}, ${bare(reachDirty.deliveryId)})
+      select ${d.policyId}, ${d.enterpriseId}, ${d.id} from ${d}
+      where ${d.id} = ${o.deliveryId} and ${d.kind} in ('update', 'reminder') and ${d.policyId} is not null`);
   }
   return { first: inserted.length > 0, engaged: engagedMoved };
 }

@@ -7,12 +7,26 @@
 // The outbox has no index on contact_id (each would cost every fan-out insert), so a contact's
 // deliveries are found through the unique key (policy, version, contact, …): one index probe per
 // policy version, however large the outbox, plus the small set of deliveries without a policy.
-import { sql } from 'drizzle-orm';
 import { CHANNELS } from '@policy-push/core';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { inStatuses, WAITING_STATUSES } from '../delivery-statuses';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, rowsOf, toNumber, toText } from '../rows';
+import {
+  addressDailySends,
+  contacts,
+  deliveries,
+  deliveriesArchive,
+  deliveryAttempts,
+  deliveryAttemptsArchive,
+  deliveryEvents,
+  deliveryEventsArchive,
+  policies,
+  policyAddresses,
+  sandboxMessages,
+} from '../schema';
 import { bigintArray, textArray } from '../sql-arrays';
+import { bare } from '../sql-names';
 import { addressKey } from './recipient-cap-queries';
 
 /** Stands where an address was, in provider answers and error texts. */
@@ -31,28 +45,30 @@ interface ContactAddresses {
   id: number;
   phone: string | null;
   email: string | null;
-  wechat_openid: string | null;
+  wechatOpenid: string | null;
 }
 
 /** The ids of the contacts' deliveries still in the outbox (see the file header for how). */
 async function outboxDeliveryIds(tx: Queryable, contactIds: number[]): Promise<number[]> {
   const ids = bigintArray(contactIds);
-  const rows = rowsOf<{ id: string | number }>(
+  const d = deliveries;
+  const p = policies;
+  return decodeRows(
     await tx.execute(sql`
-      select d.id from policies p
-      cross join lateral generate_series(1, p.version) as v(version)
-      join deliveries d on d.policy_id = p.id and d.policy_version = v.version and d.contact_id = any(${ids})
+      select ${d.id} from ${p}
+      cross join lateral generate_series(1, ${p.version}) as v(version)
+      join ${d} on ${d.policyId} = ${p.id} and ${d.policyVersion} = v.version and ${d.contactId} = any(${ids})
       union all
-      select d.id from deliveries d where d.kind = 'digest' and d.contact_id = any(${ids})
+      select ${d.id} from ${d} where ${d.kind} = 'digest' and ${d.contactId} = any(${ids})
       union all
-      select d.id from deliveries d where d.policy_id is null and d.kind <> 'digest' and d.contact_id = any(${ids})`),
+      select ${d.id} from ${d} where ${d.policyId} is null and ${d.kind} <> 'digest' and ${d.contactId} = any(${ids})`),
+    (r) => toNumber(r.id),
   );
-  return rows.map((r) => Number(r.id));
 }
 
 /** The texts an address can appear as: itself, and a phone number without '+' or its +86 prefix. */
 function addressForms(c: ContactAddresses): string[] {
-  const forms = [c.email, c.wechat_openid].filter((a): a is string => !!a);
+  const forms = [c.email, c.wechatOpenid].filter((a): a is string => !!a);
   if (c.phone) {
     forms.push(c.phone, c.phone.replace(/^\+/, ''));
     if (c.phone.startsWith('+86')) forms.push(c.phone.slice(3));
@@ -69,12 +85,21 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * the send's provider answer is yet to be written.
  */
 export async function eraseContacts(tx: Queryable, contactIds: number[]): Promise<ErasureResult> {
-  const contacts = rowsOf<ContactAddresses>(
+  const c = contacts;
+  const d = deliveries;
+  const erased = decodeRows(
     await tx.execute(sql`
-      select id, phone, email, wechat_openid from contacts where id = any(${bigintArray(contactIds)}) order by id for update`),
+      select ${c.id}, ${c.phone}, ${c.email}, ${c.wechatOpenid} from ${c}
+      where ${c.id} = any(${bigintArray(contactIds)}) order by ${c.id} for update`),
+    (r): ContactAddresses => ({
+      id: toNumber(r.id),
+      phone: orNull(toText, r.phone),
+      email: orNull(toText, r.email),
+      wechatOpenid: orNull(toText, r.wechat_openid),
+    }),
   );
-  if (!contacts.length) return { contacts: 0, cancelled: 0, sending: 0 };
-  const ids = contacts.map((c) => Number(c.id));
+  if (!erased.length) return { contacts: 0, cancelled: 0, sending: 0 };
+  const ids = erased.map((e) => e.id);
   const live = await outboxDeliveryIds(tx, ids);
   const liveIds = bigintArray(live);
 
@@ -82,70 +107,83 @@ export async function eraseContacts(tx: Queryable, contactIds: number[]): Promis
   // no longer pending); a send already claimed is seen by the check below.
   const cancelled = rowsOf(
     await tx.execute(sql`
-      update deliveries set status = 'cancelled', error_code = 'contact_erased', finished_at = now(), updated_at = now()
-      where id = any(${liveIds}) and status ${inStatuses(WAITING_STATUSES)}
+      update ${d}
+      set ${bare(d.status)} = 'cancelled', ${bare(d.errorCode)} = 'contact_erased', ${bare(d.finishedAt)} = now(), ${bare(d.updatedAt)} = now()
+      where ${d.id} = any(${liveIds}) and ${d.status} ${inStatuses(WAITING_STATUSES)}
       returning 1`),
   ).length;
-  const [{ sending }] = rowsOf<{ sending: number }>(
-    await tx.execute(sql`select count(*)::int as sending from deliveries where id = any(${liveIds}) and status = 'sending'`),
+  const [sending] = decodeRows(
+    await tx.execute(sql`select count(*)::int as sending from ${d} where ${d.id} = any(${liveIds}) and ${d.status} = 'sending'`),
+    (r) => toNumber(r.sending),
   );
   if (sending > 0) return { contacts: 0, cancelled: 0, sending };
 
-  const archived = rowsOf<{ id: string | number }>(
-    await tx.execute(sql`select id from deliveries_archive where contact_id = any(${bigintArray(ids)})`),
-  ).map((r) => Number(r.id));
+  const archived = decodeRows(
+    await tx.execute(
+      sql`select ${deliveriesArchive.id} from ${deliveriesArchive} where ${deliveriesArchive.contactId} = any(${bigintArray(ids)})`,
+    ),
+    (r) => toNumber(r.id),
+  );
   const all = bigintArray([...live, ...archived]);
 
   // Fan-out's address claims hold a hash of the address: the ones made for these deliveries go
   // (before the addresses themselves, which the hash is computed from).
+  const pa = policyAddresses;
   await tx.execute(sql`
-    delete from policy_addresses pa
-    using deliveries d join contacts c on c.id = d.contact_id
-    where d.id = any(${liveIds}) and d.policy_id is not null
-      and pa.policy_id = d.policy_id and pa.policy_version = d.policy_version and pa.channel = d.channel
-      and pa.address_hash = md5(case d.channel when 'sms' then c.phone when 'email' then lower(c.email) else c.wechat_openid end)
-      and pa.delivery_id = d.id`);
-  const keys = contacts.flatMap((c) =>
+    delete from ${pa}
+    using ${d} join ${c} on ${c.id} = ${d.contactId}
+    where ${d.id} = any(${liveIds}) and ${d.policyId} is not null
+      and ${pa.policyId} = ${d.policyId} and ${pa.policyVersion} = ${d.policyVersion} and ${pa.channel} = ${d.channel}
+      and ${pa.addressHash} = md5(case ${d.channel} when 'sms' then ${c.phone} when 'email' then lower(${c.email}) else ${c.wechatOpenid} end)
+      and ${pa.deliveryId} = ${d.id}`);
+  const keys = erased.flatMap((e) =>
     [
-      c.phone && addressKey('sms', c.phone),
-      c.email && addressKey('email', c.email),
-      c.wechat_openid && addressKey('wechat', c.wechat_openid),
+      e.phone && addressKey('sms', e.phone),
+      e.email && addressKey('email', e.email),
+      e.wechatOpenid && addressKey('wechat', e.wechatOpenid),
     ].filter((k): k is string => !!k),
   );
-  if (keys.length) await tx.execute(sql`delete from address_daily_sends where address_key = any(${textArray(keys)})`);
+  if (keys.length) {
+    await tx.execute(sql`delete from ${addressDailySends} where ${addressDailySends.addressKey} = any(${textArray(keys)})`);
+  }
 
   // Provider answers and receipts of these deliveries: the raw answer goes, the error text keeps
   // what it said without the address.
-  const pattern = contacts.flatMap(addressForms).map(escapeRegExp).join('|');
-  const redacted = (column: string) => (pattern ? sql`regexp_replace(${sql.raw(column)}, ${pattern}, ${ERASED}, 'gi')` : sql.raw(column));
-  for (const table of ['delivery_attempts', 'delivery_attempts_archive']) {
+  const pattern = erased.flatMap(addressForms).map(escapeRegExp).join('|');
+  const redacted = (text: SQL) => (pattern ? sql`regexp_replace(${text}, ${pattern}, ${ERASED}, 'gi')` : text);
+  for (const a of [deliveryAttempts, deliveryAttemptsArchive]) {
     await tx.execute(sql`
-      update ${sql.raw(table)} set response = null, error = ${redacted('error')}
-      where delivery_id = any(${all}) and (response is not null or error is not null)`);
+      update ${a} set ${bare(a.response)} = null, ${bare(a.error)} = ${redacted(sql`${a.error}`)}
+      where ${a.deliveryId} = any(${all}) and (${a.response} is not null or ${a.error} is not null)`);
   }
-  for (const table of ['delivery_events', 'delivery_events_archive']) {
-    await tx.execute(sql`update ${sql.raw(table)} set payload = null where delivery_id = any(${all}) and payload is not null`);
+  for (const e of [deliveryEvents, deliveryEventsArchive]) {
+    await tx.execute(sql`update ${e} set ${bare(e.payload)} = null where ${e.deliveryId} = any(${all}) and ${e.payload} is not null`);
   }
+  const s = sandboxMessages;
   await tx.execute(sql`
-    update sandbox_messages set recipient = ${ERASED}, content = '{"erased": true}'::jsonb
-    where delivery_id = any(${all})`);
+    update ${s} set ${bare(s.recipient)} = ${ERASED}, ${bare(s.content)} = '{"erased": true}'::jsonb
+    where ${s.deliveryId} = any(${all})`);
   // A receipt that came before its send was acked, and was never linked to a delivery.
   if (pattern) {
+    const e = deliveryEvents;
     await tx.execute(sql`
-      update delivery_events set payload = ${redacted('payload::text')}::jsonb
-      where delivery_id is null and payload::text ~* ${pattern}`);
+      update ${e} set ${bare(e.payload)} = ${redacted(sql`${e.payload}::text`)}::jsonb
+      where ${e.deliveryId} is null and ${e.payload}::text ~* ${pattern}`);
   }
 
   await tx.execute(sql`
-    update contacts set name = null, phone = null, email = null, wechat_openid = null, email_confirmed_at = null,
-      quiet_hours = null, suppressed = true, opted_out = ${textArray(CHANNELS)}, erased_at = now(), updated_at = now()
-    where id = any(${bigintArray(ids)})`);
+    update ${c}
+    set ${bare(c.name)} = null, ${bare(c.phone)} = null, ${bare(c.email)} = null, ${bare(c.wechatOpenid)} = null,
+      ${bare(c.emailConfirmedAt)} = null, ${bare(c.quietHours)} = null, ${bare(c.suppressed)} = true,
+      ${bare(c.optedOut)} = ${textArray(CHANNELS)}, ${bare(c.erasedAt)} = now(), ${bare(c.updatedAt)} = now()
+    where ${c.id} = any(${bigintArray(ids)})`);
   return { contacts: ids.length, cancelled, sending: 0 };
 }
 
 /** The ids of an enterprise's contacts. */
 export async function enterpriseContactIds(db: Queryable, enterpriseId: number): Promise<number[]> {
-  return rowsOf<{ id: string | number }>(
-    await db.execute(sql`select id from contacts where enterprise_id = ${enterpriseId} order by id`),
-  ).map((r) => Number(r.id));
+  return decodeRows(
+    await db.execute(sql`select ${contacts.id} from ${contacts} where ${contacts.enterpriseId} = ${enterpriseId} order by ${contacts.id}`),
+    (r) => toNumber(r.id),
+  );
 }

@@ -3,7 +3,8 @@
 // section and size per policy), never from the deliveries.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, toBoolean, toDate, toNumber, toText } from '../rows';
+import { departments, policies, reachRollup } from '../schema';
 import { bigintArray } from '../sql-arrays';
 
 export interface PolicyOverviewFilter {
@@ -42,40 +43,43 @@ export async function listPolicyOverview(
   f: PolicyOverviewFilter,
   page: { before?: number; limit: number },
 ): Promise<PolicyOverviewRow[]> {
+  const p = policies;
+  const d = departments;
+  const x = reachRollup;
   const where: SQL[] = [sql`true`];
-  if (page.before) where.push(sql`p.id < ${page.before}`);
-  if (f.search) where.push(sql`(p.title ilike ${likePattern(f.search)} or p.doc_number ilike ${likePattern(f.search)})`);
-  if (f.departmentId !== undefined) where.push(sql`p.department_id = ${f.departmentId}`);
-  if (f.departmentIds) where.push(sql`p.department_id = any(${bigintArray(f.departmentIds)})`);
-  if (f.status) where.push(sql`p.status = ${f.status}`);
-  if (f.from) where.push(sql`p.publish_at >= ${f.from.toISOString()}::timestamptz`);
-  if (f.to) where.push(sql`p.publish_at < ${f.to.toISOString()}::timestamptz`);
-  const rows = rowsOf<Record<string, unknown>>(
+  if (page.before) where.push(sql`${p.id} < ${page.before}`);
+  if (f.search) where.push(sql`(${p.title} ilike ${likePattern(f.search)} or ${p.docNumber} ilike ${likePattern(f.search)})`);
+  if (f.departmentId !== undefined) where.push(sql`${p.departmentId} = ${f.departmentId}`);
+  if (f.departmentIds) where.push(sql`${p.departmentId} = any(${bigintArray(f.departmentIds)})`);
+  if (f.status) where.push(sql`${p.status} = ${f.status}`);
+  if (f.from) where.push(sql`${p.publishAt} >= ${f.from.toISOString()}::timestamptz`);
+  if (f.to) where.push(sql`${p.publishAt} < ${f.to.toISOString()}::timestamptz`);
+  return decodeRows(
     await db.execute(sql`
-      select p.id, p.title, p.doc_number, p.department_id, d.name_zh, d.name_en, p.status, p.test, p.publish_at,
+      select ${p.id}, ${p.title}, ${p.docNumber}, ${p.departmentId}, ${d.nameZh}, ${d.nameEn}, ${p.status}, ${p.test}, ${p.publishAt},
         coalesce(r.targeted, 0) as targeted, coalesce(r.reached, 0) as reached, coalesce(r.engaged, 0) as engaged
-      from policies p
-      join departments d on d.id = p.department_id
+      from ${p}
+      join ${d} on ${d.id} = ${p.departmentId}
       left join lateral (
-        select sum(x.targeted)::int as targeted, sum(x.reached)::int as reached, sum(x.engaged)::int as engaged
-        from reach_rollup x where x.policy_id = p.id and x.channel = 'all'
+        select sum(${x.targeted})::int as targeted, sum(${x.reached})::int as reached, sum(${x.engaged})::int as engaged
+        from ${x} where ${x.policyId} = ${p.id} and ${x.channel} = 'all'
       ) r on true
       where ${sql.join(where, sql` and `)}
-      order by p.id desc
+      order by ${p.id} desc
       limit ${page.limit + 1}`),
+    (r): PolicyOverviewRow => ({
+      id: toNumber(r.id),
+      title: toText(r.title),
+      docNumber: toText(r.doc_number),
+      departmentId: toNumber(r.department_id),
+      departmentNameZh: toText(r.name_zh),
+      departmentNameEn: toText(r.name_en),
+      status: toText(r.status),
+      test: toBoolean(r.test),
+      publishAt: toDate(r.publish_at),
+      targeted: toNumber(r.targeted),
+      reached: toNumber(r.reached),
+      engaged: toNumber(r.engaged),
+    }),
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    title: String(r.title),
-    docNumber: String(r.doc_number),
-    departmentId: Number(r.department_id),
-    departmentNameZh: String(r.name_zh),
-    departmentNameEn: String(r.name_en),
-    status: String(r.status),
-    test: Boolean(r.test),
-    publishAt: new Date(r.publish_at as string),
-    targeted: Number(r.targeted),
-    reached: Number(r.reached),
-    engaged: Number(r.engaged),
-  }));
 }

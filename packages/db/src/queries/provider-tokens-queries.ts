@@ -2,7 +2,11 @@
 // read by every send, refreshed by one process at a time under a transaction-level advisory lock.
 import { sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, toDate, toText } from '../rows';
+import { providerTokens } from '../schema';
+import { bare } from '../sql-names';
+
+const t = providerTokens;
 
 export interface ProviderToken {
   token: string;
@@ -15,18 +19,20 @@ export interface ProviderToken {
 const TOKEN_LOCK_CLASS = 7_100_432;
 
 export async function getProviderToken(db: Queryable, provider: string): Promise<ProviderToken | null> {
-  const [row] = rowsOf<{ token: string; expires_at: string | Date; refreshed_at: string | Date }>(
-    await db.execute(sql`select token, expires_at, refreshed_at from provider_tokens where provider = ${provider}`),
+  const [token = null] = decodeRows(
+    await db.execute(sql`select ${t.token}, ${t.expiresAt}, ${t.refreshedAt} from ${t} where ${t.provider} = ${provider}`),
+    (r): ProviderToken => ({ token: toText(r.token), expiresAt: toDate(r.expires_at), refreshedAt: toDate(r.refreshed_at) }),
   );
-  return row ? { token: row.token, expiresAt: new Date(row.expires_at), refreshedAt: new Date(row.refreshed_at) } : null;
+  return token;
 }
 
-export async function saveProviderToken(db: Queryable, provider: string, t: ProviderToken): Promise<void> {
+export async function saveProviderToken(db: Queryable, provider: string, token: ProviderToken): Promise<void> {
   await db.execute(sql`
-    insert into provider_tokens (provider, token, expires_at, refreshed_at)
-    values (${provider}, ${t.token}, ${t.expiresAt.toISOString()}, ${t.refreshedAt.toISOString()})
-    on conflict (provider) do update
-    set token = excluded.token, expires_at = excluded.expires_at, refreshed_at = excluded.refreshed_at`);
+    insert into ${t} (${bare(t.provider)}, ${bare(t.token)}, ${bare(t.expiresAt)}, ${bare(t.refreshedAt)})
+    values (${provider}, ${token.token}, ${token.expiresAt.toISOString()}, ${token.refreshedAt.toISOString()})
+    on conflict (${bare(t.provider)}) do update
+    set ${bare(t.token)} = excluded.${bare(t.token)}, ${bare(t.expiresAt)} = excluded.${bare(t.expiresAt)},
+      ${bare(t.refreshedAt)} = excluded.${bare(t.refreshedAt)}`);
 }
 
 /**

@@ -5,7 +5,8 @@
 import { sql } from 'drizzle-orm';
 import { SHANGHAI_TIME_ZONE } from '@policy-push/core';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, toDate, toNumber } from '../rows';
+import { reachTimeline } from '../schema';
 
 /** Days are Guangzhou's: the people reading the chart count them there. */
 export const REACH_TIMELINE_ZONE = SHANGHAI_TIME_ZONE;
@@ -22,29 +23,30 @@ export interface ReachTimelinePoint {
 
 /** The policy's buckets in time order; only buckets where something changed. */
 export async function getReachTimeline(db: Queryable, policyId: number, opts: { bucket: 'hour' | 'day' }): Promise<ReachTimelinePoint[]> {
+  const t = reachTimeline;
   const bucket =
     opts.bucket === 'day'
-      ? sql`(date_trunc('day', t.hour at time zone ${REACH_TIMELINE_ZONE}) at time zone ${REACH_TIMELINE_ZONE})`
-      : sql`t.hour`;
-  const rows = rowsOf<{ at: Date | string; reached: number; engaged: number; cumulative_reached: number; cumulative_engaged: number }>(
+      ? sql`(date_trunc('day', ${t.hour} at time zone ${REACH_TIMELINE_ZONE}) at time zone ${REACH_TIMELINE_ZONE})`
+      : sql`${t.hour}`;
+  return decodeRows(
     await db.execute(sql`
       select at, reached, engaged,
         (sum(reached) over (order by at))::int as cumulative_reached,
         (sum(engaged) over (order by at))::int as cumulative_engaged
       from (
-        select ${bucket} as at, sum(t.reached)::int as reached, sum(t.engaged)::int as engaged
-        from reach_timeline t
-        where t.policy_id = ${policyId}
+        select ${bucket} as at, sum(${t.reached})::int as reached, sum(${t.engaged})::int as engaged
+        from ${t}
+        where ${t.policyId} = ${policyId}
         group by 1
-        having sum(t.reached) <> 0 or sum(t.engaged) <> 0
+        having sum(${t.reached}) <> 0 or sum(${t.engaged}) <> 0
       ) b
       order by at`),
+    (r): ReachTimelinePoint => ({
+      at: toDate(r.at).toISOString(),
+      reached: toNumber(r.reached),
+      engaged: toNumber(r.engaged),
+      cumulativeReached: toNumber(r.cumulative_reached),
+      cumulativeEngaged: toNumber(r.cumulative_engaged),
+    }),
   );
-  return rows.map((r) => ({
-    at: new Date(r.at).toISOString(),
-    reached: Number(r.reached),
-    engaged: Number(r.engaged),
-    cumulativeReached: Number(r.cumulative_reached),
-    cumulativeEngaged: Number(r.cumulative_engaged),
-  }));
 }

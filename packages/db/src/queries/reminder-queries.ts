@@ -17,9 +17,17 @@
 // (refreshed first by the job), so what counts as engaged is the reach funnel's rule.
 import type { ReachabilityRule } from '@policy-push/core';
 import { type SQL, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, rowsOf, toDate, toNumber, toOneOf } from '../rows';
+import { contacts, deliveries, deliveryOpens, reminderSteps } from '../schema';
 import { bigintArray, intArray, textArray } from '../sql-arrays';
+import { bare } from '../sql-names';
+
+// reminder_steps.anchor and .status: the values a step may carry.
+const STEP_ANCHORS = ['publish', 'action_by'] as const;
+const STEP_STATUSES = ['planned', 'done', 'cancelled'] as const;
+const rs = reminderSteps;
 import { claimAddresses } from './address-claims-queries';
 import { REACH_REFRESH_LOCK } from './reach-queries';
 import { reachableSql } from './reachable-sql';
@@ -30,55 +38,61 @@ import { reachableSql } from './reachable-sql';
  * stops the next step and the reminders still to be sent. Found through the enterprise's contacts
  * and the reminders' unique index (policy, contact, step).
  */
-export const reminderOpenedSql = (policy: SQL, enterprise: SQL): SQL => sql`exists (
-  select 1 from contacts rc
-  join deliveries rd on rd.policy_id = ${policy} and rd.contact_id = rc.id and rd.kind = 'reminder'
-  join delivery_opens ro on ro.delivery_id = rd.id
-  where rc.enterprise_id = ${enterprise})`;
+export const reminderOpenedSql = (policy: SQL, enterprise: SQL): SQL => {
+  const rc = alias(contacts, 'rc');
+  const rd = alias(deliveries, 'rd');
+  const ro = alias(deliveryOpens, 'ro');
+  return sql`exists (
+  select 1 from ${contacts} ${rc}
+  join ${deliveries} ${rd} on ${rd.policyId} = ${policy} and ${rd.contactId} = ${rc.id} and ${rd.kind} = 'reminder'
+  join ${deliveryOpens} ${ro} on ${ro.deliveryId} = ${rd.id}
+  where ${rc.enterpriseId} = ${enterprise})`;
+};
 
 /** The claim kind of reminder step `step` in policy_addresses. */
 export const reminderClaimKind = (step: number): string => `reminder:${step}`;
 
 export interface ReminderStepInput {
-  anchor: 'publish' | 'action_by';
+  anchor: (typeof STEP_ANCHORS)[number];
   offsetHours: number;
   dueAt: Date;
 }
 
 export interface ReminderStepRow {
   step: number;
-  anchor: 'publish' | 'action_by';
+  anchor: (typeof STEP_ANCHORS)[number];
   offsetHours: number;
   dueAt: Date;
-  status: 'planned' | 'done' | 'cancelled';
+  status: (typeof STEP_STATUSES)[number];
   doneAt: Date | null;
   reminders: number;
 }
 
 /** The policy's steps, in order. */
 export async function listReminderSteps(db: Queryable, policyId: number): Promise<ReminderStepRow[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  return decodeRows(
     await db.execute(sql`
-      select step, anchor, offset_hours, due_at, status, done_at, reminders from reminder_steps
-      where policy_id = ${policyId} order by step`),
+      select ${rs.step}, ${rs.anchor}, ${rs.offsetHours}, ${rs.dueAt}, ${rs.status}, ${rs.doneAt}, ${rs.reminders} from ${rs}
+      where ${rs.policyId} = ${policyId} order by ${rs.step}`),
+    (r): ReminderStepRow => ({
+      step: toNumber(r.step),
+      anchor: toOneOf(STEP_ANCHORS, r.anchor),
+      offsetHours: toNumber(r.offset_hours),
+      dueAt: toDate(r.due_at),
+      status: toOneOf(STEP_STATUSES, r.status),
+      doneAt: orNull(toDate, r.done_at),
+      reminders: toNumber(r.reminders),
+    }),
   );
-  return rows.map((r) => ({
-    step: Number(r.step),
-    anchor: r.anchor as ReminderStepRow['anchor'],
-    offsetHours: Number(r.offset_hours),
-    dueAt: new Date(r.due_at as string),
-    status: r.status as ReminderStepRow['status'],
-    doneAt: r.done_at ? new Date(r.done_at as string) : null,
-    reminders: Number(r.reminders),
-  }));
 }
 
 /** How many of the policy's steps were taken already (they count against REMINDER_MAX_STEPS). */
 export async function doneReminderSteps(db: Queryable, policyId: number): Promise<number> {
-  const [row] = rowsOf<{ n: number }>(
-    await db.execute(sql`select count(*)::int as n from reminder_steps where policy_id = ${policyId} and status = 'done'`),
+  const [done] = decodeRows(
+    await db.execute(sql`select count(*)::int as n from ${rs} where ${rs.policyId} = ${policyId} and ${rs.status} = 'done'`),
+    (r) => toNumber(r.n),
   );
-  return row.n;
+  return done;
 }
 
 /**
@@ -87,11 +101,12 @@ export async function doneReminderSteps(db: Queryable, policyId: number): Promis
  * claims, are never reused).
  */
 export async function replaceReminderPlan(tx: Queryable, policyId: number, steps: ReminderStepInput[]): Promise<void> {
-  await tx.execute(sql`delete from reminder_steps where policy_id = ${policyId} and status = 'planned'`);
+  await tx.execute(sql`delete from ${rs} where ${rs.policyId} = ${policyId} and ${rs.status} = 'planned'`);
   if (!steps.length) return;
   await tx.execute(sql`
-    insert into reminder_steps (policy_id, step, anchor, offset_hours, due_at)
-    select ${policyId}, (select coalesce(max(step), 0) from reminder_steps where policy_id = ${policyId}) + s.n, s.anchor, s.offset_hours, s.due_at
+    insert into ${rs} (${bare(rs.policyId)}, ${bare(rs.step)}, ${bare(rs.anchor)}, ${bare(rs.offsetHours)}, ${bare(rs.dueAt)})
+    select ${policyId}, (select coalesce(max(${rs.step}), 0) from ${rs} where ${rs.policyId} = ${policyId}) + s.n, s.anchor,
+      s.offset_hours, s.due_at
     from unnest(${textArray(steps.map((s) => s.anchor))}, ${intArray(steps.map((s) => s.offsetHours))},
       ${textArray(steps.map((s) => s.dueAt.toISOString()))}::timestamptz[]) with ordinality as s(anchor, offset_hours, due_at, n)`);
 }
@@ -106,29 +121,32 @@ export async function replanReminderSteps(
   policyId: number,
   at: { publishAt: Date; actionBy: Date | null },
 ): Promise<number> {
-  const rows = rowsOf<{ orphaned: number }>(
+  const actionBy = at.actionBy?.toISOString() ?? null;
+  const [orphaned] = decodeRows(
     await tx.execute(sql`
       with moved as (
-        update reminder_steps
-        set due_at = case anchor when 'publish' then ${at.publishAt.toISOString()}::timestamptz + offset_hours * interval '1 hour'
-            else ${at.actionBy?.toISOString() ?? null}::timestamptz - offset_hours * interval '1 hour' end,
-          updated_at = now()
-        where policy_id = ${policyId} and status = 'planned'
-          and (anchor = 'publish' or ${at.actionBy?.toISOString() ?? null}::timestamptz is not null)
+        update ${rs}
+        set ${bare(rs.dueAt)} = case ${rs.anchor}
+            when 'publish' then ${at.publishAt.toISOString()}::timestamptz + ${rs.offsetHours} * interval '1 hour'
+            else ${actionBy}::timestamptz - ${rs.offsetHours} * interval '1 hour' end,
+          ${bare(rs.updatedAt)} = now()
+        where ${rs.policyId} = ${policyId} and ${rs.status} = 'planned'
+          and (${rs.anchor} = 'publish' or ${actionBy}::timestamptz is not null)
         returning 1
       )
-      select count(*)::int as orphaned from reminder_steps
-      where policy_id = ${policyId} and status = 'planned' and anchor = 'action_by' and ${at.actionBy?.toISOString() ?? null}::timestamptz is null`),
+      select count(*)::int as orphaned from ${rs}
+      where ${rs.policyId} = ${policyId} and ${rs.status} = 'planned' and ${rs.anchor} = 'action_by' and ${actionBy}::timestamptz is null`),
+    (r) => toNumber(r.orphaned),
   );
-  return rows[0].orphaned;
+  return orphaned;
 }
 
 /** Revoked or expired: the steps not yet taken will not be. */
 export async function cancelReminderSteps(tx: Queryable, policyIds: number[]): Promise<void> {
   if (!policyIds.length) return;
   await tx.execute(sql`
-    update reminder_steps set status = 'cancelled', updated_at = now()
-    where policy_id = any(${bigintArray(policyIds)}) and status = 'planned'`);
+    update ${rs} set ${bare(rs.status)} = 'cancelled', ${bare(rs.updatedAt)} = now()
+    where ${rs.policyId} = any(${bigintArray(policyIds)}) and ${rs.status} = 'planned'`);
 }
 
 export interface DueReminders {

@@ -2,9 +2,11 @@
 // a delivery went to, and the `unsubscribed` engagement event recorded against that delivery.
 // The opt-out itself is optOutContact (channel-state-queries.ts).
 import { sql } from 'drizzle-orm';
-import type { Channel } from '@policy-push/core';
+import { type Channel, CHANNELS } from '@policy-push/core';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, rowsOf, toNumber, toOneOf } from '../rows';
+import { deliveries, deliveryEvents } from '../schema';
+import { bare } from '../sql-names';
 
 export interface DeliveryRecipient {
   deliveryId: number;
@@ -21,12 +23,14 @@ export async function getDeliveryRecipient(
   // With `lock`, the delivery row stays locked until the transaction ends, so two clicks on one
   // link at the same moment run one after the other and record a single event. The lock is on
   // one row for a few milliseconds; claims skip locked rows and acks by id only wait that long.
-  const [row] = rowsOf<{ contact_id: string | number; channel: DeliveryRecipient['channel'] }>(
+  const d = deliveries;
+  const [recipient = null] = decodeRows(
     await db.execute(sql`
-      select contact_id, channel from deliveries where id = ${deliveryId}
+      select ${d.contactId}, ${d.channel} from ${d} where ${d.id} = ${deliveryId}
       ${opts.lock ? sql`for update` : sql``}`),
+    (r): DeliveryRecipient => ({ deliveryId, contactId: toNumber(r.contact_id), channel: toOneOf(CHANNELS, r.channel) }),
   );
-  return row ? { deliveryId, contactId: Number(row.contact_id), channel: row.channel } : null;
+  return recipient;
 }
 
 /**
@@ -37,12 +41,13 @@ export async function recordUnsubscribedEvent(
   db: Queryable,
   e: { deliveryId: number; channel: DeliveryRecipient['channel']; payload?: Record<string, unknown> },
 ): Promise<boolean> {
+  const ev = deliveryEvents;
   const rows = rowsOf(
     await db.execute(sql`
-      insert into delivery_events (delivery_id, channel, type, payload)
+      insert into ${ev} (${bare(ev.deliveryId)}, ${bare(ev.channel)}, ${bare(ev.type)}, ${bare(ev.payload)})
       select ${e.deliveryId}, ${e.channel}, 'unsubscribed', ${JSON.stringify(e.payload ?? {})}::jsonb
-      where not exists (select 1 from delivery_events where delivery_id = ${e.deliveryId} and type = 'unsubscribed')
-      returning id`),
+      where not exists (select 1 from ${ev} where ${ev.deliveryId} = ${e.deliveryId} and ${ev.type} = 'unsubscribed')
+      returning ${ev.id}`),
   );
   return rows.length > 0;
 }
