@@ -68,7 +68,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     random: deps.random,
   };
 
-  let stopJobs = () => {};
+  let stopJobs = async () => {};
   if (deps.withJobs !== false) {
     const providers = Object.fromEntries(Object.entries(deps.adapters).map(([c, a]) => [c, a.provider])) as Record<Channel, string>;
     const openCircuits = () => CHANNELS.filter((c) => !send.breakers[c].mayClaim());
@@ -83,7 +83,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     worker,
     wake: () => loops.wake(),
     async stop() {
-      stopJobs();
+      await stopJobs();
       await loops.stop();
       await unlisten();
       log.info('dispatcher stopped');

@@ -7,7 +7,7 @@ import type { Job, JobDeps } from './registry';
  * Schedules the periodic jobs under node-cron. A firing runs on the one replica that first claims
  * its (job, slot) in job_runs. Returns the function that stops them.
  */
-export function scheduleJobs(jobs: Job[], deps: JobDeps): () => void {
+export function scheduleJobs(jobs: Job[], deps: JobDeps): () => Promise<void> {
   const { db, logger: log } = deps;
   let stopped = false;
   const tasks: ScheduledTask[] = jobs.map((job) =>
@@ -26,8 +26,8 @@ export function scheduleJobs(jobs: Job[], deps: JobDeps): () => void {
       { name: job.name, noOverlap: true, timezone: job.timezone },
     ),
   );
-  return () => {
+  return async () => {
     stopped = true;
-    for (const t of tasks) t.destroy();
+    await Promise.all(tasks.map((t) => t.destroy()));
   };
 }

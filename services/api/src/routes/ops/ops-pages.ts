@@ -15,7 +15,6 @@ import {
   section,
   STATUS_LABELS,
   stackedBar,
-  statusLabel,
   t,
   table,
   when,
