@@ -30,7 +30,7 @@ import { reminderOpenedSql } from './reminder-queries';
 const CONFIRMATION_NOT_REQUIRED: ReachabilityRule = { requireConfirmedEmail: false };
 
 // deliveries.channel and deliveries.kind: the values a claimed delivery may carry.
-const DELIVERY_CHANNELS = ['wechat', 'sms', 'email'] as const;
+export const DELIVERY_CHANNELS = ['wechat', 'sms', 'email'] as const;
 const DELIVERY_KINDS = ['policy', 'update', 'revocation', 'digest', 'confirmation', 'reminder'] as const;
 
 export interface ClaimedDelivery {

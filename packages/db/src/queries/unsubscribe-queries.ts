@@ -6,13 +6,12 @@ import type { Queryable } from '../create-db';
 import { decodeRows, rowsOf, toNumber, toOneOf } from '../rows';
 import { deliveries, deliveryEvents } from '../schema';
 import { bare } from '../sql-names';
-
-const RECIPIENT_CHANNELS = ['wechat', 'sms', 'email'] as const;
+import { DELIVERY_CHANNELS } from './outbox-queries';
 
 export interface DeliveryRecipient {
   deliveryId: number;
   contactId: number;
-  channel: (typeof RECIPIENT_CHANNELS)[number];
+  channel: (typeof DELIVERY_CHANNELS)[number];
 }
 
 /** The contact and channel a delivery went to, or null for an unknown delivery. */
@@ -29,7 +28,7 @@ export async function getDeliveryRecipient(
     await db.execute(sql`
       select ${d.contactId}, ${d.channel} from ${d} where ${d.id} = ${deliveryId}
       ${opts.lock ? sql`for update` : sql``}`),
-    (r): DeliveryRecipient => ({ deliveryId, contactId: toNumber(r.contact_id), channel: toOneOf(RECIPIENT_CHANNELS, r.channel) }),
+    (r): DeliveryRecipient => ({ deliveryId, contactId: toNumber(r.contact_id), channel: toOneOf(DELIVERY_CHANNELS, r.channel) }),
   );
   return recipient;
 }
