@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, toBoolean } from '../rows';
 import { categories, policies, subscriptions } from '../schema';
 
 export type Category = typeof categories.$inferSelect;
@@ -40,16 +40,18 @@ export async function lockCategoryTree(tx: Queryable): Promise<void> {
 /** Whether making `parentId` the parent of `id` would close a loop: `id` is `parentId` or one of its ancestors. */
 export async function wouldCreateCycle(db: Queryable, id: number, parentId: number): Promise<boolean> {
   // UNION (not UNION ALL) stops the walk even if a loop somehow exists already.
-  const rows = rowsOf<{ found: boolean }>(
+  const c = categories;
+  const [found = false] = decodeRows(
     await db.execute(sql`
       with recursive ancestors(id, parent_id) as (
-        select id, parent_id from categories where id = ${parentId}
+        select ${c.id}, ${c.parentId} from ${c} where ${c.id} = ${parentId}
         union
-        select c.id, c.parent_id from categories c join ancestors a on c.id = a.parent_id
+        select ${c.id}, ${c.parentId} from ${c} join ancestors a on ${c.id} = a.parent_id
       )
       select exists (select 1 from ancestors where id = ${id}) as found`),
+    (r) => toBoolean(r.found),
   );
-  return rows[0]?.found === true;
+  return found;
 }
 
 /** What still points at a category, if anything: child categories, subscriptions, policies. */

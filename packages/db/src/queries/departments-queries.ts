@@ -1,7 +1,7 @@
 import { asc, eq, gt, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { rowsOf } from '../rows';
-import { departments } from '../schema';
+import { departments, subscriptions } from '../schema';
 
 export type Department = typeof departments.$inferSelect;
 export type NewDepartment = typeof departments.$inferInsert;
@@ -34,6 +34,7 @@ export const deleteDepartment = async (db: Queryable, id: number) =>
 
 /** Subscriptions name departments in an array (no foreign key), so deleting one is checked here. */
 export async function departmentSubscribed(db: Queryable, id: number): Promise<boolean> {
-  const rows = rowsOf(await db.execute(sql`select 1 from subscriptions where ${id}::bigint = any(department_ids) limit 1`));
+  const s = subscriptions;
+  const rows = rowsOf(await db.execute(sql`select 1 from ${s} where ${id}::bigint = any(${s.departmentIds}) limit 1`));
   return rows.length > 0;
 }

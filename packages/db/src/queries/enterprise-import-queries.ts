@@ -3,8 +3,9 @@
 // so a batch of 500 rows is one bound value, not 500 × 13.
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
-import { contacts } from '../schema';
+import { decodeRows, toBoolean, toNumber, toText } from '../rows';
+import { bare } from '../sql-names';
+import { contacts, enterprises } from '../schema';
 import { textArray } from '../sql-arrays';
 
 export interface ImportedEnterprise {
@@ -48,27 +49,29 @@ export async function upsertEnterprises(
     size: r.size,
     tags: r.tags,
   }));
-  const result = rowsOf<{ id: number | string; credit_code: string; created: boolean }>(
+  const e = enterprises;
+  return decodeRows(
     await tx.execute(sql`
       with input as (
         select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as r(
           credit_code text, name text, industry_section text, industry_division text, district text, size text, tags text[])
       )
-      insert into enterprises (credit_code, name, industry_section, industry_division, district, size, tags)
+      insert into ${e} (${bare(e.creditCode)}, ${bare(e.name)}, ${bare(e.industrySection)}, ${bare(e.industryDivision)}, ${bare(e.district)},
+        ${bare(e.size)}, ${bare(e.tags)})
       select credit_code, name, industry_section, industry_division, district, size, tags
       from input
-      on conflict (credit_code) do update set
-        name = excluded.name,
-        industry_section = excluded.industry_section,
-        industry_division = excluded.industry_division,
-        district = excluded.district,
-        size = excluded.size,
-        tags = case when ${options.keepTags}::boolean then enterprises.tags else excluded.tags end,
-        updated_at = now()
+      on conflict (${bare(e.creditCode)}) do update set
+        ${bare(e.name)} = excluded.${bare(e.name)},
+        ${bare(e.industrySection)} = excluded.${bare(e.industrySection)},
+        ${bare(e.industryDivision)} = excluded.${bare(e.industryDivision)},
+        ${bare(e.district)} = excluded.${bare(e.district)},
+        ${bare(e.size)} = excluded.${bare(e.size)},
+        ${bare(e.tags)} = case when ${options.keepTags}::boolean then ${e.tags} else excluded.${bare(e.tags)} end,
+        ${bare(e.updatedAt)} = now()
       -- xmax is 0 on a freshly inserted row version and set on one that ON CONFLICT updated.
-      returning id, credit_code, (xmax = 0) as created`),
+      returning ${e.id}, ${e.creditCode}, (xmax = 0) as created`),
+    (r) => ({ id: toNumber(r.id), creditCode: toText(r.credit_code), created: toBoolean(r.created) }),
   );
-  return result.map((r) => ({ id: Number(r.id), creditCode: r.credit_code, created: r.created }));
 }
 
 /**
@@ -91,7 +94,7 @@ export async function upsertImportedContacts(tx: Queryable, rows: ImportedContac
   // The schema's defaults (schema/contacts.ts) for what a new contact leaves out.
   const defaultLocale = contacts.locale.default as string;
   const defaultChannels = contacts.channels.default as string[];
-  const [counts] = rowsOf<{ created: number; updated: number }>(
+  const [counts] = decodeRows(
     await tx.execute(sql`
       with input as (
         select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as r(
@@ -131,6 +134,7 @@ export async function upsertImportedContacts(tx: Queryable, rows: ImportedContac
         returning id
       )
       select (select count(*) from created)::int as created, (select count(*) from updated)::int as updated`),
+    (r) => ({ created: toNumber(r.created), updated: toNumber(r.updated) }),
   );
   return counts;
 }
@@ -138,8 +142,10 @@ export async function upsertImportedContacts(tx: Queryable, rows: ImportedContac
 /** The ids of the enterprises with these (normalised) credit codes; unknown codes are absent. */
 export async function enterpriseIdsByCreditCode(db: Queryable, codes: string[]): Promise<Map<string, number>> {
   if (codes.length === 0) return new Map();
-  const rows = rowsOf<{ id: number | string; credit_code: string }>(
-    await db.execute(sql`select id, credit_code from enterprises where credit_code = any(${textArray(codes)})`),
+  const e = enterprises;
+  const ids = decodeRows(
+    await db.execute(sql`select ${e.id}, ${e.creditCode} from ${e} where ${e.creditCode} = any(${textArray(codes)})`),
+    (r): [string, number] => [toText(r.credit_code), toNumber(r.id)],
   );
-  return new Map(rows.map((r) => [r.credit_code, Number(r.id)]));
+  return new Map(ids);
 }

@@ -5,7 +5,10 @@
 import { sql } from 'drizzle-orm';
 import type { AudienceRule } from '@policy-push/core';
 import type { Database, Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { alias } from 'drizzle-orm/pg-core';
+import { decodeRows, orNull, rowsOf, toNumber, toNumberArray, toStoredJson, toText } from '../rows';
+import { contacts, deliveries, enterprises, policies, policyAddresses, pushes, reachDirty, reachUnaddressable } from '../schema';
+import { bare } from '../sql-names';
 import { addressHashSql, messageWentOut } from './address-claims-queries';
 import { deliveriesFromMatch, loadMatchTarget, matchingCtes, type MatchTarget, unaddressableFromMatch } from './matching-queries';
 import { recordPolicyVersion } from './policy-versions-queries';
@@ -20,49 +23,45 @@ export interface PushToFanOut {
 
 /** Locks one push that is due and not yet fanned out (SKIP LOCKED: replicas take different pushes). */
 export async function lockDuePush(tx: Queryable): Promise<PushToFanOut | null> {
-  const [row] = rowsOf<{
-    push_id: string | number;
-    policy_id: string | number;
-    policy_version: number;
-    checkpoint: string | number;
-    department_id: string | number;
-    category_ids: (string | number)[];
-    target_group_ids: (string | number)[];
-    audience_rule: AudienceRule | null;
-    priority: string;
-  }>(
+  const p = alias(pushes, 'p');
+  const pol = alias(policies, 'pol');
+  const [push = null] = decodeRows(
     await tx.execute(sql`
-      select p.id as push_id, p.policy_id, p.policy_version, p.checkpoint,
-        pol.department_id, pol.category_ids, pol.target_group_ids, pol.audience_rule, pol.priority
-      from pushes p
-      join policies pol on pol.id = p.policy_id and pol.version = p.policy_version
-      where p.status = 'fanning_out' and p.start_at <= now() and pol.status in ('scheduled', 'published')
-      order by p.urgent desc, p.start_at, p.id
+      select ${p.id} as push_id, ${p.policyId}, ${p.policyVersion}, ${p.checkpoint},
+        ${pol.departmentId}, ${pol.categoryIds}, ${pol.targetGroupIds}, ${pol.audienceRule}, ${pol.priority}
+      from ${pushes} ${p}
+      join ${policies} ${pol} on ${pol.id} = ${p.policyId} and ${pol.version} = ${p.policyVersion}
+      where ${p.status} = 'fanning_out' and ${p.startAt} <= now() and ${pol.status} in ('scheduled', 'published')
+      order by ${p.urgent} desc, ${p.startAt}, ${p.id}
       limit 1
       for update of p skip locked`),
+    (r): PushToFanOut => ({
+      pushId: toNumber(r.push_id),
+      policyId: toNumber(r.policy_id),
+      policyVersion: toNumber(r.policy_version),
+      checkpoint: toNumber(r.checkpoint),
+      policy: {
+        departmentId: toNumber(r.department_id),
+        categoryIds: toNumberArray(r.category_ids),
+        targetGroupIds: toNumberArray(r.target_group_ids),
+        audienceRule: orNull(toStoredJson<AudienceRule>, r.audience_rule),
+        priority: toText(r.priority),
+      },
+    }),
   );
-  if (!row) return null;
-  return {
-    pushId: Number(row.push_id),
-    policyId: Number(row.policy_id),
-    policyVersion: row.policy_version,
-    checkpoint: Number(row.checkpoint),
-    policy: {
-      departmentId: Number(row.department_id),
-      categoryIds: row.category_ids.map(Number),
-      targetGroupIds: row.target_group_ids.map(Number),
-      audienceRule: row.audience_rule,
-      priority: row.priority,
-    },
-  };
+  return push;
 }
 
 /** The upper enterprise id of the next chunk after `after`, or null when none is left. */
 async function nextChunkEnd(tx: Queryable, after: number, size: number): Promise<number | null> {
-  const [row] = rowsOf<{ upto: string | number | null }>(
-    await tx.execute(sql`select max(id) as upto from (select id from enterprises where id > ${after} order by id limit ${size}) chunk`),
+  const e = enterprises;
+  const [upto] = decodeRows(
+    await tx.execute(
+      sql`select max(id) as upto from (select ${e.id} from ${e} where ${e.id} > ${after} order by ${e.id} limit ${size}) chunk`,
+    ),
+    (r) => orNull(toNumber, r.upto),
   );
-  return row.upto === null ? null : Number(row.upto);
+  return upto;
 }
 
 /**
@@ -91,28 +90,35 @@ export async function insertMatchedDeliveries(
   target: MatchTarget,
   range: { from: number; to: number },
 ): Promise<number> {
+  const earlier = alias(deliveries, 'p');
   const notReachedBefore =
     push.policyVersion > 1
       ? sql`where not exists (
-          select 1 from deliveries p
-          where p.policy_id = ${push.policyId} and p.policy_version < ${push.policyVersion} and p.contact_id = m.contact_id
-            and p.kind in ('policy', 'update') and ${messageWentOut('p')})`
+          select 1 from ${deliveries} ${earlier}
+          where ${earlier.policyId} = ${push.policyId} and ${earlier.policyVersion} < ${push.policyVersion} and ${earlier.contactId} = m.contact_id
+            and ${earlier.kind} in ('policy', 'update') and ${messageWentOut('p')})`
       : sql``;
-  const [row] = rowsOf<{ n: number }>(
+  const ru = reachUnaddressable;
+  const pa = policyAddresses;
+  const d = deliveries;
+  const c = alias(contacts, 'c');
+  const x = alias(deliveries, 'x');
+  const [inserted] = decodeRows(
     await tx.execute(sql`
       with ${matchingCtes(target, range)},
       m as (${deliveriesFromMatch(target)}),
       unaddressable as (${unaddressableFromMatch(target)}),
       -- A repeat of the same push rewrites nothing and queues nothing.
       noted as (
-        insert into reach_unaddressable (policy_id, enterprise_id, reason)
+        insert into ${ru} (${bare(ru.policyId)}, ${bare(ru.enterpriseId)}, ${bare(ru.reason)})
         select ${push.policyId}, enterprise_id, reason from unaddressable
-        on conflict (policy_id, enterprise_id) do update set reason = excluded.reason, updated_at = now()
-          where reach_unaddressable.reason <> excluded.reason
-        returning enterprise_id
+        on conflict (${bare(ru.policyId)}, ${bare(ru.enterpriseId)})
+          do update set ${bare(ru.reason)} = excluded.${bare(ru.reason)}, ${bare(ru.updatedAt)} = now()
+          where ${ru.reason} <> excluded.${bare(ru.reason)}
+        returning ${ru.enterpriseId}
       ),
       queued as (
-        insert into reach_dirty (policy_id, enterprise_id) select ${push.policyId}, enterprise_id from noted
+        insert into ${reachDirty} (${bare(reachDirty.policyId)}, ${bare(reachDirty.enterpriseId)}) select ${push.policyId}, enterprise_id from noted
       ),
       -- The deliveries to make, each with its id and its address's hash; \`existing\` for those a
       -- run of the same version made already (left out below). A look-up per row on the unique key
@@ -123,30 +129,33 @@ export async function insertMatchedDeliveries(
         select case when e.existing then null else nextval('deliveries_id_seq') end as id, m.*,
           ${addressHashSql('c', sql`m.channel`)} as hash, e.existing
         from m
-        join contacts c on c.id = m.contact_id
+        join ${contacts} ${c} on ${c.id} = m.contact_id
         cross join lateral (
           select (
-            select x.id from deliveries x
-            where x.policy_id = ${push.policyId} and x.policy_version = ${push.policyVersion}
-              and x.contact_id = m.contact_id and x.channel = m.channel and x.kind = 'policy'
+            select ${x.id} from ${deliveries} ${x}
+            where ${x.policyId} = ${push.policyId} and ${x.policyVersion} = ${push.policyVersion}
+              and ${x.contactId} = m.contact_id and ${x.channel} = m.channel and ${x.kind} = 'policy'
           ) is not null as existing
           offset 0 -- kept a subquery, so the look-up runs once per row, not once per use
         ) e
         ${notReachedBefore}
       ),
       claims as (
-        insert into policy_addresses (policy_id, policy_version, kind, channel, address_hash, delivery_id)
+        insert into ${pa} (${bare(pa.policyId)}, ${bare(pa.policyVersion)}, ${bare(pa.kind)}, ${bare(pa.channel)}, ${bare(pa.addressHash)},
+          ${bare(pa.deliveryId)})
         select distinct on (channel, hash) ${push.policyId}, ${push.policyVersion}, 'policy', channel, hash, id
         from fresh
         where hash is not null and not existing
         order by channel, hash, id
-        on conflict (policy_id, policy_version, kind, channel, address_hash) do update set delivery_id = policy_addresses.delivery_id
-        returning channel, address_hash, delivery_id
+        on conflict (${bare(pa.policyId)}, ${bare(pa.policyVersion)}, ${bare(pa.kind)}, ${bare(pa.channel)}, ${bare(pa.addressHash)})
+          do update set ${bare(pa.deliveryId)} = ${pa.deliveryId}
+        returning ${pa.channel}, ${pa.addressHash}, ${pa.deliveryId}
       ),
-      test_key as materialized (select test from policies where id = ${push.policyId}),
+      test_key as materialized (select ${policies.test} from ${policies} where ${policies.id} = ${push.policyId}),
       inserted as (
-        insert into deliveries (id, policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
-          matched_category_ids, matched_group_ids, fallback_channels, digest_period, duplicate_of)
+        insert into ${d} (${bare(d.id)}, ${bare(d.policyId)}, ${bare(d.policyVersion)}, ${bare(d.enterpriseId)}, ${bare(d.contactId)},
+          ${bare(d.channel)}, ${bare(d.kind)}, ${bare(d.status)}, ${bare(d.priority)}, ${bare(d.matchedCategoryIds)}, ${bare(d.matchedGroupIds)},
+          ${bare(d.fallbackChannels)}, ${bare(d.digestPeriod)}, ${bare(d.duplicateOf)})
         overriding system value
         select f.id, ${push.policyId}, ${push.policyVersion}, f.enterprise_id, f.contact_id, f.channel, 'policy',
           case when claim.delivery_id <> f.id then 'merged'
@@ -159,11 +168,12 @@ export async function insertMatchedDeliveries(
         cross join test_key pol
         left join claims claim on claim.channel = f.channel and claim.address_hash = f.hash
         where not f.existing
-        returning id
+        returning ${d.id}
       )
       select count(*)::int as n from inserted`),
+    (r) => toNumber(r.n),
   );
-  return row.n;
+  return inserted;
 }
 
 export interface ChunkResult {
@@ -189,21 +199,26 @@ export async function fanOutNextChunk(
     // chunk of 4,000 rows. It runs once per chunk, never long enough to win that back.
     await tx.execute(sql`set local jit = off`);
     // Scheduled policies become published when their push starts, and their version is recorded as it is then.
+    const p = policies;
     const published = rowsOf(
-      await tx.execute(
-        sql`update policies set status = 'published', updated_at = now() where id = ${push.policyId} and status = 'scheduled' returning id`,
-      ),
+      await tx.execute(sql`
+        update ${p} set ${bare(p.status)} = 'published', ${bare(p.updatedAt)} = now()
+        where ${p.id} = ${push.policyId} and ${p.status} = 'scheduled' returning ${p.id}`),
     );
     if (published.length) await recordPolicyVersion(tx, push.policyId);
     const upto = await nextChunkEnd(tx, push.checkpoint, chunkSize);
     if (upto === null) {
-      await tx.execute(sql`update pushes set status = 'fanned_out', fanned_out_at = now(), updated_at = now() where id = ${push.pushId}`);
+      await tx.execute(sql`
+        update ${pushes} set ${bare(pushes.status)} = 'fanned_out', ${bare(pushes.fannedOutAt)} = now(), ${bare(pushes.updatedAt)} = now()
+        where ${pushes.id} = ${push.pushId}`);
       return { pushId: push.pushId, inserted: 0, done: true };
     }
     const target = await loadMatchTarget(tx, push.policy, opts);
     const inserted = await insertMatchedDeliveries(tx, push, target, { from: push.checkpoint, to: upto });
     await tx.execute(sql`
-      update pushes set checkpoint = ${upto}, matched = matched + ${inserted}, updated_at = now() where id = ${push.pushId}`);
+      update ${pushes} set ${bare(pushes.checkpoint)} = ${upto}, ${bare(pushes.matched)} = ${pushes.matched} + ${inserted},
+        ${bare(pushes.updatedAt)} = now()
+      where ${pushes.id} = ${push.pushId}`);
     return { pushId: push.pushId, inserted, done: false };
   });
 }

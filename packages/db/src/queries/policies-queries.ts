@@ -1,10 +1,10 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../delivery-statuses';
-import { rowsOf } from '../rows';
+import { decodeRows, toNumber, toOneOf } from '../rows';
 import { bigintArray } from '../sql-arrays';
 import { recordPolicyVersion } from './policy-versions-queries';
-import { categories, departments, policies, pushes, serviceGroups } from '../schema';
+import { categories, deliveries, departments, policies, pushes, serviceGroups } from '../schema';
 
 export type Policy = typeof policies.$inferSelect;
 export type NewPolicy = typeof policies.$inferInsert;
@@ -23,12 +23,14 @@ export async function missingReferences(
   refs: { departmentId: number; categoryIds: number[]; groupIds: number[] },
 ): Promise<{ department: boolean; categoryIds: number[]; groupIds: number[] }> {
   const [dept] = await db.select({ id: departments.id }).from(departments).where(eq(departments.id, refs.departmentId));
-  const foundCategories = rowsOf<{ id: string | number }>(
-    await db.execute(sql`select id from ${categories} where id = any(${bigintArray(refs.categoryIds)})`),
-  ).map((r) => Number(r.id));
-  const foundGroups = rowsOf<{ id: string | number }>(
-    await db.execute(sql`select id from ${serviceGroups} where id = any(${bigintArray(refs.groupIds)})`),
-  ).map((r) => Number(r.id));
+  const foundCategories = decodeRows(
+    await db.execute(sql`select ${categories.id} from ${categories} where ${categories.id} = any(${bigintArray(refs.categoryIds)})`),
+    (r) => toNumber(r.id),
+  );
+  const foundGroups = decodeRows(
+    await db.execute(sql`select ${serviceGroups.id} from ${serviceGroups} where ${serviceGroups.id} = any(${bigintArray(refs.groupIds)})`),
+    (r) => toNumber(r.id),
+  );
   return {
     department: !dept,
     categoryIds: refs.categoryIds.filter((id) => !foundCategories.includes(id)),
@@ -111,11 +113,13 @@ export async function restartPush(db: Queryable, policy: Policy): Promise<Push |
 
 /** Deliveries of one policy version by status (read through the unique key's prefix). */
 export async function deliveryCounts(db: Queryable, policyId: number, version: number): Promise<Record<DeliveryStatus, number>> {
-  const rows = rowsOf<{ status: DeliveryStatus; n: number }>(
+  const d = deliveries;
+  const rows = decodeRows(
     await db.execute(sql`
-      select status, count(*)::int as n from deliveries
-      where policy_id = ${policyId} and policy_version = ${version} and kind = 'policy'
-      group by status`),
+      select ${d.status}, count(*)::int as n from ${d}
+      where ${d.policyId} = ${policyId} and ${d.policyVersion} = ${version} and ${d.kind} = 'policy'
+      group by ${d.status}`),
+    (r) => ({ status: toOneOf(DELIVERY_STATUSES, r.status), n: toNumber(r.n) }),
   );
   const counts = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as Record<DeliveryStatus, number>;
   for (const r of rows) counts[r.status] = r.n;

@@ -1,10 +1,12 @@
 // A policy's versions as they were published (schema/policy-versions.ts), and what a message
 // needs to be rendered again from the version it was sent for.
-import { sql } from 'drizzle-orm';
-import type { Channel } from '@policy-push/core';
+import { getTableName, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import { type Channel, CHANNELS } from '@policy-push/core';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
-import type { PolicySnapshot } from '../schema';
+import { type RawRow, decodeRows, orNull, toBoolean, toDate, toNumber, toOneOf, toStoredJson, toText, toTextArray } from '../rows';
+import { contacts, deliveries, deliveriesArchive, departments, type PolicySnapshot, policies, policyVersions } from '../schema';
+import { bare } from '../sql-names';
 
 /**
  * Records the policy's current version whole, with its department's SMS signature and WeChat
@@ -12,21 +14,25 @@ import type { PolicySnapshot } from '../schema';
  * or by an amendment). A version already recorded is kept as it was.
  */
 export async function recordPolicyVersion(tx: Queryable, policyId: number): Promise<void> {
+  const v = policyVersions;
+  const p = policies;
+  const d = departments;
   await tx.execute(sql`
-    insert into policy_versions (policy_id, version, title, summary, url, interpretation_urls, valid_until, snapshot)
-    select p.id, p.version, p.title, p.summary, p.url, p.interpretation_urls, p.valid_until,
+    insert into ${v} (${bare(v.policyId)}, ${bare(v.version)}, ${bare(v.title)}, ${bare(v.summary)}, ${bare(v.url)},
+      ${bare(v.interpretationUrls)}, ${bare(v.validUntil)}, ${bare(v.snapshot)})
+    select ${p.id}, ${p.version}, ${p.title}, ${p.summary}, ${p.url}, ${p.interpretationUrls}, ${p.validUntil},
       jsonb_build_object(
-        'docNumber', p.doc_number, 'title', p.title, 'summary', p.summary, 'titleEn', p.title_en, 'summaryEn', p.summary_en,
-        'url', p.url, 'interpretationUrls', to_jsonb(p.interpretation_urls), 'categoryIds', to_jsonb(p.category_ids),
-        'targetGroupIds', to_jsonb(p.target_group_ids), 'audienceRule', p.audience_rule, 'priority', p.priority,
+        'docNumber', ${p.docNumber}, 'title', ${p.title}, 'summary', ${p.summary}, 'titleEn', ${p.titleEn}, 'summaryEn', ${p.summaryEn},
+        'url', ${p.url}, 'interpretationUrls', to_jsonb(${p.interpretationUrls}), 'categoryIds', to_jsonb(${p.categoryIds}),
+        'targetGroupIds', to_jsonb(${p.targetGroupIds}), 'audienceRule', ${p.audienceRule}, 'priority', ${p.priority},
         -- ISO 8601 in UTC, as the API writes times.
-        'publishAt', to_char(p.publish_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-        'validUntil', to_char(p.valid_until at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-        'department', jsonb_build_object('id', d.id, 'nameZh', d.name_zh, 'nameEn', d.name_en,
-          'smsSignature', d.sms_signature, 'wechatTemplate', d.wechat_template))
-    from policies p join departments d on d.id = p.department_id
-    where p.id = ${policyId}
-    on conflict (policy_id, version) do nothing`);
+        'publishAt', to_char(${p.publishAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        'validUntil', to_char(${p.validUntil} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        'department', jsonb_build_object('id', ${d.id}, 'nameZh', ${d.nameZh}, 'nameEn', ${d.nameEn},
+          'smsSignature', ${d.smsSignature}, 'wechatTemplate', ${d.wechatTemplate}))
+    from ${p} join ${d} on ${d.id} = ${p.departmentId}
+    where ${p.id} = ${policyId}
+    on conflict (${bare(v.policyId)}, ${bare(v.version)}) do nothing`);
 }
 
 /** One recorded version: whole when `snapshot` is there, else only the texts kept before snapshots. */
@@ -43,16 +49,16 @@ export interface PolicyVersionRow {
   recordedAt: Date | null;
 }
 
-const toVersion = (r: Record<string, unknown>): PolicyVersionRow => ({
-  policyId: Number(r.policy_id),
-  version: Number(r.version),
-  title: r.title as string,
-  summary: r.summary as string,
-  url: r.url as string,
-  interpretationUrls: r.interpretation_urls as string[],
-  validUntil: r.valid_until ? new Date(r.valid_until as string) : null,
-  snapshot: (r.snapshot as PolicySnapshot | null) ?? null,
-  recordedAt: r.created_at ? new Date(r.created_at as string) : null,
+const toVersion = (r: RawRow): PolicyVersionRow => ({
+  policyId: toNumber(r.policy_id),
+  version: toNumber(r.version),
+  title: toText(r.title),
+  summary: toText(r.summary),
+  url: toText(r.url),
+  interpretationUrls: toTextArray(r.interpretation_urls),
+  validUntil: orNull(toDate, r.valid_until),
+  snapshot: orNull(toStoredJson<PolicySnapshot>, r.snapshot),
+  recordedAt: orNull(toDate, r.created_at),
 });
 
 /**
@@ -61,17 +67,22 @@ const toVersion = (r: Record<string, unknown>): PolicyVersionRow => ({
  * an amendment changes them), without a snapshot.
  */
 export async function listPolicyVersions(db: Queryable, policyId: number): Promise<PolicyVersionRow[]> {
-  return rowsOf<Record<string, unknown>>(
+  const v = policyVersions;
+  const p = policies;
+  const recorded = alias(policyVersions, 'recorded');
+  return decodeRows(
     await db.execute(sql`
-      select policy_id, version, title, summary, url, interpretation_urls, valid_until, snapshot, created_at
-      from policy_versions where policy_id = ${policyId}
+      select ${v.policyId}, ${v.version}, ${v.title}, ${v.summary}, ${v.url}, ${v.interpretationUrls}, ${v.validUntil}, ${v.snapshot},
+        ${v.createdAt}
+      from ${v} where ${v.policyId} = ${policyId}
       union all
-      select p.id, p.version, p.title, p.summary, p.url, p.interpretation_urls, p.valid_until, null, null
-      from policies p
-      where p.id = ${policyId} and p.status <> 'scheduled'
-        and not exists (select 1 from policy_versions v where v.policy_id = p.id and v.version = p.version)
+      select ${p.id}, ${p.version}, ${p.title}, ${p.summary}, ${p.url}, ${p.interpretationUrls}, ${p.validUntil}, null, null
+      from ${p}
+      where ${p.id} = ${policyId} and ${p.status} <> 'scheduled'
+        and not exists (select 1 from ${v} ${recorded} where ${recorded.policyId} = ${p.id} and ${recorded.version} = ${p.version})
       order by version`),
-  ).map(toVersion);
+    toVersion,
+  );
 }
 
 /** A delivery (in the outbox or the archive) with what its message was rendered from. */
@@ -92,35 +103,43 @@ export interface DeliveryToRender {
 }
 
 export async function getDeliveryToRender(db: Queryable, id: number): Promise<DeliveryToRender | undefined> {
-  const [r] = rowsOf<Record<string, unknown>>(
+  // The outbox and its archive have the same columns: d is either, read through the outbox's names.
+  const d = alias(deliveries, 'd');
+  const o = deliveries;
+  const a = deliveriesArchive;
+  const c = contacts;
+  const p = policies;
+  const [delivery] = decodeRows(
     await db.execute(sql`
-      select d.id, d.policy_id, d.policy_version, d.contact_id, d.channel, d.kind, d.status, d.created_at, d.sent_at,
-        c.locale, case d.channel when 'sms' then c.phone when 'email' then c.email else c.wechat_openid end as address,
-        coalesce(p.test, false) as test
+      select ${d.id}, ${d.policyId}, ${d.policyVersion}, ${d.contactId}, ${d.channel}, ${d.kind}, ${d.status}, ${d.createdAt}, ${d.sentAt},
+        ${c.locale}, case ${d.channel} when 'sms' then ${c.phone} when 'email' then ${c.email} else ${c.wechatOpenid} end as address,
+        coalesce(${p.test}, false) as test
       from (
-        select id, policy_id, policy_version, contact_id, channel, kind, status, created_at, sent_at from deliveries where id = ${id}
+        select ${o.id}, ${o.policyId}, ${o.policyVersion}, ${o.contactId}, ${o.channel}, ${o.kind}, ${o.status}, ${o.createdAt}, ${o.sentAt}
+        from ${o} where ${o.id} = ${id}
         union all
-        select id, policy_id, policy_version, contact_id, channel, kind, status, created_at, sent_at from deliveries_archive where id = ${id}
+        select ${a.id}, ${a.policyId}, ${a.policyVersion}, ${a.contactId}, ${a.channel}, ${a.kind}, ${a.status}, ${a.createdAt}, ${a.sentAt}
+        from ${a} where ${a.id} = ${id}
       ) d
-      left join contacts c on c.id = d.contact_id
-      left join policies p on p.id = d.policy_id
+      left join ${c} on ${c.id} = ${d.contactId}
+      left join ${p} on ${p.id} = ${d.policyId}
       limit 1`),
+    (r): DeliveryToRender => ({
+      id: toNumber(r.id),
+      policyId: orNull(toNumber, r.policy_id),
+      policyVersion: orNull(toNumber, r.policy_version),
+      contactId: toNumber(r.contact_id),
+      channel: toOneOf(CHANNELS, r.channel),
+      kind: toText(r.kind),
+      status: toText(r.status),
+      createdAt: toDate(r.created_at),
+      sentAt: orNull(toDate, r.sent_at),
+      locale: orNull(toText, r.locale),
+      address: orNull(toText, r.address),
+      test: toBoolean(r.test),
+    }),
   );
-  if (!r) return undefined;
-  return {
-    id: Number(r.id),
-    policyId: r.policy_id === null ? null : Number(r.policy_id),
-    policyVersion: r.policy_version === null ? null : Number(r.policy_version),
-    contactId: Number(r.contact_id),
-    channel: r.channel as DeliveryToRender['channel'],
-    kind: r.kind as string,
-    status: r.status as string,
-    createdAt: new Date(r.created_at as string),
-    sentAt: r.sent_at ? new Date(r.sent_at as string) : null,
-    locale: (r.locale as string | null) ?? null,
-    address: (r.address as string | null) ?? null,
-    test: r.test === true,
-  };
+  return delivery;
 }
 
 /**
@@ -128,8 +147,10 @@ export async function getDeliveryToRender(db: Queryable, id: number): Promise<De
  * from the identity's sequence, so deliveries already archived count too. It draws no value.
  */
 export async function likelyNextDeliveryId(db: Queryable): Promise<number> {
-  const [{ next }] = rowsOf<{ next: string | number }>(
-    await db.execute(sql`select coalesce(pg_sequence_last_value(pg_get_serial_sequence('deliveries', 'id')), 0) + 1 as next`),
+  const [next] = decodeRows(
+    await db.execute(sql`
+      select coalesce(pg_sequence_last_value(pg_get_serial_sequence(${getTableName(deliveries)}, ${deliveries.id.name})), 0) + 1 as next`),
+    (r) => toNumber(r.next),
   );
-  return Number(next);
+  return next;
 }

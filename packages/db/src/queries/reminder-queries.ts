@@ -19,8 +19,8 @@ import type { ReachabilityRule } from '@policy-push/core';
 import { type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
-import { decodeRows, orNull, rowsOf, toDate, toNumber, toOneOf } from '../rows';
-import { contacts, deliveries, deliveryOpens, reminderSteps } from '../schema';
+import { decodeRows, orNull, toDate, toNumber, toOneOf, toText } from '../rows';
+import { contacts, deliveries, deliveryOpens, policies, reachEnterprises, reminderSteps, subscriptions } from '../schema';
 import { bigintArray, intArray, textArray } from '../sql-arrays';
 import { bare } from '../sql-names';
 
@@ -167,39 +167,47 @@ export async function createDueReminders(db: Queryable, p: { now: Date; maxSteps
     // then returns at once): wait for that one to commit, so that no enterprise is judged on a
     // count still being made (an enterprise not yet counted as having a delivery would be skipped).
     await tx.execute(sql`select pg_advisory_xact_lock(${REACH_REFRESH_LOCK})`);
-    const taken = rowsOf<{ policy_id: string | number; step: number; status: string }>(
+    const pol = policies;
+    const earlier = alias(reminderSteps, 'taken');
+    const taken = decodeRows(
       await tx.execute(sql`
-        update reminder_steps s
-        set status = case when p.status = 'published' and (p.action_by is null or p.action_by > ${now})
-              and (p.valid_until is null or p.valid_until > ${now})
+        update ${rs}
+        set ${bare(rs.status)} = case when ${pol.status} = 'published' and (${pol.actionBy} is null or ${pol.actionBy} > ${now})
+              and (${pol.validUntil} is null or ${pol.validUntil} > ${now})
               -- at most maxSteps taken over the policy's life (a replaced plan numbers on after cancelled steps)
-              and (select count(*) from reminder_steps taken where taken.policy_id = s.policy_id and taken.status = 'done') < ${p.maxSteps}
+              and (select count(*) from ${rs} ${earlier} where ${earlier.policyId} = ${rs.policyId} and ${earlier.status} = 'done')
+                < ${p.maxSteps}
               then 'done' else 'cancelled' end,
-          done_at = ${now}, updated_at = now()
-        from policies p
-        where p.id = s.policy_id and s.status = 'planned' and s.due_at <= ${now}
-        returning s.policy_id, s.step, s.status`),
+          ${bare(rs.doneAt)} = ${now}, ${bare(rs.updatedAt)} = now()
+        from ${pol}
+        where ${pol.id} = ${rs.policyId} and ${rs.status} = 'planned' and ${rs.dueAt} <= ${now}
+        returning ${rs.policyId}, ${rs.step}, ${rs.status}`),
+      (r) => ({ policyId: toNumber(r.policy_id), step: toNumber(r.step), status: toOneOf(STEP_STATUSES, r.status) }),
     );
     const due = taken.filter((t) => t.status === 'done');
     if (!due.length) return { steps: [], cancelled: taken.length };
-    const created = rowsOf<{ id: string | number; policy_id: string | number; contact_id: string | number; channel: string; step: number }>(
+    const r = alias(reachEnterprises, 'r');
+    const s = alias(subscriptions, 's');
+    const dl = deliveries;
+    const c = alias(contacts, 'c');
+    const created = decodeRows(
       await tx.execute(sql`
         with due as (
-          select * from unnest(${bigintArray(due.map((d) => Number(d.policy_id)))}, ${intArray(due.map((d) => d.step))}) as d(policy_id, step)
+          select * from unnest(${bigintArray(due.map((d) => d.policyId))}, ${intArray(due.map((d) => d.step))}) as d(policy_id, step)
         ),
         unengaged as (
-          select d.policy_id, d.step, r.enterprise_id, r.delivery_ids
-          from due d join reach_enterprises r on r.policy_id = d.policy_id
-          where r.engaged = 0 and r.with_delivery > 0 and not ${reminderOpenedSql(sql`d.policy_id`, sql`r.enterprise_id`)}
-            and exists (select 1 from subscriptions s where s.enterprise_id = r.enterprise_id and s.active)
+          select d.policy_id, d.step, ${r.enterpriseId}, ${r.deliveryIds}
+          from due d join ${reachEnterprises} ${r} on ${r.policyId} = d.policy_id
+          where ${r.engaged} = 0 and ${r.withDelivery} > 0 and not ${reminderOpenedSql(sql`d.policy_id`, sql`${r.enterpriseId}`)}
+            and exists (select 1 from ${subscriptions} ${s} where ${s.enterpriseId} = ${r.enterpriseId} and ${s.active})
         ),
         -- Each contact's latest policy delivery that was not withdrawn: the channel it was tried on.
         last_policy as (
           select distinct on (u.policy_id, x.contact_id) u.policy_id, u.step, u.enterprise_id, x.contact_id, x.channel, x.fallback_channels
           from unengaged u
           cross join lateral (
-            select id, contact_id, channel, fallback_channels from deliveries
-            where id = any(u.delivery_ids) and status not in ('cancelled', 'suppressed')
+            select ${dl.id}, ${dl.contactId}, ${dl.channel}, ${dl.fallbackChannels} from ${dl}
+            where ${dl.id} = any(u.delivery_ids) and ${dl.status} not in ('cancelled', 'suppressed')
           ) x
           order by u.policy_id, x.contact_id, x.id desc
         ),
@@ -209,17 +217,18 @@ export async function createDueReminders(db: Queryable, p: { now: Date; maxSteps
             coalesce(rem.channel, l.channel) as channel, coalesce(rem.fallback_channels, l.fallback_channels) as fallback_channels
           from last_policy l
           left join lateral (
-            select channel, fallback_channels from deliveries
-            where kind = 'reminder' and policy_id = l.policy_id and contact_id = l.contact_id and reminder_step < l.step
-              and status not in ('cancelled', 'suppressed')
-            order by reminder_step desc limit 1
+            select ${dl.channel}, ${dl.fallbackChannels} from ${dl}
+            where ${dl.kind} = 'reminder' and ${dl.policyId} = l.policy_id and ${dl.contactId} = l.contact_id and ${dl.reminderStep} < l.step
+              and ${dl.status} not in ('cancelled', 'suppressed')
+            order by ${dl.reminderStep} desc limit 1
           ) rem on true
         )
-        insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
-          reminder_step, fallback_channels, next_attempt_at)
+        insert into ${dl} (${bare(dl.policyId)}, ${bare(dl.policyVersion)}, ${bare(dl.enterpriseId)}, ${bare(dl.contactId)}, ${bare(dl.channel)},
+          ${bare(dl.kind)}, ${bare(dl.status)}, ${bare(dl.priority)}, ${bare(dl.reminderStep)}, ${bare(dl.fallbackChannels)},
+          ${bare(dl.nextAttemptAt)})
         select t.policy_id, null, t.enterprise_id, t.contact_id, next.channel, 'reminder', 'pending', 1, t.step, next.rest, ${now}
         from last_tried t
-        join contacts c on c.id = t.contact_id and not c.reminders_off and c.erased_at is null
+        join ${contacts} ${c} on ${c.id} = t.contact_id and not ${c.remindersOff} and ${c.erasedAt} is null
         cross join lateral (select t.fallback_channels || t.channel as candidates) cand
         cross join lateral (
           select f.channel, cand.candidates[f.position::int + 1:] as rest
@@ -229,31 +238,38 @@ export async function createDueReminders(db: Queryable, p: { now: Date; maxSteps
           limit 1
         ) next
         on conflict do nothing
-        returning id, policy_id, contact_id, channel, reminder_step as step`),
+        returning ${dl.id}, ${dl.policyId}, ${dl.contactId}, ${dl.channel}, ${dl.reminderStep} as step`),
+      (row) => ({
+        id: toNumber(row.id),
+        policyId: toNumber(row.policy_id),
+        contactId: toNumber(row.contact_id),
+        channel: toText(row.channel),
+        step: toNumber(row.step),
+      }),
     );
     const byStep = new Map<string, typeof created>();
-    for (const r of created) {
-      const key = `${r.policy_id}:${r.step}`;
-      byStep.set(key, [...(byStep.get(key) ?? []), r]);
+    for (const row of created) {
+      const key = `${row.policyId}:${row.step}`;
+      byStep.set(key, [...(byStep.get(key) ?? []), row]);
     }
     for (const group of byStep.values()) {
       const [first] = group;
       await claimAddresses(
         tx,
-        { policyId: Number(first.policy_id), policyVersion: 0, kind: reminderClaimKind(Number(first.step)) },
-        { ids: group.map((r) => Number(r.id)), contactIds: group.map((r) => Number(r.contact_id)), channels: group.map((r) => r.channel) },
+        { policyId: first.policyId, policyVersion: 0, kind: reminderClaimKind(first.step) },
+        { ids: group.map((row) => row.id), contactIds: group.map((row) => row.contactId), channels: group.map((row) => row.channel) },
       );
     }
     const steps = due.map((d) => ({
-      policyId: Number(d.policy_id),
-      step: Number(d.step),
-      reminders: byStep.get(`${d.policy_id}:${d.step}`)?.length ?? 0,
+      policyId: d.policyId,
+      step: d.step,
+      reminders: byStep.get(`${d.policyId}:${d.step}`)?.length ?? 0,
     }));
     await tx.execute(sql`
-      update reminder_steps s set reminders = v.n
-      from unnest(${bigintArray(steps.map((s) => s.policyId))}, ${intArray(steps.map((s) => s.step))}, ${intArray(steps.map((s) => s.reminders))})
-        as v(policy_id, step, n)
-      where s.policy_id = v.policy_id and s.step = v.step`);
+      update ${rs} set ${bare(rs.reminders)} = v.n
+      from unnest(${bigintArray(steps.map((st) => st.policyId))}, ${intArray(steps.map((st) => st.step))},
+        ${intArray(steps.map((st) => st.reminders))}) as v(policy_id, step, n)
+      where ${rs.policyId} = v.policy_id and ${rs.step} = v.step`);
     return { steps, cancelled: taken.length - due.length };
   });
 }
@@ -268,10 +284,12 @@ export interface ReminderCounts {
 }
 
 export async function reminderCounts(db: Queryable, policyId: number): Promise<ReminderCounts> {
-  const rows = rowsOf<{ status: string; error_code: string | null; n: number }>(
+  const d = deliveries;
+  const rows = decodeRows(
     await db.execute(sql`
-      select status, error_code, count(*)::int as n from deliveries
-      where policy_id = ${policyId} and kind = 'reminder' group by status, error_code`),
+      select ${d.status}, ${d.errorCode}, count(*)::int as n from ${d}
+      where ${d.policyId} = ${policyId} and ${d.kind} = 'reminder' group by ${d.status}, ${d.errorCode}`),
+    (r) => ({ status: toText(r.status), error_code: orNull(toText, r.error_code), n: toNumber(r.n) }),
   );
   const byStatus: Record<string, number> = {};
   let tooLate = 0;

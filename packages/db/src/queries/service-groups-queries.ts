@@ -1,11 +1,13 @@
 import { CHANNELS, type ReachabilityRule } from '@policy-push/core';
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, rowsOf, toNumber, toText } from '../rows';
+import { bare } from '../sql-names';
 import { groupSql } from './matching-queries';
 import { reachableSql } from './reachable-sql';
 import { bigintArray, textArray } from '../sql-arrays';
-import { enterprises, policies, serviceGroupMembers, serviceGroups } from '../schema';
+import { contacts, enterprises, policies, serviceGroupMembers, serviceGroups } from '../schema';
 
 export type ServiceGroup = typeof serviceGroups.$inferSelect;
 export type NewServiceGroup = typeof serviceGroups.$inferInsert;
@@ -88,12 +90,13 @@ export async function replaceMembers(tx: Queryable, groupId: number, ids: number
 /** Adds `ids` (already members are left alone); returns how many were new. */
 export async function addMembers(db: Queryable, groupId: number, ids: number[]): Promise<number> {
   if (ids.length === 0) return 0;
-  const rows = rowsOf<{ enterprise_id: number }>(
+  const m = serviceGroupMembers;
+  const rows = rowsOf(
     await db.execute(sql`
-      insert into service_group_members (group_id, enterprise_id)
+      insert into ${m} (${bare(m.groupId)}, ${bare(m.enterpriseId)})
       select ${groupId}::bigint, unnest(${bigintArray(ids)})
       on conflict do nothing
-      returning enterprise_id`),
+      returning ${m.enterpriseId}`),
   );
   return rows.length;
 }
@@ -141,36 +144,30 @@ export async function groupAudience(
   rule: ReachabilityRule,
 ): Promise<GroupAudience> {
   const inGroup = groupSql({ id: group.id, rule: group.rule ?? null });
-  const [totals] = rowsOf<{ enterprises: number; contacts: number; reachable: number }>(
+  // groupSql speaks of the enterprise as e, and reachableSql of the contact as c.
+  const e = alias(enterprises, 'e');
+  const c = alias(contacts, 'c');
+  const [totals] = decodeRows(
     await db.execute(sql`
-      with audience as (select e.id from enterprises e where ${inGroup})
-      select (select count(*) from audience)::int as enterprises, count(c.id)::int as contacts,
-        count(c.id) filter (
+      with audience as (select ${e.id} from ${enterprises} ${e} where ${inGroup})
+      select (select count(*) from audience)::int as enterprises, count(${c.id})::int as contacts,
+        count(${c.id}) filter (
           where exists (select 1 from unnest(${textArray(CHANNELS)}) ch(channel) where ${reachableSql('c', sql`ch.channel`, rule)})
         )::int as reachable
-      from audience a join contacts c on c.enterprise_id = a.id`),
+      from audience a join ${contacts} ${c} on ${c.enterpriseId} = a.id`),
+    (r) => ({ enterprises: toNumber(r.enterprises), contacts: toNumber(r.contacts), reachable: toNumber(r.reachable) }),
   );
-  const sample = rowsOf<{
-    id: number | string;
-    name: string;
-    district: string;
-    industry_section: string;
-    industry_division: string | null;
-  }>(
+  const sample = decodeRows(
     await db.execute(sql`
-      select e.id, e.name, e.district, e.industry_section, e.industry_division
-      from enterprises e where ${inGroup} order by e.id limit ${sampleSize}`),
+      select ${e.id}, ${e.name}, ${e.district}, ${e.industrySection}, ${e.industryDivision}
+      from ${enterprises} ${e} where ${inGroup} order by ${e.id} limit ${sampleSize}`),
+    (r): GroupAudience['sample'][number] => ({
+      enterpriseId: toNumber(r.id),
+      name: toText(r.name),
+      district: toText(r.district),
+      industrySection: toText(r.industry_section),
+      industryDivision: orNull(toText, r.industry_division),
+    }),
   );
-  return {
-    enterprises: totals.enterprises,
-    contacts: totals.contacts,
-    reachableContacts: totals.reachable,
-    sample: sample.map((r) => ({
-      enterpriseId: Number(r.id),
-      name: r.name,
-      district: r.district,
-      industrySection: r.industry_section,
-      industryDivision: r.industry_division,
-    })),
-  };
+  return { enterprises: totals.enterprises, contacts: totals.contacts, reachableContacts: totals.reachable, sample };
 }
