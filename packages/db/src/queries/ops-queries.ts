@@ -3,16 +3,25 @@
 // console page, so each is cheap by construction: it reads a partial index (pending, sending,
 // held), a small table (pushes, channel_pauses), or a bounded slice of the newest rows found
 // backwards through a primary key. None counts the whole outbox.
-import { sql } from 'drizzle-orm';
-import type { Channel } from '@policy-push/core';
+import { getTableName, sql } from 'drizzle-orm';
+import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { type Channel, CHANNELS } from '@policy-push/core';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, toDate, toNumber, toOneOf, toText } from '../rows';
+import { bare, qualified } from '../sql-names';
+import { channelPauses, contacts, deliveries, deliveryAttempts, policies, pushes, sandboxMessages } from '../schema';
 import { bigintArray } from '../sql-arrays';
 import { ERASED } from './erasure-queries';
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
-const num = (v: unknown) => Number(v ?? 0);
-const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+const d = deliveries;
+
+/** A channel and a status with how many deliveries are in it. */
+const toChannelCount = (r: Record<string, unknown>) => ({
+  channel: toOneOf(CHANNELS, r.channel),
+  status: toText(r.status),
+  n: toNumber(r.n),
+});
 
 export interface QueueDepth {
   channel: Channel;
@@ -26,20 +35,20 @@ export interface QueueDepth {
 
 /** Pending work per channel, from the partial pending index. */
 export async function queueDepths(db: Queryable, now: Date): Promise<QueueDepth[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  return decodeRows(
     await db.execute(sql`
-      select channel, count(*)::int as pending,
-        count(*) filter (where next_attempt_at <= ${ts(now)})::int as ready,
-        min(next_attempt_at) filter (where next_attempt_at <= ${ts(now)}) as oldest_ready_at
-      from deliveries where status = 'pending'
-      group by channel`),
+      select ${d.channel}, count(*)::int as pending,
+        count(*) filter (where ${d.nextAttemptAt} <= ${ts(now)})::int as ready,
+        min(${d.nextAttemptAt}) filter (where ${d.nextAttemptAt} <= ${ts(now)}) as oldest_ready_at
+      from ${d} where ${d.status} = 'pending'
+      group by ${d.channel}`),
+    (r): QueueDepth => ({
+      channel: toOneOf(CHANNELS, r.channel),
+      pending: toNumber(r.pending),
+      ready: toNumber(r.ready),
+      oldestReadyAt: orNull(toDate, r.oldest_ready_at),
+    }),
   );
-  return rows.map((r) => ({
-    channel: r.channel as Channel,
-    pending: num(r.pending),
-    ready: num(r.ready),
-    oldestReadyAt: date(r.oldest_ready_at),
-  }));
 }
 
 /**
@@ -47,33 +56,37 @@ export async function queueDepths(db: Queryable, now: Date): Promise<QueueDepth[
  * each reads its own partial index. The terminal states are counted by recentDeliveryCounts.
  */
 export async function activeDeliveryCounts(db: Queryable): Promise<{ channel: Channel; status: string; n: number }[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  return decodeRows(
     await db.execute(sql`
-      select channel, 'pending' as status, count(*)::int as n from deliveries where status = 'pending' group by channel
+      select ${d.channel}, 'pending' as status, count(*)::int as n from ${d} where ${d.status} = 'pending' group by ${d.channel}
       union all
-      select channel, 'sending', count(*)::int from deliveries where status = 'sending' group by channel
+      select ${d.channel}, 'sending', count(*)::int from ${d} where ${d.status} = 'sending' group by ${d.channel}
       union all
-      select channel, 'held', count(*)::int from deliveries where status = 'held' group by channel`),
+      select ${d.channel}, 'held', count(*)::int from ${d} where ${d.status} = 'held' group by ${d.channel}`),
+    toChannelCount,
   );
-  return rows.map((r) => ({ channel: r.channel as Channel, status: r.status as string, n: num(r.n) }));
 }
 
 /** Every status among the newest `window` deliveries (a backwards walk of the primary key, then a group by). */
 export async function recentDeliveryCounts(db: Queryable, window: number): Promise<{ channel: Channel; status: string; n: number }[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  const newest = alias(deliveries, 'newest');
+  return decodeRows(
     await db.execute(sql`
-      select channel, status, count(*)::int as n
-      from (select channel, status from deliveries order by id desc limit ${window}) newest
-      group by channel, status`),
+      select ${newest.channel}, ${newest.status}, count(*)::int as n
+      from (select ${d.channel}, ${d.status} from ${d} order by ${d.id} desc limit ${window}) newest
+      group by ${newest.channel}, ${newest.status}`),
+    toChannelCount,
   );
-  return rows.map((r) => ({ channel: r.channel as Channel, status: r.status as string, n: num(r.n) }));
 }
 
 /** The planner's row estimate for the outbox (pg_class.reltuples): free, and as fresh as the last analyze. */
 export async function estimatedDeliveryRows(db: Queryable): Promise<number> {
-  const [row] = rowsOf<{ n: unknown }>(await db.execute(sql`select reltuples as n from pg_class where oid = 'deliveries'::regclass`));
+  const [n = 0] = decodeRows(
+    await db.execute(sql`select reltuples as n from pg_class where oid = ${getTableName(deliveries)}::regclass`),
+    (r) => toNumber(r.n),
+  );
   // -1 until the table is first analyzed.
-  return Math.max(0, Math.round(num(row?.n)));
+  return Math.max(0, Math.round(n));
 }
 
 export interface LivePush {
@@ -94,40 +107,48 @@ export interface LivePush {
  * Pending and sending are read from their partial indexes; pushes is one row per policy version.
  */
 export async function livePushes(db: Queryable, now: Date, limit: number): Promise<LivePush[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  const p = alias(pushes, 'p');
+  const pol = alias(policies, 'pol');
+  // The counts by state and the waiting ones by version, rows keyed by a delivery's policy version:
+  // the aliases name those columns through the schema.
+  const byState = alias(deliveries, 'by_state');
+  const w = alias(deliveries, 'w');
+  return decodeRows(
     await db.execute(sql`
       with waiting as (
-        select policy_id, policy_version, sum(pending)::int as pending, sum(sending)::int as sending
+        select ${byState.policyId}, ${byState.policyVersion}, sum(pending)::int as pending, sum(sending)::int as sending
         from (
-          select policy_id, policy_version, count(*) as pending, 0 as sending from deliveries
-          where status = 'pending' and kind = 'policy' group by 1, 2
+          select ${d.policyId}, ${d.policyVersion}, count(*) as pending, 0 as sending from ${d}
+          where ${d.status} = 'pending' and ${d.kind} = 'policy' group by 1, 2
           union all
-          select policy_id, policy_version, 0, count(*) from deliveries
-          where status = 'sending' and kind = 'policy' group by 1, 2
-        ) w group by 1, 2
+          select ${d.policyId}, ${d.policyVersion}, 0, count(*) from ${d}
+          where ${d.status} = 'sending' and ${d.kind} = 'policy' group by 1, 2
+        ) by_state group by 1, 2
       )
-      select p.id, p.policy_id, p.policy_version, pol.title, p.status, p.matched, p.start_at, p.updated_at,
+      select ${p.id}, ${p.policyId}, ${p.policyVersion}, ${pol.title}, ${p.status}, ${p.matched}, ${p.startAt}, ${p.updatedAt},
         coalesce(w.pending, 0) as pending, coalesce(w.sending, 0) as sending
-      from pushes p
-      join policies pol on pol.id = p.policy_id
-      left join waiting w on w.policy_id = p.policy_id and w.policy_version = p.policy_version
-      where (p.status <> 'fanned_out' and p.start_at <= ${ts(now)}) or w.policy_id is not null
-      order by p.id desc
+      from ${pushes} ${p}
+      join ${policies} ${pol} on ${pol.id} = ${p.policyId}
+      left join waiting w on ${w.policyId} = ${p.policyId} and ${w.policyVersion} = ${p.policyVersion}
+      where (${p.status} <> 'fanned_out' and ${p.startAt} <= ${ts(now)}) or ${w.policyId} is not null
+      order by ${p.id} desc
       limit ${limit}`),
+    (r): LivePush => ({
+      pushId: toNumber(r.id),
+      policyId: toNumber(r.policy_id),
+      version: toNumber(r.policy_version),
+      title: toText(r.title),
+      status: toText(r.status),
+      matched: toNumber(r.matched),
+      pending: toNumber(r.pending),
+      sending: toNumber(r.sending),
+      startAt: toDate(r.start_at),
+      updatedAt: toDate(r.updated_at),
+    }),
   );
-  return rows.map((r) => ({
-    pushId: num(r.id),
-    policyId: num(r.policy_id),
-    version: num(r.policy_version),
-    title: r.title as string,
-    status: r.status as string,
-    matched: num(r.matched),
-    pending: num(r.pending),
-    sending: num(r.sending),
-    startAt: date(r.start_at)!,
-    updatedAt: date(r.updated_at)!,
-  }));
 }
+
+const STALL_STAGES = ['fan-out', 'sending'] as const;
 
 export interface StalledPush {
   pushId: number;
@@ -135,7 +156,7 @@ export interface StalledPush {
   version: number;
   title: string;
   /** 'fan-out': the push has not fanned out further; 'sending': due deliveries are not being sent. */
-  stage: 'fan-out' | 'sending';
+  stage: (typeof STALL_STAGES)[number];
   /** Deliveries due since before the cutoff and not moved (0 for a stalled fan-out). */
   waiting: number;
   /** Since when: the oldest waiting delivery was due, or the fan-out was last touched. */
@@ -154,40 +175,47 @@ export interface StalledPush {
  */
 export async function findStalledPushes(db: Queryable, p: { now: Date; minutes: number }): Promise<StalledPush[]> {
   const cutoff = new Date(p.now.getTime() - p.minutes * 60_000);
-  const rows = rowsOf<Record<string, unknown>>(
+  const push = alias(pushes, 'p');
+  const pol = alias(policies, 'pol');
+  const x = alias(deliveries, 'x');
+  // The due work and its sum by push, rows keyed by a delivery's policy version: the aliases name
+  // those columns through the schema.
+  const due = alias(deliveries, 'due');
+  const byPush = alias(deliveries, 'by_push');
+  return decodeRows(
     await db.execute(sql`
       with due as (
-        select policy_id, policy_version, count(*) as waiting, min(next_attempt_at) as since from deliveries
-        where status = 'pending' and next_attempt_at <= ${ts(cutoff)} and policy_id is not null group by 1, 2
+        select ${d.policyId}, ${d.policyVersion}, count(*) as waiting, min(${d.nextAttemptAt}) as since from ${d}
+        where ${d.status} = 'pending' and ${d.nextAttemptAt} <= ${ts(cutoff)} and ${d.policyId} is not null group by 1, 2
         union all
-        select policy_id, policy_version, count(*), min(locked_until) from deliveries
-        where status = 'sending' and locked_until <= ${ts(cutoff)} and policy_id is not null group by 1, 2
+        select ${d.policyId}, ${d.policyVersion}, count(*), min(${d.lockedUntil}) from ${d}
+        where ${d.status} = 'sending' and ${d.lockedUntil} <= ${ts(cutoff)} and ${d.policyId} is not null group by 1, 2
       ), due_by_push as (
-        select policy_id, policy_version, sum(waiting)::int as waiting, min(since) as since from due group by 1, 2
+        select ${due.policyId}, ${due.policyVersion}, sum(waiting)::int as waiting, min(since) as since from due group by 1, 2
       )
-      select p.id, p.policy_id, p.policy_version, pol.title, 'sending' as stage, d.waiting, d.since
-      from due_by_push d
-      join pushes p on p.policy_id = d.policy_id and p.policy_version = d.policy_version
-      join policies pol on pol.id = p.policy_id
+      select ${push.id}, ${push.policyId}, ${push.policyVersion}, ${pol.title}, 'sending' as stage, by_push.waiting, by_push.since
+      from due_by_push by_push
+      join ${pushes} ${push} on ${push.policyId} = ${byPush.policyId} and ${push.policyVersion} = ${byPush.policyVersion}
+      join ${policies} ${pol} on ${pol.id} = ${push.policyId}
       where not exists (
-        select 1 from deliveries x
-        where x.policy_id = p.policy_id and x.policy_version = p.policy_version and x.updated_at > ${ts(cutoff)})
+        select 1 from ${deliveries} ${x}
+        where ${x.policyId} = ${push.policyId} and ${x.policyVersion} = ${push.policyVersion} and ${x.updatedAt} > ${ts(cutoff)})
       union all
-      select p.id, p.policy_id, p.policy_version, pol.title, 'fan-out', 0, greatest(p.start_at, p.updated_at)
-      from pushes p join policies pol on pol.id = p.policy_id
-      where p.status in ('scheduled', 'fanning_out') and p.start_at <= ${ts(cutoff)} and p.updated_at <= ${ts(cutoff)}
-        and pol.status in ('scheduled', 'published')
+      select ${push.id}, ${push.policyId}, ${push.policyVersion}, ${pol.title}, 'fan-out', 0, greatest(${push.startAt}, ${push.updatedAt})
+      from ${pushes} ${push} join ${policies} ${pol} on ${pol.id} = ${push.policyId}
+      where ${push.status} in ('scheduled', 'fanning_out') and ${push.startAt} <= ${ts(cutoff)} and ${push.updatedAt} <= ${ts(cutoff)}
+        and ${pol.status} in ('scheduled', 'published')
       order by 1`),
+    (r): StalledPush => ({
+      pushId: toNumber(r.id),
+      policyId: toNumber(r.policy_id),
+      version: toNumber(r.policy_version),
+      title: toText(r.title),
+      stage: toOneOf(STALL_STAGES, r.stage),
+      waiting: toNumber(r.waiting),
+      since: toDate(r.since),
+    }),
   );
-  return rows.map((r) => ({
-    pushId: num(r.id),
-    policyId: num(r.policy_id),
-    version: num(r.policy_version),
-    title: r.title as string,
-    stage: r.stage as StalledPush['stage'],
-    waiting: num(r.waiting),
-    since: date(r.since)!,
-  }));
 }
 
 export interface ProviderFailureRate {
@@ -208,39 +236,46 @@ export interface ProviderFailureRate {
  * `scan` attempts are read, backwards through the primary key.
  */
 export async function providerFailureRates(db: Queryable, p: { window: number; scan: number }): Promise<ProviderFailureRate[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  const da = deliveryAttempts;
+  const a = alias(deliveryAttempts, 'a');
+  // The ranked attempts and the last sends: rows of attempts with their delivery's channel.
+  const ranked = (column: AnyPgColumn) => qualified('ranked', column);
+  const sent = (column: AnyPgColumn) => qualified('last_sends', column);
+  const rows = decodeRows(
     await db.execute(sql`
       with last_sends as (
-        select channel, outcome, provider_code, created_at from (
-          select d.channel, a.outcome, a.provider_code, a.created_at,
-            row_number() over (partition by d.channel order by a.id desc) as n
-          from (select id, delivery_id, outcome, provider_code, created_at from delivery_attempts order by id desc limit ${p.scan}) a
-          join deliveries d on d.id = a.delivery_id
+        select ${ranked(d.channel)}, ${ranked(da.outcome)}, ${ranked(da.providerCode)}, ${ranked(da.createdAt)} from (
+          select ${d.channel}, ${a.outcome}, ${a.providerCode}, ${a.createdAt},
+            row_number() over (partition by ${d.channel} order by ${a.id} desc) as n
+          from (select ${da.id}, ${da.deliveryId}, ${da.outcome}, ${da.providerCode}, ${da.createdAt} from ${da}
+            order by ${da.id} desc limit ${p.scan}) ${a}
+          join ${d} on ${d.id} = ${a.deliveryId}
         ) ranked where n <= ${p.window}
       )
-      select channel, null as code, count(*)::int as sends, count(*) filter (where outcome <> 'accepted')::int as failures,
-        max(created_at) as last_at
-      from last_sends group by channel
+      select ${sent(d.channel)}, null as code, count(*)::int as sends,
+        count(*) filter (where ${sent(da.outcome)} <> 'accepted')::int as failures, max(${sent(da.createdAt)}) as last_at
+      from last_sends group by ${sent(d.channel)}
       union all
-      select channel, coalesce(provider_code, 'unknown'), 0, count(*)::int, null
-      from last_sends where outcome <> 'accepted' group by channel, coalesce(provider_code, 'unknown')`),
+      select ${sent(d.channel)}, coalesce(${sent(da.providerCode)}, 'unknown'), 0, count(*)::int, null
+      from last_sends where ${sent(da.outcome)} <> 'accepted' group by ${sent(d.channel)}, coalesce(${sent(da.providerCode)}, 'unknown')`),
+    (r) => ({
+      channel: toOneOf(CHANNELS, r.channel),
+      // null on a channel's totals row, a provider error code on its failures by code
+      code: orNull(toText, r.code),
+      sends: toNumber(r.sends),
+      failures: toNumber(r.failures),
+      lastAt: orNull(toDate, r.last_at),
+    }),
   );
   const byChannel = new Map<Channel, ProviderFailureRate>();
-  for (const r of rows.filter((r) => r.code === null)) {
-    const sends = num(r.sends);
-    const failures = num(r.failures);
-    byChannel.set(r.channel as Channel, {
-      channel: r.channel as Channel,
-      sends,
-      failures,
-      rate: sends ? failures / sends : 0,
-      codes: {},
-      lastAt: date(r.last_at),
-    });
+  for (const r of rows) {
+    if (r.code !== null) continue;
+    const { channel, sends, failures, lastAt } = r;
+    byChannel.set(channel, { channel, sends, failures, rate: sends ? failures / sends : 0, codes: {}, lastAt });
   }
-  for (const r of rows.filter((r) => r.code !== null)) {
-    const entry = byChannel.get(r.channel as Channel);
-    if (entry) entry.codes[r.code as string] = num(r.failures);
+  for (const r of rows) {
+    const entry = r.code === null ? undefined : byChannel.get(r.channel);
+    if (entry) entry.codes[r.code!] = r.failures;
   }
   return [...byChannel.values()];
 }
@@ -255,14 +290,15 @@ export async function sentPerMinute(
   p: { now: Date; bound: number },
 ): Promise<{ minute: Date; channel: Channel; n: number }[]> {
   const from = new Date(p.now.getTime() - 3_600_000);
-  const rows = rowsOf<Record<string, unknown>>(
+  const newest = alias(deliveries, 'newest');
+  return decodeRows(
     await db.execute(sql`
-      select date_trunc('minute', sent_at) as minute, channel, count(*)::int as n
-      from (select sent_at, channel from deliveries order by id desc limit ${p.bound}) newest
-      where sent_at > ${ts(from)} and sent_at <= ${ts(p.now)}
+      select date_trunc('minute', ${newest.sentAt}) as minute, ${newest.channel}, count(*)::int as n
+      from (select ${d.sentAt}, ${d.channel} from ${d} order by ${d.id} desc limit ${p.bound}) newest
+      where ${newest.sentAt} > ${ts(from)} and ${newest.sentAt} <= ${ts(p.now)}
       group by 1, 2 order by 1`),
+    (r) => ({ minute: toDate(r.minute), channel: toOneOf(CHANNELS, r.channel), n: toNumber(r.n) }),
   );
-  return rows.map((r) => ({ minute: date(r.minute)!, channel: r.channel as Channel, n: num(r.n) }));
 }
 
 export interface ChannelPauseRow {
@@ -273,15 +309,16 @@ export interface ChannelPauseRow {
 }
 
 export async function listChannelPauses(db: Queryable): Promise<ChannelPauseRow[]> {
-  const rows = rowsOf<Record<string, unknown>>(
-    await db.execute(sql`select channel, paused_until, reason, updated_at from channel_pauses order by channel`),
+  const cp = channelPauses;
+  return decodeRows(
+    await db.execute(sql`select ${cp.channel}, ${cp.pausedUntil}, ${cp.reason}, ${cp.updatedAt} from ${cp} order by ${cp.channel}`),
+    (r): ChannelPauseRow => ({
+      channel: toText(r.channel),
+      pausedUntil: toDate(r.paused_until),
+      reason: toText(r.reason),
+      updatedAt: toDate(r.updated_at),
+    }),
   );
-  return rows.map((r) => ({
-    channel: r.channel as string,
-    pausedUntil: date(r.paused_until)!,
-    reason: r.reason as string,
-    updatedAt: date(r.updated_at)!,
-  }));
 }
 
 export interface SandboxMessageRow {
@@ -299,24 +336,25 @@ export async function listSandboxMessages(
   db: Queryable,
   p: { limit: number; before?: number; channel?: string; deliveryId?: number },
 ): Promise<SandboxMessageRow[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  const s = sandboxMessages;
+  return decodeRows(
     await db.execute(sql`
-      select id, delivery_id, channel, recipient, content, outcome, created_at from sandbox_messages
+      select ${s.id}, ${s.deliveryId}, ${s.channel}, ${s.recipient}, ${s.content}, ${s.outcome}, ${s.createdAt} from ${s}
       where true
-        ${p.before ? sql`and id < ${p.before}` : sql``}
-        ${p.channel ? sql`and channel = ${p.channel}` : sql``}
-        ${p.deliveryId ? sql`and delivery_id = ${p.deliveryId}` : sql``}
-      order by id desc limit ${p.limit + 1}`),
+        ${p.before ? sql`and ${s.id} < ${p.before}` : sql``}
+        ${p.channel ? sql`and ${s.channel} = ${p.channel}` : sql``}
+        ${p.deliveryId ? sql`and ${s.deliveryId} = ${p.deliveryId}` : sql``}
+      order by ${s.id} desc limit ${p.limit + 1}`),
+    (r): SandboxMessageRow => ({
+      id: toNumber(r.id),
+      deliveryId: toNumber(r.delivery_id),
+      channel: toText(r.channel),
+      recipient: toText(r.recipient),
+      content: typeof r.content === 'string' ? JSON.parse(r.content) : r.content,
+      outcome: toText(r.outcome),
+      createdAt: toDate(r.created_at),
+    }),
   );
-  return rows.map((r) => ({
-    id: num(r.id),
-    deliveryId: num(r.delivery_id),
-    channel: r.channel as string,
-    recipient: r.recipient as string,
-    content: typeof r.content === 'string' ? JSON.parse(r.content) : r.content,
-    outcome: r.outcome as string,
-    createdAt: date(r.created_at)!,
-  }));
 }
 
 /**
@@ -325,8 +363,10 @@ export async function listSandboxMessages(
  * would have (erasure-queries.ts).
  */
 export async function blankErasedSandboxMessages(db: Queryable, deliveryIds: number[]): Promise<void> {
+  const s = sandboxMessages;
+  const c = contacts;
   await db.execute(sql`
-    update sandbox_messages s set recipient = ${ERASED}, content = '{"erased": true}'::jsonb
-    from deliveries d join contacts c on c.id = d.contact_id
-    where s.delivery_id = any(${bigintArray(deliveryIds)}) and d.id = s.delivery_id and c.erased_at is not null`);
+    update ${s} set ${bare(s.recipient)} = ${ERASED}, ${bare(s.content)} = '{"erased": true}'::jsonb
+    from ${d} join ${c} on ${c.id} = ${d.contactId}
+    where ${s.deliveryId} = any(${bigintArray(deliveryIds)}) and ${d.id} = ${s.deliveryId} and ${c.erasedAt} is not null`);
 }

@@ -3,11 +3,28 @@
 // function takes the contact id the signed link names, or the enterprise id read from that
 // contact's own row: nothing here is looked up by an id the visitor typed.
 import { sql } from 'drizzle-orm';
+import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { type Channel, CHANNELS } from '@policy-push/core';
 import type { Queryable } from '../create-db';
 import { FAILED_STATUSES, inStatuses, REACHED_STATUSES } from '../delivery-statuses';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, toBoolean, toDate, toNumber, toNumberArray, toOneOf, toText, toTextArray } from '../rows';
+import {
+  categories,
+  contacts,
+  deliveries,
+  departments,
+  enterprises,
+  lateMatches,
+  policies,
+  policyReads,
+  reachDirty,
+  subscriptions,
+} from '../schema';
 import { bigintArray, textArray } from '../sql-arrays';
+import { bare, qualified } from '../sql-names';
+
+const c = contacts;
+const toChannels = (value: unknown): Channel[] => toTextArray(value).map((channel) => toOneOf(CHANNELS, channel));
 
 export interface PreferencesContact {
   id: number;
@@ -26,36 +43,29 @@ export interface PreferencesContact {
 }
 
 export async function getPreferencesContact(db: Queryable, contactId: number): Promise<PreferencesContact | null> {
-  const [row] = rowsOf<Record<string, unknown>>(
+  const e = enterprises;
+  const [contact = null] = decodeRows(
     await db.execute(sql`
-      select c.id, c.enterprise_id, e.name as enterprise_name, c.phone, c.email, c.wechat_openid, c.opted_out, c.suppressed,
-             c.consent_source, c.consent_at, c.email_confirmed_at, c.reminders_off
-      from contacts c join enterprises e on e.id = c.enterprise_id
-      where c.id = ${contactId}`),
+      select ${c.id}, ${c.enterpriseId}, ${e.name} as enterprise_name, ${c.phone}, ${c.email}, ${c.wechatOpenid}, ${c.optedOut},
+             ${c.suppressed}, ${c.consentSource}, ${c.consentAt}, ${c.emailConfirmedAt}, ${c.remindersOff}
+      from ${c} join ${e} on ${e.id} = ${c.enterpriseId}
+      where ${c.id} = ${contactId}`),
+    (r): PreferencesContact => ({
+      id: toNumber(r.id),
+      enterpriseId: toNumber(r.enterprise_id),
+      enterpriseName: toText(r.enterprise_name),
+      phone: orNull(toText, r.phone),
+      email: orNull(toText, r.email),
+      wechatOpenid: orNull(toText, r.wechat_openid),
+      optedOut: toChannels(r.opted_out),
+      suppressed: toBoolean(r.suppressed),
+      consentSource: toText(r.consent_source),
+      consentAt: toDate(r.consent_at),
+      emailConfirmedAt: orNull(toDate, r.email_confirmed_at),
+      remindersOff: toBoolean(r.reminders_off),
+    }),
   );
-  if (!row) return null;
-  return {
-    id: Number(row.id),
-    enterpriseId: Number(row.enterprise_id),
-    enterpriseName: row.enterprise_name as string,
-    phone: row.phone as string | null,
-    email: row.email as string | null,
-    wechatOpenid: row.wechat_openid as string | null,
-    optedOut: textArrayOf(row.opted_out) as Channel[],
-    suppressed: row.suppressed as boolean,
-    consentSource: row.consent_source as string,
-    consentAt: new Date(row.consent_at as string),
-    emailConfirmedAt: row.email_confirmed_at ? new Date(row.email_confirmed_at as string) : null,
-    remindersOff: row.reminders_off === true,
-  };
-}
-
-// Both drivers answer text[] as a JS array when the column type is known; an aggregate or an
-// unusual plan can still hand back the '{a,b}' literal, so both are read.
-function textArrayOf(v: unknown): string[] {
-  if (Array.isArray(v)) return v as string[];
-  if (typeof v !== 'string' || v === '{}') return [];
-  return v.replace(/^\{|\}$/g, '').split(',');
+  return contact;
 }
 
 export interface EnterpriseSubscription {
@@ -63,32 +73,40 @@ export interface EnterpriseSubscription {
   categoryIds: number[];
   departmentIds: number[];
   channels: Channel[];
-  frequency: 'immediate' | 'daily' | 'weekly';
+  frequency: (typeof FREQUENCIES)[number];
   active: boolean;
 }
 
+// subscriptions.frequency
+const FREQUENCIES = ['immediate', 'daily', 'weekly'] as const;
+
 /** The enterprise's subscriptions, oldest first; a page shows a handful, so 100 is plenty. */
 export async function listEnterpriseSubscriptions(db: Queryable, enterpriseId: number): Promise<EnterpriseSubscription[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  const s = subscriptions;
+  return decodeRows(
     await db.execute(sql`
-      select id, category_ids, department_ids, channels, frequency, active
-      from subscriptions where enterprise_id = ${enterpriseId}
-      order by id limit 100`),
+      select ${s.id}, ${s.categoryIds}, ${s.departmentIds}, ${s.channels}, ${s.frequency}, ${s.active}
+      from ${s} where ${s.enterpriseId} = ${enterpriseId}
+      order by ${s.id} limit 100`),
+    (r): EnterpriseSubscription => ({
+      id: toNumber(r.id),
+      categoryIds: toNumberArray(r.category_ids),
+      departmentIds: toNumberArray(r.department_ids),
+      channels: toChannels(r.channels),
+      frequency: toOneOf(FREQUENCIES, r.frequency),
+      active: toBoolean(r.active),
+    }),
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    categoryIds: (r.category_ids as (string | number)[]).map(Number),
-    departmentIds: (r.department_ids as (string | number)[]).map(Number),
-    channels: textArrayOf(r.channels) as Channel[],
-    frequency: r.frequency as EnterpriseSubscription['frequency'],
-    active: r.active as boolean,
-  }));
 }
 
 /** Whether the subscription is one of this enterprise's: the page may change only those. */
 export async function subscriptionBelongsTo(db: Queryable, subscriptionId: number, enterpriseId: number): Promise<boolean> {
-  const rows = rowsOf(await db.execute(sql`select 1 from subscriptions where id = ${subscriptionId} and enterprise_id = ${enterpriseId}`));
-  return rows.length > 0;
+  const s = subscriptions;
+  const found = decodeRows(
+    await db.execute(sql`select 1 from ${s} where ${s.id} = ${subscriptionId} and ${s.enterpriseId} = ${enterpriseId}`),
+    () => true,
+  );
+  return found.length > 0;
 }
 
 export interface NamedItem {
@@ -104,27 +122,31 @@ export interface NamedItem {
  * one it could not show. The page arranges them as a tree.
  */
 export async function listCategoryChoices(db: Queryable, subscribed: number[]): Promise<NamedItem[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  const k = categories;
+  return decodeRows(
     await db.execute(sql`
-      select id, parent_id, name_zh, name_en from categories
-      where id in (select id from categories order by id limit 500) or id = any(${bigintArray(subscribed)})
-      order by id`),
+      select ${k.id}, ${k.parentId}, ${k.nameZh}, ${k.nameEn} from ${k}
+      where ${k.id} in (select ${k.id} from ${k} order by ${k.id} limit 500) or ${k.id} = any(${bigintArray(subscribed)})
+      order by ${k.id}`),
+    (r): NamedItem => ({
+      id: toNumber(r.id),
+      parentId: orNull(toNumber, r.parent_id),
+      nameZh: toText(r.name_zh),
+      nameEn: toText(r.name_en),
+    }),
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    parentId: r.parent_id === null ? null : Number(r.parent_id),
-    nameZh: r.name_zh as string,
-    nameEn: r.name_en as string,
-  }));
 }
 
 /** Names of these departments (those that still exist). */
 export async function departmentNames(db: Queryable, ids: number[]): Promise<NamedItem[]> {
   if (ids.length === 0) return [];
-  const rows = rowsOf<Record<string, unknown>>(
-    await db.execute(sql`select id, name_zh, name_en from departments where id = any(${bigintArray(ids)}) order by id`),
+  const dep = departments;
+  return decodeRows(
+    await db.execute(
+      sql`select ${dep.id}, ${dep.nameZh}, ${dep.nameEn} from ${dep} where ${dep.id} = any(${bigintArray(ids)}) order by ${dep.id}`,
+    ),
+    (r): NamedItem => ({ id: toNumber(r.id), parentId: null, nameZh: toText(r.name_zh), nameEn: toText(r.name_en) }),
   );
-  return rows.map((r) => ({ id: Number(r.id), parentId: null, nameZh: r.name_zh as string, nameEn: r.name_en as string }));
 }
 
 /** How the enterprise's messages about one policy ended, best first. */
@@ -144,7 +166,14 @@ export interface InboxItem {
   read: boolean;
 }
 
-const OUTCOMES: InboxOutcome[] = ['delivered', 'sent', 'digested', 'not-delivered', 'late-match'];
+const OUTCOMES: readonly InboxOutcome[] = ['delivered', 'sent', 'digested', 'not-delivered', 'late-match'];
+
+// A delivery `d` and `via`, the message that carried it when it was merged into another or
+// folded into a digest.
+const d = alias(deliveries, 'd');
+const via = alias(deliveries, 'via');
+const joinCarrier = sql`left join ${deliveries} ${via}
+  on ${via.id} = case ${d.status} when 'merged' then ${d.duplicateOf} when 'digested' then ${d.digestId} end`;
 
 /**
  * The enterprise's inbox: the latest `limit` policies that were sent to any of its contacts,
@@ -163,49 +192,58 @@ const OUTCOMES: InboxOutcome[] = ['delivered', 'sent', 'digested', 'not-delivere
  * would make it cheap on a large outbox.
  */
 export async function enterpriseInbox(db: Queryable, enterpriseId: number, limit = 50): Promise<InboxItem[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  // The CTEs' rows keep a delivery's policy and status, named through these aliases.
+  const carried = alias(deliveries, 'carried');
+  const sentTo = (column: AnyPgColumn) => qualified('sent_to_enterprise', column);
+  const latest = (column: AnyPgColumn) => qualified('s', column);
+  const lm = lateMatches;
+  const p = alias(policies, 'p');
+  const dep = alias(departments, 'dep');
+  const read = alias(policyReads, 'r');
+  return decodeRows(
     await db.execute(sql`
       with carried as (
-        select d.policy_id,
-               coalesce(via.status, d.status) as status,
-               d.status = 'digested' as in_digest,
-               coalesce(via.sent_at, d.sent_at, via.finished_at, d.finished_at, d.created_at) as at
-        from deliveries d
-        left join deliveries via on via.id = case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end
-        where d.enterprise_id = ${enterpriseId} and d.policy_id is not null
+        select ${d.policyId},
+               coalesce(${via.status}, ${d.status}) as status,
+               ${d.status} = 'digested' as in_digest,
+               coalesce(${via.sentAt}, ${d.sentAt}, ${via.finishedAt}, ${d.finishedAt}, ${d.createdAt}) as at
+        from ${deliveries} ${d}
+        ${joinCarrier}
+        where ${d.enterpriseId} = ${enterpriseId} and ${d.policyId} is not null
       ), sent_to_enterprise as (
-        select policy_id,
+        select ${carried.policyId},
                max(at) as last_at,
-               min(case when in_digest and status ${inStatuses(REACHED_STATUSES)} then 2
-                        when status = 'delivered' then 0
-                        when status = 'sent' then 1
+               min(case when in_digest and ${carried.status} ${inStatuses(REACHED_STATUSES)} then 2
+                        when ${carried.status} = 'delivered' then 0
+                        when ${carried.status} = 'sent' then 1
                         else 3 end) as outcome
         from carried
-        where status ${inStatuses([...REACHED_STATUSES, ...FAILED_STATUSES])}
-        group by policy_id
+        where ${carried.status} ${inStatuses([...REACHED_STATUSES, ...FAILED_STATUSES])}
+        group by ${carried.policyId}
         union all
-        select policy_id, matched_at, 4 from late_matches where enterprise_id = ${enterpriseId} and not notified
+        select ${lm.policyId}, ${lm.matchedAt}, 4 from ${lm} where ${lm.enterpriseId} = ${enterpriseId} and not ${lm.notified}
       ), latest as (
-        select * from sent_to_enterprise order by last_at desc, policy_id desc limit ${limit}
+        select * from sent_to_enterprise order by last_at desc, ${sentTo(deliveries.policyId)} desc limit ${limit}
       )
-      select p.id, p.title, p.url, p.status, d.name_zh, d.name_en, s.last_at, s.outcome,
-        exists (select 1 from policy_reads r where r.policy_id = s.policy_id and r.enterprise_id = ${enterpriseId}) as read
+      select ${p.id}, ${p.title}, ${p.url}, ${p.status}, ${dep.nameZh}, ${dep.nameEn}, s.last_at, s.outcome,
+        exists (select 1 from ${policyReads} ${read}
+          where ${read.policyId} = ${latest(deliveries.policyId)} and ${read.enterpriseId} = ${enterpriseId}) as read
       from latest s
-      join policies p on p.id = s.policy_id
-      join departments d on d.id = p.department_id
-      order by s.last_at desc, p.id desc`),
+      join ${policies} ${p} on ${p.id} = ${latest(deliveries.policyId)}
+      join ${departments} ${dep} on ${dep.id} = ${p.departmentId}
+      order by s.last_at desc, ${p.id} desc`),
+    (r): InboxItem => ({
+      policyId: toNumber(r.id),
+      title: toText(r.title),
+      url: toText(r.url),
+      policyStatus: toText(r.status),
+      departmentNameZh: toText(r.name_zh),
+      departmentNameEn: toText(r.name_en),
+      lastAt: toDate(r.last_at),
+      outcome: OUTCOMES[toNumber(r.outcome)],
+      read: toBoolean(r.read),
+    }),
   );
-  return rows.map((r) => ({
-    policyId: Number(r.id),
-    title: r.title as string,
-    url: r.url as string,
-    policyStatus: r.status as string,
-    departmentNameZh: r.name_zh as string,
-    departmentNameEn: r.name_en as string,
-    lastAt: new Date(r.last_at as string),
-    outcome: OUTCOMES[Number(r.outcome)],
-    read: Boolean(r.read),
-  }));
 }
 
 /**
@@ -219,41 +257,50 @@ export async function markPolicyRead(
   tx: Queryable,
   r: { contactId: number; enterpriseId: number; policyId: number; at: Date },
 ): Promise<{ outcome: 'read' | 'already_read' | 'not_in_inbox'; url: string | null }> {
-  const [policy] = rowsOf<{ url: string; in_inbox: boolean }>(
+  const p = alias(policies, 'p');
+  const l = alias(lateMatches, 'l');
+  const [policy] = decodeRows(
     await tx.execute(sql`
-      select p.url, exists (
-        select 1 from deliveries d
-        left join deliveries via on via.id = case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end
-        where d.policy_id = p.id and d.enterprise_id = ${r.enterpriseId}
-          and coalesce(via.status, d.status) ${inStatuses([...REACHED_STATUSES, ...FAILED_STATUSES])}
+      select ${p.url}, exists (
+        select 1 from ${deliveries} ${d}
+        ${joinCarrier}
+        where ${d.policyId} = ${p.id} and ${d.enterpriseId} = ${r.enterpriseId}
+          and coalesce(${via.status}, ${d.status}) ${inStatuses([...REACHED_STATUSES, ...FAILED_STATUSES])}
       ) or exists (
-        select 1 from late_matches l where l.policy_id = p.id and l.enterprise_id = ${r.enterpriseId} and not l.notified
+        select 1 from ${lateMatches} ${l} where ${l.policyId} = ${p.id} and ${l.enterpriseId} = ${r.enterpriseId} and not ${l.notified}
       ) as in_inbox
-      from policies p where p.id = ${r.policyId}`),
+      from ${policies} ${p} where ${p.id} = ${r.policyId}`),
+    (row) => ({ url: toText(row.url), inInbox: toBoolean(row.in_inbox) }),
   );
-  if (!policy?.in_inbox) return { outcome: 'not_in_inbox', url: null };
-  const inserted = rowsOf(
+  if (!policy?.inInbox) return { outcome: 'not_in_inbox', url: null };
+  const pr = policyReads;
+  const inserted = decodeRows(
     await tx.execute(sql`
-      insert into policy_reads (policy_id, enterprise_id, contact_id, read_at)
+      insert into ${pr} (${bare(pr.policyId)}, ${bare(pr.enterpriseId)}, ${bare(pr.contactId)}, ${bare(pr.readAt)})
       values (${r.policyId}, ${r.enterpriseId}, ${r.contactId}, ${r.at.toISOString()}::timestamptz)
       on conflict do nothing
       returning 1`),
+    () => true,
   );
   if (inserted.length) {
-    await tx.execute(sql`insert into reach_dirty (policy_id, enterprise_id, delivery_id) values (${r.policyId}, ${r.enterpriseId}, null)`);
+    const rd = reachDirty;
+    await tx.execute(
+      sql`insert into ${rd} (${bare(rd.policyId)}, ${bare(rd.enterpriseId)}, ${bare(rd.deliveryId)}) values (${r.policyId}, ${r.enterpriseId}, null)`,
+    );
   }
   return { outcome: inserted.length ? 'read' : 'already_read', url: policy.url };
 }
 
 /** Opts the contact out of every channel (the page's "unsubscribe from everything"). */
 export async function optOutOfEverything(db: Queryable, contactId: number): Promise<boolean> {
-  const rows = rowsOf(
+  const changed = decodeRows(
     await db.execute(sql`
-      update contacts set opted_out = ${textArray(CHANNELS)}, updated_at = now()
-      where id = ${contactId} and not (opted_out @> ${textArray(CHANNELS)})
-      returning id`),
+      update ${c} set ${bare(c.optedOut)} = ${textArray(CHANNELS)}, ${bare(c.updatedAt)} = now()
+      where ${c.id} = ${contactId} and not (${c.optedOut} @> ${textArray(CHANNELS)})
+      returning ${c.id}`),
+    () => true,
   );
-  return rows.length > 0;
+  return changed.length > 0;
 }
 
 /**
@@ -261,32 +308,37 @@ export async function optOutOfEverything(db: Queryable, contactId: number): Prom
  * itself, so that is recorded as its consent: self-service, now.
  */
 export async function resubscribeChannel(db: Queryable, contactId: number, channel: Channel): Promise<boolean> {
-  const rows = rowsOf(
+  const changed = decodeRows(
     await db.execute(sql`
-      update contacts
-      set opted_out = array_remove(opted_out, ${channel}), consent_source = 'self-service', consent_at = now(), updated_at = now()
-      where id = ${contactId} and ${channel} = any(opted_out)
-      returning id`),
+      update ${c}
+      set ${bare(c.optedOut)} = array_remove(${c.optedOut}, ${channel}), ${bare(c.consentSource)} = 'self-service',
+        ${bare(c.consentAt)} = now(), ${bare(c.updatedAt)} = now()
+      where ${c.id} = ${contactId} and ${channel} = any(${c.optedOut})
+      returning ${c.id}`),
+    () => true,
   );
-  return rows.length > 0;
+  return changed.length > 0;
 }
 
 /** Records that the contact confirmed its email address, the first time only; false if already done. */
 export async function confirmContactEmail(db: Queryable, contactId: number): Promise<boolean> {
-  const rows = rowsOf(
+  const changed = decodeRows(
     await db.execute(sql`
-      update contacts set email_confirmed_at = now(), updated_at = now()
-      where id = ${contactId} and email_confirmed_at is null
-      returning id`),
+      update ${c} set ${bare(c.emailConfirmedAt)} = now(), ${bare(c.updatedAt)} = now()
+      where ${c.id} = ${contactId} and ${c.emailConfirmedAt} is null
+      returning ${c.id}`),
+    () => true,
   );
-  return rows.length > 0;
+  return changed.length > 0;
 }
 
 /** Turns the contact's follow-up reminders off or on again; reminders already planned for it are not sent. */
 export async function setRemindersOff(db: Queryable, contactId: number, off: boolean): Promise<void> {
-  await db.execute(sql`update contacts set reminders_off = ${off}, updated_at = now() where id = ${contactId}`);
+  await db.execute(sql`update ${c} set ${bare(c.remindersOff)} = ${off}, ${bare(c.updatedAt)} = now() where ${c.id} = ${contactId}`);
+  const r = deliveries;
   if (off)
     await db.execute(sql`
-      update deliveries set status = 'cancelled', error_code = 'reminders_off', finished_at = now(), updated_at = now()
-      where contact_id = ${contactId} and kind = 'reminder' and status = 'pending'`);
+      update ${r} set ${bare(r.status)} = 'cancelled', ${bare(r.errorCode)} = 'reminders_off', ${bare(r.finishedAt)} = now(),
+        ${bare(r.updatedAt)} = now()
+      where ${r.contactId} = ${contactId} and ${r.kind} = 'reminder' and ${r.status} = 'pending'`);
 }
