@@ -20,10 +20,10 @@
 // deliveries and opens as well as live ones.
 import { DAY_MS } from '@policy-push/core';
 import { and, asc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
-import type { PgTable } from 'drizzle-orm/pg-core';
+import { alias, type PgTable } from 'drizzle-orm/pg-core';
 import type { Database, Queryable } from '../create-db';
 import { inStatuses, LIVE_STATUSES } from '../delivery-statuses';
-import { rowsOf } from '../rows';
+import { decodeRows, toBoolean, toNumber } from '../rows';
 import {
   deliveries,
   deliveriesArchive,
@@ -33,7 +33,10 @@ import {
   deliveryEventsArchive,
   deliveryOpens,
   deliveryOpensArchive,
+  policies,
+  policyAddresses,
 } from '../schema';
+import { bare } from '../sql-names';
 import type { Delivery, DeliveryStory } from './deliveries-queries';
 
 // Any constant shared by every process; it names the archiver's lock.
@@ -41,12 +44,7 @@ const ARCHIVE_LOCK = 7_100_518;
 // Not yet settled: these may still be sent, so they stay in the outbox.
 
 /** The live table's columns, quoted: the archive has each of them (and perhaps more). */
-const columnsOf = (table: PgTable): SQL =>
-  sql.raw(
-    Object.values(getTableColumns(table))
-      .map((c) => `"${c.name}"`)
-      .join(', '),
-  );
+const columnsOf = (table: PgTable): SQL => sql.join(Object.values(getTableColumns(table)).map(bare), sql`, `);
 const DELIVERY_COLUMNS = columnsOf(deliveries);
 const ATTEMPT_COLUMNS = columnsOf(deliveryAttempts);
 const EVENT_COLUMNS = columnsOf(deliveryEvents);
@@ -79,17 +77,19 @@ export interface ArchiveRun extends ArchiveCounts {
 
 /** Finished policies whose deliveries may move now: ended before `cutoff`, none of them unsettled. */
 export async function archivablePolicies(db: Queryable, cutoff: Date, limit: number): Promise<number[]> {
-  const rows = rowsOf<{ id: string | number }>(
+  const p = policies;
+  const d = deliveries;
+  return decodeRows(
     await db.execute(sql`
-      select p.id from policies p
-      where p.status in ('revoked', 'expired')
-        and coalesce(case p.status when 'revoked' then p.revoked_at else p.valid_until end, p.updated_at) < ${cutoff.toISOString()}::timestamptz
-        and exists (select 1 from deliveries d where d.policy_id = p.id)
-        and not exists (select 1 from deliveries d where d.policy_id = p.id and d.status ${inStatuses(LIVE_STATUSES)})
-      order by p.id
+      select ${p.id} from ${p}
+      where ${p.status} in ('revoked', 'expired')
+        and coalesce(case ${p.status} when 'revoked' then ${p.revokedAt} else ${p.validUntil} end, ${p.updatedAt}) < ${cutoff.toISOString()}::timestamptz
+        and exists (select 1 from ${d} where ${d.policyId} = ${p.id})
+        and not exists (select 1 from ${d} where ${d.policyId} = ${p.id} and ${d.status} ${inStatuses(LIVE_STATUSES)})
+      order by ${p.id}
       limit ${limit}`),
+    (r) => toNumber(r.id),
   );
-  return rows.map((r) => Number(r.id));
 }
 
 /**
@@ -98,34 +98,42 @@ export async function archivablePolicies(db: Queryable, cutoff: Date, limit: num
  * (`= any(array(…))` keeps it an index probe per id, not a scan).
  */
 async function moveDeliveries(tx: Queryable, pick: SQL): Promise<ArchiveCounts> {
-  const [row] = rowsOf<Record<keyof ArchiveCounts, number>>(
+  // The CTEs hold whole rows of the live tables: \`moved\` deliveries rows, whose ids pick the rest.
+  const movedId = bare(deliveries.id);
+  const [row] = decodeRows(
     await tx.execute(sql`
       with moved as (
-        delete from deliveries where id = any(array(${pick})) returning *
+        delete from ${deliveries} where ${deliveries.id} = any(array(${pick})) returning *
       ),
       kept as (
-        insert into deliveries_archive (${DELIVERY_COLUMNS}) select ${DELIVERY_COLUMNS} from moved returning 1
+        insert into ${deliveriesArchive} (${DELIVERY_COLUMNS}) select ${DELIVERY_COLUMNS} from moved returning 1
       ),
       attempts as (
-        delete from delivery_attempts where delivery_id = any(array(select id from moved)) returning *
+        delete from ${deliveryAttempts} where ${deliveryAttempts.deliveryId} = any(array(select ${movedId} from moved)) returning *
       ),
       attempts_kept as (
-        insert into delivery_attempts_archive (${ATTEMPT_COLUMNS}) select ${ATTEMPT_COLUMNS} from attempts returning 1
+        insert into ${deliveryAttemptsArchive} (${ATTEMPT_COLUMNS}) select ${ATTEMPT_COLUMNS} from attempts returning 1
       ),
       events as (
-        delete from delivery_events where delivery_id = any(array(select id from moved)) returning *
+        delete from ${deliveryEvents} where ${deliveryEvents.deliveryId} = any(array(select ${movedId} from moved)) returning *
       ),
       events_kept as (
-        insert into delivery_events_archive (${EVENT_COLUMNS}) select ${EVENT_COLUMNS} from events returning 1
+        insert into ${deliveryEventsArchive} (${EVENT_COLUMNS}) select ${EVENT_COLUMNS} from events returning 1
       ),
       opens as (
-        delete from delivery_opens where delivery_id = any(array(select id from moved)) returning *
+        delete from ${deliveryOpens} where ${deliveryOpens.deliveryId} = any(array(select ${movedId} from moved)) returning *
       ),
       opens_kept as (
-        insert into delivery_opens_archive (${OPEN_COLUMNS}) select ${OPEN_COLUMNS} from opens returning 1
+        insert into ${deliveryOpensArchive} (${OPEN_COLUMNS}) select ${OPEN_COLUMNS} from opens returning 1
       )
       select (select count(*) from kept)::int as deliveries, (select count(*) from attempts_kept)::int as attempts,
         (select count(*) from events_kept)::int as events, (select count(*) from opens_kept)::int as opens`),
+    (r): ArchiveCounts => ({
+      deliveries: toNumber(r.deliveries),
+      attempts: toNumber(r.attempts),
+      events: toNumber(r.events),
+      opens: toNumber(r.opens),
+    }),
   );
   return row;
 }
@@ -134,50 +142,59 @@ async function moveDeliveries(tx: Queryable, pick: SQL): Promise<ArchiveCounts> 
 export const archivePolicyBatch = (tx: Queryable, policyId: number, batchSize: number) =>
   moveDeliveries(
     tx,
-    sql`select id from deliveries where policy_id = ${policyId} and not status ${inStatuses(LIVE_STATUSES)} limit ${batchSize}`,
+    sql`select ${deliveries.id} from ${deliveries}
+      where ${deliveries.policyId} = ${policyId} and not ${deliveries.status} ${inStatuses(LIVE_STATUSES)} limit ${batchSize}`,
   );
 
 /**
  * One batch of deliveries without a policy (digests, email confirmations), settled and made before
  * `cutoff`, that no delivery still in the outbox was folded into.
  */
-export const archiveLooseBatch = (tx: Queryable, cutoff: Date, batchSize: number) =>
-  moveDeliveries(
+export const archiveLooseBatch = (tx: Queryable, cutoff: Date, batchSize: number) => {
+  const d = alias(deliveries, 'd');
+  const h = alias(deliveries, 'h');
+  return moveDeliveries(
     tx,
-    sql`select d.id from deliveries d
-      where d.policy_id is null and not d.status ${inStatuses(LIVE_STATUSES)} and d.created_at < ${cutoff.toISOString()}::timestamptz
-        and not exists (select 1 from deliveries h where h.digest_id = d.id and h.digest_id is not null)
+    sql`select ${d.id} from ${deliveries} ${d}
+      where ${d.policyId} is null and not ${d.status} ${inStatuses(LIVE_STATUSES)} and ${d.createdAt} < ${cutoff.toISOString()}::timestamptz
+        and not exists (select 1 from ${deliveries} ${h} where ${h.digestId} = ${d.id} and ${h.digestId} is not null)
       limit ${batchSize}`,
   );
+};
 
 /**
  * The fan-out's address claims of a policy whose deliveries are all archived: only a push of a
  * published policy reads them. Returns how many were removed (at most batchSize).
  */
 export async function dropAddressClaims(tx: Queryable, policyId: number, batchSize: number): Promise<number> {
-  return rowsOf(
+  const pa = policyAddresses;
+  return decodeRows(
     await tx.execute(sql`
-      delete from policy_addresses where ctid = any(array(select ctid from policy_addresses where policy_id = ${policyId} limit ${batchSize}))
-      returning 1`),
+      delete from ${pa} where ctid = any(array(select ctid from ${pa} where ${pa.policyId} = ${policyId} limit ${batchSize}))
+      returning ${pa.policyId}`),
+    (r) => toNumber(r.policy_id),
   ).length;
 }
 
 /** One batch of the archive older than `cutoff`, purged with its attempts, events and opens. */
 export async function purgeArchiveBatch(tx: Queryable, cutoff: Date, batchSize: number): Promise<number> {
-  const [row] = rowsOf<{ n: number }>(
+  const da = deliveriesArchive;
+  const goneId = bare(da.id);
+  const [purged] = decodeRows(
     await tx.execute(sql`
       with gone as (
-        delete from deliveries_archive
-        where id = any(array(select id from deliveries_archive where archived_at < ${cutoff.toISOString()}::timestamptz limit ${batchSize}))
-        returning id
+        delete from ${da}
+        where ${da.id} = any(array(select ${da.id} from ${da} where ${da.archivedAt} < ${cutoff.toISOString()}::timestamptz limit ${batchSize}))
+        returning ${da.id}
       ),
-      attempts as (delete from delivery_attempts_archive where delivery_id = any(array(select id from gone)) returning 1),
-      events as (delete from delivery_events_archive where delivery_id = any(array(select id from gone)) returning 1),
-      opens as (delete from delivery_opens_archive where delivery_id = any(array(select id from gone)) returning 1)
+      attempts as (delete from ${deliveryAttemptsArchive} where ${deliveryAttemptsArchive.deliveryId} = any(array(select ${goneId} from gone)) returning 1),
+      events as (delete from ${deliveryEventsArchive} where ${deliveryEventsArchive.deliveryId} = any(array(select ${goneId} from gone)) returning 1),
+      opens as (delete from ${deliveryOpensArchive} where ${deliveryOpensArchive.deliveryId} = any(array(select ${goneId} from gone)) returning 1)
       -- Data-modifying CTEs run to completion whether or not the query reads them.
       select (select count(*) from gone)::int as n`),
+    (r) => toNumber(r.n),
   );
-  return row.n;
+  return purged;
 }
 
 /**
@@ -205,8 +222,8 @@ export async function runArchive(
   const batch = async <T>(work: (tx: Queryable) => Promise<T>): Promise<T | null> => {
     run.batches++;
     return db.transaction(async (tx) => {
-      const [lock] = rowsOf<{ ok: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${ARCHIVE_LOCK}) as ok`));
-      if (!lock.ok) return null;
+      const [locked] = decodeRows(await tx.execute(sql`select pg_try_advisory_xact_lock(${ARCHIVE_LOCK}) as ok`), (r) => toBoolean(r.ok));
+      if (!locked) return null;
       // Never queue behind a long row lock (a receipt on a row of this batch holds one for milliseconds).
       await tx.execute(sql`set local lock_timeout = '5s'`);
       return work(tx);

@@ -1,11 +1,13 @@
 // The delivery log (issue 5, "Delivery logs"): search, one delivery's whole story, a streaming
 // export, and re-queueing failed deliveries after an outage.
 import { and, asc, desc, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
 import { DROPPED_STATUSES, FAILED_STATUSES, inStatuses } from '../delivery-statuses';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, toDate, toNumber, toText } from '../rows';
 import { bigintArray, textArray } from '../sql-arrays';
-import { deliveries, deliveryAttempts, deliveryEvents } from '../schema';
+import { categories, deliveries, deliveryAttempts, deliveryEvents, deliveryOpens, policies, serviceGroups } from '../schema';
+import { bare } from '../sql-names';
 import { getArchivedDeliveryStory } from './archive-queries';
 import { contactsOfEnterprises, contactsWithAddress, contactsWithIds, deliveriesOfContacts } from './console-queries';
 
@@ -52,14 +54,14 @@ function filterSql(f: DeliveryFilter): SQL | undefined {
     f.errorCode ? eq(deliveries.errorCode, f.errorCode) : undefined,
     // Through the attempts' delivery index: one probe per delivery looked at.
     f.provider
-      ? sql`exists (select 1 from delivery_attempts a where a.delivery_id = ${deliveries.id} and a.provider = ${f.provider})`
+      ? sql`exists (select 1 from ${deliveryAttempts} where ${deliveryAttempts.deliveryId} = ${deliveries.id} and ${deliveryAttempts.provider} = ${f.provider})`
       : undefined,
     // Policies are few next to deliveries: match their titles once, then filter by id.
     f.q
-      ? sql`${deliveries.policyId} in (select id from policies where title ilike ${likePattern(f.q)} or title_en ilike ${likePattern(f.q)})`
+      ? sql`${deliveries.policyId} in (select ${policies.id} from ${policies} where ${policies.title} ilike ${likePattern(f.q)} or ${policies.titleEn} ilike ${likePattern(f.q)})`
       : undefined,
     f.departmentIds
-      ? sql`${deliveries.policyId} in (select id from policies where department_id = any(${bigintArray(f.departmentIds)}))`
+      ? sql`${deliveries.policyId} in (select ${policies.id} from ${policies} where ${policies.departmentId} = any(${bigintArray(f.departmentIds)}))`
       : undefined,
     f.recipient ? deliveriesOfContacts(contactsWithAddress(f.recipient)) : undefined,
     f.contactIds ? deliveriesOfContacts(contactsWithIds(f.contactIds)) : undefined,
@@ -94,15 +96,21 @@ export interface DeliveryWhy {
 
 /** "Why did I get this": the categories and service groups a delivery matched, by name. */
 export async function deliveryWhy(db: Queryable, d: Pick<Delivery, 'matchedCategoryIds' | 'matchedGroupIds'>): Promise<DeliveryWhy> {
-  const categories = rowsOf<{ id: string | number; code: string; name_zh: string }>(
-    await db.execute(sql`select id, code, name_zh from categories where id = any(${bigintArray(d.matchedCategoryIds ?? [])}) order by id`),
-  );
-  const groups = rowsOf<{ id: string | number; name: string }>(
-    await db.execute(sql`select id, name from service_groups where id = any(${bigintArray(d.matchedGroupIds ?? [])}) order by id`),
-  );
+  const c = categories;
+  const g = serviceGroups;
   return {
-    categories: categories.map((c) => ({ id: Number(c.id), code: c.code, nameZh: c.name_zh })),
-    groups: groups.map((g) => ({ id: Number(g.id), name: g.name })),
+    categories: decodeRows(
+      await db.execute(
+        sql`select ${c.id}, ${c.code}, ${c.nameZh} from ${c} where ${c.id} = any(${bigintArray(d.matchedCategoryIds ?? [])}) order by ${c.id}`,
+      ),
+      (r) => ({ id: toNumber(r.id), code: toText(r.code), nameZh: toText(r.name_zh) }),
+    ),
+    groups: decodeRows(
+      await db.execute(
+        sql`select ${g.id}, ${g.name} from ${g} where ${g.id} = any(${bigintArray(d.matchedGroupIds ?? [])}) order by ${g.id}`,
+      ),
+      (r) => ({ id: toNumber(r.id), name: toText(r.name) }),
+    ),
   };
 }
 
@@ -136,16 +144,18 @@ export async function getDeliveryStory(db: Queryable, id: number): Promise<Deliv
   const history = await getDeliveryWithHistory(db, id);
   if (!history) return getArchivedDeliveryStory(db, id);
   const d = history.delivery;
-  const [opens] = rowsOf<{
-    first_opened_at: string;
-    last_opened_at: string;
-    opens: number;
-    engaged_at: string | null;
-    machine_opens: number;
-  }>(
+  const o = deliveryOpens;
+  const [opens = null] = decodeRows(
     await db.execute(
-      sql`select first_opened_at, last_opened_at, opens, engaged_at, machine_opens from delivery_opens where delivery_id = ${id}`,
+      sql`select ${o.firstOpenedAt}, ${o.lastOpenedAt}, ${o.opens}, ${o.engagedAt}, ${o.machineOpens} from ${o} where ${o.deliveryId} = ${id}`,
     ),
+    (r): DeliveryOpens => ({
+      firstOpenedAt: toDate(r.first_opened_at),
+      lastOpenedAt: toDate(r.last_opened_at),
+      opens: toNumber(r.opens),
+      engagedAt: orNull(toDate, r.engaged_at),
+      machineOpens: toNumber(r.machine_opens),
+    }),
   );
   const byId = async (other: number | null) =>
     other === null ? null : ((await db.select().from(deliveries).where(eq(deliveries.id, other)))[0] ?? null);
@@ -167,15 +177,7 @@ export async function getDeliveryStory(db: Queryable, id: number): Promise<Deliv
           .orderBy(asc(deliveries.id));
   return {
     ...history,
-    opens: opens
-      ? {
-          firstOpenedAt: new Date(opens.first_opened_at),
-          lastOpenedAt: new Date(opens.last_opened_at),
-          opens: Number(opens.opens),
-          engagedAt: opens.engaged_at ? new Date(opens.engaged_at) : null,
-          machineOpens: Number(opens.machine_opens),
-        }
-      : null,
+    opens,
     fallbackOf: await byId(d.fallbackOf),
     fallbacks,
     carriedBy: await byId(d.status === 'merged' ? d.duplicateOf : d.status === 'digested' ? d.digestId : null),
@@ -206,11 +208,11 @@ export interface DeliveryExportRow {
 
 /** The newest delivery id: an export stops there, so it is the log as it was when it began. */
 export async function latestDeliveryId(db: Queryable): Promise<number> {
-  const [row] = rowsOf<{ id: string | number | null }>(await db.execute(sql`select max(id) as id from deliveries`));
-  return Number(row.id ?? 0);
+  const [latest] = decodeRows(await db.execute(sql`select coalesce(max(${deliveries.id}), 0) as id from ${deliveries}`), (r) =>
+    toNumber(r.id),
+  );
+  return latest;
 }
-
-const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 
 /**
  * One page of an export, oldest first: the matching deliveries with after < id <= upto (a keyset
@@ -222,44 +224,49 @@ export async function exportDeliveryPage(
   f: DeliveryFilter,
   page: { after: number; upto: number; limit: number },
 ): Promise<DeliveryExportRow[]> {
-  const rows = rowsOf<Record<string, unknown>>(
+  // d: the page of deliveries (a subquery of deliveries rows), p its policy, o its opens, a its attempts.
+  const d = alias(deliveries, 'd');
+  const p = alias(policies, 'p');
+  const o = alias(deliveryOpens, 'o');
+  const a = alias(deliveryAttempts, 'a');
+  return decodeRows(
     await db.execute(sql`
-      select d.id, d.created_at, d.policy_id, d.policy_version, p.doc_number, p.title, d.kind, d.enterprise_id, d.contact_id,
-        d.channel, d.status, d.attempts, d.error_code, d.provider_message_id, d.sent_at, d.finished_at,
+      select ${d.id}, ${d.createdAt}, ${d.policyId}, ${d.policyVersion}, ${p.docNumber}, ${p.title}, ${d.kind}, ${d.enterpriseId},
+        ${d.contactId}, ${d.channel}, ${d.status}, ${d.attempts}, ${d.errorCode}, ${d.providerMessageId}, ${d.sentAt}, ${d.finishedAt},
         -- An aggregate, not ORDER BY id DESC LIMIT 1: with that, the planner may walk the attempts'
         -- primary key backwards for each delivery that has none (5 ms each on a 40,000-attempt table).
-        (select (array_agg(a.provider order by a.id desc))[1] from delivery_attempts a where a.delivery_id = d.id) as provider,
-        o.first_opened_at
+        (select (array_agg(${a.provider} order by ${a.id} desc))[1] from ${deliveryAttempts} ${a} where ${a.deliveryId} = ${d.id}) as provider,
+        ${o.firstOpenedAt}
       from (
-        select * from deliveries
-        where deliveries.id > ${page.after} and deliveries.id <= ${page.upto} and ${filterSql(f) ?? sql`true`}
-        order by deliveries.id
+        select * from ${deliveries}
+        where ${deliveries.id} > ${page.after} and ${deliveries.id} <= ${page.upto} and ${filterSql(f) ?? sql`true`}
+        order by ${deliveries.id}
         limit ${page.limit}
-      ) d
-      left join policies p on p.id = d.policy_id
-      left join delivery_opens o on o.delivery_id = d.id
-      order by d.id`),
+      ) ${d}
+      left join ${policies} ${p} on ${p.id} = ${d.policyId}
+      left join ${deliveryOpens} ${o} on ${o.deliveryId} = ${d.id}
+      order by ${d.id}`),
+    (r): DeliveryExportRow => ({
+      id: toNumber(r.id),
+      createdAt: toDate(r.created_at),
+      policyId: orNull(toNumber, r.policy_id),
+      policyVersion: orNull(toNumber, r.policy_version),
+      docNumber: orNull(toText, r.doc_number),
+      policyTitle: orNull(toText, r.title),
+      kind: toText(r.kind),
+      enterpriseId: toNumber(r.enterprise_id),
+      contactId: toNumber(r.contact_id),
+      channel: toText(r.channel),
+      status: toText(r.status),
+      attempts: toNumber(r.attempts),
+      provider: orNull(toText, r.provider),
+      errorCode: orNull(toText, r.error_code),
+      providerMessageId: orNull(toText, r.provider_message_id),
+      sentAt: orNull(toDate, r.sent_at),
+      finishedAt: orNull(toDate, r.finished_at),
+      firstOpenedAt: orNull(toDate, r.first_opened_at),
+    }),
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    createdAt: new Date(r.created_at as string),
-    policyId: r.policy_id === null ? null : Number(r.policy_id),
-    policyVersion: r.policy_version === null ? null : Number(r.policy_version),
-    docNumber: (r.doc_number as string | null) ?? null,
-    policyTitle: (r.title as string | null) ?? null,
-    kind: r.kind as string,
-    enterpriseId: Number(r.enterprise_id),
-    contactId: Number(r.contact_id),
-    channel: r.channel as string,
-    status: r.status as string,
-    attempts: Number(r.attempts),
-    provider: (r.provider as string | null) ?? null,
-    errorCode: (r.error_code as string | null) ?? null,
-    providerMessageId: (r.provider_message_id as string | null) ?? null,
-    sentAt: date(r.sent_at),
-    finishedAt: date(r.finished_at),
-    firstOpenedAt: date(r.first_opened_at),
-  }));
 }
 
 export interface RetryFilter {
@@ -280,29 +287,32 @@ export interface RetryFilter {
  */
 export async function requeueFailedDeliveries(tx: Queryable, f: RetryFilter): Promise<number[]> {
   const statuses = f.status ? [f.status] : FAILED_STATUSES;
-  const rows = rowsOf<{ id: string | number }>(
+  const d = alias(deliveries, 'd');
+  const p = alias(policies, 'p');
+  const other = alias(deliveries, 'other');
+  return decodeRows(
     await tx.execute(sql`
       with candidates as (
-        select distinct on (d.contact_id, d.kind) d.id
-        from deliveries d
-        join policies p on p.id = d.policy_id and p.status = 'published' and d.policy_version = p.version
-        where d.policy_id = ${f.policyId} and d.kind in ('policy', 'update')
-          and d.status = any(${textArray(statuses)})
-          ${f.channel ? sql`and d.channel = ${f.channel}` : sql``}
-          ${f.errorCode ? sql`and d.error_code = ${f.errorCode}` : sql``}
+        select distinct on (${d.contactId}, ${d.kind}) ${d.id}
+        from ${deliveries} ${d}
+        join ${policies} ${p} on ${p.id} = ${d.policyId} and ${p.status} = 'published' and ${d.policyVersion} = ${p.version}
+        where ${d.policyId} = ${f.policyId} and ${d.kind} in ('policy', 'update')
+          and ${d.status} = any(${textArray(statuses)})
+          ${f.channel ? sql`and ${d.channel} = ${f.channel}` : sql``}
+          ${f.errorCode ? sql`and ${d.errorCode} = ${f.errorCode}` : sql``}
           and not exists (
-            select 1 from deliveries other
-            where other.policy_id = d.policy_id and other.policy_version = d.policy_version and other.contact_id = d.contact_id
-              and other.kind = d.kind and other.id <> d.id
-              and not other.status ${inStatuses([...FAILED_STATUSES, ...DROPPED_STATUSES])})
-        order by d.contact_id, d.kind, d.id
+            select 1 from ${deliveries} ${other}
+            where ${other.policyId} = ${d.policyId} and ${other.policyVersion} = ${d.policyVersion} and ${other.contactId} = ${d.contactId}
+              and ${other.kind} = ${d.kind} and ${other.id} <> ${d.id}
+              and not ${other.status} ${inStatuses([...FAILED_STATUSES, ...DROPPED_STATUSES])})
+        order by ${d.contactId}, ${d.kind}, ${d.id}
       )
-      update deliveries d
-      set status = 'pending', attempts = 0, next_attempt_at = now(), locked_until = null, error_code = null,
-        finished_at = null, updated_at = now()
+      update ${deliveries} ${d}
+      set ${bare(d.status)} = 'pending', ${bare(d.attempts)} = 0, ${bare(d.nextAttemptAt)} = now(), ${bare(d.lockedUntil)} = null,
+        ${bare(d.errorCode)} = null, ${bare(d.finishedAt)} = null, ${bare(d.updatedAt)} = now()
       from candidates c
-      where d.id = c.id and d.status = any(${textArray(statuses)})
-      returning d.id`),
+      where ${d.id} = c.id and ${d.status} = any(${textArray(statuses)})
+      returning ${d.id}`),
+    (r) => toNumber(r.id),
   );
-  return rows.map((r) => Number(r.id));
 }

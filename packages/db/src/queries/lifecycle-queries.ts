@@ -3,11 +3,13 @@
 // dispatcher checks the policy's state before every send, so nothing withdrawn goes out after.
 import { statusesAllowing } from '@policy-push/core';
 import { sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
 import { inStatuses, WAITING_STATUSES } from '../delivery-statuses';
-import { rowsOf } from '../rows';
+import { decodeRows, toNumber, toText } from '../rows';
 import { claimAddresses, claimKind, messageWentOut } from './address-claims-queries';
-import { policies, policyVersions, pushes } from '../schema';
+import { deliveries, policies, policyVersions, pushes } from '../schema';
+import { bare } from '../sql-names';
 import type { NewPolicy, Policy } from './policies-queries';
 import { recordPolicyVersion } from './policy-versions-queries';
 import { cancelReminderSteps } from './reminder-queries';
@@ -15,12 +17,15 @@ import { and, eq } from 'drizzle-orm';
 
 /** Cancels what has not gone out yet: pending and held deliveries of the policy (older versions only when given). */
 export async function cancelUnsent(tx: Queryable, policyId: number, beforeVersion?: number): Promise<number> {
-  const rows = rowsOf(
+  const d = deliveries;
+  const rows = decodeRows(
     await tx.execute(sql`
-      update deliveries set status = 'cancelled', error_code = 'policy_withdrawn', finished_at = now(), updated_at = now()
-      where policy_id = ${policyId} and status ${inStatuses(WAITING_STATUSES)}
-        ${beforeVersion === undefined ? sql`` : sql`and policy_version < ${beforeVersion}`}
-      returning 1`),
+      update ${d} set ${bare(d.status)} = 'cancelled', ${bare(d.errorCode)} = 'policy_withdrawn', ${bare(d.finishedAt)} = now(),
+        ${bare(d.updatedAt)} = now()
+      where ${d.policyId} = ${policyId} and ${d.status} ${inStatuses(WAITING_STATUSES)}
+        ${beforeVersion === undefined ? sql`` : sql`and ${d.policyVersion} < ${beforeVersion}`}
+      returning ${d.id}`),
+    (r) => toNumber(r.id),
   );
   return rows.length;
 }
@@ -38,23 +43,26 @@ export async function notifyPriorRecipients(
   version: number,
   kind: 'update' | 'revocation',
 ): Promise<number> {
-  const rows = rowsOf<{ id: string | number; contact_id: string | number; channel: string }>(
+  const n = deliveries;
+  const d = alias(deliveries, 'd');
+  const rows = decodeRows(
     await tx.execute(sql`
-      insert into deliveries (policy_id, policy_version, enterprise_id, contact_id, channel, kind, status, priority,
-        matched_category_ids, matched_group_ids)
-      select distinct on (d.contact_id) d.policy_id, ${version}, d.enterprise_id, d.contact_id, d.channel, ${kind}, 'pending', d.priority,
-        d.matched_category_ids, d.matched_group_ids
-      from deliveries d
-      where d.policy_id = ${policyId} and d.kind in ('policy', 'update') and ${messageWentOut('d')}
-        ${kind === 'update' ? sql`and d.policy_version < ${version}` : sql``}
-      order by d.contact_id, d.id desc
+      insert into ${n} (${bare(n.policyId)}, ${bare(n.policyVersion)}, ${bare(n.enterpriseId)}, ${bare(n.contactId)}, ${bare(n.channel)},
+        ${bare(n.kind)}, ${bare(n.status)}, ${bare(n.priority)}, ${bare(n.matchedCategoryIds)}, ${bare(n.matchedGroupIds)})
+      select distinct on (${d.contactId}) ${d.policyId}, ${version}, ${d.enterpriseId}, ${d.contactId}, ${d.channel}, ${kind}, 'pending',
+        ${d.priority}, ${d.matchedCategoryIds}, ${d.matchedGroupIds}
+      from ${deliveries} ${d}
+      where ${d.policyId} = ${policyId} and ${d.kind} in ('policy', 'update') and ${messageWentOut('d')}
+        ${kind === 'update' ? sql`and ${d.policyVersion} < ${version}` : sql``}
+      order by ${d.contactId}, ${d.id} desc
       on conflict do nothing
-      returning id, contact_id, channel`),
+      returning ${n.id}, ${n.contactId}, ${n.channel}`),
+    (r) => ({ id: toNumber(r.id), contactId: toNumber(r.contact_id), channel: toText(r.channel) }),
   );
   const merged = await claimAddresses(
     tx,
     { policyId, policyVersion: version, kind: claimKind(kind) },
-    { ids: rows.map((r) => Number(r.id)), contactIds: rows.map((r) => Number(r.contact_id)), channels: rows.map((r) => r.channel) },
+    { ids: rows.map((r) => r.id), contactIds: rows.map((r) => r.contactId), channels: rows.map((r) => r.channel) },
   );
   return rows.length - merged.length;
 }
@@ -149,12 +157,14 @@ export async function expirePolicies(db: Queryable): Promise<number[]> {
     statusesAllowing('expire').map((s) => sql`${s}`),
     sql`, `,
   );
-  const expired = rowsOf<{ id: string | number }>(
+  const p = policies;
+  const expired = decodeRows(
     await db.execute(sql`
-      update policies set status = 'expired', updated_at = now()
-      where status in (${expiring}) and valid_until < now()
-      returning id`),
-  ).map((r) => Number(r.id));
+      update ${p} set ${bare(p.status)} = 'expired', ${bare(p.updatedAt)} = now()
+      where ${p.status} in (${expiring}) and ${p.validUntil} < now()
+      returning ${p.id}`),
+    (r) => toNumber(r.id),
+  );
   for (const id of expired) await cancelUnsent(db, id);
   await cancelReminderSteps(db, expired);
   return expired;

@@ -11,10 +11,17 @@
 // property test holds this SQL to.
 import type { AudienceRule, Channel, PolicyAudience } from '@policy-push/core';
 import { type SQL, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, toNumber, toStoredJson, toText, toTextArray } from '../rows';
+import { categories, contacts, deliveries, enterprises, serviceGroupMembers, serviceGroups, subscriptions } from '../schema';
 import { bigintArray, textArray } from '../sql-arrays';
 import { reachableSql, unaddressableRankSql, unreachableReasonSql } from './reachable-sql';
+
+// The rows every step speaks of: the enterprise as e (ruleSql, groupSql; service-groups-queries.ts
+// uses them too) and the contact as c (reachableSql takes the alias by name).
+const e = alias(enterprises, 'e');
+const c = alias(contacts, 'c');
 
 export interface MatchTarget {
   departmentId: number;
@@ -40,20 +47,21 @@ export function ruleSql(rule: AudienceRule): SQL {
   if (rule.industries) {
     const sections = rule.industries.any.filter((v) => /^[A-Z]$/.test(v));
     const divisions = rule.industries.any.filter((v) => /^[0-9]{2}$/.test(v));
-    parts.push(sql`(e.industry_section = any(${textArray(sections)}) or e.industry_division = any(${textArray(divisions)}))`);
+    parts.push(sql`(${e.industrySection} = any(${textArray(sections)}) or ${e.industryDivision} = any(${textArray(divisions)}))`);
   }
-  if (rule.districts) parts.push(sql`e.district = any(${textArray(rule.districts.any)})`);
-  if (rule.sizes) parts.push(sql`e.size = any(${textArray(rule.sizes.any)})`);
-  if (rule.tags?.any) parts.push(sql`e.tags && ${textArray(rule.tags.any)}`);
-  if (rule.tags?.all) parts.push(sql`e.tags @> ${textArray(rule.tags.all)}`);
+  if (rule.districts) parts.push(sql`${e.district} = any(${textArray(rule.districts.any)})`);
+  if (rule.sizes) parts.push(sql`${e.size} = any(${textArray(rule.sizes.any)})`);
+  if (rule.tags?.any) parts.push(sql`${e.tags} && ${textArray(rule.tags.any)}`);
+  if (rule.tags?.all) parts.push(sql`${e.tags} @> ${textArray(rule.tags.all)}`);
   return parts.length ? sql`(${sql.join(parts, sql` and `)})` : sql`true`;
 }
 
 /** Whether the enterprise row `e` is in the group: its rule, or (rule null) its member list. */
 export function groupSql(group: MatchTarget['groups'][number]): SQL {
+  const m = alias(serviceGroupMembers, 'm');
   return group.rule
     ? ruleSql(group.rule)
-    : sql`exists (select 1 from service_group_members m where m.group_id = ${group.id} and m.enterprise_id = e.id)`;
+    : sql`exists (select 1 from ${serviceGroupMembers} ${m} where ${m.groupId} = ${group.id} and ${m.enterpriseId} = ${e.id})`;
 }
 
 /**
@@ -74,35 +82,36 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
   const inRange = !range
     ? sql`true`
     : 'enterpriseIds' in range
-      ? sql`e.id = any(${bigintArray(range.enterpriseIds)})`
-      : sql`e.id > ${range.from} and e.id <= ${range.to}`;
-  const categories = bigintArray(target.categoryIds);
+      ? sql`${e.id} = any(${bigintArray(range.enterpriseIds)})`
+      : sql`${e.id} > ${range.from} and ${e.id} <= ${range.to}`;
+  const categoryIds = bigintArray(target.categoryIds);
+  const s = alias(subscriptions, 's');
   return sql`
     grouped as (
-      select e.id as enterprise_id, ${groupIds} as group_ids, ${byRule} as by_rule
-      from enterprises e
+      select ${e.id} as enterprise_id, ${groupIds} as group_ids, ${byRule} as by_rule
+      from ${enterprises} ${e}
       where ${inRange}
     ),
     audience as (
       select enterprise_id, group_ids from grouped where by_rule or cardinality(group_ids) > 0
     ),
     subscription as (
-      select distinct on (s.enterprise_id)
-        s.enterprise_id, s.channels, s.frequency,
+      select distinct on (${s.enterpriseId})
+        ${s.enterpriseId}, ${s.channels}, ${s.frequency},
         -- The subscription's categories that the policy covers (an intersection, done as a filter:
         -- a set operation per subscription cost a tenth of a fan-out chunk).
-        array(select distinct x from unnest(s.category_ids) x where x = any(${categories}) order by x) as category_ids
-      from subscriptions s
-      join audience a on a.enterprise_id = s.enterprise_id
-      where s.active and (s.category_ids && ${categories} or ${target.departmentId}::bigint = any(s.department_ids))
-      order by s.enterprise_id, case s.frequency when 'immediate' then 0 when 'daily' then 1 else 2 end, s.id
+        array(select distinct x from unnest(${s.categoryIds}) x where x = any(${categoryIds}) order by x) as category_ids
+      from ${subscriptions} ${s}
+      join audience a on a.enterprise_id = ${s.enterpriseId}
+      where ${s.active} and (${s.categoryIds} && ${categoryIds} or ${target.departmentId}::bigint = any(${s.departmentIds}))
+      order by ${s.enterpriseId}, case ${s.frequency} when 'immediate' then 0 when 'daily' then 1 else 2 end, ${s.id}
     ),
     usable as (
-      select c.id as contact_id, c.enterprise_id, ch.channel, ch.position, sub.frequency, sub.category_ids, a.group_ids
+      select ${c.id} as contact_id, ${c.enterpriseId}, ch.channel, ch.position, sub.frequency, sub.category_ids, a.group_ids
       from subscription sub
       join audience a on a.enterprise_id = sub.enterprise_id
-      join contacts c on c.enterprise_id = sub.enterprise_id
-      cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else c.channels end)
+      join ${contacts} ${c} on ${c.enterpriseId} = sub.enterprise_id
+      cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else ${c.channels} end)
         with ordinality as ch(channel, position)
       where ${reachableSql('c', sql`ch.channel`, reachability(target))}
     )`;
@@ -140,10 +149,10 @@ export function unaddressableFromMatch(target: MatchTarget): SQL {
       case when has_contact.id is null then 'no_contact'
       else coalesce((
         select r.reason
-        from contacts c
-        cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else c.channels end) as ch(channel)
+        from ${contacts} ${c}
+        cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else ${c.channels} end) as ch(channel)
         cross join lateral (select ${unreachableReasonSql('c', sql`ch.channel`, reachability(target))} as reason) r
-        where c.enterprise_id = sub.enterprise_id and c.erased_at is null
+        where ${c.enterpriseId} = sub.enterprise_id and ${c.erasedAt} is null
         order by ${unaddressableRankSql(sql`r.reason`)}
         limit 1), 'no_address')
       end as reason
@@ -151,7 +160,7 @@ export function unaddressableFromMatch(target: MatchTarget): SQL {
     -- A look-up per enterprise (limit 1 in a lateral): as "not exists" inside the case, it was
     -- planned as a hashed subplan over every contact of the city, once per fan-out chunk.
     left join lateral (
-      select c.id from contacts c where c.enterprise_id = sub.enterprise_id and c.erased_at is null limit 1
+      select ${c.id} from ${contacts} ${c} where ${c.enterpriseId} = sub.enterprise_id and ${c.erasedAt} is null limit 1
     ) has_contact on true
     where not exists (select 1 from usable u where u.enterprise_id = sub.enterprise_id)`;
 }
@@ -163,16 +172,17 @@ export function matchedDeliveriesSql(target: MatchTarget, range?: { from: number
 
 /** The ids given plus all their ancestors, sorted. */
 export async function expandCategories(db: Queryable, ids: number[]): Promise<number[]> {
-  const rows = rowsOf<{ id: number | string }>(
+  const parent = alias(categories, 'c');
+  return decodeRows(
     await db.execute(sql`
       with recursive up as (
-        select id, parent_id from categories where id = any(${bigintArray(ids)})
+        select ${categories.id}, ${categories.parentId} from ${categories} where ${categories.id} = any(${bigintArray(ids)})
         union
-        select c.id, c.parent_id from categories c join up on c.id = up.parent_id
+        select ${parent.id}, ${parent.parentId} from ${categories} ${parent} join up on ${parent.id} = up.parent_id
       )
       select id from up order by id`),
+    (r) => toNumber(r.id),
   );
-  return rows.map((r) => Number(r.id));
 }
 
 /** The target for one policy: its ancestors-expanded categories and its target groups' rules. */
@@ -181,13 +191,15 @@ export async function loadMatchTarget(
   policy: PolicyAudience,
   opts: { requireConfirmedEmail?: boolean } = {},
 ): Promise<MatchTarget> {
-  const groups = rowsOf<{ id: number | string; rule: AudienceRule | null }>(
-    await db.execute(sql`select id, rule from service_groups where id = any(${bigintArray(policy.targetGroupIds)}) order by id`),
+  const g = serviceGroups;
+  const groups = decodeRows(
+    await db.execute(sql`select ${g.id}, ${g.rule} from ${g} where ${g.id} = any(${bigintArray(policy.targetGroupIds)}) order by ${g.id}`),
+    (r) => ({ id: toNumber(r.id), rule: orNull(toStoredJson<AudienceRule>, r.rule) }),
   );
   return {
     departmentId: policy.departmentId,
     categoryIds: await expandCategories(db, policy.categoryIds),
-    groups: groups.map((g) => ({ id: Number(g.id), rule: g.rule })),
+    groups,
     rule: policy.audienceRule,
     everyone: !policy.targetGroupIds.length && !policy.audienceRule,
     urgent: policy.priority === 'urgent',
@@ -224,47 +236,49 @@ export async function countMatched(
   target: MatchTarget,
   opts: { notDeliveredIn?: { policyId: number; version: number } } = {},
 ): Promise<MatchedCounts> {
+  const d = alias(deliveries, 'd');
   const notDelivered = opts.notDeliveredIn
-    ? sql`where not exists (select 1 from deliveries d where d.policy_id = ${opts.notDeliveredIn.policyId}
-        and d.policy_version = ${opts.notDeliveredIn.version} and d.contact_id = m.contact_id and d.channel = m.channel and d.kind = 'policy')`
+    ? sql`where not exists (select 1 from ${deliveries} ${d} where ${d.policyId} = ${opts.notDeliveredIn.policyId}
+        and ${d.policyVersion} = ${opts.notDeliveredIn.version} and ${d.contactId} = m.contact_id and ${d.channel} = m.channel and ${d.kind} = 'policy')`
     : sql``;
-  const [totals] = rowsOf<Record<string, number>>(
+  const [totals] = decodeRows(
     await db.execute(sql`
       select count(distinct enterprise_id)::int as enterprises, count(distinct contact_id)::int as contacts, count(*)::int as deliveries,
         count(*) filter (where channel = 'wechat')::int as wechat, count(*) filter (where channel = 'sms')::int as sms,
         count(*) filter (where channel = 'email')::int as email, count(*) filter (where status = 'held')::int as held
       from (${matchedDeliveriesSql(target)}) m ${notDelivered}`),
+    (r): MatchedCounts => ({
+      enterprises: toNumber(r.enterprises),
+      contacts: toNumber(r.contacts),
+      deliveries: toNumber(r.deliveries),
+      byChannel: { wechat: toNumber(r.wechat), sms: toNumber(r.sms), email: toNumber(r.email) },
+      held: toNumber(r.held),
+    }),
   );
-  return {
-    enterprises: totals.enterprises,
-    contacts: totals.contacts,
-    deliveries: totals.deliveries,
-    byChannel: { wechat: totals.wechat, sms: totals.sms, email: totals.email },
-    held: totals.held,
-  };
+  return totals;
 }
 
 /** What a publish would make, counted and sampled with the reasons, writing nothing. */
 export async function previewAudience(db: Queryable, target: MatchTarget, sampleSize: number): Promise<AudiencePreview> {
   const matched = matchedDeliveriesSql(target);
   const totals = await countMatched(db, target);
-  const sample = rowsOf<Record<string, unknown>>(
+  const cat = alias(categories, 'c');
+  const g = alias(serviceGroups, 'g');
+  const sample = decodeRows(
     await db.execute(sql`
-      select m.enterprise_id, e.name, m.contact_id, m.channel, m.status,
-        array(select c.code from categories c where c.id = any(m.category_ids) order by c.id) as category_codes,
-        array(select g.name from service_groups g where g.id = any(m.group_ids) order by g.id) as group_names
-      from (${matched} limit ${sampleSize}) m join enterprises e on e.id = m.enterprise_id`),
+      select m.enterprise_id, ${e.name}, m.contact_id, m.channel, m.status,
+        array(select ${cat.code} from ${categories} ${cat} where ${cat.id} = any(m.category_ids) order by ${cat.id}) as category_codes,
+        array(select ${g.name} from ${serviceGroups} ${g} where ${g.id} = any(m.group_ids) order by ${g.id}) as group_names
+      from (${matched} limit ${sampleSize}) m join ${enterprises} ${e} on ${e.id} = m.enterprise_id`),
+    (r): AudiencePreview['sample'][number] => ({
+      enterpriseId: toNumber(r.enterprise_id),
+      enterpriseName: toText(r.name),
+      contactId: toNumber(r.contact_id),
+      channel: toText(r.channel),
+      status: toText(r.status),
+      categoryCodes: toTextArray(r.category_codes),
+      groupNames: toTextArray(r.group_names),
+    }),
   );
-  return {
-    ...totals,
-    sample: sample.map((r) => ({
-      enterpriseId: Number(r.enterprise_id),
-      enterpriseName: r.name as string,
-      contactId: Number(r.contact_id),
-      channel: r.channel as string,
-      status: r.status as string,
-      categoryCodes: r.category_codes as string[],
-      groupNames: r.group_names as string[],
-    })),
-  };
+  return { ...totals, sample };
 }

@@ -4,10 +4,13 @@
 import type { AudienceRule } from '@policy-push/core';
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, toNumber, toNumberArray, toStoredJson, toText, type RawRow } from '../rows';
+import { deliveries, policies, pushes } from '../schema';
 import { loadMatchTarget, matchedDeliveriesSql } from './matching-queries';
 
 export type ChannelCounts = { wechat: number; sms: number; email: number };
+
+const toChannelCounts = (r: RawRow): ChannelCounts => ({ wechat: toNumber(r.wechat), sms: toNumber(r.sms), email: toNumber(r.email) });
 
 /**
  * Messages the department has queued in the day [from, to) per channel: deliveries of its policies
@@ -22,34 +25,40 @@ export async function queuedInDay(
   day: { from: Date; to: Date },
   exceptPolicyId: number | undefined,
 ): Promise<ChannelCounts> {
-  const [made] = rowsOf<ChannelCounts>(
+  const p = policies;
+  const d = deliveries;
+  const pu = pushes;
+  const [made] = decodeRows(
     await db.execute(sql`
-      select count(*) filter (where d.channel = 'wechat')::int as wechat, count(*) filter (where d.channel = 'sms')::int as sms,
-        count(*) filter (where d.channel = 'email')::int as email
-      from policies p join deliveries d on d.policy_id = p.id
-      where p.department_id = ${departmentId} and d.created_at >= ${day.from.toISOString()}::timestamptz`),
+      select count(*) filter (where ${d.channel} = 'wechat')::int as wechat, count(*) filter (where ${d.channel} = 'sms')::int as sms,
+        count(*) filter (where ${d.channel} = 'email')::int as email
+      from ${p} join ${d} on ${d.policyId} = ${p.id}
+      where ${p.departmentId} = ${departmentId} and ${d.createdAt} >= ${day.from.toISOString()}::timestamptz`),
+    toChannelCounts,
   );
   const queued = { ...made };
-  const waiting = rowsOf<{ checkpoint: string | number } & Record<string, unknown>>(
+  const waiting = decodeRows(
     await db.execute(sql`
-      select pu.checkpoint, p.category_ids, p.target_group_ids, p.audience_rule, p.priority
-      from pushes pu join policies p on p.id = pu.policy_id and p.version = pu.policy_version
-      where p.department_id = ${departmentId} and p.status in ('scheduled', 'published') and pu.status <> 'fanned_out'
-        and pu.start_at < ${day.to.toISOString()}::timestamptz ${exceptPolicyId ? sql`and p.id <> ${exceptPolicyId}` : sql``}`),
+      select ${pu.checkpoint}, ${p.categoryIds}, ${p.targetGroupIds}, ${p.audienceRule}, ${p.priority}
+      from ${pu} join ${p} on ${p.id} = ${pu.policyId} and ${p.version} = ${pu.policyVersion}
+      where ${p.departmentId} = ${departmentId} and ${p.status} in ('scheduled', 'published') and ${pu.status} <> 'fanned_out'
+        and ${pu.startAt} < ${day.to.toISOString()}::timestamptz ${exceptPolicyId ? sql`and ${p.id} <> ${exceptPolicyId}` : sql``}`),
+    (r) => ({
+      checkpoint: toNumber(r.checkpoint),
+      categoryIds: toNumberArray(r.category_ids),
+      targetGroupIds: toNumberArray(r.target_group_ids),
+      audienceRule: orNull(toStoredJson<AudienceRule>, r.audience_rule),
+      priority: toText(r.priority),
+    }),
   );
-  for (const push of waiting) {
-    const target = await loadMatchTarget(db, {
-      departmentId,
-      categoryIds: (push.category_ids as (string | number)[]).map(Number),
-      targetGroupIds: (push.target_group_ids as (string | number)[]).map(Number),
-      audienceRule: push.audience_rule as AudienceRule | null,
-      priority: push.priority as string,
-    });
-    const [rest] = rowsOf<ChannelCounts>(
+  for (const { checkpoint, ...policy } of waiting) {
+    const target = await loadMatchTarget(db, { departmentId, ...policy });
+    const [rest] = decodeRows(
       await db.execute(sql`
         select count(*) filter (where channel = 'wechat')::int as wechat, count(*) filter (where channel = 'sms')::int as sms,
           count(*) filter (where channel = 'email')::int as email
-        from (${matchedDeliveriesSql(target, { from: Number(push.checkpoint), to: Number.MAX_SAFE_INTEGER })}) m`),
+        from (${matchedDeliveriesSql(target, { from: checkpoint, to: Number.MAX_SAFE_INTEGER })}) m`),
+      toChannelCounts,
     );
     queued.wechat += rest.wechat;
     queued.sms += rest.sms;
