@@ -29,11 +29,14 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { type AnyPgColumn, alias } from 'drizzle-orm/pg-core';
 import type { Database, Queryable } from '../create-db';
-import { decodeRows, orNull, type RawRow, rowsOf, toBoolean, toNumber, toOneOf, toText, toTextArray } from '../rows';
+import { decodeRows, orNull, type RawRow, toBoolean, toNumber, toOneOf, toText, toTextArray } from '../rows';
 import {
   categories,
   contacts,
   deliveries,
+  deliveriesArchive,
+  deliveryOpens,
+  deliveryOpensArchive,
   enterprises,
   policies,
   pushes,
@@ -81,29 +84,35 @@ const DEFAULT_BATCH = 5_000;
 // pair recounted after some of its deliveries were archived still counts them. Looked up by
 // primary key in each: given a policy's id as well, the planner may walk the policy's whole
 // unique-key range instead, once per pair.
-const deliveryById = (id: SQL) => sql`(
-  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, finished_at, duplicate_of, digest_id from deliveries where id = ${id}
+const deliveryById = (id: SQL) => {
+  const columnsOf = (t: typeof deliveries | typeof deliveriesArchive) =>
+    sql`${t.id}, ${t.policyId}, ${t.enterpriseId}, ${t.kind}, ${t.channel}, ${t.status}, ${t.errorCode}, ${t.sentAt}, ${t.finishedAt}, ${t.duplicateOf}, ${t.digestId}`;
+  return sql`(
+  select ${columnsOf(deliveries)} from ${deliveries} where ${deliveries.id} = ${id}
   union all
-  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, finished_at, duplicate_of, digest_id from deliveries_archive where id = ${id})`;
+  select ${columnsOf(deliveriesArchive)} from ${deliveriesArchive} where ${deliveriesArchive.id} = ${id})`;
+};
 
 // When a carrier delivery's link was first opened by a person (delivery_opens.engaged_at: scanner
 // opens leave it null), live or archived.
-const engagedAtOf = (id: SQL) => sql`(select min(o.engaged_at) from (
-  select engaged_at from delivery_opens where delivery_id = ${id}
+const engagedAtOf = (id: SQL) => sql`(select min(${qualified('o', deliveryOpens.engagedAt)}) from (
+  select ${deliveryOpens.engagedAt} from ${deliveryOpens} where ${deliveryOpens.deliveryId} = ${id}
   union all
-  select engaged_at from delivery_opens_archive where delivery_id = ${id}) o)`;
+  select ${deliveryOpensArchive.engagedAt} from ${deliveryOpensArchive} where ${deliveryOpensArchive.deliveryId} = ${id}) o)`;
 
 /**
  * One batch of the queue, recounted, in one statement (see the file header). Returns how many
  * queue rows it took and how many distinct pairs they named.
  */
 async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: number; pairs: number }> {
-  const [row] = rowsOf<{ taken: number; pairs: number }>(
+  const q = reachDirty;
+  const s = alias(reachEnterprises, 's');
+  const [row] = decodeRows(
     await tx.execute(sql`
       with taken as (
         -- array(...) is computed once; "id in (select … limit)" can be planned as a rescan per row.
-        delete from reach_dirty where id = any(array(select id from reach_dirty order by id limit ${batchSize}))
-        returning policy_id, enterprise_id, delivery_id
+        delete from ${q} where ${q.id} = any(array(select ${q.id} from ${q} order by ${q.id} limit ${batchSize}))
+        returning ${q.policyId}, ${q.enterpriseId}, ${q.deliveryId}
       ),
       pairs as materialized (
         -- delivery_id is null for a matched enterprise the fan-out could not address (reach_unaddressable).
@@ -112,7 +121,7 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
       ),
       -- What each pair counted for until now (subtracted below).
       old as materialized (
-        select s.* from pairs p join reach_enterprises s on s.policy_id = p.policy_id and s.enterprise_id = p.enterprise_id
+        select ${s}.* from pairs p join ${reachEnterprises} ${s} on ${s.policyId} = p.policy_id and ${s.enterpriseId} = p.enterprise_id
       ),
       -- Each pair recounted on its own (a lateral subquery per pair, so the work grows with the
       -- batch whatever the planner guesses about its size) from its deliveries: those it was
@@ -315,8 +324,9 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         (select count(*) from saved)::int as pairs,
         (select count(*) from counted)::int + (select count(*) from failures_counted)::int
           + (select count(*) from timeline_counted)::int as counters`),
+    (r) => ({ taken: toNumber(r.taken), pairs: toNumber(r.pairs) }),
   );
-  return { taken: row.taken, pairs: row.pairs };
+  return row;
 }
 
 export interface ReachRefresh {
@@ -337,8 +347,10 @@ export async function refreshReach(db: Database, opts: { batchSize?: number; max
   let pairs = 0;
   for (let i = 0; i < maxBatches; i++) {
     const batch = await db.transaction(async (tx) => {
-      const [lock] = rowsOf<{ ok: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${REACH_REFRESH_LOCK}) as ok`));
-      return lock.ok ? refreshBatch(tx, batchSize) : null;
+      const [locked] = decodeRows(await tx.execute(sql`select pg_try_advisory_xact_lock(${REACH_REFRESH_LOCK}) as ok`), (r) =>
+        toBoolean(r.ok),
+      );
+      return locked ? refreshBatch(tx, batchSize) : null;
     });
     if (!batch) return { pairs, more: true };
     pairs += batch.pairs;
