@@ -44,9 +44,10 @@ import {
   reachEnterprises,
   reachFailures,
   reachRollup,
+  reachTimeline,
 } from '../schema';
 import { bigintArray } from '../sql-arrays';
-import { qualified } from '../sql-names';
+import { bare, qualified } from '../sql-names';
 
 /** The reach funnel's definitions, stated once (also the OpenAPI description of the reach endpoints). */
 export const REACH_RULES = [
@@ -99,6 +100,63 @@ const engagedAtOf = (id: SQL) => sql`(select min(${qualified('o', deliveryOpens.
   select ${deliveryOpens.engagedAt} from ${deliveryOpens} where ${deliveryOpens.deliveryId} = ${id}
   union all
   select ${deliveryOpensArchive.engagedAt} from ${deliveryOpensArchive} where ${deliveryOpensArchive.deliveryId} = ${id}) o)`;
+
+// The counter tables' columns the recount writes, in the order its insert lists give them.
+const rollupKey = [reachRollup.policyId, reachRollup.channel, reachRollup.district, reachRollup.industrySection, reachRollup.size];
+const rollupCounters = [
+  reachRollup.targeted,
+  reachRollup.addressable,
+  reachRollup.noContact,
+  reachRollup.noAddress,
+  reachRollup.optedOut,
+  reachRollup.emailUnconfirmed,
+  reachRollup.withDelivery,
+  reachRollup.sent,
+  reachRollup.delivered,
+  reachRollup.reached,
+  reachRollup.engaged,
+  reachRollup.remindersSent,
+  reachRollup.reminded,
+  reachRollup.engagedAfterReminder,
+  reachRollup.lateMatched,
+];
+const failuresKey = [reachFailures.policyId, reachFailures.channel, reachFailures.errorCode];
+const timelineKey = [reachTimeline.policyId, reachTimeline.hour];
+const timelineCounters = [reachTimeline.reached, reachTimeline.engaged];
+const pairKey = [reachEnterprises.policyId, reachEnterprises.enterpriseId];
+const pairCounts = [
+  reachEnterprises.district,
+  reachEnterprises.industrySection,
+  reachEnterprises.size,
+  reachEnterprises.targeted,
+  reachEnterprises.withDelivery,
+  reachEnterprises.sent,
+  reachEnterprises.delivered,
+  reachEnterprises.reached,
+  reachEnterprises.engaged,
+  reachEnterprises.reachedAt,
+  reachEnterprises.engagedAt,
+  reachEnterprises.remindersSent,
+  reachEnterprises.remindedAt,
+  reachEnterprises.failures,
+  reachEnterprises.deliveryIds,
+  reachEnterprises.unaddressable,
+  reachEnterprises.lateMatch,
+];
+/** An insert or conflict column list. */
+const names = (columns: AnyPgColumn[]): SQL => sql.join(columns.map(bare), sql`, `);
+/** On conflict: each counter plus the inserted row's (a delta). */
+const added = (columns: AnyPgColumn[]): SQL =>
+  sql.join(
+    columns.map((c) => sql`${bare(c)} = ${c} + excluded.${bare(c)}`),
+    sql`, `,
+  );
+/** On conflict: each column the inserted row's (a recount). */
+const replaced = (columns: AnyPgColumn[]): SQL =>
+  sql.join(
+    columns.map((c) => sql`${bare(c)} = excluded.${bare(c)}`),
+    sql`, `,
+  );
 
 /**
  * One batch of the queue, recounted, in one statement (see the file header). Returns how many
@@ -237,9 +295,7 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         group by 1, 2, 3, 4, 5
       ),
       counted as (
-        insert into reach_rollup (policy_id, channel, district, industry_section, size, targeted, addressable,
-          no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
-          reminders_sent, reminded, engaged_after_reminder, late_matched)
+        insert into ${reachRollup} (${names(rollupKey)}, ${names(rollupCounters)})
         select policy_id, channel, district, industry_section, size, targeted, addressable,
           no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
           reminders_sent, reminded, engaged_after_reminder, late_matched
@@ -247,22 +303,7 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         where (targeted, addressable, no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
             reminders_sent, reminded, engaged_after_reminder, late_matched)
           <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        on conflict (policy_id, channel, district, industry_section, size) do update set
-          targeted = reach_rollup.targeted + excluded.targeted,
-          addressable = reach_rollup.addressable + excluded.addressable,
-          no_contact = reach_rollup.no_contact + excluded.no_contact,
-          no_address = reach_rollup.no_address + excluded.no_address,
-          opted_out = reach_rollup.opted_out + excluded.opted_out,
-          email_unconfirmed = reach_rollup.email_unconfirmed + excluded.email_unconfirmed,
-          with_delivery = reach_rollup.with_delivery + excluded.with_delivery,
-          sent = reach_rollup.sent + excluded.sent,
-          delivered = reach_rollup.delivered + excluded.delivered,
-          reached = reach_rollup.reached + excluded.reached,
-          engaged = reach_rollup.engaged + excluded.engaged,
-          reminders_sent = reach_rollup.reminders_sent + excluded.reminders_sent,
-          reminded = reach_rollup.reminded + excluded.reminded,
-          engaged_after_reminder = reach_rollup.engaged_after_reminder + excluded.engaged_after_reminder,
-          late_matched = reach_rollup.late_matched + excluded.late_matched
+        on conflict (${names(rollupKey)}) do update set ${added(rollupCounters)}
         returning 1
       ),
       failure_delta as (
@@ -275,9 +316,9 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         group by 1, 2, 3
       ),
       failures_counted as (
-        insert into reach_failures (policy_id, channel, error_code, deliveries)
+        insert into ${reachFailures} (${names(failuresKey)}, ${bare(reachFailures.deliveries)})
         select policy_id, channel, error_code, n from failure_delta where n <> 0
-        on conflict (policy_id, channel, error_code) do update set deliveries = reach_failures.deliveries + excluded.deliveries
+        on conflict (${names(failuresKey)}) do update set ${added([reachFailures.deliveries])}
         returning 1
       ),
       -- Reach over time: the pair's old hours out, its new ones in (hours in UTC whatever the
@@ -296,28 +337,18 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         group by 1, 2
       ),
       timeline_counted as (
-        insert into reach_timeline (policy_id, hour, reached, engaged)
+        insert into ${reachTimeline} (${names(timelineKey)}, ${names(timelineCounters)})
         select policy_id, hour at time zone 'UTC', reached, engaged from timeline_delta where (reached, engaged) <> (0, 0)
-        on conflict (policy_id, hour) do update set
-          reached = reach_timeline.reached + excluded.reached, engaged = reach_timeline.engaged + excluded.engaged
+        on conflict (${names(timelineKey)}) do update set ${added(timelineCounters)}
         returning 1
       ),
       saved as (
-        insert into reach_enterprises (policy_id, enterprise_id, district, industry_section, size,
-          targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, reminders_sent, reminded_at,
-          failures, delivery_ids, unaddressable, late_match, updated_at)
+        insert into ${reachEnterprises} (${names(pairKey)}, ${names(pairCounts)}, ${bare(reachEnterprises.updatedAt)})
         select policy_id, enterprise_id, district, industry_section, size,
           targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, reminders_sent, reminded_at,
           failures, delivery_ids, unaddressable, late_match, now()
         from fresh
-        on conflict (policy_id, enterprise_id) do update set
-          district = excluded.district, industry_section = excluded.industry_section, size = excluded.size,
-          targeted = excluded.targeted, with_delivery = excluded.with_delivery, sent = excluded.sent,
-          delivered = excluded.delivered, reached = excluded.reached, engaged = excluded.engaged,
-          reached_at = excluded.reached_at, engaged_at = excluded.engaged_at,
-          reminders_sent = excluded.reminders_sent, reminded_at = excluded.reminded_at,
-          failures = excluded.failures, delivery_ids = excluded.delivery_ids, unaddressable = excluded.unaddressable,
-          late_match = excluded.late_match, updated_at = now()
+        on conflict (${names(pairKey)}) do update set ${replaced(pairCounts)}, ${bare(reachEnterprises.updatedAt)} = now()
         returning 1
       )
       select (select count(*) from taken)::int as taken,
