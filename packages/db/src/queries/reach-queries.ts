@@ -38,13 +38,16 @@ import {
   deliveryOpens,
   deliveryOpensArchive,
   enterprises,
+  lateMatches,
   policies,
+  policyReads,
   pushes,
   reachDirty,
   reachEnterprises,
   reachFailures,
   reachRollup,
   reachTimeline,
+  reachUnaddressable,
 } from '../schema';
 import { bigintArray } from '../sql-arrays';
 import { bare, qualified } from '../sql-names';
@@ -158,6 +161,11 @@ const replaced = (columns: AnyPgColumn[]): SQL =>
     sql`, `,
   );
 
+/** The id of the delivery carrying the message of delivery `d` (a deliveryById alias): merged into or folded into a digest. */
+const carrierOf = (d: string) =>
+  sql`case ${qualified(d, deliveries.status)} when 'merged' then ${qualified(d, deliveries.duplicateOf)}
+    when 'digested' then ${qualified(d, deliveries.digestId)} end`;
+
 /**
  * One batch of the queue, recounted, in one statement (see the file header). Returns how many
  * queue rows it took and how many distinct pairs they named.
@@ -165,6 +173,14 @@ const replaced = (columns: AnyPgColumn[]): SQL =>
 async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: number; pairs: number }> {
   const q = reachDirty;
   const s = alias(reachEnterprises, 's');
+  const e = alias(enterprises, 'e');
+  const u = alias(reachUnaddressable, 'u');
+  const lm = alias(lateMatches, 'lm');
+  const x = alias(policyReads, 'x');
+  // d: a delivery of the pair (deliveryById), m: the one carrying its message.
+  const dl = deliveries;
+  const d = (column: AnyPgColumn) => qualified('d', column);
+  const m = (column: AnyPgColumn) => qualified('m', column);
   const [row] = decodeRows(
     await tx.execute(sql`
       with taken as (
@@ -187,9 +203,9 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
       -- that carries its message (itself, the one it was merged into, or the digest it was folded into).
       counted_pairs as materialized (
         select p.policy_id, p.enterprise_id,
-          coalesce(e.district, s.district, '') as district,
-          coalesce(e.industry_section, s.industry_section, '') as industry_section,
-          coalesce(e.size, s.size, '') as size,
+          coalesce(${e.district}, ${s.district}, '') as district,
+          coalesce(${e.industrySection}, ${s.industrySection}, '') as industry_section,
+          coalesce(${e.size}, ${s.size}, '') as size,
           coalesce(r.targeted, 0) as targeted, coalesce(r.with_delivery, 0) as with_delivery, coalesce(r.sent, 0) as sent,
           coalesce(r.delivered, 0) as delivered, coalesce(r.reached, 0) as reached,
           coalesce(r.engaged, 0) | (case when rd.read_at is not null then 8 else 0 end) as engaged,
@@ -197,16 +213,16 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           coalesce(r.reminders_sent, 0) as reminders_sent, r.reminded_at,
           coalesce(r.failures, '{}') as failures, coalesce(r.delivery_ids, '{}') as delivery_ids,
           -- Matched but unaddressable counts only while the pair has no delivery (of any version).
-          case when coalesce(r.targeted, 0) = 0 then u.reason end as unaddressable,
-          lm.enterprise_id is not null as late_match
+          case when coalesce(r.targeted, 0) = 0 then ${u.reason} end as unaddressable,
+          ${lm.enterpriseId} is not null as late_match
         from pairs p
-        left join enterprises e on e.id = p.enterprise_id
-        left join reach_enterprises s on s.policy_id = p.policy_id and s.enterprise_id = p.enterprise_id
-        left join reach_unaddressable u on u.policy_id = p.policy_id and u.enterprise_id = p.enterprise_id
-        left join late_matches lm on lm.policy_id = p.policy_id and lm.enterprise_id = p.enterprise_id
+        left join ${enterprises} ${e} on ${e.id} = p.enterprise_id
+        left join ${reachEnterprises} ${s} on ${s.policyId} = p.policy_id and ${s.enterpriseId} = p.enterprise_id
+        left join ${reachUnaddressable} ${u} on ${u.policyId} = p.policy_id and ${u.enterpriseId} = p.enterprise_id
+        left join ${lateMatches} ${lm} on ${lm.policyId} = p.policy_id and ${lm.enterpriseId} = p.enterprise_id
         -- Read in the inbox by any of its contacts (engagement, counted under 'all' only: bit 8).
         left join lateral (
-          select min(x.read_at) as read_at from policy_reads x where x.policy_id = p.policy_id and x.enterprise_id = p.enterprise_id
+          select min(${x.readAt}) as read_at from ${policyReads} ${x} where ${x.policyId} = p.policy_id and ${x.enterpriseId} = p.enterprise_id
         ) rd on true
         cross join lateral (
           -- The funnel's stages come from the policy's own deliveries; engagement also from an
@@ -226,21 +242,24 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
             array_agg(channel || ':' || coalesce(error_code, 'unknown')) filter (where policy_kind and status in ('failed', 'undelivered')) as failures,
             array_agg(id order by id) as delivery_ids
           from (
-            select d.id, d.channel, d.status, d.error_code, d.kind, d.kind = 'policy' as policy_kind,
-              coalesce(m.sent_at, d.sent_at) as sent_time,
-              (case d.channel when 'wechat' then 1 when 'sms' then 2 when 'email' then 4 else 0 end) as bit,
-              coalesce(m.status, d.status) not in ('cancelled', 'suppressed') as with_delivery,
-              (coalesce(m.sent_at, d.sent_at) is not null or coalesce(m.status, d.status) in ('sent', 'delivered', 'undelivered')) as sent,
-              coalesce(m.status, d.status) = 'delivered' as delivered,
-              (d.channel = 'email' and coalesce(m.status, d.status) = 'sent') as accepted_email,
+            select ${d(dl.id)}, ${d(dl.channel)}, ${d(dl.status)}, ${d(dl.errorCode)}, ${d(dl.kind)}, ${d(dl.kind)} = 'policy' as policy_kind,
+              coalesce(${m(dl.sentAt)}, ${d(dl.sentAt)}) as sent_time,
+              (case ${d(dl.channel)} when 'wechat' then 1 when 'sms' then 2 when 'email' then 4 else 0 end) as bit,
+              coalesce(${m(dl.status)}, ${d(dl.status)}) not in ('cancelled', 'suppressed') as with_delivery,
+              (coalesce(${m(dl.sentAt)}, ${d(dl.sentAt)}) is not null
+                or coalesce(${m(dl.status)}, ${d(dl.status)}) in ('sent', 'delivered', 'undelivered')) as sent,
+              coalesce(${m(dl.status)}, ${d(dl.status)}) = 'delivered' as delivered,
+              (${d(dl.channel)} = 'email' and coalesce(${m(dl.status)}, ${d(dl.status)}) = 'sent') as accepted_email,
               -- When it was reached: the receipt (finished_at) or, for an accepted email, its send.
-              case when coalesce(m.status, d.status) = 'delivered' then coalesce(m.finished_at, d.finished_at, m.sent_at, d.sent_at)
-                else coalesce(m.sent_at, d.sent_at) end as reached_time,
-              ${engagedAtOf(sql`coalesce(m.id, d.id)`)} as engaged_at
-            from (select distinct unnest(coalesce(s.delivery_ids, '{}') || p.queued_ids) as id) q
+              case when coalesce(${m(dl.status)}, ${d(dl.status)}) = 'delivered'
+                  then coalesce(${m(dl.finishedAt)}, ${d(dl.finishedAt)}, ${m(dl.sentAt)}, ${d(dl.sentAt)})
+                else coalesce(${m(dl.sentAt)}, ${d(dl.sentAt)}) end as reached_time,
+              ${engagedAtOf(sql`coalesce(${m(dl.id)}, ${d(dl.id)})`)} as engaged_at
+            from (select distinct unnest(coalesce(${s.deliveryIds}, '{}') || p.queued_ids) as id) q
             cross join lateral ${deliveryById(sql`q.id`)} d
-            left join lateral ${deliveryById(sql`case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end`)} m on true
-            where d.policy_id = p.policy_id and d.enterprise_id = p.enterprise_id and d.kind in ('policy', 'update', 'reminder')
+            left join lateral ${deliveryById(carrierOf('d'))} m on true
+            where ${d(dl.policyId)} = p.policy_id and ${d(dl.enterpriseId)} = p.enterprise_id
+              and ${d(dl.kind)} in ('policy', 'update', 'reminder')
           ) delivery
         ) r
       ),
@@ -672,7 +691,7 @@ export async function reachGaps(
               then coalesce(${m(deliveries.errorCode)}, ${d(deliveries.errorCode)}) end as error_code
           from unnest(${s.deliveryIds}) as q(id)
           cross join lateral ${deliveryById(sql`q.id`)} d
-          left join lateral ${deliveryById(sql`case ${d(deliveries.status)} when 'merged' then ${d(deliveries.duplicateOf)} when 'digested' then ${d(deliveries.digestId)} end`)} m on true
+          left join lateral ${deliveryById(carrierOf('d'))} m on true
           -- delivery_ids also holds the updates and reminders an engagement came through.
           where ${d(deliveries.kind)} = 'policy'
         ) x
