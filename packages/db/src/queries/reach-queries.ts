@@ -27,9 +27,30 @@
 // What the stages mean is REACH_RULES below: one text, used as this file's definition and as the
 // OpenAPI description of the reach endpoints.
 import { type SQL, sql } from 'drizzle-orm';
+import { type AnyPgColumn, alias } from 'drizzle-orm/pg-core';
 import type { Database, Queryable } from '../create-db';
-import { rowsOf } from '../rows';
+import { decodeRows, orNull, type RawRow, toBoolean, toNumber, toOneOf, toText, toTextArray } from '../rows';
+import {
+  categories,
+  contacts,
+  deliveries,
+  deliveriesArchive,
+  deliveryOpens,
+  deliveryOpensArchive,
+  enterprises,
+  lateMatches,
+  policies,
+  policyReads,
+  pushes,
+  reachDirty,
+  reachEnterprises,
+  reachFailures,
+  reachRollup,
+  reachTimeline,
+  reachUnaddressable,
+} from '../schema';
 import { bigintArray } from '../sql-arrays';
+import { bare, qualified } from '../sql-names';
 
 /** The reach funnel's definitions, stated once (also the OpenAPI description of the reach endpoints). */
 export const REACH_RULES = [
@@ -67,29 +88,105 @@ const DEFAULT_BATCH = 5_000;
 // pair recounted after some of its deliveries were archived still counts them. Looked up by
 // primary key in each: given a policy's id as well, the planner may walk the policy's whole
 // unique-key range instead, once per pair.
-const deliveryById = (id: SQL) => sql`(
-  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, finished_at, duplicate_of, digest_id from deliveries where id = ${id}
+const deliveryById = (id: SQL) => {
+  const columnsOf = (t: typeof deliveries | typeof deliveriesArchive) =>
+    sql`${t.id}, ${t.policyId}, ${t.enterpriseId}, ${t.kind}, ${t.channel}, ${t.status}, ${t.errorCode}, ${t.sentAt}, ${t.finishedAt}, ${t.duplicateOf}, ${t.digestId}`;
+  return sql`(
+  select ${columnsOf(deliveries)} from ${deliveries} where ${deliveries.id} = ${id}
   union all
-  select id, policy_id, enterprise_id, kind, channel, status, error_code, sent_at, finished_at, duplicate_of, digest_id from deliveries_archive where id = ${id})`;
+  select ${columnsOf(deliveriesArchive)} from ${deliveriesArchive} where ${deliveriesArchive.id} = ${id})`;
+};
 
 // When a carrier delivery's link was first opened by a person (delivery_opens.engaged_at: scanner
 // opens leave it null), live or archived.
-const engagedAtOf = (id: SQL) => sql`(select min(o.engaged_at) from (
-  select engaged_at from delivery_opens where delivery_id = ${id}
+const engagedAtOf = (id: SQL) => sql`(select min(${qualified('o', deliveryOpens.engagedAt)}) from (
+  select ${deliveryOpens.engagedAt} from ${deliveryOpens} where ${deliveryOpens.deliveryId} = ${id}
   union all
-  select engaged_at from delivery_opens_archive where delivery_id = ${id}) o)`;
+  select ${deliveryOpensArchive.engagedAt} from ${deliveryOpensArchive} where ${deliveryOpensArchive.deliveryId} = ${id}) o)`;
+
+// The counter tables' columns the recount writes, in the order its insert lists give them.
+const rollupKey = [reachRollup.policyId, reachRollup.channel, reachRollup.district, reachRollup.industrySection, reachRollup.size];
+const rollupCounters = [
+  reachRollup.targeted,
+  reachRollup.addressable,
+  reachRollup.noContact,
+  reachRollup.noAddress,
+  reachRollup.optedOut,
+  reachRollup.emailUnconfirmed,
+  reachRollup.withDelivery,
+  reachRollup.sent,
+  reachRollup.delivered,
+  reachRollup.reached,
+  reachRollup.engaged,
+  reachRollup.remindersSent,
+  reachRollup.reminded,
+  reachRollup.engagedAfterReminder,
+  reachRollup.lateMatched,
+];
+const failuresKey = [reachFailures.policyId, reachFailures.channel, reachFailures.errorCode];
+const timelineKey = [reachTimeline.policyId, reachTimeline.hour];
+const timelineCounters = [reachTimeline.reached, reachTimeline.engaged];
+const pairKey = [reachEnterprises.policyId, reachEnterprises.enterpriseId];
+const pairCounts = [
+  reachEnterprises.district,
+  reachEnterprises.industrySection,
+  reachEnterprises.size,
+  reachEnterprises.targeted,
+  reachEnterprises.withDelivery,
+  reachEnterprises.sent,
+  reachEnterprises.delivered,
+  reachEnterprises.reached,
+  reachEnterprises.engaged,
+  reachEnterprises.reachedAt,
+  reachEnterprises.engagedAt,
+  reachEnterprises.remindersSent,
+  reachEnterprises.remindedAt,
+  reachEnterprises.failures,
+  reachEnterprises.deliveryIds,
+  reachEnterprises.unaddressable,
+  reachEnterprises.lateMatch,
+];
+/** An insert or conflict column list. */
+const names = (columns: AnyPgColumn[]): SQL => sql.join(columns.map(bare), sql`, `);
+/** On conflict: each counter plus the inserted row's (a delta). */
+const added = (columns: AnyPgColumn[]): SQL =>
+  sql.join(
+    columns.map((c) => sql`${bare(c)} = ${c} + excluded.${bare(c)}`),
+    sql`, `,
+  );
+/** On conflict: each column the inserted row's (a recount). */
+const replaced = (columns: AnyPgColumn[]): SQL =>
+  sql.join(
+    columns.map((c) => sql`${bare(c)} = excluded.${bare(c)}`),
+    sql`, `,
+  );
+
+/** The id of the delivery carrying the message of delivery `d` (a deliveryById alias): merged into or folded into a digest. */
+const carrierOf = (d: string) =>
+  sql`case ${qualified(d, deliveries.status)} when 'merged' then ${qualified(d, deliveries.duplicateOf)}
+    when 'digested' then ${qualified(d, deliveries.digestId)} end`;
 
 /**
  * One batch of the queue, recounted, in one statement (see the file header). Returns how many
  * queue rows it took and how many distinct pairs they named.
  */
 async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: number; pairs: number }> {
-  const [row] = rowsOf<{ taken: number; pairs: number }>(
+  const q = reachDirty;
+  const s = alias(reachEnterprises, 's');
+  const e = alias(enterprises, 'e');
+  const u = alias(reachUnaddressable, 'u');
+  const lm = alias(lateMatches, 'lm');
+  const x = alias(policyReads, 'x');
+  // d: a delivery of the pair (deliveryById), m: the one carrying its message.
+  const dl = deliveries;
+  const d = (column: AnyPgColumn) => qualified('d', column);
+  const m = (column: AnyPgColumn) => qualified('m', column);
+  const [row] = decodeRows(
     await tx.execute(sql`
       with taken as (
         -- array(...) is computed once; "id in (select … limit)" can be planned as a rescan per row.
-        delete from reach_dirty where id = any(array(select id from reach_dirty order by id limit ${batchSize}))
-        returning policy_id, enterprise_id, delivery_id
+        delete from ${q} where ${q.id} = any(array(select ${q.id} from ${q} order by ${q.id} limit ${batchSize}))
+        returning ${q.policyId}, ${q.enterpriseId}, ${q.deliveryId}
       ),
       pairs as materialized (
         -- delivery_id is null for a matched enterprise the fan-out could not address (reach_unaddressable).
@@ -98,7 +195,7 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
       ),
       -- What each pair counted for until now (subtracted below).
       old as materialized (
-        select s.* from pairs p join reach_enterprises s on s.policy_id = p.policy_id and s.enterprise_id = p.enterprise_id
+        select ${s}.* from pairs p join ${reachEnterprises} ${s} on ${s.policyId} = p.policy_id and ${s.enterpriseId} = p.enterprise_id
       ),
       -- Each pair recounted on its own (a lateral subquery per pair, so the work grows with the
       -- batch whatever the planner guesses about its size) from its deliveries: those it was
@@ -106,9 +203,9 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
       -- that carries its message (itself, the one it was merged into, or the digest it was folded into).
       counted_pairs as materialized (
         select p.policy_id, p.enterprise_id,
-          coalesce(e.district, s.district, '') as district,
-          coalesce(e.industry_section, s.industry_section, '') as industry_section,
-          coalesce(e.size, s.size, '') as size,
+          coalesce(${e.district}, ${s.district}, '') as district,
+          coalesce(${e.industrySection}, ${s.industrySection}, '') as industry_section,
+          coalesce(${e.size}, ${s.size}, '') as size,
           coalesce(r.targeted, 0) as targeted, coalesce(r.with_delivery, 0) as with_delivery, coalesce(r.sent, 0) as sent,
           coalesce(r.delivered, 0) as delivered, coalesce(r.reached, 0) as reached,
           coalesce(r.engaged, 0) | (case when rd.read_at is not null then 8 else 0 end) as engaged,
@@ -116,16 +213,16 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
           coalesce(r.reminders_sent, 0) as reminders_sent, r.reminded_at,
           coalesce(r.failures, '{}') as failures, coalesce(r.delivery_ids, '{}') as delivery_ids,
           -- Matched but unaddressable counts only while the pair has no delivery (of any version).
-          case when coalesce(r.targeted, 0) = 0 then u.reason end as unaddressable,
-          lm.enterprise_id is not null as late_match
+          case when coalesce(r.targeted, 0) = 0 then ${u.reason} end as unaddressable,
+          ${lm.enterpriseId} is not null as late_match
         from pairs p
-        left join enterprises e on e.id = p.enterprise_id
-        left join reach_enterprises s on s.policy_id = p.policy_id and s.enterprise_id = p.enterprise_id
-        left join reach_unaddressable u on u.policy_id = p.policy_id and u.enterprise_id = p.enterprise_id
-        left join late_matches lm on lm.policy_id = p.policy_id and lm.enterprise_id = p.enterprise_id
+        left join ${enterprises} ${e} on ${e.id} = p.enterprise_id
+        left join ${reachEnterprises} ${s} on ${s.policyId} = p.policy_id and ${s.enterpriseId} = p.enterprise_id
+        left join ${reachUnaddressable} ${u} on ${u.policyId} = p.policy_id and ${u.enterpriseId} = p.enterprise_id
+        left join ${lateMatches} ${lm} on ${lm.policyId} = p.policy_id and ${lm.enterpriseId} = p.enterprise_id
         -- Read in the inbox by any of its contacts (engagement, counted under 'all' only: bit 8).
         left join lateral (
-          select min(x.read_at) as read_at from policy_reads x where x.policy_id = p.policy_id and x.enterprise_id = p.enterprise_id
+          select min(${x.readAt}) as read_at from ${policyReads} ${x} where ${x.policyId} = p.policy_id and ${x.enterpriseId} = p.enterprise_id
         ) rd on true
         cross join lateral (
           -- The funnel's stages come from the policy's own deliveries; engagement also from an
@@ -145,21 +242,24 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
             array_agg(channel || ':' || coalesce(error_code, 'unknown')) filter (where policy_kind and status in ('failed', 'undelivered')) as failures,
             array_agg(id order by id) as delivery_ids
           from (
-            select d.id, d.channel, d.status, d.error_code, d.kind, d.kind = 'policy' as policy_kind,
-              coalesce(m.sent_at, d.sent_at) as sent_time,
-              (case d.channel when 'wechat' then 1 when 'sms' then 2 when 'email' then 4 else 0 end) as bit,
-              coalesce(m.status, d.status) not in ('cancelled', 'suppressed') as with_delivery,
-              (coalesce(m.sent_at, d.sent_at) is not null or coalesce(m.status, d.status) in ('sent', 'delivered', 'undelivered')) as sent,
-              coalesce(m.status, d.status) = 'delivered' as delivered,
-              (d.channel = 'email' and coalesce(m.status, d.status) = 'sent') as accepted_email,
+            select ${d(dl.id)}, ${d(dl.channel)}, ${d(dl.status)}, ${d(dl.errorCode)}, ${d(dl.kind)}, ${d(dl.kind)} = 'policy' as policy_kind,
+              coalesce(${m(dl.sentAt)}, ${d(dl.sentAt)}) as sent_time,
+              (case ${d(dl.channel)} when 'wechat' then 1 when 'sms' then 2 when 'email' then 4 else 0 end) as bit,
+              coalesce(${m(dl.status)}, ${d(dl.status)}) not in ('cancelled', 'suppressed') as with_delivery,
+              (coalesce(${m(dl.sentAt)}, ${d(dl.sentAt)}) is not null
+                or coalesce(${m(dl.status)}, ${d(dl.status)}) in ('sent', 'delivered', 'undelivered')) as sent,
+              coalesce(${m(dl.status)}, ${d(dl.status)}) = 'delivered' as delivered,
+              (${d(dl.channel)} = 'email' and coalesce(${m(dl.status)}, ${d(dl.status)}) = 'sent') as accepted_email,
               -- When it was reached: the receipt (finished_at) or, for an accepted email, its send.
-              case when coalesce(m.status, d.status) = 'delivered' then coalesce(m.finished_at, d.finished_at, m.sent_at, d.sent_at)
-                else coalesce(m.sent_at, d.sent_at) end as reached_time,
-              ${engagedAtOf(sql`coalesce(m.id, d.id)`)} as engaged_at
-            from (select distinct unnest(coalesce(s.delivery_ids, '{}') || p.queued_ids) as id) q
+              case when coalesce(${m(dl.status)}, ${d(dl.status)}) = 'delivered'
+                  then coalesce(${m(dl.finishedAt)}, ${d(dl.finishedAt)}, ${m(dl.sentAt)}, ${d(dl.sentAt)})
+                else coalesce(${m(dl.sentAt)}, ${d(dl.sentAt)}) end as reached_time,
+              ${engagedAtOf(sql`coalesce(${m(dl.id)}, ${d(dl.id)})`)} as engaged_at
+            from (select distinct unnest(coalesce(${s.deliveryIds}, '{}') || p.queued_ids) as id) q
             cross join lateral ${deliveryById(sql`q.id`)} d
-            left join lateral ${deliveryById(sql`case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end`)} m on true
-            where d.policy_id = p.policy_id and d.enterprise_id = p.enterprise_id and d.kind in ('policy', 'update', 'reminder')
+            left join lateral ${deliveryById(carrierOf('d'))} m on true
+            where ${d(dl.policyId)} = p.policy_id and ${d(dl.enterpriseId)} = p.enterprise_id
+              and ${d(dl.kind)} in ('policy', 'update', 'reminder')
           ) delivery
         ) r
       ),
@@ -214,9 +314,7 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         group by 1, 2, 3, 4, 5
       ),
       counted as (
-        insert into reach_rollup (policy_id, channel, district, industry_section, size, targeted, addressable,
-          no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
-          reminders_sent, reminded, engaged_after_reminder, late_matched)
+        insert into ${reachRollup} (${names(rollupKey)}, ${names(rollupCounters)})
         select policy_id, channel, district, industry_section, size, targeted, addressable,
           no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
           reminders_sent, reminded, engaged_after_reminder, late_matched
@@ -224,22 +322,7 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         where (targeted, addressable, no_contact, no_address, opted_out, email_unconfirmed, with_delivery, sent, delivered, reached, engaged,
             reminders_sent, reminded, engaged_after_reminder, late_matched)
           <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        on conflict (policy_id, channel, district, industry_section, size) do update set
-          targeted = reach_rollup.targeted + excluded.targeted,
-          addressable = reach_rollup.addressable + excluded.addressable,
-          no_contact = reach_rollup.no_contact + excluded.no_contact,
-          no_address = reach_rollup.no_address + excluded.no_address,
-          opted_out = reach_rollup.opted_out + excluded.opted_out,
-          email_unconfirmed = reach_rollup.email_unconfirmed + excluded.email_unconfirmed,
-          with_delivery = reach_rollup.with_delivery + excluded.with_delivery,
-          sent = reach_rollup.sent + excluded.sent,
-          delivered = reach_rollup.delivered + excluded.delivered,
-          reached = reach_rollup.reached + excluded.reached,
-          engaged = reach_rollup.engaged + excluded.engaged,
-          reminders_sent = reach_rollup.reminders_sent + excluded.reminders_sent,
-          reminded = reach_rollup.reminded + excluded.reminded,
-          engaged_after_reminder = reach_rollup.engaged_after_reminder + excluded.engaged_after_reminder,
-          late_matched = reach_rollup.late_matched + excluded.late_matched
+        on conflict (${names(rollupKey)}) do update set ${added(rollupCounters)}
         returning 1
       ),
       failure_delta as (
@@ -252,9 +335,9 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         group by 1, 2, 3
       ),
       failures_counted as (
-        insert into reach_failures (policy_id, channel, error_code, deliveries)
+        insert into ${reachFailures} (${names(failuresKey)}, ${bare(reachFailures.deliveries)})
         select policy_id, channel, error_code, n from failure_delta where n <> 0
-        on conflict (policy_id, channel, error_code) do update set deliveries = reach_failures.deliveries + excluded.deliveries
+        on conflict (${names(failuresKey)}) do update set ${added([reachFailures.deliveries])}
         returning 1
       ),
       -- Reach over time: the pair's old hours out, its new ones in (hours in UTC whatever the
@@ -273,36 +356,27 @@ async function refreshBatch(tx: Queryable, batchSize: number): Promise<{ taken: 
         group by 1, 2
       ),
       timeline_counted as (
-        insert into reach_timeline (policy_id, hour, reached, engaged)
+        insert into ${reachTimeline} (${names(timelineKey)}, ${names(timelineCounters)})
         select policy_id, hour at time zone 'UTC', reached, engaged from timeline_delta where (reached, engaged) <> (0, 0)
-        on conflict (policy_id, hour) do update set
-          reached = reach_timeline.reached + excluded.reached, engaged = reach_timeline.engaged + excluded.engaged
+        on conflict (${names(timelineKey)}) do update set ${added(timelineCounters)}
         returning 1
       ),
       saved as (
-        insert into reach_enterprises (policy_id, enterprise_id, district, industry_section, size,
-          targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, reminders_sent, reminded_at,
-          failures, delivery_ids, unaddressable, late_match, updated_at)
+        insert into ${reachEnterprises} (${names(pairKey)}, ${names(pairCounts)}, ${bare(reachEnterprises.updatedAt)})
         select policy_id, enterprise_id, district, industry_section, size,
           targeted, with_delivery, sent, delivered, reached, engaged, reached_at, engaged_at, reminders_sent, reminded_at,
           failures, delivery_ids, unaddressable, late_match, now()
         from fresh
-        on conflict (policy_id, enterprise_id) do update set
-          district = excluded.district, industry_section = excluded.industry_section, size = excluded.size,
-          targeted = excluded.targeted, with_delivery = excluded.with_delivery, sent = excluded.sent,
-          delivered = excluded.delivered, reached = excluded.reached, engaged = excluded.engaged,
-          reached_at = excluded.reached_at, engaged_at = excluded.engaged_at,
-          reminders_sent = excluded.reminders_sent, reminded_at = excluded.reminded_at,
-          failures = excluded.failures, delivery_ids = excluded.delivery_ids, unaddressable = excluded.unaddressable,
-          late_match = excluded.late_match, updated_at = now()
+        on conflict (${names(pairKey)}) do update set ${replaced(pairCounts)}, ${bare(reachEnterprises.updatedAt)} = now()
         returning 1
       )
       select (select count(*) from taken)::int as taken,
         (select count(*) from saved)::int as pairs,
         (select count(*) from counted)::int + (select count(*) from failures_counted)::int
           + (select count(*) from timeline_counted)::int as counters`),
+    (r) => ({ taken: toNumber(r.taken), pairs: toNumber(r.pairs) }),
   );
-  return { taken: row.taken, pairs: row.pairs };
+  return row;
 }
 
 export interface ReachRefresh {
@@ -323,8 +397,10 @@ export async function refreshReach(db: Database, opts: { batchSize?: number; max
   let pairs = 0;
   for (let i = 0; i < maxBatches; i++) {
     const batch = await db.transaction(async (tx) => {
-      const [lock] = rowsOf<{ ok: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${REACH_REFRESH_LOCK}) as ok`));
-      return lock.ok ? refreshBatch(tx, batchSize) : null;
+      const [locked] = decodeRows(await tx.execute(sql`select pg_try_advisory_xact_lock(${REACH_REFRESH_LOCK}) as ok`), (r) =>
+        toBoolean(r.ok),
+      );
+      return locked ? refreshBatch(tx, batchSize) : null;
     });
     if (!batch) return { pairs, more: true };
     pairs += batch.pairs;
@@ -335,8 +411,8 @@ export async function refreshReach(db: Database, opts: { batchSize?: number; max
 
 /** Whether changes are waiting to be counted (the answer's upToDate is its negation). */
 export async function reachChangesQueued(db: Queryable): Promise<boolean> {
-  const [row] = rowsOf<{ queued: boolean }>(await db.execute(sql`select exists (select 1 from reach_dirty) as queued`));
-  return row.queued;
+  const [queued] = decodeRows(await db.execute(sql`select exists (select 1 from ${reachDirty}) as queued`), (r) => toBoolean(r.queued));
+  return queued;
 }
 
 /** Follow-ups (reminders, kind 'reminder'): over every enterprise, channel 'all' only. */
@@ -373,27 +449,39 @@ const ZERO: ReachCounts = {
   lateMatched: 0,
 };
 
-const SUMS = sql`sum(r.targeted)::int as targeted, sum(r.addressable)::int as addressable, sum(r.with_delivery)::int as with_delivery,
-  sum(r.sent)::int as sent, sum(r.delivered)::int as delivered, sum(r.reached)::int as reached, sum(r.engaged)::int as engaged,
-  sum(r.no_contact)::int as no_contact, sum(r.no_address)::int as no_address, sum(r.opted_out)::int as opted_out,
-  sum(r.email_unconfirmed)::int as email_unconfirmed, sum(r.late_matched)::int as late_matched,
-  sum(r.reminders_sent)::int as reminders_sent, sum(r.reminded)::int as reminded, sum(r.engaged_after_reminder)::int as engaged_after_reminder`;
+// The counter sums of reach_rollup rows aliased r, as the columns countsOf and followUpsOf read.
+const rollup = alias(reachRollup, 'r');
+const SUMS = sql`sum(${rollup.targeted})::int as targeted, sum(${rollup.addressable})::int as addressable,
+  sum(${rollup.withDelivery})::int as with_delivery, sum(${rollup.sent})::int as sent, sum(${rollup.delivered})::int as delivered,
+  sum(${rollup.reached})::int as reached, sum(${rollup.engaged})::int as engaged,
+  sum(${rollup.noContact})::int as no_contact, sum(${rollup.noAddress})::int as no_address, sum(${rollup.optedOut})::int as opted_out,
+  sum(${rollup.emailUnconfirmed})::int as email_unconfirmed, sum(${rollup.lateMatched})::int as late_matched,
+  sum(${rollup.remindersSent})::int as reminders_sent, sum(${rollup.reminded})::int as reminded,
+  sum(${rollup.engagedAfterReminder})::int as engaged_after_reminder`;
 
-const counts = (r: Record<string, unknown>): ReachCounts => ({
-  targeted: Number(r.targeted ?? 0),
-  addressable: Number(r.addressable ?? 0),
-  withDelivery: Number(r.with_delivery ?? 0),
-  sent: Number(r.sent ?? 0),
-  delivered: Number(r.delivered ?? 0),
-  reached: Number(r.reached ?? 0),
-  engaged: Number(r.engaged ?? 0),
+/** The stages of a row of SUMS. */
+const countsOf = (r: RawRow): ReachCounts => ({
+  targeted: toNumber(r.targeted),
+  addressable: toNumber(r.addressable),
+  withDelivery: toNumber(r.with_delivery),
+  sent: toNumber(r.sent),
+  delivered: toNumber(r.delivered),
+  reached: toNumber(r.reached),
+  engaged: toNumber(r.engaged),
   unaddressable: {
-    noContact: Number(r.no_contact ?? 0),
-    noAddress: Number(r.no_address ?? 0),
-    optedOut: Number(r.opted_out ?? 0),
-    emailUnconfirmed: Number(r.email_unconfirmed ?? 0),
+    noContact: toNumber(r.no_contact),
+    noAddress: toNumber(r.no_address),
+    optedOut: toNumber(r.opted_out),
+    emailUnconfirmed: toNumber(r.email_unconfirmed),
   },
-  lateMatched: Number(r.late_matched ?? 0),
+  lateMatched: toNumber(r.late_matched),
+});
+
+/** The follow-ups of a row of SUMS. */
+const followUpsOf = (r: RawRow): FollowUpCounts => ({
+  remindersSent: toNumber(r.reminders_sent),
+  reminded: toNumber(r.reminded),
+  engagedAfterReminder: toNumber(r.engaged_after_reminder),
 });
 
 /**
@@ -401,47 +489,60 @@ const counts = (r: Record<string, unknown>): ReachCounts => ({
  * one grouping-sets pass over their counter rows and one over their failure rows.
  */
 async function breakdown(db: Queryable, scope: SQL): Promise<ReachBreakdown> {
-  const rows = rowsOf<Record<string, unknown>>(
+  const r = rollup;
+  const f = alias(reachFailures, 'f');
+  // A grouping set's row: its channel, and which breakdown it belongs to with that breakdown's
+  // value (the channel alone, or one of district, section and size within the channel).
+  const rows = decodeRows(
     await db.execute(sql`
-      select r.channel, r.district, r.industry_section, r.size,
-        grouping(r.district) = 0 as by_district, grouping(r.industry_section) = 0 as by_section, grouping(r.size) = 0 as by_size,
+      select ${r.channel}, ${r.district}, ${r.industrySection}, ${r.size},
+        grouping(${r.district}) = 0 as by_district, grouping(${r.industrySection}) = 0 as by_section, grouping(${r.size}) = 0 as by_size,
         ${SUMS}
-      from reach_rollup r
-      where r.policy_id in (${scope})
-      group by grouping sets ((r.channel), (r.channel, r.district), (r.channel, r.industry_section), (r.channel, r.size))
-      having sum(r.targeted) > 0
-      order by r.channel, r.district, r.industry_section, r.size`),
-  );
-  const failures = rowsOf<{ channel: string; error_code: string; n: number }>(
-    await db.execute(sql`
-      select f.channel, f.error_code, sum(f.deliveries)::int as n
-      from reach_failures f
-      where f.policy_id in (${scope})
-      group by f.channel, f.error_code
-      having sum(f.deliveries) > 0
-      order by n desc, f.channel, f.error_code`),
-  );
-  const all = rows.filter((r) => r.channel === 'all');
-  const whole = (r: Record<string, unknown>) => !r.by_district && !r.by_section && !r.by_size;
-  const [known] = rowsOf<{ known: boolean }>(
-    await db.execute(
-      sql`select not exists (select 1 from pushes p where p.policy_id in (${scope}) and not p.records_unaddressable) as known`,
-    ),
-  );
-  const total = all.find(whole);
-  return {
-    addressableKnown: known.known,
-    totals: total ? counts(total) : structuredClone(ZERO),
-    followUps: {
-      remindersSent: Number(total?.reminders_sent ?? 0),
-      reminded: Number(total?.reminded ?? 0),
-      engagedAfterReminder: Number(total?.engaged_after_reminder ?? 0),
+      from ${reachRollup} ${r}
+      where ${r.policyId} in (${scope})
+      group by grouping sets ((${r.channel}), (${r.channel}, ${r.district}), (${r.channel}, ${r.industrySection}), (${r.channel}, ${r.size}))
+      having sum(${r.targeted}) > 0
+      order by ${r.channel}, ${r.district}, ${r.industrySection}, ${r.size}`),
+    (row) => {
+      const by = toBoolean(row.by_district)
+        ? 'district'
+        : toBoolean(row.by_section)
+          ? 'section'
+          : toBoolean(row.by_size)
+            ? 'size'
+            : 'channel';
+      const value = { channel: row.channel, district: row.district, section: row.industry_section, size: row.size }[by];
+      return { channel: toText(row.channel), by, value: toText(value), counts: countsOf(row), followUps: followUpsOf(row) };
     },
-    byChannel: rows.filter((r) => r.channel !== 'all' && whole(r)).map((r) => ({ channel: r.channel as string, ...counts(r) })),
-    byDistrict: all.filter((r) => r.by_district).map((r) => ({ district: r.district as string, ...counts(r) })),
-    bySection: all.filter((r) => r.by_section).map((r) => ({ section: r.industry_section as string, ...counts(r) })),
-    bySize: all.filter((r) => r.by_size).map((r) => ({ size: r.size as string, ...counts(r) })),
-    failures: failures.map((f) => ({ channel: f.channel, errorCode: f.error_code, deliveries: Number(f.n) })),
+  );
+  const failures = decodeRows(
+    await db.execute(sql`
+      select ${f.channel}, ${f.errorCode}, sum(${f.deliveries})::int as n
+      from ${reachFailures} ${f}
+      where ${f.policyId} in (${scope})
+      group by ${f.channel}, ${f.errorCode}
+      having sum(${f.deliveries}) > 0
+      order by n desc, ${f.channel}, ${f.errorCode}`),
+    (row) => ({ channel: toText(row.channel), errorCode: toText(row.error_code), deliveries: toNumber(row.n) }),
+  );
+  const all = rows.filter((row) => row.channel === 'all');
+  const p = alias(pushes, 'p');
+  const [known] = decodeRows(
+    await db.execute(
+      sql`select not exists (select 1 from ${pushes} ${p} where ${p.policyId} in (${scope}) and not ${p.recordsUnaddressable}) as known`,
+    ),
+    (row) => toBoolean(row.known),
+  );
+  const total = all.find((row) => row.by === 'channel');
+  return {
+    addressableKnown: known,
+    totals: total ? total.counts : structuredClone(ZERO),
+    followUps: total ? total.followUps : { remindersSent: 0, reminded: 0, engagedAfterReminder: 0 },
+    byChannel: rows.filter((row) => row.channel !== 'all' && row.by === 'channel').map((row) => ({ channel: row.channel, ...row.counts })),
+    byDistrict: all.filter((row) => row.by === 'district').map((row) => ({ district: row.value, ...row.counts })),
+    bySection: all.filter((row) => row.by === 'section').map((row) => ({ section: row.value, ...row.counts })),
+    bySize: all.filter((row) => row.by === 'size').map((row) => ({ size: row.value, ...row.counts })),
+    failures,
   };
 }
 
@@ -469,22 +570,24 @@ export interface ReachReport extends ReachBreakdown {
 }
 
 function reportScope(f: ReachReportFilter): SQL {
+  const p = alias(policies, 'p');
   // Policies published with a test key reached nobody real: reports are of live data only.
-  const conditions: SQL[] = [sql`not p.test`];
-  if (f.departmentId !== undefined) conditions.push(sql`p.department_id = ${f.departmentId}`);
-  if (f.departmentIds !== undefined) conditions.push(sql`p.department_id = any(${bigintArray(f.departmentIds)})`);
+  const conditions: SQL[] = [sql`not ${p.test}`];
+  if (f.departmentId !== undefined) conditions.push(sql`${p.departmentId} = ${f.departmentId}`);
+  if (f.departmentIds !== undefined) conditions.push(sql`${p.departmentId} = any(${bigintArray(f.departmentIds)})`);
   if (f.categoryId !== undefined) {
-    conditions.push(sql`p.category_ids && array(
+    const c = alias(categories, 'c');
+    conditions.push(sql`${p.categoryIds} && array(
       with recursive below as (
-        select id from categories where id = ${f.categoryId}
+        select ${categories.id} from ${categories} where ${categories.id} = ${f.categoryId}
         union
-        select c.id from categories c join below on c.parent_id = below.id
+        select ${c.id} from ${categories} ${c} join below on ${c.parentId} = below.id
       )
       select id from below)`);
   }
-  if (f.from) conditions.push(sql`p.publish_at >= ${f.from.toISOString()}::timestamptz`);
-  if (f.to) conditions.push(sql`p.publish_at < ${f.to.toISOString()}::timestamptz`);
-  return sql`select p.id from policies p where ${sql.join(conditions, sql` and `)}`;
+  if (f.from) conditions.push(sql`${p.publishAt} >= ${f.from.toISOString()}::timestamptz`);
+  if (f.to) conditions.push(sql`${p.publishAt} < ${f.to.toISOString()}::timestamptz`);
+  return sql`select ${p.id} from ${policies} ${p} where ${sql.join(conditions, sql` and `)}`;
 }
 
 /**
@@ -495,27 +598,26 @@ function reportScope(f: ReachReportFilter): SQL {
 export async function reachReport(db: Queryable, filter: ReachReportFilter): Promise<ReachReport> {
   const scope = reportScope(filter);
   const base = await breakdown(db, scope);
-  const [{ n }] = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from (${scope}) s`));
-  const departments = rowsOf<Record<string, unknown>>(
+  const [n] = decodeRows(await db.execute(sql`select count(*)::int as n from (${scope}) s`), (row) => toNumber(row.n));
+  const r = rollup;
+  const p = alias(policies, 'p');
+  const departments = decodeRows(
     await db.execute(sql`
-      select p.department_id, ${SUMS}
-      from reach_rollup r join policies p on p.id = r.policy_id
-      where r.channel = 'all' and r.policy_id in (${scope})
-      group by p.department_id having sum(r.targeted) > 0 order by p.department_id`),
+      select ${p.departmentId}, ${SUMS}
+      from ${reachRollup} ${r} join ${policies} ${p} on ${p.id} = ${r.policyId}
+      where ${r.channel} = 'all' and ${r.policyId} in (${scope})
+      group by ${p.departmentId} having sum(${r.targeted}) > 0 order by ${p.departmentId}`),
+    (row) => ({ departmentId: toNumber(row.department_id), ...countsOf(row) }),
   );
-  const categories = rowsOf<Record<string, unknown>>(
+  const byCategory = decodeRows(
     await db.execute(sql`
       select c.category_id, ${SUMS}
-      from reach_rollup r join policies p on p.id = r.policy_id cross join unnest(p.category_ids) as c(category_id)
-      where r.channel = 'all' and r.policy_id in (${scope})
-      group by c.category_id having sum(r.targeted) > 0 order by c.category_id`),
+      from ${reachRollup} ${r} join ${policies} ${p} on ${p.id} = ${r.policyId} cross join unnest(${p.categoryIds}) as c(category_id)
+      where ${r.channel} = 'all' and ${r.policyId} in (${scope})
+      group by c.category_id having sum(${r.targeted}) > 0 order by c.category_id`),
+    (row) => ({ categoryId: toNumber(row.category_id), ...countsOf(row) }),
   );
-  return {
-    ...base,
-    policies: n,
-    byDepartment: departments.map((r) => ({ departmentId: Number(r.department_id), ...counts(r) })),
-    byCategory: categories.map((r) => ({ categoryId: Number(r.category_id), ...counts(r) })),
-  };
+  return { ...base, policies: n, byDepartment: departments, byCategory };
 }
 
 /** Why a targeted enterprise was not reached (GAP_REASONS in order of precedence after the first four). */
@@ -561,68 +663,89 @@ export async function reachGaps(
   scope: SQL,
   page: { after?: { policyId: number; enterpriseId: number }; limit: number },
 ): Promise<ReachGap[]> {
+  const s = alias(reachEnterprises, 's');
+  const e = alias(enterprises, 'e');
+  const c = alias(contacts, 'c');
+  // d: a delivery (deliveryById), m: the one carrying its message.
+  const d = (column: AnyPgColumn) => qualified('d', column);
+  const m = (column: AnyPgColumn) => qualified('m', column);
   const after = page.after
-    ? sql`and (s.policy_id, s.enterprise_id) > (${page.after.policyId}::bigint, ${page.after.enterpriseId}::bigint)`
+    ? sql`and (${s.policyId}, ${s.enterpriseId}) > (${page.after.policyId}::bigint, ${page.after.enterpriseId}::bigint)`
     : sql``;
-  const rows = rowsOf<Record<string, unknown>>(
+  return decodeRows(
     await db.execute(sql`
-      select s.policy_id, s.enterprise_id, e.name, e.credit_code, s.district, s.industry_section, s.size, s.unaddressable,
+      select ${s.policyId}, ${s.enterpriseId}, ${e.name}, ${e.creditCode}, ${s.district}, ${s.industrySection}, ${s.size}, ${s.unaddressable},
         coalesce(d.deliveries, '[]') as deliveries, d.statuses,
         coalesce((
-          select json_agg(json_build_object('contactId', c.id, 'phone', c.phone, 'email', c.email, 'wechatOpenid', c.wechat_openid) order by c.id)
-          from (select * from contacts c where c.enterprise_id = s.enterprise_id and c.erased_at is null order by c.id limit ${GAP_CONTACTS}) c
+          select json_agg(json_build_object('contactId', ${c.id}, 'phone', ${c.phone}, 'email', ${c.email}, 'wechatOpenid', ${c.wechatOpenid}) order by ${c.id})
+          from (select * from ${contacts} ${c} where ${c.enterpriseId} = ${s.enterpriseId} and ${c.erasedAt} is null order by ${c.id} limit ${GAP_CONTACTS}) c
         ), '[]') as contacts
-      from reach_enterprises s
-      left join enterprises e on e.id = s.enterprise_id
+      from ${reachEnterprises} ${s}
+      left join ${enterprises} ${e} on ${e.id} = ${s.enterpriseId}
       left join lateral (
         select json_agg(json_build_object('channel', x.channel, 'status', x.status, 'errorCode', x.error_code) order by x.id) as deliveries,
           array_agg(x.status) as statuses
         from (
-          select d.id, d.channel, coalesce(m.status, d.status) as status,
-            case when coalesce(m.status, d.status) in ('failed', 'undelivered', 'suppressed', 'cancelled') then coalesce(m.error_code, d.error_code) end as error_code
-          from unnest(s.delivery_ids) as q(id)
+          select ${d(deliveries.id)}, ${d(deliveries.channel)}, coalesce(${m(deliveries.status)}, ${d(deliveries.status)}) as status,
+            case when coalesce(${m(deliveries.status)}, ${d(deliveries.status)}) in ('failed', 'undelivered', 'suppressed', 'cancelled')
+              then coalesce(${m(deliveries.errorCode)}, ${d(deliveries.errorCode)}) end as error_code
+          from unnest(${s.deliveryIds}) as q(id)
           cross join lateral ${deliveryById(sql`q.id`)} d
-          left join lateral ${deliveryById(sql`case d.status when 'merged' then d.duplicate_of when 'digested' then d.digest_id end`)} m on true
+          left join lateral ${deliveryById(carrierOf('d'))} m on true
           -- delivery_ids also holds the updates and reminders an engagement came through.
-          where d.kind = 'policy'
+          where ${d(deliveries.kind)} = 'policy'
         ) x
       ) d on true
-      where s.policy_id in (${scope}) and s.reached = 0 and (s.targeted <> 0 or s.unaddressable is not null) ${after}
-      order by s.policy_id, s.enterprise_id
+      where ${s.policyId} in (${scope}) and ${s.reached} = 0 and (${s.targeted} <> 0 or ${s.unaddressable} is not null) ${after}
+      order by ${s.policyId}, ${s.enterpriseId}
       limit ${page.limit}`),
+    (r): ReachGap => {
+      const statuses = orNull(toTextArray, r.statuses) ?? [];
+      const any = (...xs: string[]) => statuses.some((status) => xs.includes(status));
+      const unaddressable = orNull((v) => toOneOf(GAP_REASONS, v), r.unaddressable);
+      const reason: GapReason = unaddressable
+        ? unaddressable
+        : any('held')
+          ? 'held'
+          : any('pending', 'sending')
+            ? 'in_progress'
+            : any('sent')
+              ? 'awaiting_receipt'
+              : any('failed', 'undelivered')
+                ? 'failed'
+                : any('suppressed')
+                  ? 'opted_out'
+                  : 'cancelled';
+      return {
+        policyId: toNumber(r.policy_id),
+        enterpriseId: toNumber(r.enterprise_id),
+        enterpriseName: orNull(toText, r.name),
+        creditCode: orNull(toText, r.credit_code),
+        district: toText(r.district),
+        industrySection: toText(r.industry_section),
+        size: toText(r.size),
+        reason,
+        deliveries: toJsonObjects(r.deliveries).map((x) => ({
+          channel: toText(x.channel),
+          status: toText(x.status),
+          errorCode: orNull(toText, x.errorCode),
+        })),
+        contacts: toJsonObjects(r.contacts).map((x) => ({
+          contactId: toNumber(x.contactId),
+          phone: orNull(toText, x.phone),
+          email: orNull(toText, x.email),
+          wechatOpenid: orNull(toText, x.wechatOpenid),
+        })),
+      };
+    },
   );
-  return rows.map((r) => {
-    const statuses = (r.statuses as string[] | null) ?? [];
-    const any = (...xs: string[]) => statuses.some((s) => xs.includes(s));
-    const reason: GapReason = r.unaddressable
-      ? (r.unaddressable as GapReason)
-      : any('held')
-        ? 'held'
-        : any('pending', 'sending')
-          ? 'in_progress'
-          : any('sent')
-            ? 'awaiting_receipt'
-            : any('failed', 'undelivered')
-              ? 'failed'
-              : any('suppressed')
-                ? 'opted_out'
-                : 'cancelled';
-    const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
-    return {
-      policyId: Number(r.policy_id),
-      enterpriseId: Number(r.enterprise_id),
-      enterpriseName: (r.name as string | null) ?? null,
-      creditCode: (r.credit_code as string | null) ?? null,
-      district: r.district as string,
-      industrySection: r.industry_section as string,
-      size: r.size as string,
-      reason,
-      deliveries: json<ReachGap['deliveries']>(r.deliveries),
-      contacts: json<{ contactId: number | string; phone: string | null; email: string | null; wechatOpenid: string | null }[]>(
-        r.contacts,
-      ).map((c) => ({ ...c, contactId: Number(c.contactId) })),
-    };
-  });
+}
+
+/** A json array of objects (json_agg), parsed by the driver or still text. */
+function toJsonObjects(value: unknown): RawRow[] {
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'object' && x !== null)) return parsed as RawRow[];
+  throw new TypeError(`row decoder: expected a json array of objects, got ${String(value)}`);
 }
 
 /** The policies a report selects (reachReport's scope), for reachGaps. */
