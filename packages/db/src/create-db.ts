@@ -79,6 +79,9 @@ async function listenWithRetry(url: string, config: DbConfig, channel: string, o
     idle_timeout: null,
     max_lifetime: null,
     fetch_types: false,
+    // An attempt made while the server restarts can hang instead of being refused: give up on it
+    // soon (postgres.js waits 30 s by default) so that the next attempt is not held back.
+    connect_timeout: 5,
     onnotice: () => {},
     connection: { application_name: config.applicationName ?? 'policy-push' },
     onnotify: (name: string) => {

@@ -77,14 +77,15 @@ describe.skipIf(!canControlPostgres())('fault: PostgreSQL stopped and started mi
     // At most the batches the two dispatchers held when the server went away.
     expect(books.acceptedTwice).toBeLessThanOrEqual(2 * BATCH);
     // Every dispatcher listens for NOTIFY again: its listener re-subscribes with a backoff of up to
-    // 5 s (create-db.ts), so a push that settles quickly after the restart may finish first.
+    // 5 s and gives up on an attempt after 5 s (create-db.ts), so a push that settles quickly after
+    // the restart may finish first; a few attempts' worth of time is allowed.
     const listening = async () =>
       rowsOf<{ n: number }>(
         await scenario.t.db.execute(
           sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'policy-push-dispatcher' and query ilike 'listen %'`,
         ),
       )[0].n;
-    await waitFor(async () => (await listening()) === 2, 15_000, 'both dispatchers to listen again', 200);
+    await waitFor(async () => (await listening()) === 2, 30_000, 'both dispatchers to listen again', 200);
     for (const d of scenario.dispatchers) expect(d.child.exitCode).toBeNull();
     // Warned, without any contact's number in the log.
     const logs = scenario.dispatchers.map((d) => d.output()).join('\n');
