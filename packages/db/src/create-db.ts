@@ -74,40 +74,58 @@ async function createPostgresDb(url: string, config: DbConfig): Promise<Db> {
 async function listenWithRetry(url: string, config: DbConfig, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
-  const options = {
-    max: 1,
-    idle_timeout: null,
-    max_lifetime: null,
-    fetch_types: false,
-    // An attempt made while the server restarts can hang instead of being refused: give up on it
-    // soon (postgres.js waits 30 s by default) so that the next attempt is not held back.
-    connect_timeout: 5,
-    onnotice: () => {},
-    connection: { application_name: config.applicationName ?? 'policy-push' },
-    onnotify: (name: string) => {
-      if (name === channel) onNotify();
-    },
-    onclose: () => {
-      if (!stopped) resubscribe(500);
-    },
-  };
-  const listener = postgres(url, options as unknown as postgres.Options<Record<string, never>>);
-  const subscribe = () => listener.unsafe(`listen "${channel.replace(/"/g, '""')}"`);
+  let listener: postgres.Sql | undefined;
+  // Each attempt opens a client of its own and ends the one before: a client whose connection
+  // broke during a server restart was seen never to listen again, and a dispatcher without its
+  // listener only polls. Only the current client's close starts a new attempt.
+  function connect(): Promise<void> {
+    const client: postgres.Sql = postgres(url, {
+      max: 1,
+      idle_timeout: null,
+      max_lifetime: null,
+      fetch_types: false,
+      // An attempt made while the server restarts can hang instead of being refused: give up on
+      // it soon (postgres.js waits 30 s by default) so that the next attempt is not held back.
+      connect_timeout: 5,
+      onnotice: () => {},
+      connection: { application_name: config.applicationName ?? 'policy-push' },
+      onnotify: (name: string) => {
+        if (name === channel) onNotify();
+      },
+      onclose: () => {
+        if (!stopped && client === listener) resubscribe(500);
+      },
+    } as unknown as postgres.Options<Record<string, never>>);
+    const previous = listener;
+    listener = client;
+    previous?.end({ timeout: 0 }).catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('listen timed out')), 10_000);
+    });
+    return Promise.race([client.unsafe(`listen "${channel.replace(/"/g, '""')}"`), timeout]).then(
+      () => clearTimeout(timer),
+      (err) => {
+        clearTimeout(timer);
+        throw err;
+      },
+    );
+  }
   function resubscribe(delayMs: number) {
     clearTimeout(retry);
     retry = setTimeout(() => {
       if (stopped) return;
-      subscribe().then(
+      connect().then(
         () => onNotify(),
         () => resubscribe(Math.min(delayMs * 2, 5_000)),
       );
     }, delayMs);
   }
-  await subscribe();
+  await connect();
   return async () => {
     stopped = true;
     clearTimeout(retry);
-    await listener.end({ timeout: 5 });
+    await listener?.end({ timeout: 5 });
   };
 }
 
