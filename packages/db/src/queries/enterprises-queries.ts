@@ -1,5 +1,6 @@
-import { and, arrayContains, asc, eq, gt } from 'drizzle-orm';
+import { and, arrayContains, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Queryable } from '../create-db';
+import { preparedQuery } from '../prepared-query';
 import { enterprises } from '../schema';
 
 export type Enterprise = typeof enterprises.$inferSelect;
@@ -13,8 +14,12 @@ export interface EnterpriseFilter {
   tag?: string;
 }
 
+const enterpriseById = preparedQuery('enterprise_by_id', (db) =>
+  db.select().from(enterprises).where(eq(enterprises.id, sql.placeholder('id'))),
+);
+
 export const getEnterprise = async (db: Queryable, id: number): Promise<Enterprise | undefined> =>
-  (await db.select().from(enterprises).where(eq(enterprises.id, id)))[0];
+  (await enterpriseById(db).execute({ id }))[0];
 
 export const listEnterprises = (db: Queryable, p: EnterpriseFilter & { after?: number; limit: number }) =>
   db
