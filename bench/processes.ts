@@ -26,7 +26,7 @@ export interface ServiceProcess {
  * sees a 4 GiB limit and no reason to collect; capped, it collects them and stays near 240 MiB.
  */
 export const DEPLOYED_NODE_OPTIONS: Record<string, string> = {
-  'services/api/src/server.ts': '--max-old-space-size=128',
+  'services/api/src/server.ts': '--max-old-space-size=160',
   'services/dispatcher/src/main.ts': '--max-old-space-size=192',
 };
 
