@@ -51,8 +51,9 @@ export async function createDb(config: DbConfig): Promise<Db> {
  * it on that connection (a primary-key read: 130–150 µs of client CPU against 30–35 µs). Here
  * every statement is prepared once per connection under a name and reused. Their number is
  * bounded by the distinct statement texts, and they go with their connection (postgres.js retires
- * one after 30–60 minutes; a statement a migration made stale is prepared again). Each execution is still planned for its own parameters
- * (`plan_cache_mode` below): a generic plan made while `deliveries` was empty would scan it.
+ * one after 30–60 minutes, and prepares again a statement that a migration made stale). Each
+ * execution is still planned for its own parameters (`plan_cache_mode` below): a generic plan
+ * made while `deliveries` was empty would scan it.
  */
 function namedStatements<T extends postgres.Sql | postgres.TransactionSql>(sql: T): T {
   const inScope =
