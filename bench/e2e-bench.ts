@@ -179,12 +179,16 @@ export async function endToEndRun(
       [urgentId],
     );
     // The pushes are done when they are fanned out and none of their deliveries waits or is in flight.
+    // Asked through the partial indexes of pending and sending rows, stopping at the first: a count
+    // read every row of the push five times a second (25–30 ms of Postgres CPU each, taken from
+    // the processes being measured).
     await waitFor(
       async () =>
         (await countOf(
           b,
-          `select ((select count(*) from pushes where policy_id = any($1::bigint[]) and status <> 'fanned_out')
-                + (select count(*) from deliveries where policy_id = any($1::bigint[]) and status in ('pending', 'sending')))::int as n`,
+          `select (exists (select from pushes where policy_id = any($1::bigint[]) and status <> 'fanned_out')
+                or exists (select from deliveries where status = 'pending' and policy_id = any($1::bigint[]))
+                or exists (select from deliveries where status = 'sending' and policy_id = any($1::bigint[])))::int as n`,
           [[bulkId, urgentId]],
         )) === 0,
       3_600_000,
