@@ -11,7 +11,7 @@
 // property test holds this SQL to.
 import type { AudienceRule, Channel, PolicyAudience } from '@policy-push/core';
 import { type SQL, sql } from 'drizzle-orm';
-import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
 import { decodeRows, orNull, toNumber, toStoredJson, toText, toTextArray } from '../rows';
 import { categories, contacts, deliveries, enterprises, serviceGroupMembers, serviceGroups, subscriptions } from '../schema';
@@ -79,22 +79,18 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
       )}], null)`
     : sql`'{}'::bigint[]`;
   const byRule = target.everyone ? sql`true` : target.rule ? ruleSql(target.rule) : sql`false`;
-  // The chunk's range, on each table read by enterprise id: implied by the joins on `audience`,
-  // but said, so that subscriptions and contacts are read by their enterprise index for the
-  // chunk alone (without it, every chunk hashed all the city's subscriptions).
-  const inRange = (enterpriseId: AnyPgColumn) =>
-    !range
-      ? sql`true`
-      : 'enterpriseIds' in range
-        ? sql`${enterpriseId} = any(${bigintArray(range.enterpriseIds)})`
-        : sql`${enterpriseId} > ${range.from} and ${enterpriseId} <= ${range.to}`;
+  const inRange = !range
+    ? sql`true`
+    : 'enterpriseIds' in range
+      ? sql`${e.id} = any(${bigintArray(range.enterpriseIds)})`
+      : sql`${e.id} > ${range.from} and ${e.id} <= ${range.to}`;
   const categoryIds = bigintArray(target.categoryIds);
   const s = alias(subscriptions, 's');
   return sql`
     grouped as (
       select ${e.id} as enterprise_id, ${groupIds} as group_ids, ${byRule} as by_rule
       from ${enterprises} ${e}
-      where ${inRange(e.id)}
+      where ${inRange}
     ),
     audience as (
       select enterprise_id, group_ids from grouped where by_rule or cardinality(group_ids) > 0
@@ -108,7 +104,6 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
       from ${subscriptions} ${s}
       join audience a on a.enterprise_id = ${s.enterpriseId}
       where ${s.active} and (${s.categoryIds} && ${categoryIds} or ${target.departmentId}::bigint = any(${s.departmentIds}))
-        and ${inRange(s.enterpriseId)}
       order by ${s.enterpriseId}, case ${s.frequency} when 'immediate' then 0 when 'daily' then 1 else 2 end, ${s.id}
     ),
     usable as (
@@ -118,7 +113,7 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
       join ${contacts} ${c} on ${c.enterpriseId} = sub.enterprise_id
       cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else ${c.channels} end)
         with ordinality as ch(channel, position)
-      where ${reachableSql('c', sql`ch.channel`, reachability(target))} and ${inRange(c.enterpriseId)}
+      where ${reachableSql('c', sql`ch.channel`, reachability(target))}
     )`;
 }
 
