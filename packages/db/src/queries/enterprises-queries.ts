@@ -15,7 +15,10 @@ export interface EnterpriseFilter {
 }
 
 const enterpriseById = preparedQuery('enterprise_by_id', (db) =>
-  db.select().from(enterprises).where(eq(enterprises.id, sql.placeholder('id'))),
+  db
+    .select()
+    .from(enterprises)
+    .where(eq(enterprises.id, sql.placeholder('id'))),
 );
 
 export const getEnterprise = async (db: Queryable, id: number): Promise<Enterprise | undefined> =>
