@@ -31,6 +31,15 @@ export interface EndToEndRun {
   accepted: number;
   /** CPU from the bulk publish to the end of both pushes. */
   cpu: CpuReport;
+  /**
+   * Checkpoints the cluster began during the push (every database's WAL counts towards
+   * max_wal_size), and WAL written per accepted delivery: after a checkpoint each page's first
+   * change writes the whole page to the WAL, which the backends pay for.
+   */
+  checkpoints: number;
+  walBytesPerDelivery: number;
+  /** Rows this database's sequential scans read during the push, by table (the bench's own polling included). */
+  seqScanRows: Record<string, number>;
   /** Raw undici POSTs/s to the same fakes, after the push (DISPATCH_CONCURRENCY in flight). */
   ceilingPerSecond: { sms: number; wechat: number };
   dispatcherRssMiB: number[];
@@ -44,6 +53,23 @@ export interface ExportRun {
   /** API resident memory before the export (idle) and the most while it streamed. */
   idleRssMiB: number;
   maxRssMiB: number;
+}
+
+async function walState(b: BenchDb): Promise<{ checkpoints: number; bytes: number; seqScanRows: Record<string, number> }> {
+  const [r] = await b.sql.unsafe<{ checkpoints: string; bytes: string }[]>(
+    `select (checkpoints_timed + checkpoints_req)::text as checkpoints, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as bytes
+     from pg_stat_bgwriter`,
+  );
+  // Statistics are sent by each backend at the end of a transaction, at most once a second.
+  await b.sql.unsafe('select pg_stat_clear_snapshot()');
+  const tables = await b.sql.unsafe<{ relname: string; rows: string }[]>(
+    `select relname, coalesce(seq_tup_read, 0)::text as rows from pg_stat_user_tables`,
+  );
+  return {
+    checkpoints: Number(r.checkpoints),
+    bytes: Number(r.bytes),
+    seqScanRows: Object.fromEntries(tables.map((t) => [t.relname, Number(t.rows)])),
+  };
 }
 
 const countOf = async (b: BenchDb, query: string, params: unknown[]) =>
@@ -129,6 +155,7 @@ export async function endToEndRun(
   const dispRss = sampleRss(() => procs.map((p) => p.pid));
   const apiRss = sampleRss(() => [api.pid]);
   const history = await countOf(b, 'select count(*)::int as n from deliveries', []);
+  const walBefore = await walState(b);
   const cpu = startCpuMeter(b.sql, b.name, {
     api: api.pid,
     ...Object.fromEntries(procs.map((p, i) => [`dispatcher ${i + 1}`, p.pid])),
@@ -196,6 +223,7 @@ export async function endToEndRun(
       200,
     );
     const report = await cpu.stop();
+    const walAfter = await walState(b);
     const [done] = await b.sql.unsafe<{ n: number; s: number }[]>(
       `select count(*) filter (where d.status in ('sent', 'delivered'))::int as n,
          extract(epoch from max(d.sent_at) - p.publish_at)::float8 as s
@@ -221,6 +249,13 @@ export async function endToEndRun(
       bulkSeconds: done.s,
       accepted,
       cpu: report,
+      checkpoints: walAfter.checkpoints - walBefore.checkpoints,
+      walBytesPerDelivery: (walAfter.bytes - walBefore.bytes) / accepted,
+      seqScanRows: Object.fromEntries(
+        Object.entries(walAfter.seqScanRows)
+          .map(([table, rows]) => [table, rows - (walBefore.seqScanRows[table] ?? 0)] as const)
+          .filter(([, rows]) => rows > 0),
+      ),
       ceilingPerSecond,
       dispatcherRssMiB: dispRss.stop(),
       apiRssMiB: apiRss.stop(),

@@ -130,7 +130,7 @@ async function main() {
         e2e.push(await endToEndRun(b, city, services, i, d.sendConcurrency));
         const r = e2e[i];
         log(
-          `push run ${i + 1} (${r.history} rows of history): urgent first send ${fmt(r.urgentFirstSendSeconds)} s after its publish; bulk push ${r.bulkAccepted} accepted in ${fmt(r.bulkSeconds)} s (${fmt(r.bulkAccepted / r.bulkSeconds, 0)}/s; raw undici to the same fakes: SMS ${fmt(r.ceilingPerSecond.sms, 0)}/s, WeChat ${fmt(r.ceilingPerSecond.wechat, 0)}/s); ${perDelivery(r.cpu, r.accepted)}; RSS max dispatcher ${fmt(Math.max(...r.dispatcherRssMiB), 0)} MiB, API ${fmt(Math.max(...r.apiRssMiB), 0)} MiB`,
+          `push run ${i + 1} (${r.history} rows of history): urgent first send ${fmt(r.urgentFirstSendSeconds)} s after its publish; bulk push ${r.bulkAccepted} accepted in ${fmt(r.bulkSeconds)} s (${fmt(r.bulkAccepted / r.bulkSeconds, 0)}/s; raw undici to the same fakes: SMS ${fmt(r.ceilingPerSecond.sms, 0)}/s, WeChat ${fmt(r.ceilingPerSecond.wechat, 0)}/s); ${perDelivery(r.cpu, r.accepted)}; ${r.checkpoints} checkpoints, ${fmt(r.walBytesPerDelivery / 1024, 1)} KiB of WAL per delivery; rows read by sequential scans ${JSON.stringify(r.seqScanRows)}; RSS max dispatcher ${fmt(Math.max(...r.dispatcherRssMiB), 0)} MiB, API ${fmt(Math.max(...r.apiRssMiB), 0)} MiB`,
         );
       }
     } finally {
