@@ -95,23 +95,32 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
     audience as (
       select enterprise_id, group_ids from grouped where by_rule or cardinality(group_ids) > 0
     ),
+    -- The enterprise's subscription, looked up by its index for each enterprise in the audience
+    -- (a lateral with limit 1 is always planned that way): joined, every chunk hashed all the
+    -- city's subscriptions.
     subscription as (
-      select distinct on (${s.enterpriseId})
-        ${s.enterpriseId}, ${s.channels}, ${s.frequency},
-        -- The subscription's categories that the policy covers (an intersection, done as a filter:
-        -- a set operation per subscription cost a tenth of a fan-out chunk).
-        array(select distinct x from unnest(${s.categoryIds}) x where x = any(${categoryIds}) order by x) as category_ids
-      from ${subscriptions} ${s}
-      join audience a on a.enterprise_id = ${s.enterpriseId}
-      where ${s.active} and (${s.categoryIds} && ${categoryIds} or ${target.departmentId}::bigint = any(${s.departmentIds}))
-      order by ${s.enterpriseId}, case ${s.frequency} when 'immediate' then 0 when 'daily' then 1 else 2 end, ${s.id}
+      select a.enterprise_id, a.group_ids, chosen.channels, chosen.frequency, chosen.category_ids
+      from audience a
+      cross join lateral (
+        select ${s.channels}, ${s.frequency},
+          -- The subscription's categories that the policy covers (an intersection, done as a filter:
+          -- a set operation per subscription cost a tenth of a fan-out chunk).
+          array(select distinct x from unnest(${s.categoryIds}) x where x = any(${categoryIds}) order by x) as category_ids
+        from ${subscriptions} ${s}
+        where ${s.enterpriseId} = a.enterprise_id and ${s.active}
+          and (${s.categoryIds} && ${categoryIds} or ${target.departmentId}::bigint = any(${s.departmentIds}))
+        order by case ${s.frequency} when 'immediate' then 0 when 'daily' then 1 else 2 end, ${s.id}
+        limit 1
+      ) chosen
     ),
+    -- The contacts of each subscribed enterprise, by their enterprise index too (offset 0 keeps the
+    -- lateral a look-up per enterprise): as a merge join, each chunk read the contacts index from
+    -- the city's first enterprise to its own last.
     usable as (
-      select ${c.id} as contact_id, ${c.enterpriseId}, ch.channel, ch.position, sub.frequency, sub.category_ids, a.group_ids
+      select c.id as contact_id, sub.enterprise_id, ch.channel, ch.position, sub.frequency, sub.category_ids, sub.group_ids
       from subscription sub
-      join audience a on a.enterprise_id = sub.enterprise_id
-      join ${contacts} ${c} on ${c.enterpriseId} = sub.enterprise_id
-      cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else ${c.channels} end)
+      cross join lateral (select * from ${contacts} ${c} where ${c.enterpriseId} = sub.enterprise_id offset 0) c
+      cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else c.channels end)
         with ordinality as ch(channel, position)
       where ${reachableSql('c', sql`ch.channel`, reachability(target))}
     )`;
