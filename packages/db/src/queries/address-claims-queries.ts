@@ -23,11 +23,16 @@ export interface FreshDeliveries {
   channels: string[];
 }
 
-/** The address of contact row `c` on `channel`, hashed as policy_addresses keeps it (null when it has none). */
-export const addressHashSql = (c: string, channel: SQL): SQL => {
-  return sql`md5(case ${channel} when 'sms' then ${qualified(c, contacts.phone)} when 'email' then lower(${qualified(c, contacts.email)})
+/** The address of contact row `c` on `channel` as claims compare it (null when it has none). */
+export const addressSql = (c: string, channel: SQL): SQL =>
+  sql`(case ${channel} when 'sms' then ${qualified(c, contacts.phone)} when 'email' then lower(${qualified(c, contacts.email)})
     else ${qualified(c, contacts.wechatOpenid)} end)`;
-};
+
+/** An address (addressSql) as policy_addresses keeps it: only a hash. */
+export const hashAddressSql = (address: SQL): SQL => sql`md5(${address})`;
+
+/** The address of contact row `c` on `channel`, hashed as policy_addresses keeps it. */
+export const addressHashSql = (c: string, channel: SQL): SQL => hashAddressSql(addressSql(c, channel));
 
 // The address of each new delivery, hashed as policy_addresses keeps it.
 const freshAddresses = (fresh: FreshDeliveries) => sql`

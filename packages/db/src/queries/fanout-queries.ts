@@ -7,9 +7,9 @@ import type { AudienceRule } from '@policy-push/core';
 import type { Database, Queryable } from '../create-db';
 import { alias } from 'drizzle-orm/pg-core';
 import { decodeRows, orNull, rowsOf, toNumber, toNumberArray, toStoredJson, toText } from '../rows';
-import { contacts, deliveries, enterprises, policies, policyAddresses, pushes, reachDirty, reachUnaddressable } from '../schema';
+import { deliveries, enterprises, policies, policyAddresses, pushes, reachDirty, reachUnaddressable } from '../schema';
 import { bare } from '../sql-names';
-import { addressHashSql, messageWentOut } from './address-claims-queries';
+import { hashAddressSql, messageWentOut } from './address-claims-queries';
 import { deliveriesFromMatch, loadMatchTarget, matchingCtes, type MatchTarget, unaddressableFromMatch } from './matching-queries';
 import { recordPolicyVersion } from './policy-versions-queries';
 
@@ -101,7 +101,6 @@ export async function insertMatchedDeliveries(
   const ru = reachUnaddressable;
   const pa = policyAddresses;
   const d = deliveries;
-  const c = alias(contacts, 'c');
   const x = alias(deliveries, 'x');
   const [inserted] = decodeRows(
     await tx.execute(sql`
@@ -127,9 +126,8 @@ export async function insertMatchedDeliveries(
       -- the row estimates below stay those of the match and the joins on them stay hash joins.
       fresh as materialized (
         select case when e.existing then null else nextval('deliveries_id_seq') end as id, m.*,
-          ${addressHashSql('c', sql`m.channel`)} as hash, e.existing
+          ${hashAddressSql(sql`m.address`)} as hash, e.existing
         from m
-        join ${contacts} ${c} on ${c.id} = m.contact_id
         cross join lateral (
           select (
             select ${x.id} from ${deliveries} ${x}

@@ -16,6 +16,7 @@ import type { Queryable } from '../create-db';
 import { decodeRows, orNull, toNumber, toStoredJson, toText, toTextArray } from '../rows';
 import { categories, contacts, deliveries, enterprises, serviceGroupMembers, serviceGroups, subscriptions } from '../schema';
 import { bigintArray, textArray } from '../sql-arrays';
+import { addressSql } from './address-claims-queries';
 import { reachableSql, unaddressableRankSql, unreachableReasonSql } from './reachable-sql';
 
 // The rows every step speaks of: the enterprise as e (ruleSql, groupSql; service-groups-queries.ts
@@ -86,6 +87,35 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
       : sql`${e.id} > ${range.from} and ${e.id} <= ${range.to}`;
   const categoryIds = bigintArray(target.categoryIds);
   const s = alias(subscriptions, 's');
+  const covers = sql`${s.active} and (${s.categoryIds} && ${categoryIds} or ${target.departmentId}::bigint = any(${s.departmentIds}))`;
+  // Of several covering subscriptions, immediate beats daily beats weekly.
+  const preferred = sql`case ${s.frequency} when 'immediate' then 0 when 'daily' then 1 else 2 end, ${s.id}`;
+  // The subscription's categories that the policy covers (an intersection, done as a filter: a set
+  // operation per subscription cost a tenth of a fan-out chunk).
+  const coveredCategories = sql`array(select distinct x from unnest(${s.categoryIds}) x where x = any(${categoryIds}) order by x)`;
+  // A fan-out chunk (or catch-up's list) looks its enterprises' subscriptions and contacts up by
+  // their enterprise index, laterals the planner cannot turn into joins (limit 1, offset 0), so a
+  // chunk costs the same wherever it is in the city: joined, every chunk hashed all the city's
+  // subscriptions and read the contacts index from the city's first enterprise to its own last.
+  // The whole city (a preview, the publish limits) is cheaper joined, in one pass.
+  const subscription = range
+    ? sql`select a.enterprise_id, a.group_ids, chosen.channels, chosen.frequency, chosen.category_ids
+        from audience a
+        cross join lateral (
+          select ${s.channels}, ${s.frequency}, ${coveredCategories} as category_ids
+          from ${subscriptions} ${s}
+          where ${s.enterpriseId} = a.enterprise_id and ${covers}
+          order by ${preferred}
+          limit 1
+        ) chosen`
+    : sql`select distinct on (a.enterprise_id) a.enterprise_id, a.group_ids, ${s.channels}, ${s.frequency}, ${coveredCategories} as category_ids
+        from audience a
+        join ${subscriptions} ${s} on ${s.enterpriseId} = a.enterprise_id
+        where ${covers}
+        order by a.enterprise_id, ${preferred}`;
+  const contactsOfEach = range
+    ? sql`cross join lateral (select * from ${contacts} ${c} where ${c.enterpriseId} = sub.enterprise_id offset 0) c`
+    : sql`join ${contacts} ${c} on ${c.enterpriseId} = sub.enterprise_id`;
   return sql`
     grouped as (
       select ${e.id} as enterprise_id, ${groupIds} as group_ids, ${byRule} as by_rule
@@ -95,31 +125,12 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
     audience as (
       select enterprise_id, group_ids from grouped where by_rule or cardinality(group_ids) > 0
     ),
-    -- The enterprise's subscription, looked up by its index for each enterprise in the audience
-    -- (a lateral with limit 1 is always planned that way): joined, every chunk hashed all the
-    -- city's subscriptions.
-    subscription as (
-      select a.enterprise_id, a.group_ids, chosen.channels, chosen.frequency, chosen.category_ids
-      from audience a
-      cross join lateral (
-        select ${s.channels}, ${s.frequency},
-          -- The subscription's categories that the policy covers (an intersection, done as a filter:
-          -- a set operation per subscription cost a tenth of a fan-out chunk).
-          array(select distinct x from unnest(${s.categoryIds}) x where x = any(${categoryIds}) order by x) as category_ids
-        from ${subscriptions} ${s}
-        where ${s.enterpriseId} = a.enterprise_id and ${s.active}
-          and (${s.categoryIds} && ${categoryIds} or ${target.departmentId}::bigint = any(${s.departmentIds}))
-        order by case ${s.frequency} when 'immediate' then 0 when 'daily' then 1 else 2 end, ${s.id}
-        limit 1
-      ) chosen
-    ),
-    -- The contacts of each subscribed enterprise, by their enterprise index too (offset 0 keeps the
-    -- lateral a look-up per enterprise): as a merge join, each chunk read the contacts index from
-    -- the city's first enterprise to its own last.
+    subscription as (${subscription}),
     usable as (
-      select c.id as contact_id, sub.enterprise_id, ch.channel, ch.position, sub.frequency, sub.category_ids, sub.group_ids
+      select c.id as contact_id, sub.enterprise_id, ch.channel, ch.position, sub.frequency, sub.category_ids, sub.group_ids,
+        ${addressSql('c', sql`ch.channel`)} as address
       from subscription sub
-      cross join lateral (select * from ${contacts} ${c} where ${c.enterpriseId} = sub.enterprise_id offset 0) c
+      ${contactsOfEach}
       cross join lateral unnest(case when cardinality(sub.channels) > 0 then sub.channels else c.channels end)
         with ordinality as ch(channel, position)
       where ${reachableSql('c', sql`ch.channel`, reachability(target))}
@@ -129,7 +140,7 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
 /**
  * After matchingCtes: one row per delivery the policy should make: enterprise_id, contact_id,
  * channel, status (pending | held), category_ids, group_ids, fallback_channels, digest_period
- * (daily | weekly for held ones).
+ * (daily | weekly for held ones), address (addressSql: what the fan-out claims).
  */
 export function deliveriesFromMatch(target: MatchTarget): SQL {
   const oneChannelEach = target.urgent ? sql`` : sql`distinct on (contact_id)`;
@@ -141,7 +152,7 @@ export function deliveriesFromMatch(target: MatchTarget): SQL {
   return sql`
     select ${oneChannelEach} enterprise_id, contact_id, channel,
       case when ${sql.raw(String(target.urgent))} or frequency = 'immediate' then 'pending' else 'held' end as status,
-      category_ids, group_ids, ${fallbacks} as fallback_channels,
+      category_ids, group_ids, ${fallbacks} as fallback_channels, address,
       case when not ${sql.raw(String(target.urgent))} and frequency <> 'immediate' then frequency end as digest_period
     from usable
     order by contact_id, position`;
