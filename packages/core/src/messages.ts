@@ -374,6 +374,8 @@ export function renderSms(p: MessagePolicy, opts: SmsOptions): SmsRendered {
 
 /** The largest n in [0, max] for which `fits(n)` holds (fits is monotone: true, then false), else 0. */
 function longestFitting(max: number, fits: (n: number) => boolean): number {
+  // Most summaries fit whole: one test instead of a search (each test counts SMS segments).
+  if (fits(max)) return max;
   let lo = 0;
   let hi = max;
   while (lo < hi) {
