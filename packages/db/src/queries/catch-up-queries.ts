@@ -120,11 +120,14 @@ async function catchUpPolicy(
             select 1 from ${reachEnterprises} ${r} where ${r.policyId} = ${p.id} and ${r.enterpriseId} = s.enterprise_id
               and (${r.targeted} <> 0 or ${r.unaddressable} is not null or ${r.lateMatch}))
           and not exists (select 1 from ${reachUnaddressable} ${u} where ${u.policyId} = ${p.id} and ${u.enterpriseId} = s.enterprise_id)
-          and not exists (
+          -- A scalar subquery, so it runs per enterprise by key: as "not exists" it was planned as an
+          -- anti join against every delivery of the policy (100,000 of them in the bench, 3 s a batch).
+          and (
             select 1 from ${contacts} ${c} cross join generate_series(1, ${p.version}) v(version)
             join ${deliveries} ${d} on ${d.policyId} = ${p.id} and ${d.policyVersion} = v.version and ${d.contactId} = ${c.id}
               and ${d.kind} = 'policy'
-            where ${c.enterpriseId} = s.enterprise_id)
+            where ${c.enterpriseId} = s.enterprise_id
+            limit 1) is null
         on conflict do nothing
         returning ${late.enterpriseId}
       ),
