@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../packages/core/src';
 import { startFakeTwilio } from '@policy-push/testkit';
 import { apiRuns } from './api-bench';
-import { createBenchDb } from './bench-db';
+import { type BenchDb, createBenchDb } from './bench-db';
 import { APART, perDelivery } from './cpu';
 import { dispatcherEnv, dispatcherRate, naiveRate, prepareSms, processesRate, rawUndiciRate, twilioRequest } from './dispatch-bench';
 import { type EndToEndRun, endToEndRun, type ExportRun, exportRun, startPushServices } from './e2e-bench';
@@ -25,7 +25,7 @@ import { fanOutRun } from './fanout-bench';
 import { addHistory, P12_SETTINGS, p12Row, p12Run, settleHistory } from './history-bench';
 import { IDLE_SECONDS, type IdleRun, idleTransactionRun, p7Row, preparePending } from './idle-bench';
 import { awarenessSim, awarenessTable } from './awareness-sim';
-import { flag, generateCity } from './generate';
+import { flag, type GeneratedCity, generateCity } from './generate';
 import { median } from './load-generator';
 import { ROOT } from './processes';
 
@@ -65,6 +65,30 @@ interface Row {
 // Small ratios keep two significant digits: 0.0012 must not print as 0.00.
 const fmt = (x: number, d = 2) => (!Number.isFinite(x) ? 'n/a' : Math.abs(x) < 0.1 && x !== 0 ? x.toPrecision(2) : x.toFixed(d));
 
+/**
+ * P9, P11 and P10 during real pushes: API and dispatcher processes, every channel on the fakes,
+ * started on the empty outbox and kept for every push; history is written after they start.
+ */
+async function pushRuns(b: BenchDb, city: GeneratedCity, runs: number, historyRows: number, log: (s: string) => void) {
+  const { sendConcurrency } = parseConfig({}).dispatcher;
+  const services = await startPushServices(b, 2);
+  const e2e: EndToEndRun[] = [];
+  try {
+    const history = await addHistory(b, city, historyRows);
+    log(`${history} rows of history written after the push processes started`);
+    for (let i = 0; i < runs; i++) {
+      e2e.push(await endToEndRun(b, city, services, i, sendConcurrency));
+      const r = e2e[i];
+      log(
+        `push run ${i + 1} (${r.history} rows of history): urgent first send ${fmt(r.urgentFirstSendSeconds)} s after its publish; bulk push ${r.bulkAccepted} accepted in ${fmt(r.bulkSeconds)} s (${fmt(r.bulkAccepted / r.bulkSeconds, 0)}/s; raw undici to the same fakes: SMS ${fmt(r.ceilingPerSecond.sms, 0)}/s, WeChat ${fmt(r.ceilingPerSecond.wechat, 0)}/s); ${perDelivery(r.cpu, r.accepted)}; ${r.checkpoints} checkpoints, ${fmt(r.walBytesPerDelivery / 1024, 1)} KiB of WAL per delivery; rows read by sequential scans ${JSON.stringify(r.seqScanRows)}; RSS max dispatcher ${fmt(Math.max(...r.dispatcherRssMiB), 0)} MiB, API ${fmt(Math.max(...r.apiRssMiB), 0)} MiB`,
+      );
+    }
+    return { e2e, history };
+  } finally {
+    await services.stop();
+  }
+}
+
 async function main() {
   const scaleName = (flag('scale', 'small') as keyof typeof SCALES) ?? 'small';
   const scale = SCALES[scaleName];
@@ -75,6 +99,17 @@ async function main() {
   // `--only awareness`: the awareness simulation alone (in-process, PGlite), with and without follow-ups.
   if (flag('only') === 'awareness') {
     console.log(awarenessTable(await awarenessSim(Number(flag('enterprises', '400')), Number(flag('seed', '15')))));
+    return;
+  }
+  // `--only pushes`: P9, P10 and P11 alone, on a generated city with the usual history.
+  if (flag('only') === 'pushes') {
+    const b = await createBenchDb({ poolSize: 10 });
+    try {
+      const city = await generateCity(b.sql, enterprises);
+      await pushRuns(b, city, runs, Number(flag('history', String(scale.history))), log);
+    } finally {
+      await b.drop();
+    }
     return;
   }
   // `--only api`: P8 alone, on a generated city (a few minutes instead of the whole suite).
@@ -118,24 +153,7 @@ async function main() {
       await p12Db.drop();
     }
 
-    // P9, P11 and P10 during real pushes: API and dispatcher processes, every channel on the fakes,
-    // started on the empty outbox and kept for every push; history is written after they start.
-    const services = await startPushServices(b, 2);
-    const e2e: EndToEndRun[] = [];
-    let history = 0;
-    try {
-      history = await addHistory(b, city, Number(flag('history', String(scale.history))));
-      log(`${history} rows of history written after the push processes started`);
-      for (let i = 0; i < runs; i++) {
-        e2e.push(await endToEndRun(b, city, services, i, d.sendConcurrency));
-        const r = e2e[i];
-        log(
-          `push run ${i + 1} (${r.history} rows of history): urgent first send ${fmt(r.urgentFirstSendSeconds)} s after its publish; bulk push ${r.bulkAccepted} accepted in ${fmt(r.bulkSeconds)} s (${fmt(r.bulkAccepted / r.bulkSeconds, 0)}/s; raw undici to the same fakes: SMS ${fmt(r.ceilingPerSecond.sms, 0)}/s, WeChat ${fmt(r.ceilingPerSecond.wechat, 0)}/s); ${perDelivery(r.cpu, r.accepted)}; ${r.checkpoints} checkpoints, ${fmt(r.walBytesPerDelivery / 1024, 1)} KiB of WAL per delivery; rows read by sequential scans ${JSON.stringify(r.seqScanRows)}; RSS max dispatcher ${fmt(Math.max(...r.dispatcherRssMiB), 0)} MiB, API ${fmt(Math.max(...r.apiRssMiB), 0)} MiB`,
-        );
-      }
-    } finally {
-      await services.stop();
-    }
+    const { e2e, history } = await pushRuns(b, city, runs, Number(flag('history', String(scale.history))), log);
     // What the pushes left held (digests) or in flight stays as history.
     await settleHistory(b);
 
