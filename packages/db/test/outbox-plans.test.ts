@@ -7,7 +7,17 @@
 import { createTestDb, seedReachFixture, type TestDb, testDatabaseUrl } from '@policy-push/testkit';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ackDeliveries, catchUpNewcomers, claimDeliveries, createDb, type Db, recordReceipt, rowsOf, type SendOutcome } from '../src';
+import {
+  ackDeliveries,
+  catchUpNewcomers,
+  claimDeliveries,
+  createDb,
+  type Db,
+  fanOutNextChunk,
+  recordReceipt,
+  rowsOf,
+  type SendOutcome,
+} from '../src';
 
 describe.skipIf(!testDatabaseUrl())('outbox plans made on an empty outbox (Postgres)', () => {
   let t: TestDb;
@@ -63,14 +73,14 @@ describe.skipIf(!testDatabaseUrl())('outbox plans made on an empty outbox (Postg
     return claimed.length;
   }
 
-  /** Sequential scans of deliveries so far, and rows read from it, with the working connection's pending counts flushed. */
-  async function reads(): Promise<{ scans: number; rows: number }> {
+  /** Sequential scans of a table so far, and rows read from it, with the working connection's pending counts flushed. */
+  async function reads(table = 'deliveries'): Promise<{ scans: number; rows: number }> {
     // Flushed when the working backend next goes idle, i.e. before this statement's answer arrives.
     await work.db.execute(sql`select pg_stat_force_next_flush()`);
     const [row] = rowsOf<{ scans: string; rows: string }>(
       await t.db.execute(sql`
         select seq_scan as scans, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) as rows
-        from pg_stat_user_tables where relid = 'deliveries'::regclass`),
+        from pg_stat_user_tables where relid = ${table}::regclass`),
     );
     return { scans: Number(row.scans), rows: Number(row.rows) };
   }
@@ -127,5 +137,28 @@ describe.skipIf(!testDatabaseUrl())('outbox plans made on an empty outbox (Postg
     expect(caught.lateMatches).toBe(20);
     expect(after.scans).toBe(before.scans);
     expect(after.rows - before.rows).toBeLessThan(2_000);
+  });
+  it("a fan-out chunk reads its own enterprises' subscriptions and contacts, not the city's", async () => {
+    // 3,000 subscribed enterprises with a contact each, fanned out 100 at a time: joined, each
+    // chunk hashed every subscription of the city and read the contacts index from its start.
+    const { policyId, categoryId } = await seedReachFixture(t.db);
+    await t.db.execute(sql`
+      with e as (
+        insert into enterprises (credit_code, name, industry_section, district, size)
+        select 'CITY-' || ${process.pid}::text || '-' || g, '城市企业' || g, 'C', '440106', 'small' from generate_series(1, 3000) g
+        returning id
+      ),
+      c as (insert into contacts (enterprise_id, phone) select id, '+86137' || lpad(id::text, 8, '0') from e)
+      insert into subscriptions (enterprise_id, category_ids, channels, frequency)
+      select id, array[${categoryId}::bigint], array['sms'], 'immediate' from e`);
+    await t.db.execute(sql`insert into pushes (policy_id, policy_version, status) values (${policyId}, 1, 'fanning_out')`);
+    const before = { contacts: await reads('contacts'), subscriptions: await reads('subscriptions') };
+    let made = 0;
+    for (let i = 0; i < 5; i++) made += (await fanOutNextChunk(work.db, 100))?.inserted ?? 0;
+    const after = { contacts: await reads('contacts'), subscriptions: await reads('subscriptions') };
+    expect(made).toBeGreaterThan(0);
+    // Five chunks of 100 enterprises: a few rows each, where the whole city is 3,000 per chunk.
+    expect(after.contacts.rows - before.contacts.rows).toBeLessThan(2_000);
+    expect(after.subscriptions.rows - before.subscriptions.rows).toBeLessThan(2_000);
   });
 });
