@@ -11,7 +11,7 @@
 // property test holds this SQL to.
 import type { AudienceRule, Channel, PolicyAudience } from '@policy-push/core';
 import { type SQL, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
+import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
 import { decodeRows, orNull, toNumber, toStoredJson, toText, toTextArray } from '../rows';
 import { categories, contacts, deliveries, enterprises, serviceGroupMembers, serviceGroups, subscriptions } from '../schema';
@@ -93,12 +93,15 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
   // The subscription's categories that the policy covers (an intersection, done as a filter: a set
   // operation per subscription cost a tenth of a fan-out chunk).
   const coveredCategories = sql`array(select distinct x from unnest(${s.categoryIds}) x where x = any(${categoryIds}) order by x)`;
-  // A fan-out chunk (or catch-up's list) looks its enterprises' subscriptions and contacts up by
-  // their enterprise index, laterals the planner cannot turn into joins (limit 1, offset 0), so a
-  // chunk costs the same wherever it is in the city: joined, every chunk hashed all the city's
-  // subscriptions and read the contacts index from the city's first enterprise to its own last.
-  // The whole city (a preview, the publish limits) is cheaper joined, in one pass.
-  const subscription = range
+  // A fan-out chunk's enterprises are a range of ids: its subscriptions and contacts are read by
+  // the same range of their enterprise index (the planner does not carry a range across a join on
+  // its own, and joined without it every chunk hashed all the city's subscriptions). Catch-up's
+  // list of enterprises looks each one up (laterals the planner cannot turn into joins: limit 1,
+  // offset 0). The whole city (a preview, the publish limits) is joined, in one pass.
+  const byList = range && 'enterpriseIds' in range;
+  const rangeOf = (column: AnyPgColumn) =>
+    range && !('enterpriseIds' in range) ? sql`and ${column} > ${range.from} and ${column} <= ${range.to}` : sql``;
+  const subscription = byList
     ? sql`select a.enterprise_id, a.group_ids, chosen.channels, chosen.frequency, chosen.category_ids
         from audience a
         cross join lateral (
@@ -110,12 +113,12 @@ export function matchingCtes(target: MatchTarget, range?: { from: number; to: nu
         ) chosen`
     : sql`select distinct on (a.enterprise_id) a.enterprise_id, a.group_ids, ${s.channels}, ${s.frequency}, ${coveredCategories} as category_ids
         from audience a
-        join ${subscriptions} ${s} on ${s.enterpriseId} = a.enterprise_id
+        join ${subscriptions} ${s} on ${s.enterpriseId} = a.enterprise_id ${rangeOf(s.enterpriseId)}
         where ${covers}
         order by a.enterprise_id, ${preferred}`;
-  const contactsOfEach = range
+  const contactsOfEach = byList
     ? sql`cross join lateral (select * from ${contacts} ${c} where ${c.enterpriseId} = sub.enterprise_id offset 0) c`
-    : sql`join ${contacts} ${c} on ${c.enterpriseId} = sub.enterprise_id`;
+    : sql`join ${contacts} ${c} on ${c.enterpriseId} = sub.enterprise_id ${rangeOf(c.enterpriseId)}`;
   return sql`
     grouped as (
       select ${e.id} as enterprise_id, ${groupIds} as group_ids, ${byRule} as by_rule
