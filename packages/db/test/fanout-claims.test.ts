@@ -33,7 +33,7 @@ describe.skipIf(!testDatabaseUrl())('fan-out claims racing another transaction (
         rival = Number(d.id);
         await tx`
           insert into policy_addresses (policy_id, policy_version, kind, channel, address_hash, delivery_id)
-          values (${policy.id}, 1, 'policy', 'sms', md5('+12025550100'), ${rival})`;
+          values (${policy.id}, 1, 'policy', 'sms', md5('+12025550100')::uuid, ${rival})`;
         chunk = fanOutNextChunk(t.db, 100);
         // The chunk waits on the uncommitted claim; then the rival commits.
         await vi.waitFor(async () => {

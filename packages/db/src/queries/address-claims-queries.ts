@@ -28,8 +28,8 @@ export const addressSql = (c: string, channel: SQL): SQL =>
   sql`(case ${channel} when 'sms' then ${qualified(c, contacts.phone)} when 'email' then lower(${qualified(c, contacts.email)})
     else ${qualified(c, contacts.wechatOpenid)} end)`;
 
-/** An address (addressSql) as policy_addresses keeps it: only a hash. */
-export const hashAddressSql = (address: SQL): SQL => sql`md5(${address})`;
+/** An address (addressSql) as policy_addresses keeps it: only a hash, its md5 as a uuid. */
+export const hashAddressSql = (address: SQL): SQL => sql`md5(${address})::uuid`;
 
 /** The address of contact row `c` on `channel`, hashed as policy_addresses keeps it. */
 export const addressHashSql = (c: string, channel: SQL): SQL => hashAddressSql(addressSql(c, channel));

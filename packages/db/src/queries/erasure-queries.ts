@@ -27,6 +27,7 @@ import {
 } from '../schema';
 import { bigintArray, textArray } from '../sql-arrays';
 import { bare } from '../sql-names';
+import { addressHashSql } from './address-claims-queries';
 import { addressKey } from './recipient-cap-queries';
 
 /** Stands where an address was, in provider answers and error texts. */
@@ -134,7 +135,7 @@ export async function eraseContacts(tx: Queryable, contactIds: number[]): Promis
     using ${d} join ${c} on ${c.id} = ${d.contactId}
     where ${d.id} = any(${liveIds}) and ${d.policyId} is not null
       and ${pa.policyId} = ${d.policyId} and ${pa.policyVersion} = ${d.policyVersion} and ${pa.channel} = ${d.channel}
-      and ${pa.addressHash} = md5(case ${d.channel} when 'sms' then ${c.phone} when 'email' then lower(${c.email}) else ${c.wechatOpenid} end)
+      and ${pa.addressHash} = ${addressHashSql('contacts', sql`${d.channel}`)}
       and ${pa.deliveryId} = ${d.id}`);
   const keys = erased.flatMap((e) =>
     [
