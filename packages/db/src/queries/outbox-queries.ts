@@ -52,8 +52,8 @@ export async function claimDeliveries(
   db: Queryable,
   p: { limit: number; leaseSeconds: number; channels?: readonly string[] },
 ): Promise<ClaimedDelivery[]> {
-  if (p.channels && !p.channels.length) return [];
-  const mayClaim = p.channels ? sql`and ${deliveries.channel} = any(${textArray([...p.channels])})` : sql``;
+  const channels = p.channels ?? CHANNELS;
+  if (!channels.length) return [];
   // The pending index is walked in its own order and the walk stops at the batch: whatever the
   // statistics say. They are the outbox as last analysed, and a queue's backlog is never what it
   // was then: believing a few rows pending, the planner took every pending row by bitmap and
@@ -65,30 +65,37 @@ export async function claimDeliveries(
     await tx.execute(
       sql`select set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true), set_config('jit', 'off', true)`,
     );
-    return claimBatch(tx, p.limit, p.leaseSeconds, mayClaim);
+    return claimBatch(tx, p.limit, p.leaseSeconds, channels);
   });
 }
 
-async function claimBatch(db: Queryable, limit: number, leaseSeconds: number, mayClaim: SQL): Promise<ClaimedDelivery[]> {
+async function claimBatch(db: Queryable, limit: number, leaseSeconds: number, channels: readonly string[]): Promise<ClaimedDelivery[]> {
   const d = deliveries;
   const cp = channelPauses;
-  return decodeRows(
-    await db.execute(sql`
-      with claimable as (
-        select ${d.id} from ${d}
-        where ${d.status} = 'pending' and ${d.nextAttemptAt} <= now()
+  // One walk of the pending index (channel, priority, next_attempt_at) per channel that may send,
+  // each stopping at the batch; the earliest of them, urgent first, are claimed. A channel that
+  // cannot send is never walked: with the channel out of the index's key, every claim read past
+  // its backlog (a city's WeChat deliveries once the day's quota was spent: 157,512 rows, 183 ms
+  // per claim). Rows locked by a walk but not claimed are free again when the claim commits.
+  // (A locking clause may not stand in a UNION's own branches, only in a subquery of one.)
+  const walks = channels.map(
+    (channel) => sql`select * from (
+        select ${d.id}, ${d.priority}, ${d.nextAttemptAt} from ${d}
+        where ${d.status} = 'pending' and ${d.channel} = ${channel} and ${d.nextAttemptAt} <= now()
           -- a channel its provider closed for a while (429, quota) is left alone until it reopens
-          and ${d.channel} <> all(array(select ${cp.channel} from ${cp} where ${cp.pausedUntil} > now()))
-          ${mayClaim}
+          and ${channel} <> all(array(select ${cp.channel} from ${cp} where ${cp.pausedUntil} > now()))
         order by ${d.priority}, ${d.nextAttemptAt}
         limit ${limit}
-        for update skip locked
-      )
+        for update skip locked) walk`,
+  );
+  return decodeRows(
+    await db.execute(sql`
+      with claimable as (${sql.join(walks, sql` union all `)})
       -- By key: a join here could be planned as a scan of the outbox on a connection opened while it was empty.
       update ${d}
       set ${bare(d.status)} = 'sending', ${bare(d.attempts)} = ${d.attempts} + 1,
           ${bare(d.lockedUntil)} = now() + ${leaseSeconds} * interval '1 second', ${bare(d.updatedAt)} = now()
-      where ${d.id} = any(array(select id from claimable))
+      where ${d.id} = any(array(select id from claimable order by priority, next_attempt_at limit ${limit}))
       returning ${d.id}, ${d.policyId}, ${d.policyVersion}, ${d.contactId}, ${d.channel}, ${d.kind}, ${d.attempts}, ${d.priority}`),
     (r): ClaimedDelivery => ({
       id: toNumber(r.id),

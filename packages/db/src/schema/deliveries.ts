@@ -48,8 +48,9 @@ export const deliveries = pgTable(
   },
   (t) => [
     unique('deliveries_policy_contact_channel_kind_key').on(t.policyId, t.policyVersion, t.contactId, t.channel, t.kind),
+    // The claim walks it once per channel that may send (outbox-queries.ts claimDeliveries).
     index('deliveries_pending_idx')
-      .on(t.priority, t.nextAttemptAt)
+      .on(t.channel, t.priority, t.nextAttemptAt)
       .where(sql`status = 'pending'`),
     index('deliveries_sending_idx')
       .on(t.lockedUntil)
