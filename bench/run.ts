@@ -408,7 +408,7 @@ async function writeReport(r: {
     '',
     `**CPU ms per delivery** over the pushes (median; /proc/<pid>/stat; the fakes not counted; "apart" is not in P11's total: the bench's own polling, and the cluster's WAL writer, checkpointer and background writer, which serve every database on it): ${r.cpuLine}.`,
     '',
-    `**Settings** (defaults of packages/core/src/config.ts): DISPATCH_BATCH_SIZE=${d.claimBatchSize}, DISPATCH_CONCURRENCY=${d.sendConcurrency}, FANOUT_CHUNK_SIZE=${d.fanoutChunkSize}, DISPATCH_LEASE_SECONDS=${d.leaseSeconds}, DB_POOL_SIZE=${r.config.dbPoolSize}, PROVIDER_TIMEOUT_MS=${r.config.providers.timeoutMs}, RECIPIENT_DAILY_CAP=${d.recipientDailyCap}; bench overrides: SMS_SEGMENTS_PER_SECOND, WECHAT_PER_SECOND and SMTP_PER_SECOND=100000 (the fakes have no allowance), QUIET_HOURS=00:00-00:00, LOG_LEVEL=warn; for the pushes also RECIPIENT_DAILY_CAP=1000 and DEPARTMENT_DAILY_CAP_*=0. Postgres (untuned, as found): ${pg.join(', ')}.`,
+    `**Settings** (defaults of packages/core/src/config.ts): DISPATCH_BATCH_SIZE=${d.claimBatchSize}, DISPATCH_CONCURRENCY=${d.sendConcurrency}, FANOUT_CHUNK_SIZE=${d.fanoutChunkSize}, DISPATCH_LEASE_SECONDS=${d.leaseSeconds}, DB_POOL_SIZE=${r.config.dbPoolSize}, PROVIDER_TIMEOUT_MS=${r.config.providers.timeoutMs}, RECIPIENT_DAILY_CAP=${d.recipientDailyCap}; bench overrides: SMS_SEGMENTS_PER_SECOND, WECHAT_PER_SECOND and SMTP_PER_SECOND=100000 and WECHAT_DAILY_QUOTA=100000000 (the fakes have no allowance), QUIET_HOURS=00:00-00:00, LOG_LEVEL=warn; for the pushes also RECIPIENT_DAILY_CAP=1000 and DEPARTMENT_DAILY_CAP_*=0. Postgres (untuned, as found): ${pg.join(', ')}.`,
     '',
     '<details><summary>Raw numbers of each run</summary>',
     '',
