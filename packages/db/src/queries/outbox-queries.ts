@@ -3,7 +3,7 @@
 // lease; no transaction is held across a provider call. Acks and attempts go in batches. A
 // terminal state never moves back: every update below names the states it may leave.
 import { type Channel, CHANNELS, type ReachabilityRule } from '@policy-push/core';
-import { type SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../create-db';
 import { FAILED_STATUSES, inStatuses, TERMINAL_STATUSES } from '../delivery-statuses';
